@@ -1,0 +1,1 @@
+"""slabot: SLA clocks, reminders, uptime and credits for incidents declared in Slack."""

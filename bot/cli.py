@@ -1,0 +1,184 @@
+"""The one command line: ``slabot …``.
+
+Commands parse their options, call one service or engine function and print. A setting or
+contract file that stops start-up is reported in one line on stderr (exit status 2).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from bot.parse import parse_instant, parse_severity
+from bot.sla.contract import Contract, missing_level
+from bot.sla.timers import TimerKind
+from bot.text import describe_policy, format_local, table
+from config.contracts import ContractError, load_customers, load_policies, policy_files, read_yaml
+from config.settings import SettingsError, get_contracts, get_settings
+
+
+class SlabotGroup(click.Group):
+    """Reports settings and contract errors as one clear message instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (SettingsError, ContractError) as exc:
+            click.echo(f"slabot: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=SlabotGroup)
+@click.version_option(package_name="slabot")
+def main() -> None:
+    """slabot — SLA clocks, reminders, uptime and credits for incidents declared in Slack."""
+
+
+# --- policy ----------------------------------------------------------------------------
+
+
+@main.group()
+def policy() -> None:
+    """Check and show contract files."""
+
+
+@policy.command("check")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+def policy_check(files: tuple[Path, ...]) -> None:
+    """Validate policy files (default: the configured policies and customers) and show them.
+
+    A file with a top-level ``customers:`` key is checked as a customers file against the
+    policies given beside it (or the configured ones).
+    """
+    settings = get_settings()
+    customer_files = [f for f in files if _is_customers_file(f)]
+    policy_paths = [f for f in files if f not in customer_files]
+    if not files and settings.customers_path is not None:
+        customer_files = [settings.customers_path]
+    problems: list[str] = []
+    policies, customers = {}, {}
+    try:
+        policies = load_policies(policy_paths or policy_files(settings.policies_dir))
+        for path in customer_files:
+            customers.update(load_customers(path, policies))
+    except ContractError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        raise SystemExit(1)
+    for policy_ in policies.values():
+        click.echo(describe_policy(policy_))
+        click.echo()
+    if customers:
+        rows = [
+            (c.id, c.name, c.policy.id, c.zone, f"{c.fee.amount} {c.fee.currency}/{c.fee.per}" if c.fee else None)
+            for c in customers.values()
+        ]
+        click.echo(table(("customer", "name", "policy", "zone", "fee"), rows))
+        click.echo()
+    click.echo(f"ok: {len(policies)} policies, {len(customers)} customers")
+
+
+def _is_customers_file(path: Path) -> bool:
+    try:
+        data = read_yaml(path)
+    except ContractError:
+        return False
+    return isinstance(data, dict) and "customers" in data
+
+
+# --- sla ---------------------------------------------------------------------------------
+
+
+@main.group()
+def sla() -> None:
+    """Ask the SLA engine directly."""
+
+
+@sla.command("deadlines")
+@click.option("--policy", "policy_id", help="Policy id (default: the customer's, else the deployment's).")
+@click.option("--severity", required=True, help="Severity level: 1, sev1, I, critical…")
+@click.option("--start", required=True, help="ISO-8601 instant; without an offset, in the calendar's zone.")
+@click.option("--tz", "zone", help="Zone for a policy whose calendar runs in the customer's zone.")
+@click.option("--customer", "customer_id", help="Customer id: its policy, order-form overrides and zone.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def sla_deadlines(policy_id, severity, start, zone, customer_id, as_json) -> None:
+    """Every deadline of an incident of SEVERITY started at START under a contract."""
+    contracts = get_contracts()
+    try:
+        contract = _contract(contracts, policy_id, customer_id, zone)
+        names = [(s.level, s.name) for s in contract.policy.severities if s.level != "any"]
+        level = parse_severity(severity, names)
+        if missing_level([contract], level) is not None:
+            levels = ", ".join(f"{s.level} ({s.name})" for s in contract.policy.severities)
+            raise ValueError(f"severity {level} is not in {contract.policy.id}; levels: {levels}")
+        started = parse_instant(start, contract.zone)
+    except (ValueError, LookupError) as exc:
+        raise click.UsageError(str(exc.args[0] if exc.args else exc)) from None
+    deadlines = contract.deadlines(level, started)
+    spec = contract.severity(level)
+    if as_json:
+        def iso(instant):
+            return None if instant is None else instant.astimezone(contract.calendar.zone).isoformat()
+
+        click.echo(
+            json.dumps(
+                {
+                    "policy": contract.policy.id,
+                    "customer": contract.customer.id if contract.customer else None,
+                    "severity": level,
+                    "severity_name": spec.name,
+                    "zone": contract.zone,
+                    "start": iso(started),
+                    "response_due": iso(deadlines[TimerKind.RESPONSE]),
+                    "restore_due": iso(deadlines[TimerKind.RESTORE]),
+                    "first_progress_due": iso(deadlines[TimerKind.PROGRESS]),
+                    "resolve_due": iso(deadlines[TimerKind.RESOLVE]),
+                    "progress_at_resolution": contract.reports_at_resolution(level),
+                },
+                indent=2,
+            )
+        )
+        return
+    click.echo(f"{contract.label}: severity {level} — {spec.name}")
+    click.echo(f"started {format_local(started, contract.zone)} ({started:%Y-%m-%d %H:%M} UTC)")
+    rows = []
+    for kind in (TimerKind.RESPONSE, TimerKind.RESTORE, TimerKind.PROGRESS, TimerKind.RESOLVE):
+        rule = contract.rule(kind, level)
+        due = deadlines[kind]
+        if rule is None:
+            note = "one report at resolution" if kind is TimerKind.PROGRESS and contract.reports_at_resolution(level) else "no target"
+            rows.append((kind.value, note, None, None))
+        else:
+            rows.append((kind.value, rule.describe(), format_local(due, contract.zone), f"{due:%Y-%m-%d %H:%M} UTC"))
+    click.echo(table(("timer", "target", f"due ({contract.zone})", "due (UTC)"), rows))
+
+
+def _contract(contracts, policy_id, customer_id, zone) -> Contract:
+    if customer_id:
+        customer = contracts.customer(customer_id)
+        if policy_id and policy_id != customer.policy.id:
+            raise ValueError(
+                f"customer {customer.id} is on policy {customer.policy.id}, not {policy_id}; "
+                "leave out --policy or pick one of them"
+            )
+        if zone:
+            raise ValueError("--tz and --customer exclude each other: the customer's zone is used")
+        return Contract.of_customer(customer)
+    policy_ = contracts.policy(policy_id) if policy_id else contracts.default_policy
+    if zone:
+        from config.policy import check_zone
+
+        check_zone(zone)
+        if policy_.calendar.timezone != "customer":
+            raise ValueError(
+                f"{policy_.id} runs in {policy_.calendar.timezone}, fixed by the contract; "
+                "--tz only sets the zone of a calendar with timezone: customer"
+            )
+        return Contract(policy=policy_, zone=zone)
+    return Contract.of_deployment(policy_)
+

@@ -1,0 +1,140 @@
+"""Reading what people type: severities and instants. Shared by the CLI, Slack and the console.
+
+Every refusal is a ``ValueError`` whose message says what was wrong and what is accepted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+
+import arrow
+
+from bot.sla.calendar import as_utc
+
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9}
+_SEVERITY_RE = re.compile(r"^(?:sev(?:erity)?|s|p)?[\s_-]?([0-9]+|[ivx]+)$")
+
+
+def parse_severity(text: str, names: Iterable[tuple[int, str]] = ()) -> int:
+    """``1``, ``sev1``, ``SEV-2``, ``s3``, ``p1``, ``I``, ``sevII``, or a level's name (``critical``).
+
+    ``names`` pairs each level with its name in the contract, for the name spelling.
+    """
+    word = text.strip().lower()
+    match = _SEVERITY_RE.match(word)
+    if match:
+        token = match.group(1)
+        level = int(token) if token.isdigit() else _ROMAN.get(token)
+        if level is not None and level >= 1:
+            return level
+    for level, name in names:
+        first = re.split(r"[\s(—-]+", name.strip().lower(), maxsplit=1)[0]
+        if word and (word == name.strip().lower() or word == first):
+            return level
+    raise ValueError(
+        f"{text!r} is not a severity; write a level such as 1, sev1, I or critical"
+    )
+
+
+# --- instants ------------------------------------------------------------------------
+
+_UNITS = {
+    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
+    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
+    "d": 86400, "day": 86400, "days": 86400,
+}  # fmt: skip
+_PART_RE = re.compile(r"(\d+|an?)\s*([a-z]+)")
+_CLOCK_RE = re.compile(r"^(\d{1,2})[:.h](\d{2})$")
+
+WHEN_FORMATS = (
+    "a time ago (10 minutes ago, 1h 5m ago), a clock time today in your zone (14:05), "
+    "or ISO-8601 (2026-11-20T14:05:00+01:00)"
+)
+
+
+def parse_ago(text: str) -> dt.timedelta | None:
+    """``10 minutes ago``, ``1 hour 5 minutes ago``, ``1h5m ago``, ``an hour ago``; else ``None``.
+
+    arrow's ``dehumanize`` refuses ``1 hour ago`` and misreads ``1 hour 5 minutes ago``,
+    so the relative form is read here.
+    """
+    body = text.strip().lower()
+    if not body.endswith(" ago") and not body.endswith("ago"):
+        return None
+    body = body.removesuffix("ago").strip().replace(",", " ").replace(" and ", " ")
+    if not body:
+        return None
+    position, seconds, parts = 0, 0, 0
+    for match in _PART_RE.finditer(body):
+        if body[position : match.start()].strip():
+            return None
+        amount = 1 if match.group(1) in ("a", "an") else int(match.group(1))
+        unit = _UNITS.get(match.group(2))
+        if unit is None:
+            return None
+        seconds += amount * unit
+        position = match.end()
+        parts += 1
+    if parts == 0 or body[position:].strip():
+        return None
+    return dt.timedelta(seconds=seconds)
+
+
+def parse_when(text: str, now: dt.datetime, zone: str = "UTC") -> dt.datetime:
+    """An instant in the past or present, as UTC. ``zone`` is the person's own, for ``14:05``.
+
+    A bare clock time means its latest occurrence at or before ``now``, so ``23:50`` typed at
+    00:10 is ten minutes before midnight. An ISO-8601 time without an offset is in ``zone``.
+    """
+    now = as_utc(now)
+    raw = text.strip()
+    ago = parse_ago(raw)
+    if ago is not None:
+        return now - ago
+    clock = _CLOCK_RE.match(raw)
+    if clock:
+        hour, minute = int(clock.group(1)), int(clock.group(2))
+        if hour > 23 or minute > 59:
+            raise ValueError(f"{text!r} is not a time of day; accepted: {WHEN_FORMATS}")
+        local_now = arrow.get(now).to(zone)
+        candidate = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if candidate > local_now:
+            candidate = candidate.shift(days=-1)
+        return candidate.to("UTC").datetime
+    if raw.lower() == "now":
+        return now
+    try:
+        return _iso(raw, zone)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time; accepted: {WHEN_FORMATS}") from None
+
+
+_OFFSET_RE = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
+
+
+def _iso(text: str, zone: str) -> dt.datetime:
+    """ISO-8601 as UTC; a time without an offset is wall time in ``zone``.
+
+    (``arrow.get(text, tzinfo=…)`` would replace an offset the text gives, so the zone is
+    only applied when the text has none.)
+    """
+    try:
+        parsed = arrow.get(text)
+    except (arrow.parser.ParserError, ValueError, TypeError) as exc:
+        raise ValueError(str(exc)) from None
+    if not _OFFSET_RE.search(text.strip()):
+        parsed = arrow.Arrow.fromdatetime(parsed.naive, tzinfo=zone)
+    return parsed.to("UTC").datetime
+
+
+def parse_instant(text: str, zone: str = "UTC") -> dt.datetime:
+    """An ISO-8601 instant (no offset: wall time in ``zone``), as UTC, past or future."""
+    try:
+        return _iso(text, zone)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an ISO-8601 time; write e.g. 2026-11-20T16:30 or 2026-11-20T16:30+01:00"
+        ) from None

@@ -1,0 +1,139 @@
+"""Plain-text rendering shared by the CLI and the console: spans, local times, tables, policies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+import arrow
+
+from config.policy import Policy, SeveritySpec
+
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def format_span(span: dt.timedelta) -> str:
+    """``1d 2h 5m``; seconds only under a minute; ``0m`` for nothing."""
+    seconds = int(abs(span.total_seconds()))
+    sign = "-" if span < dt.timedelta(0) else ""
+    if seconds < 60:
+        return f"{sign}{seconds}s" if seconds else "0m"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{v}{u}" for v, u in ((days, "d"), (hours, "h"), (minutes, "m")) if v]
+    return sign + " ".join(parts)
+
+
+def format_local(instant: dt.datetime, zone: str) -> str:
+    """``Mon 2026-11-23 08:30 CET``."""
+    local = instant.astimezone(ZoneInfo(zone))
+    return f"{_DAY_NAMES[local.weekday()]} {local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def format_relative(instant: dt.datetime, now: dt.datetime) -> str:
+    """``in 25 minutes`` / ``3 hours ago``."""
+    return arrow.get(instant).humanize(arrow.get(now))
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers], *[[("—" if c is None else str(c)) for c in r] for r in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _target(spec: SeveritySpec, kind: str) -> str | None:
+    if kind == "progress":
+        progress = spec.progress
+        if progress is None:
+            return None
+        return "at resolution" if progress.at_resolution else f"every {progress.every} {progress.clock}"
+    target = getattr(spec, kind)
+    return None if target is None else f"{target.target} {target.clock}"
+
+
+def _percent(value) -> str:
+    return f"{value.normalize():f} %"
+
+
+def describe_policy(policy: Policy) -> str:
+    """A policy as a support lead reads it: severities × targets, then uptime and money rules."""
+    lines = [f"{policy.id} — {policy.name}"]
+    cal = policy.calendar
+    zone = (
+        f"the customer's zone (default {cal.default_timezone})"
+        if cal.timezone == "customer"
+        else cal.timezone
+    )
+    if cal.hours and cal.days:
+        days = ", ".join(d.capitalize() for d in cal.days)
+        hols = cal.holidays
+        holiday_text = "no holidays"
+        if hols:
+            named = [f"{hols.country}{'-' + hols.subdivision if hols.subdivision else ''} public holidays"] if hols.country else []
+            named += [f"{len(hols.extra)} extra dates"] if hols.extra else []
+            holiday_text = "closed on " + " and ".join(named) if named else holiday_text
+        lines.append(f"business hours: {days} {cal.hours[0]}–{cal.hours[1]} in {zone}; {holiday_text}")
+    else:
+        lines.append(f"no business hours (every target runs 24x7); calendar zone {zone}")
+    rows = [
+        (
+            "any" if s.level == "any" else s.level,
+            s.name,
+            _target(s, "response"),
+            _target(s, "restore"),
+            _target(s, "progress"),
+        )
+        for s in policy.severities
+    ]
+    lines.append(table(("level", "severity", "response", "restore", "progress"), rows))
+    up = policy.uptime
+    if up is not None:
+        period = "monthly" if up.period == "month" else "yearly"
+        fee = "month's" if up.period == "month" else "annual"
+        credits = ", ".join(f"below {_percent(t.below)} → {_percent(t.percent)}" for t in up.credits)
+        lines.append(
+            f"uptime: {period}, commitment {_percent(up.commitment)}; "
+            + (f"credits of the {fee} fee: {credits}" if credits else "no uptime credits")
+            + (f"; claim within {up.claim_window} after the period" if up.claim_window else "")
+        )
+        maint = up.maintenance
+        lines.append(
+            "maintenance: "
+            + (
+                f"excluded from downtime when announced {maint.notice} or more ahead"
+                if maint.excluded
+                else "counts as downtime"
+            )
+        )
+    for refund in policy.refunds:
+        impact = f" affecting ≥ {_percent(refund.min_impact_pct)} of traffic" if refund.min_impact_pct else ""
+        lines.append(
+            f"refund: more than {refund.more_than} severity {refund.severity} failures{impact} "
+            f"within {refund.within} → {_percent(refund.percent_of_monthly_fee)} of the monthly fee"
+        )
+    miss = policy.response_misses
+    if miss is not None:
+        lines.append(
+            f"response misses: more than {miss.more_than} in a {miss.period} → "
+            f"{_percent(miss.percent)} of the annual fee"
+            + (f"; claim within {miss.claim_window}" if miss.claim_window else "")
+        )
+    rem = policy.reminders
+    parts = []
+    if rem.before:
+        parts.append(", ".join(map(str, rem.before)) + " before a deadline")
+    if rem.at_percent:
+        parts.append(
+            " and ".join(f"{p} %" for p in rem.at_percent)
+            + f" of business targets of {rem.long_target} or more"
+        )
+    if rem.progress_before:
+        parts.append(", ".join(map(str, rem.progress_before)) + " before an update is due")
+    if rem.escalate_every:
+        parts.append(f"every {rem.escalate_every} after a breach")
+    lines.append("reminders: " + ("; ".join(parts) if parts else "breach notices only"))
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Settings and the contract files (policies and customers)."""

@@ -1,0 +1,301 @@
+"""Loading the contract files: policies, customers and each customer's effective policy."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from config.policy import CustomersFile, CustomerSpec, Fee, Policy
+
+SHIPPED_POLICIES_DIR = Path(__file__).parent / "policies"
+
+
+class ContractError(ValueError):
+    """A contract file that cannot be used: which file, which field, what is allowed."""
+
+    def __init__(self, problems: Iterable[str]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+
+# --- YAML ---------------------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice (the second would silently win)."""
+
+
+def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"key {key!r} is given twice (first on line {seen[key] + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
+)
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ContractError([f"{path}: cannot be read ({exc.strerror or exc})"]) from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ContractError([f"{path}{where}: not valid YAML: {problem}"]) from None
+
+
+# --- error messages ------------------------------------------------------------------
+
+
+def field_path(loc: Iterable[Any]) -> str:
+    """``('severities', 1, 'response')`` → ``severities[1].response``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif str(part).startswith(("function-", "literal[", "int", "str")) and text:
+            continue  # pydantic's names for union branches say nothing to a reader
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def describe_validation_error(source: str, error: ValidationError, prefix: str = "") -> list[str]:
+    problems = []
+    for item in error.errors():
+        message = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if item["type"] == "missing":
+            message = "is required"
+        path = field_path(item["loc"])
+        where = ".".join(p for p in (prefix, path) if p)
+        problems.append(f"{source}: {where or '(top level)'}: {message}")
+    return problems
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or nothing."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# --- policies ------------------------------------------------------------------------
+
+
+def parse_policy(data: Any, source: str) -> Policy:
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise ContractError(describe_validation_error(source, exc)) from None
+
+
+def load_policy_file(path: Path) -> Policy:
+    policy = parse_policy(read_yaml(path), str(path))
+    if path.stem != policy.id:
+        raise ContractError(
+            [f"{path}: id: {policy.id!r} differs from the file name; name the file {policy.id}.yaml"]
+        )
+    return policy
+
+
+def policy_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        raise ContractError([f"{directory}: not a folder of policy files (*.yaml)"])
+    files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    if not files:
+        raise ContractError([f"{directory}: holds no policy files (*.yaml)"])
+    return files
+
+
+def load_policies(paths: Iterable[Path]) -> dict[str, Policy]:
+    policies: dict[str, Policy] = {}
+    origin: dict[str, Path] = {}
+    problems: list[str] = []
+    for path in paths:
+        try:
+            policy = load_policy_file(path)
+        except ContractError as exc:
+            problems.extend(exc.problems)
+            continue
+        if policy.id in policies:
+            problems.append(f"{path}: id: {policy.id!r} is already used by {origin[policy.id]}")
+            continue
+        policies[policy.id] = policy
+        origin[policy.id] = path
+    if problems:
+        raise ContractError(problems)
+    return policies
+
+
+# --- customers -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A customer and the contract it is judged by: its policy with its order form applied."""
+
+    id: str
+    name: str
+    policy: Policy
+    timezone: str | None
+    fee: Fee | None
+
+    @property
+    def zone(self) -> str:
+        """The zone of this customer's contract calendar."""
+        zone = self.policy.calendar.zone_for(self.timezone)
+        assert zone is not None  # Policy validation requires a default_timezone
+        return zone
+
+
+def merge_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The order form wins: mappings merge key by key, severities by level, other values replace."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in overrides.items():
+        current = merged.get(key)
+        if key == "severities" and isinstance(current, list | tuple) and isinstance(value, list | tuple):
+            merged[key] = _merge_severities(current, value)
+        elif isinstance(current, Mapping) and isinstance(value, Mapping):
+            merged[key] = merge_overrides(current, value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _merge_severities(base: list[Any], overrides: list[Any]) -> list[Any]:
+    by_level = {item.get("level"): item for item in base if isinstance(item, Mapping)}
+    result = list(base)
+    for item in overrides:  # a level the policy lacks is added (the order form may add one)
+        if isinstance(item, Mapping) and item.get("level") in by_level:
+            index = result.index(by_level[item["level"]])
+            result[index] = merge_overrides(by_level[item["level"]], item)
+        else:
+            result.append(item)
+    return result
+
+
+def effective_policy(policy: Policy, overrides: Mapping[str, Any], source: str) -> Policy:
+    if not overrides:
+        return policy
+    if "id" in overrides:
+        raise ContractError([f"{source}: overrides.id: the policy id cannot be overridden"])
+    merged = merge_overrides(policy.model_dump(mode="python", exclude_none=True), overrides)
+    try:
+        return Policy.model_validate(merged)
+    except ValidationError as exc:
+        raise ContractError(describe_validation_error(source, exc, prefix="overrides")) from None
+
+
+def load_customers(path: Path | None, policies: Mapping[str, Policy]) -> dict[str, Customer]:
+    if path is None:
+        return {}
+    data = read_yaml(path)
+    if data is None:
+        return {}
+    try:
+        parsed = CustomersFile.model_validate(data)
+    except ValidationError as exc:
+        raise ContractError(describe_validation_error(str(path), exc)) from None
+    customers: dict[str, Customer] = {}
+    problems: list[str] = []
+    for index, spec in enumerate(parsed.customers):
+        where = f"{path}: customers[{index}]"
+        if spec.id in customers:
+            problems.append(f"{where}.id: {spec.id!r} is used by another customer")
+            continue
+        try:
+            customers[spec.id] = _customer(spec, policies, where)
+        except ContractError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ContractError(problems)
+    return customers
+
+
+def _customer(spec: CustomerSpec, policies: Mapping[str, Policy], where: str) -> Customer:
+    if spec.policy not in policies:
+        raise ContractError(
+            [
+                f"{where}.policy: {spec.policy!r} is not a policy{suggest(spec.policy, policies)}; "
+                f"policies: {', '.join(sorted(policies))}"
+            ]
+        )
+    policy = effective_policy(policies[spec.policy], spec.overrides, where)
+    return Customer(id=spec.id, name=spec.name, policy=policy, timezone=spec.timezone, fee=spec.fee)
+
+
+# --- the registry --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contracts:
+    """Every policy, every customer, and the deployment's own policy."""
+
+    policies: Mapping[str, Policy]
+    customers: Mapping[str, Customer] = field(default_factory=dict)
+    default_policy_id: str | None = None
+
+    @property
+    def default_policy(self) -> Policy:
+        if self.default_policy_id is None:
+            return next(iter(self.policies.values()))
+        return self.policies[self.default_policy_id]
+
+    def customer(self, customer_id: str) -> Customer:
+        """The customer, or a ``LookupError`` that suggests the closest id."""
+        key = customer_id.strip().lower()
+        if key in self.customers:
+            return self.customers[key]
+        for customer in self.customers.values():
+            if customer.name.lower() == key:
+                return customer
+        known = ", ".join(sorted(self.customers)) or "none are configured"
+        raise LookupError(
+            f"{customer_id!r} is not a customer{suggest(key, self.customers)}; customers: {known}"
+        )
+
+    def policy(self, policy_id: str) -> Policy:
+        if policy_id in self.policies:
+            return self.policies[policy_id]
+        raise LookupError(
+            f"{policy_id!r} is not a policy{suggest(policy_id, self.policies)}; "
+            f"policies: {', '.join(sorted(self.policies))}"
+        )
+
+
+def load_contracts(
+    policy_paths: Iterable[Path],
+    customers_path: Path | None,
+    default_policy_id: str | None,
+) -> Contracts:
+    policies = load_policies(policy_paths)
+    customers = load_customers(customers_path, policies)
+    if default_policy_id is not None and default_policy_id not in policies:
+        raise ContractError(
+            [
+                f"SLABOT_DEFAULT_POLICY: {default_policy_id!r} is not a policy"
+                f"{suggest(default_policy_id, policies)}; policies: {', '.join(sorted(policies))}"
+            ]
+        )
+    return Contracts(policies=policies, customers=customers, default_policy_id=default_policy_id)

@@ -1,0 +1,147 @@
+"""Settings from the environment and ``.env``, and the one cached accessor for them.
+
+Tests override settings by setting environment variables and calling ``reset()``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from config.contracts import SHIPPED_POLICIES_DIR, Contracts, load_contracts, policy_files
+
+DEFAULT_CUSTOMERS_FILE = Path("config/customers.yaml")
+
+# How each setting is set, for the one-line message that stops start-up.
+HOW_TO_SET = {
+    "DATABASE_URL": "a SQLAlchemy URL such as sqlite:///slabot.db or postgresql+psycopg://user@host/db",
+    "SLACK_BOT_TOKEN": "the app's Bot User OAuth Token (xoxb-…), from OAuth & Permissions",
+    "SLACK_SIGNING_SECRET": "the app's Signing Secret, from Basic Information",
+    "SLACK_APP_TOKEN": "an app-level token (xapp-…) with connections:write, for Socket Mode",
+    "SLACK_API_URL": "the Web API base URL, e.g. https://slack.com/api/",
+    "SLABOT_POLICIES_DIR": "a folder of policy files (*.yaml)",
+    "SLABOT_CUSTOMERS_FILE": "the customers file (YAML)",
+    "SLABOT_DEFAULT_POLICY": "the id of the deployment's own policy, e.g. messaging-platform",
+}
+
+
+class SettingsError(RuntimeError):
+    """A setting that stops start-up; the message is one line that says how to set it."""
+
+
+def _list(value: Any) -> Any:
+    """``U1, S2`` in the environment is a list; so is a JSON-style list in ``.env``."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = Field(default="sqlite:///slabot.db", validation_alias="DATABASE_URL")
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_SIGNING_SECRET"
+    )
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    policies_dir: Path = Field(default=SHIPPED_POLICIES_DIR, validation_alias="SLABOT_POLICIES_DIR")
+    customers_file: Path | None = Field(
+        default=None, validation_alias=AliasChoices("SLABOT_CUSTOMERS_FILE")
+    )
+    default_policy: str = Field(
+        default="messaging-platform", validation_alias="SLABOT_DEFAULT_POLICY"
+    )
+    responders: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="SLABOT_RESPONDERS"
+    )
+    admins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="SLABOT_ADMINS"
+    )
+    managers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="SLABOT_MANAGERS"
+    )
+
+    _split_lists = field_validator("responders", "admins", "managers", mode="before")(_list)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError("is not a database URL")
+        return value
+
+    @property
+    def customers_path(self) -> Path | None:
+        """The customers file; a missing *default* file means no customers."""
+        if self.customers_file is not None:
+            return self.customers_file
+        return DEFAULT_CUSTOMERS_FILE if DEFAULT_CUSTOMERS_FILE.exists() else None
+
+    def require(self, name: str) -> SecretStr | str:
+        """The value of a setting a command cannot run without, or a one-line ``SettingsError``."""
+        value = getattr(self, _FIELD_BY_ENV[name])
+        if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):
+            raise SettingsError(
+                f"{name} is not set: set it in the environment or in .env ({HOW_TO_SET[name]})"
+            )
+        return value
+
+
+_FIELD_BY_ENV = {
+    str(field.validation_alias.choices[0])
+    if isinstance(field.validation_alias, AliasChoices)
+    else str(field.validation_alias): name
+    for name, field in Settings.model_fields.items()
+}
+
+
+def _one_line(error: ValidationError) -> str:
+    item = error.errors()[0]
+    name = str(item["loc"][0]) if item["loc"] else "a setting"
+    message = item["msg"].removeprefix("Value error, ")
+    how = HOW_TO_SET.get(name)
+    hint = f"; set it in the environment or in .env ({how})" if how else ""
+    return f"{name}: {message}{hint}"
+
+
+@cache
+def get_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None
+
+
+@cache
+def get_contracts() -> Contracts:
+    settings = get_settings()
+    customers = settings.customers_path
+    if customers is not None and not customers.exists():
+        raise SettingsError(
+            f"SLABOT_CUSTOMERS_FILE: {customers} does not exist; "
+            f"set it in the environment or in .env ({HOW_TO_SET['SLABOT_CUSTOMERS_FILE']})"
+        )
+    return load_contracts(
+        policy_files(settings.policies_dir), customers, settings.default_policy
+    )
+
+
+def reset() -> None:
+    """Forget cached settings and contracts (tests change the environment, then call this)."""
+    get_settings.cache_clear()
+    get_contracts.cache_clear()

@@ -1,0 +1,1 @@
+"""The only package that knows SQL: tables, sessions, migrations and queries."""
