@@ -30,8 +30,6 @@ EXTRAS = {"run": "", "slabot": "", "test": "[dev]", "bench": "[dev,bench]"}
 
 
 def ensure_venv(extras: str) -> None:
-    if sys.version_info < (3, 11):
-        sys.exit(f"slabot needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     installed = STAMP.read_text().split() if STAMP.exists() else []
     if wanted in installed:

@@ -18,6 +18,7 @@ from bot.sla.timers import TimerKind
 from bot.text import describe_policy, format_local, table
 from config.contracts import ContractError, load_customers, load_policies, policy_files, read_yaml
 from config.settings import SettingsError, get_contracts, get_settings
+from storage.db import Database, SchemaOutOfDate
 
 
 class SlabotGroup(click.Group):
@@ -26,7 +27,7 @@ class SlabotGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (SettingsError, ContractError) as exc:
+        except (SettingsError, ContractError, SchemaOutOfDate) as exc:
             click.echo(f"slabot: {exc}", err=True)
             sys.exit(2)
 
@@ -75,7 +76,13 @@ def policy_check(files: tuple[Path, ...]) -> None:
         click.echo()
     if customers:
         rows = [
-            (c.id, c.name, c.policy.id, c.zone, f"{c.fee.amount} {c.fee.currency}/{c.fee.per}" if c.fee else None)
+            (
+                c.id,
+                c.name,
+                c.policy.id,
+                c.zone,
+                f"{c.fee.amount} {c.fee.currency}/{c.fee.per}" if c.fee else None,
+            )
             for c in customers.values()
         ]
         click.echo(table(("customer", "name", "policy", "zone", "fee"), rows))
@@ -100,11 +107,17 @@ def sla() -> None:
 
 
 @sla.command("deadlines")
-@click.option("--policy", "policy_id", help="Policy id (default: the customer's, else the deployment's).")
+@click.option(
+    "--policy", "policy_id", help="Policy id (default: the customer's, else the deployment's)."
+)
 @click.option("--severity", required=True, help="Severity level: 1, sev1, I, critical…")
-@click.option("--start", required=True, help="ISO-8601 instant; without an offset, in the calendar's zone.")
+@click.option(
+    "--start", required=True, help="ISO-8601 instant; without an offset, in the calendar's zone."
+)
 @click.option("--tz", "zone", help="Zone for a policy whose calendar runs in the customer's zone.")
-@click.option("--customer", "customer_id", help="Customer id: its policy, order-form overrides and zone.")
+@click.option(
+    "--customer", "customer_id", help="Customer id: its policy, order-form overrides and zone."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def sla_deadlines(policy_id, severity, start, zone, customer_id, as_json) -> None:
     """Every deadline of an incident of SEVERITY started at START under a contract."""
@@ -122,8 +135,11 @@ def sla_deadlines(policy_id, severity, start, zone, customer_id, as_json) -> Non
     deadlines = contract.deadlines(level, started)
     spec = contract.severity(level)
     if as_json:
+
         def iso(instant):
-            return None if instant is None else instant.astimezone(contract.calendar.zone).isoformat()
+            return (
+                None if instant is None else instant.astimezone(contract.calendar.zone).isoformat()
+            )
 
         click.echo(
             json.dumps(
@@ -151,10 +167,21 @@ def sla_deadlines(policy_id, severity, start, zone, customer_id, as_json) -> Non
         rule = contract.rule(kind, level)
         due = deadlines[kind]
         if rule is None:
-            note = "one report at resolution" if kind is TimerKind.PROGRESS and contract.reports_at_resolution(level) else "no target"
+            note = (
+                "one report at resolution"
+                if kind is TimerKind.PROGRESS and contract.reports_at_resolution(level)
+                else "no target"
+            )
             rows.append((kind.value, note, None, None))
         else:
-            rows.append((kind.value, rule.describe(), format_local(due, contract.zone), f"{due:%Y-%m-%d %H:%M} UTC"))
+            rows.append(
+                (
+                    kind.value,
+                    rule.describe(),
+                    format_local(due, contract.zone),
+                    f"{due:%Y-%m-%d %H:%M} UTC",
+                )
+            )
     click.echo(table(("timer", "target", f"due ({contract.zone})", "due (UTC)"), rows))
 
 
@@ -182,3 +209,87 @@ def _contract(contracts, policy_id, customer_id, zone) -> Contract:
         return Contract(policy=policy_, zone=zone)
     return Contract.of_deployment(policy_)
 
+
+# --- database ----------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration not yet applied (the Procfile's release phase)."""
+    database = Database(get_settings().database_url)
+    before = database.current_revision()
+    database.upgrade()
+    after = database.current_revision()
+    click.echo(f"database at {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+
+
+# --- incidents ----------------------------------------------------------------------------
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_file(file: Path) -> None:
+    """Import incident and maintenance history from JSON or CSV (all or nothing)."""
+    from bot.context import build_context
+    from bot.errors import Refusal
+    from bot.incidents.importer import import_history, read_records
+
+    ctx = build_context()
+    try:
+        incidents, maintenance = read_records(file)
+        total = len(incidents) + len(maintenance)
+        with click.progressbar(
+            length=total, label=f"importing {total} records", file=sys.stderr
+        ) as bar:
+            summary = import_history(ctx, incidents, maintenance, progress=bar.update)
+    except Refusal as refusal:
+        click.echo(str(refusal), err=True)
+        raise SystemExit(1) from None
+    click.echo(
+        f"imported {file}: {summary.created} incidents created, {summary.updated} updated, "
+        f"{summary.unchanged} unchanged; {summary.maintenance} maintenance windows"
+    )
+
+
+@main.group()
+def incidents() -> None:
+    """Incidents in the database."""
+
+
+@incidents.command("list")
+@click.option(
+    "--open", "scope", flag_value="open", default=True, help="Only open incidents (default)."
+)
+@click.option("--all", "scope", flag_value="all", help="Every incident, newest first.")
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table")
+def incidents_list(scope: str, output: str) -> None:
+    """Incidents with their state, customers and each timer's deadline."""
+    from bot.context import build_context
+    from bot.incidents import service
+
+    ctx = build_context()
+    views = service.list_incidents(ctx, open_only=scope == "open")
+    if output == "json":
+        click.echo(json.dumps([v.as_json() for v in views], indent=2))
+        return
+    if not views:
+        click.echo("no open incidents" if scope == "open" else "no incidents")
+        return
+    rows = []
+    for v in views:
+        nxt = v.next_deadline()
+        due = f"{nxt.kind} {nxt.state} {nxt.deadline:%Y-%m-%d %H:%M} UTC" if nxt else None
+        state = v.state + (" (paused)" if v.paused else "")
+        title = v.title if len(v.title) <= 40 else v.title[:39] + "…"
+        rows.append((v.ref, v.severity, state, title, ", ".join(v.customers) or "all",
+                     f"{v.declared_at:%Y-%m-%d %H:%M}", due))  # fmt: skip
+    click.echo(
+        table(
+            ("ref", "sev", "state", "title", "customers", "declared (UTC)", "next deadline"), rows
+        )
+    )

@@ -33,9 +33,7 @@ def parse_severity(text: str, names: Iterable[tuple[int, str]] = ()) -> int:
         first = re.split(r"[\s(—-]+", name.strip().lower(), maxsplit=1)[0]
         if word and (word == name.strip().lower() or word == first):
             return level
-    raise ValueError(
-        f"{text!r} is not a severity; write a level such as 1, sev1, I or critical"
-    )
+    raise ValueError(f"{text!r} is not a severity; write a level such as 1, sev1, I or critical")
 
 
 # --- instants ------------------------------------------------------------------------

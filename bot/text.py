@@ -38,9 +38,14 @@ def format_relative(instant: dt.datetime, now: dt.datetime) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[str(h) for h in headers], *[[("—" if c is None else str(c)) for c in r] for r in rows]]
+    cells = [
+        [str(h) for h in headers],
+        *[[("—" if c is None else str(c)) for c in r] for r in rows],
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in cells]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -50,7 +55,11 @@ def _target(spec: SeveritySpec, kind: str) -> str | None:
         progress = spec.progress
         if progress is None:
             return None
-        return "at resolution" if progress.at_resolution else f"every {progress.every} {progress.clock}"
+        return (
+            "at resolution"
+            if progress.at_resolution
+            else f"every {progress.every} {progress.clock}"
+        )
     target = getattr(spec, kind)
     return None if target is None else f"{target.target} {target.clock}"
 
@@ -73,10 +82,18 @@ def describe_policy(policy: Policy) -> str:
         hols = cal.holidays
         holiday_text = "no holidays"
         if hols:
-            named = [f"{hols.country}{'-' + hols.subdivision if hols.subdivision else ''} public holidays"] if hols.country else []
+            named = (
+                [
+                    f"{hols.country}{'-' + hols.subdivision if hols.subdivision else ''} public holidays"
+                ]
+                if hols.country
+                else []
+            )
             named += [f"{len(hols.extra)} extra dates"] if hols.extra else []
             holiday_text = "closed on " + " and ".join(named) if named else holiday_text
-        lines.append(f"business hours: {days} {cal.hours[0]}–{cal.hours[1]} in {zone}; {holiday_text}")
+        lines.append(
+            f"business hours: {days} {cal.hours[0]}–{cal.hours[1]} in {zone}; {holiday_text}"
+        )
     else:
         lines.append(f"no business hours (every target runs 24x7); calendar zone {zone}")
     rows = [
@@ -94,7 +111,9 @@ def describe_policy(policy: Policy) -> str:
     if up is not None:
         period = "monthly" if up.period == "month" else "yearly"
         fee = "month's" if up.period == "month" else "annual"
-        credits = ", ".join(f"below {_percent(t.below)} → {_percent(t.percent)}" for t in up.credits)
+        credits = ", ".join(
+            f"below {_percent(t.below)} → {_percent(t.percent)}" for t in up.credits
+        )
         lines.append(
             f"uptime: {period}, commitment {_percent(up.commitment)}; "
             + (f"credits of the {fee} fee: {credits}" if credits else "no uptime credits")
@@ -110,7 +129,11 @@ def describe_policy(policy: Policy) -> str:
             )
         )
     for refund in policy.refunds:
-        impact = f" affecting ≥ {_percent(refund.min_impact_pct)} of traffic" if refund.min_impact_pct else ""
+        impact = (
+            f" affecting ≥ {_percent(refund.min_impact_pct)} of traffic"
+            if refund.min_impact_pct
+            else ""
+        )
         lines.append(
             f"refund: more than {refund.more_than} severity {refund.severity} failures{impact} "
             f"within {refund.within} → {_percent(refund.percent_of_monthly_fee)} of the monthly fee"

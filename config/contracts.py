@@ -58,7 +58,7 @@ def read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise ContractError([f"{path}: cannot be read ({exc.strerror or exc})"]) from None
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
@@ -114,7 +114,9 @@ def load_policy_file(path: Path) -> Policy:
     policy = parse_policy(read_yaml(path), str(path))
     if path.stem != policy.id:
         raise ContractError(
-            [f"{path}: id: {policy.id!r} differs from the file name; name the file {policy.id}.yaml"]
+            [
+                f"{path}: id: {policy.id!r} differs from the file name; name the file {policy.id}.yaml"
+            ]
         )
     return policy
 
@@ -174,7 +176,11 @@ def merge_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
     merged = copy.deepcopy(dict(base))
     for key, value in overrides.items():
         current = merged.get(key)
-        if key == "severities" and isinstance(current, list | tuple) and isinstance(value, list | tuple):
+        if (
+            key == "severities"
+            and isinstance(current, list | tuple)
+            and isinstance(value, list | tuple)
+        ):
             merged[key] = _merge_severities(current, value)
         elif isinstance(current, Mapping) and isinstance(value, Mapping):
             merged[key] = merge_overrides(current, value)

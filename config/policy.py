@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -101,7 +102,9 @@ def _all_zones() -> frozenset[str]:
 def check_zone(value: Any) -> str:
     """An IANA zone name, refused with the closest names when it is not one."""
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{value!r} is not a time zone; write an IANA name such as Europe/Copenhagen")
+        raise ValueError(
+            f"{value!r} is not a time zone; write an IANA name such as Europe/Copenhagen"
+        )
     name = value.strip()
     try:
         ZoneInfo(name)
@@ -124,7 +127,7 @@ def _clock_time(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 24 * 60:
         value = f"{value // 60:02d}:{value % 60:02d}"
     if not isinstance(value, str) or not re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
-        raise ValueError(f"{value!r} is not a time of day; write HH:MM in quotes, e.g. \"08:00\"")
+        raise ValueError(f'{value!r} is not a time of day; write HH:MM in quotes, e.g. "08:00"')
     hours, minutes = (int(p) for p in value.strip().split(":"))
     if minutes > 59 or hours > 24 or (hours == 24 and minutes):
         raise ValueError(f"{value!r} is not a time of day; use 00:00 to 24:00")
@@ -182,7 +185,7 @@ class HolidaySpec(ContractModel):
         if value is None:
             return None
         if isinstance(value, bool):
-            raise ValueError("write the country code in quotes (YAML reads NO as false), e.g. \"NO\"")
+            raise ValueError('write the country code in quotes (YAML reads NO as false), e.g. "NO"')
         code = str(value).strip().upper()
         supported = holidays_lib.list_supported_countries()
         if code not in supported:
@@ -234,7 +237,9 @@ class CalendarSpec(ContractModel):
         if value is None:
             return None
         if not isinstance(value, list | tuple) or not value:
-            raise ValueError(f"days must be a list such as [mon, tue, wed, thu, fri], got {value!r}")
+            raise ValueError(
+                f"days must be a list such as [mon, tue, wed, thu, fri], got {value!r}"
+            )
         days = []
         for day in value:
             name = str(day).strip().lower()[:3]
@@ -251,7 +256,9 @@ class CalendarSpec(ContractModel):
         if value is None:
             return None
         if not isinstance(value, list | tuple) or len(value) != 2:
-            raise ValueError(f"hours must be [open, close] such as [\"08:00\", \"17:00\"], got {value!r}")
+            raise ValueError(
+                f'hours must be [open, close] such as ["08:00", "17:00"], got {value!r}'
+            )
         opens, closes = (_clock_time(v) for v in value)
         if opens >= closes:
             raise ValueError(f"the window must open before it closes, got {opens}–{closes}")
@@ -313,7 +320,11 @@ class ProgressSpec(ContractModel):
     def _one_kind(self) -> ProgressSpec:
         if (self.every is None) == (not self.at_resolution):
             raise ValueError("give either every: <duration> or at_resolution: true")
-        if self.every is not None and self.every.is_business_unit and self.clock is not ClockKind.BUSINESS:
+        if (
+            self.every is not None
+            and self.every.is_business_unit
+            and self.clock is not ClockKind.BUSINESS
+        ):
             raise ValueError(f"{self.every} counts business time, so it needs clock: business")
         return self
 
@@ -357,7 +368,9 @@ class ReminderSpec(ContractModel):
     @model_validator(mode="after")
     def _long_target(self) -> ReminderSpec:
         if self.at_percent and self.long_target is None:
-            raise ValueError("at_percent needs long_target: the target length from which it applies")
+            raise ValueError(
+                "at_percent needs long_target: the target length from which it applies"
+            )
         for lead in (*self.before, *self.progress_before, self.escalate_every):
             if lead is not None and lead.is_business_unit:
                 raise ValueError(f"{lead}: reminder lead times are wall time; write m, h or d")
@@ -393,14 +406,16 @@ class UptimeSpec(ContractModel):
     @model_validator(mode="after")
     def _tiers(self) -> UptimeSpec:
         thresholds = [tier.below for tier in self.credits]
-        if any(a <= b for a, b in zip(thresholds, thresholds[1:], strict=False)):
+        if any(a <= b for a, b in itertools.pairwise(thresholds)):
             raise ValueError(
                 "credit tiers must be strictly ordered from the highest 'below' to the lowest, "
                 f"got {', '.join(str(t) for t in thresholds)}"
             )
         percents = [tier.percent for tier in self.credits]
-        if any(a >= b for a, b in zip(percents, percents[1:], strict=False)):
-            raise ValueError("a lower uptime tier must credit a larger percent than the one above it")
+        if any(a >= b for a, b in itertools.pairwise(percents)):
+            raise ValueError(
+                "a lower uptime tier must credit a larger percent than the one above it"
+            )
         if self.credits and self.credits[0].below > self.commitment:
             raise ValueError(
                 f"the first tier (below {self.credits[0].below}) is above the commitment "
@@ -452,7 +467,9 @@ class Policy(ContractModel):
     def _coherent(self) -> Policy:
         levels = [s.level for s in self.severities]
         if "any" in levels and len(levels) > 1:
-            raise ValueError("a level of 'any' applies to every severity, so it must be the only one")
+            raise ValueError(
+                "a level of 'any' applies to every severity, so it must be the only one"
+            )
         duplicates = sorted({str(v) for v in levels if levels.count(v) > 1})
         if duplicates:
             raise ValueError(f"severity level {', '.join(duplicates)} is listed more than once")

@@ -136,9 +136,7 @@ def get_contracts() -> Contracts:
             f"SLABOT_CUSTOMERS_FILE: {customers} does not exist; "
             f"set it in the environment or in .env ({HOW_TO_SET['SLABOT_CUSTOMERS_FILE']})"
         )
-    return load_contracts(
-        policy_files(settings.policies_dir), customers, settings.default_policy
-    )
+    return load_contracts(policy_files(settings.policies_dir), customers, settings.default_policy)
 
 
 def reset() -> None:

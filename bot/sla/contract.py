@@ -10,7 +10,7 @@ from functools import cached_property
 from bot.sla.calendar import BusinessCalendar, calendar_for
 from bot.sla.clocks import SlaClock, clock_for
 from bot.sla.timers import TimerKind, TimerRule, due_at
-from config.contracts import Customer
+from config.contracts import Contracts, Customer
 from config.policy import Policy, SeveritySpec
 
 
@@ -85,3 +85,15 @@ def rules_for(contracts: Sequence[Contract], kind: TimerKind, level: int) -> lis
 def missing_level(contracts: Sequence[Contract], level: int) -> Contract | None:
     """The first contract that has no severity ``level``, if any."""
     return next((c for c in contracts if c.severity(level) is None), None)
+
+
+def contracts_touched(registry: Contracts, customer_ids: Sequence[str]) -> list[Contract]:
+    """The contracts an incident's timers answer to (SLA-SEMANTICS §3).
+
+    Each named customer's own contract; the deployment's own policy when none is named. A
+    customer since removed from the customers file no longer has a contract to answer to.
+    """
+    known = [registry.customers[cid] for cid in customer_ids if cid in registry.customers]
+    if not known:
+        return [Contract.of_deployment(registry.default_policy)]
+    return [Contract.of_customer(customer) for customer in known]

@@ -1,0 +1,1 @@
+"""Incidents: declared, acknowledged, updated, re-graded, paused, restored, resolved."""

@@ -1,0 +1,380 @@
+"""Importing incident history (``slabot import FILE``): JSON, or CSV with the same column names.
+
+All or nothing: every record is read and checked first, and the errors name the record
+and the field; only a file without errors is written, in one transaction. A record whose
+``ref`` is already stored updates that incident (re-importing never duplicates), and a
+record identical to what is stored changes nothing, not even the timeline.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.context import Context
+from bot.errors import Refusal
+from bot.incidents.service import check_severity, resolve_customers, sync
+from bot.parse import parse_severity
+from bot.sla.contract import contracts_touched
+from storage import queries
+from storage.models import Incident, MaintenanceWindow, TimelineEvent
+
+INCIDENT_FIELDS = {
+    "ref": True, "title": True, "severity": True, "declared_at": True, "impact_start": False,
+    "acknowledged_at": False, "restored_at": False, "resolved_at": False, "outage": False,
+    "customers": False, "excluded": False, "impact_pct": False,
+}  # fmt: skip
+MAINTENANCE_FIELDS = {
+    "ref": True, "title": True, "start": True, "end": True, "announced_at": True, "customers": False,
+}  # fmt: skip
+
+
+class ImportRefused(Refusal):
+    """A file that cannot be imported; ``problems`` lists every record and field at fault."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        shown = problems[:20]
+        more = f"\n… and {len(problems) - 20} more" if len(problems) > 20 else ""
+        super().__init__("nothing was imported:\n" + "\n".join(shown) + more)
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    ref: str
+    title: str
+    severity: int
+    declared_at: dt.datetime
+    impact_start: dt.datetime
+    acknowledged_at: dt.datetime | None
+    restored_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+    outage: bool
+    customers: tuple[str, ...]
+    excluded: str | None
+    impact_pct: float | None
+
+
+@dataclass(frozen=True)
+class MaintenanceRecord:
+    ref: str
+    title: str
+    start: dt.datetime
+    end: dt.datetime
+    announced_at: dt.datetime
+    customers: tuple[str, ...]
+
+
+@dataclass
+class ImportSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    maintenance: int = 0
+    refs: list[str] = field(default_factory=list)
+
+
+# --- reading a file -------------------------------------------------------------------------
+
+
+def read_records(path: Path) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """The raw incident and maintenance records of a JSON or CSV file."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ImportRefused([f"{path}: cannot be read ({exc.strerror or exc})"]) from None
+    if path.suffix.lower() == ".csv":
+        rows = list(csv.DictReader(text.splitlines()))
+        columns = set(rows[0]) if rows else set()
+        if "announced_at" in columns and "severity" not in columns:
+            return [], rows
+        return rows, []
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportRefused([f"{path}:{exc.lineno}: not valid JSON: {exc.msg}"]) from None
+    if not isinstance(data, dict) or not set(data) <= {"incidents", "maintenance"}:
+        raise ImportRefused(
+            [f"{path}: expected an object with the keys incidents and/or maintenance"]
+        )
+    incidents, maintenance = data.get("incidents") or [], data.get("maintenance") or []
+    if not isinstance(incidents, list) or not isinstance(maintenance, list):
+        raise ImportRefused([f"{path}: incidents and maintenance must be lists of records"])
+    return incidents, maintenance
+
+
+# --- checking records -------------------------------------------------------------------------
+
+
+class _Record:
+    """Reads one raw record, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, raw: Any, where: str, fields: dict[str, bool], now: dt.datetime):
+        self.where, self.now, self.problems = where, now, []
+        if not isinstance(raw, Mapping):
+            self.raw: Mapping[str, Any] = {}
+            self.problems.append(f"{where}: expected an object of fields, got {raw!r}")
+            return
+        self.raw = {k: (None if v == "" else v) for k, v in raw.items()}  # CSV: empty = null
+        for key in raw:
+            if key not in fields:
+                self.problems.append(f"{where}: {key}: unknown field; fields: {', '.join(fields)}")
+        for key, required in fields.items():
+            if required and self.raw.get(key) is None:
+                self.problems.append(f"{where}: {key}: is required")
+
+    def fail(self, key: str, message: str) -> None:
+        self.problems.append(f"{self.where}: {key}: {message}")
+
+    def text(self, key: str) -> str:
+        value = self.raw.get(key)
+        return "" if value is None else str(value).strip()
+
+    def instant(self, key: str, *, may_be_future: bool = False) -> dt.datetime | None:
+        value = self.raw.get(key)
+        if value is None:
+            return None
+        try:
+            parsed = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(key, f"{value!r} is not an ISO-8601 time such as 2026-10-05T10:00:00Z")
+            return None
+        if parsed.tzinfo is None:
+            self.fail(key, f"{value!r} has no offset; add Z or one such as +01:00")
+            return None
+        if parsed > self.now and not may_be_future:
+            self.fail(key, f"{value!r} is in the future")
+        return parsed.astimezone(dt.UTC)
+
+    def flag(self, key: str) -> bool:
+        value = self.raw.get(key)
+        if value is None or isinstance(value, bool):
+            return bool(value)
+        word = str(value).strip().lower()
+        if word in ("true", "yes", "1"):
+            return True
+        if word in ("false", "no", "0"):
+            return False
+        self.fail(key, f"{value!r} is not true or false")
+        return False
+
+    def customers(self, ctx: Context) -> tuple[str, ...]:
+        value = self.raw.get("customers")
+        if value is None:
+            return ()
+        names = value if isinstance(value, list) else str(value).replace(";", ",").split(",")
+        try:
+            return tuple(resolve_customers(ctx.contracts, [str(n) for n in names]))
+        except Refusal as refusal:
+            self.fail("customers", str(refusal))
+            return ()
+
+
+def check_incident(
+    raw: Any, where: str, ctx: Context, now: dt.datetime
+) -> tuple[IncidentRecord | None, list[str]]:
+    record = _Record(raw, where, INCIDENT_FIELDS, now)
+    if not record.raw:
+        return None, record.problems
+    severity = 0
+    try:
+        severity = parse_severity(record.text("severity")) if record.text("severity") else 0
+    except ValueError as exc:
+        record.fail("severity", str(exc))
+    declared = record.instant("declared_at")
+    impact = record.instant("impact_start")
+    acknowledged = record.instant("acknowledged_at")
+    restored = record.instant("restored_at")
+    resolved = record.instant("resolved_at")
+    customers = record.customers(ctx)
+    impact_pct = None
+    if record.raw.get("impact_pct") is not None:
+        try:
+            impact_pct = float(record.raw["impact_pct"])
+            if not 0 < impact_pct <= 100:
+                record.fail(
+                    "impact_pct", f"{impact_pct} is not a share of traffic; give 0 < impact ≤ 100"
+                )
+        except (TypeError, ValueError):
+            record.fail("impact_pct", f"{record.raw['impact_pct']!r} is not a number")
+    outage = record.flag("outage")
+    if severity:
+        try:
+            check_severity(contracts_touched(ctx.contracts, customers), severity)
+        except Refusal as refusal:
+            record.fail("severity", str(refusal))
+    title = " ".join(record.text("title").split())
+    if len(title) > 200:
+        record.fail("title", f"is at most 200 characters; this one has {len(title)}")
+    if declared is not None:
+        impact = impact or declared
+        if acknowledged is not None and acknowledged < declared:
+            record.fail("acknowledged_at", "is before declared_at")
+        restored = restored or resolved  # resolving restores (docs/decisions.md)
+        if restored is not None and restored < impact:
+            record.fail("restored_at", "is before the impact started")
+        if resolved is not None and restored is not None and resolved < restored:
+            record.fail("resolved_at", "is before restored_at")
+        if restored is not None and acknowledged is None:
+            acknowledged = max(restored, declared)  # restoring acknowledges
+    if record.problems:
+        return None, record.problems
+    return IncidentRecord(
+        ref=record.text("ref"), title=title, severity=severity, declared_at=declared,
+        impact_start=impact, acknowledged_at=acknowledged, restored_at=restored,
+        resolved_at=resolved, outage=outage, customers=customers,
+        excluded=record.text("excluded") or None, impact_pct=impact_pct,
+    ), []  # fmt: skip
+
+
+def check_maintenance(
+    raw: Any, where: str, ctx: Context, now: dt.datetime
+) -> tuple[MaintenanceRecord | None, list[str]]:
+    record = _Record(raw, where, MAINTENANCE_FIELDS, now)
+    if not record.raw:
+        return None, record.problems
+    # Maintenance is planned ahead: it may start and end in the future, not be announced there.
+    start = record.instant("start", may_be_future=True)
+    end = record.instant("end", may_be_future=True)
+    announced = record.instant("announced_at")
+    customers = record.customers(ctx)
+    if start and end and end <= start:
+        record.fail("end", "is not after start")
+    if record.problems:
+        return None, record.problems
+    return MaintenanceRecord(
+        record.text("ref"), " ".join(record.text("title").split()), start, end, announced, customers
+    ), []
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def import_history(
+    ctx: Context,
+    incidents: Iterable[Any],
+    maintenance: Iterable[Any] = (),
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Check every record, then write them all in one unit of work (or nothing)."""
+    now = ctx.clock.now()
+    problems: list[str] = []
+    records: list[IncidentRecord] = []
+    seen: dict[str, str] = {}
+    for index, raw in enumerate(incidents):
+        ref = str(raw.get("ref", "")).strip() if isinstance(raw, Mapping) else ""
+        where = f"incidents[{index}]" + (f" ({ref})" if ref else "")
+        record, found = check_incident(raw, where, ctx, now)
+        problems.extend(found)
+        if record is not None:
+            if record.ref.upper() in seen:
+                problems.append(f"{where}: ref: {record.ref!r} is also {seen[record.ref.upper()]}")
+            seen[record.ref.upper()] = where
+            records.append(record)
+    windows: list[MaintenanceRecord] = []
+    for index, raw in enumerate(maintenance):
+        ref = str(raw.get("ref", "")).strip() if isinstance(raw, Mapping) else ""
+        record, found = check_maintenance(
+            raw, f"maintenance[{index}]" + (f" ({ref})" if ref else ""), ctx, now
+        )
+        problems.extend(found)
+        if record is not None:
+            windows.append(record)
+    if problems:
+        raise ImportRefused(problems)
+    summary = ImportSummary()
+    with ctx.db.transaction() as session:
+        for record in records:
+            outcome = _write_incident(session, record, ctx, now)
+            setattr(summary, outcome, getattr(summary, outcome) + 1)
+            summary.refs.append(record.ref)
+            if progress is not None:
+                progress(1)
+        for window in windows:
+            _write_maintenance(session, window)
+            summary.maintenance += 1
+            if progress is not None:
+                progress(1)
+    return summary
+
+
+_COMPARED = (
+    "title", "severity", "declared_at", "impact_start", "acknowledged_at", "restored_at",
+    "resolved_at", "outage", "impact_pct",
+)  # fmt: skip
+
+
+def _write_incident(session, record: IncidentRecord, ctx: Context, now: dt.datetime) -> str:
+    incident = queries.incident_by_ref(session, record.ref, lock=True)
+    values = {
+        "title": record.title, "severity": record.severity, "declared_at": record.declared_at,
+        "reported_at": record.declared_at, "impact_start": record.impact_start,
+        "acknowledged_at": record.acknowledged_at, "restored_at": record.restored_at,
+        "resolved_at": record.resolved_at, "outage": record.outage, "impact_pct": record.impact_pct,
+        "excluded_reason": record.excluded, "affects_all": not record.customers,
+    }  # fmt: skip
+    if incident is None:
+        incident = Incident(ref=record.ref, source="import", updated_at=now, **values)
+        session.add(incident)
+        session.flush()
+        queries.set_customers(session, incident.id, record.customers)
+        for kind, at in (
+            ("declared", record.declared_at), ("acknowledged", record.acknowledged_at),
+            ("restored", record.restored_at), ("resolved", record.resolved_at),
+        ):  # fmt: skip
+            if at is not None:
+                text = record.title if kind == "declared" else None
+                session.add(
+                    TimelineEvent(
+                        incident_id=incident.id, at=at, actor="import", kind=kind, text=text
+                    )
+                )
+        sync(session, incident, ctx.contracts, now)
+        return "created"
+    stored_customers = tuple(queries.customers_of(session, [incident.id]).get(incident.id, []))
+    before = {k: _plain(getattr(incident, k)) for k in _COMPARED}
+    before["excluded"] = incident.excluded_reason
+    before["customers"] = list(stored_customers)
+    after = {k: _plain(values[k]) for k in _COMPARED}
+    after["excluded"] = record.excluded
+    after["customers"] = sorted(record.customers)
+    if before == after:
+        return "unchanged"
+    for key, value in values.items():
+        setattr(incident, key, value)
+    incident.updated_at = now
+    queries.set_customers(session, incident.id, record.customers)
+    changed = [k for k in after if before[k] != after[k]]
+    session.add(
+        TimelineEvent(
+            incident_id=incident.id, at=now, actor="import", kind="reimported",
+            text="changed: " + ", ".join(changed),
+            before={k: before[k] for k in changed}, after={k: after[k] for k in changed},
+        )
+    )  # fmt: skip
+    sync(session, incident, ctx.contracts, now)
+    return "updated"
+
+
+def _write_maintenance(session, record: MaintenanceRecord) -> None:
+    window = queries.maintenance_by_ref(session, record.ref)
+    if window is None:
+        window = MaintenanceWindow(ref=record.ref, title=record.title, starts_at=record.start,
+                                   ends_at=record.end, announced_at=record.announced_at,
+                                   affects_all=not record.customers, created_by="import")  # fmt: skip
+        session.add(window)
+        session.flush()
+    else:
+        window.title, window.starts_at, window.ends_at = record.title, record.start, record.end
+        window.announced_at, window.affects_all = record.announced_at, not record.customers
+    queries.set_maintenance_customers(session, window.id, record.customers)
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.datetime) else value

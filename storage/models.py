@@ -1,0 +1,169 @@
+"""Tables. Instants are ``UTCDateTime`` (aware UTC on both databases).
+
+An incident's state (declared → acknowledged → restored → resolved) is not stored: it
+follows from which instants are set, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _instant(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+def _incident_fk() -> Any:
+    return Field(
+        sa_column=Column(
+            Integer, ForeignKey("incident.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+
+
+class Incident(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    severity: int
+    declared_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    reported_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    """When the response timer starts: the declaration, or the earlier time the declarer gave."""
+    impact_start: dt.datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    acknowledged_at: dt.datetime | None = _instant()
+    restored_at: dt.datetime | None = _instant()
+    resolved_at: dt.datetime | None = _instant(index=True)
+    declared_by: str | None = Field(default=None, max_length=64)
+    outage: bool = False
+    impact_pct: float | None = None
+    excluded_reason: str | None = Field(default=None, sa_type=Text)
+    affects_all: bool = True
+    """Affects every customer (no customers named); otherwise see ``IncidentCustomer``."""
+    summary: str | None = Field(default=None, sa_type=Text)
+    channel_id: str | None = Field(default=None, max_length=32, index=True)
+    card_ts: str | None = Field(default=None, max_length=32)
+    origin_channel_id: str | None = Field(default=None, max_length=32)
+    source: str = Field(default="slack", max_length=16)
+    updated_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+    @property
+    def state(self) -> str:
+        if self.resolved_at is not None:
+            return "resolved"
+        if self.restored_at is not None:
+            return "restored"
+        if self.acknowledged_at is not None:
+            return "acknowledged"
+        return "declared"
+
+
+class IncidentCustomer(SQLModel, table=True):
+    __tablename__ = "incident_customer"
+
+    incident_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("incident.id", ondelete="CASCADE"), primary_key=True)
+    )
+    customer_id: str = Field(sa_column=Column(String(64), primary_key=True, index=True))
+
+
+class TimelineEvent(SQLModel, table=True):
+    __tablename__ = "timeline_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = _incident_fk()
+    at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    actor: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    text: str | None = Field(default=None, sa_type=Text)
+    before: dict | None = Field(default=None, sa_type=JSON)
+    after: dict | None = Field(default=None, sa_type=JSON)
+
+
+class IncidentPause(SQLModel, table=True):
+    __tablename__ = "incident_pause"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = _incident_fk()
+    started_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    ended_at: dt.datetime | None = _instant()
+    reason: str = Field(sa_type=Text)
+    paused_by: str = Field(max_length=64)
+
+
+class Timer(SQLModel, table=True):
+    """An incident's timer as last computed by the engine (the strictest contract's)."""
+
+    __table_args__ = (UniqueConstraint("incident_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = _incident_fk()
+    kind: str = Field(max_length=16)
+    target: str = Field(max_length=32)
+    contract: str = Field(max_length=128)
+    started_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    deadline_at: dt.datetime | None = _instant(index=True)
+    stopped_at: dt.datetime | None = _instant()
+    outcome: str | None = Field(default=None, max_length=16)
+    """``met`` or ``breached`` once stopped; open timers are read against the clock."""
+
+
+class Reminder(SQLModel, table=True):
+    """The outbox: one announcement, due at an instant, posted once by whichever worker claims it."""
+
+    __table_args__ = (Index("ix_reminder_status_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = _incident_fk()
+    timer: str = Field(max_length=16)
+    kind: str = Field(max_length=16)
+    step: str = Field(max_length=32)
+    due_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    deadline_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    status: str = Field(default="pending", max_length=16)
+    claimed_by: str | None = Field(default=None, max_length=128)
+    lease_until: dt.datetime | None = _instant()
+    attempts: int = 0
+    dedupe_key: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    created_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    sent_at: dt.datetime | None = _instant()
+    late: bool = False
+    last_error: str | None = Field(default=None, sa_type=Text)
+
+
+class MaintenanceWindow(SQLModel, table=True):
+    __tablename__ = "maintenance_window"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    title: str = Field(sa_type=Text)
+    starts_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    ends_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    announced_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    affects_all: bool = True
+    created_by: str = Field(max_length=64)
+
+
+class MaintenanceCustomer(SQLModel, table=True):
+    __tablename__ = "maintenance_customer"
+
+    maintenance_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("maintenance_window.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    customer_id: str = Field(sa_column=Column(String(64), primary_key=True))
+
+
+class ProcessedRequest(SQLModel, table=True):
+    """Slack retries and repeated interactions are processed once: the first claims the key."""
+
+    __tablename__ = "processed_request"
+
+    key: str = Field(sa_column=Column(String(200), primary_key=True))
+    received_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)

@@ -1,0 +1,248 @@
+"""The queries services need. Services never build a statement themselves."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from storage.models import (
+    Incident,
+    IncidentCustomer,
+    IncidentPause,
+    MaintenanceCustomer,
+    MaintenanceWindow,
+    ProcessedRequest,
+    Reminder,
+    TimelineEvent,
+    Timer,
+)
+
+# --- incidents -------------------------------------------------------------------------
+
+
+def incident_by_ref(session: Session, ref: str, *, lock: bool = False) -> Incident | None:
+    """The incident with this reference (case-insensitive); ``lock`` holds it for an update."""
+    statement = select(Incident).where(func.upper(Incident.ref) == ref.strip().upper())
+    if lock:
+        statement = statement.with_for_update()
+    return session.scalars(statement).first()
+
+
+def incident_by_id(session: Session, incident_id: int, *, lock: bool = False) -> Incident | None:
+    statement = select(Incident).where(Incident.id == incident_id)
+    if lock:
+        statement = statement.with_for_update()
+    return session.scalars(statement).first()
+
+
+def incident_in_channel(session: Session, channel_id: str) -> Incident | None:
+    """The incident whose channel this is (the newest, if a channel was reused)."""
+    statement = (
+        select(Incident).where(Incident.channel_id == channel_id).order_by(Incident.id.desc())
+    )
+    return session.scalars(statement).first()
+
+
+def incidents(session: Session, *, open_only: bool, limit: int | None = None) -> Sequence[Incident]:
+    """Incidents, newest declaration first; ``open_only`` leaves out the resolved ones."""
+    statement = select(Incident).order_by(Incident.declared_at.desc(), Incident.id.desc())
+    if open_only:
+        statement = statement.where(Incident.resolved_at.is_(None))
+    if limit is not None:
+        statement = statement.limit(limit)
+    return session.scalars(statement).all()
+
+
+def incidents_between(
+    session: Session, start: dt.datetime, end: dt.datetime, customer_id: str | None = None
+) -> Sequence[Incident]:
+    """Incidents whose impact overlaps ``[start, end)`` or that were declared in it.
+
+    With ``customer_id``, only those that affect that customer (named, or affecting all).
+    """
+    statement = select(Incident).where(
+        or_(
+            Incident.declared_at.between(start, end),
+            (Incident.impact_start < end)
+            & or_(Incident.restored_at.is_(None), Incident.restored_at > start),
+        )
+    )
+    if customer_id is not None:
+        named = select(IncidentCustomer.incident_id).where(
+            IncidentCustomer.customer_id == customer_id
+        )
+        statement = statement.where(or_(Incident.affects_all, Incident.id.in_(named)))
+    return session.scalars(statement.order_by(Incident.declared_at, Incident.id)).all()
+
+
+def ref_taken(session: Session, ref: str) -> bool:
+    return incident_by_ref(session, ref) is not None
+
+
+def customers_of(session: Session, incident_ids: Iterable[int]) -> dict[int, list[str]]:
+    ids = list(incident_ids)
+    result: dict[int, list[str]] = defaultdict(list)
+    if not ids:
+        return result
+    rows = session.execute(
+        select(IncidentCustomer.incident_id, IncidentCustomer.customer_id)
+        .where(IncidentCustomer.incident_id.in_(ids))
+        .order_by(IncidentCustomer.customer_id)
+    )
+    for incident_id, customer_id in rows:
+        result[incident_id].append(customer_id)
+    return result
+
+
+def set_customers(session: Session, incident_id: int, customer_ids: Iterable[str]) -> None:
+    session.execute(delete(IncidentCustomer).where(IncidentCustomer.incident_id == incident_id))
+    for customer_id in sorted(set(customer_ids)):
+        session.add(IncidentCustomer(incident_id=incident_id, customer_id=customer_id))
+
+
+# --- pauses, timeline ----------------------------------------------------------------------
+
+
+def pauses_of(session: Session, incident_ids: Iterable[int]) -> dict[int, list[IncidentPause]]:
+    ids = list(incident_ids)
+    result: dict[int, list[IncidentPause]] = defaultdict(list)
+    if not ids:
+        return result
+    rows = session.scalars(
+        select(IncidentPause)
+        .where(IncidentPause.incident_id.in_(ids))
+        .order_by(IncidentPause.started_at, IncidentPause.id)
+    )
+    for pause in rows:
+        result[pause.incident_id].append(pause)
+    return result
+
+
+def last_reports(session: Session, incident_ids: Iterable[int]) -> dict[int, dt.datetime]:
+    """The latest progress update of each incident that has one."""
+    ids = list(incident_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(TimelineEvent.incident_id, func.max(TimelineEvent.at))
+        .where(TimelineEvent.incident_id.in_(ids), TimelineEvent.kind == "update")
+        .group_by(TimelineEvent.incident_id)
+    )
+    return {incident_id: latest for incident_id, latest in rows if latest is not None}
+
+
+def timeline(session: Session, incident_id: int) -> Sequence[TimelineEvent]:
+    return session.scalars(
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == incident_id)
+        .order_by(TimelineEvent.at, TimelineEvent.id)
+    ).all()
+
+
+# --- timers and reminders ------------------------------------------------------------------
+
+
+def timers_of(session: Session, incident_ids: Iterable[int]) -> dict[int, dict[str, Timer]]:
+    ids = list(incident_ids)
+    result: dict[int, dict[str, Timer]] = defaultdict(dict)
+    if not ids:
+        return result
+    for timer in session.scalars(select(Timer).where(Timer.incident_id.in_(ids))):
+        result[timer.incident_id][timer.kind] = timer
+    return result
+
+
+def pending_reminders(session: Session, incident_id: int) -> Sequence[Reminder]:
+    return session.scalars(
+        select(Reminder).where(Reminder.incident_id == incident_id, Reminder.status == "pending")
+    ).all()
+
+
+def existing_reminder_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    wanted = list(keys)
+    if not wanted:
+        return set()
+    return set(session.scalars(select(Reminder.dedupe_key).where(Reminder.dedupe_key.in_(wanted))))
+
+
+def cancel_reminders(session: Session, reminder_ids: Iterable[int]) -> None:
+    ids = list(reminder_ids)
+    if ids:
+        session.execute(
+            update(Reminder)
+            .where(Reminder.id.in_(ids), Reminder.status == "pending")
+            .values(status="cancelled")
+        )
+
+
+def reminders_of(session: Session, incident_id: int) -> Sequence[Reminder]:
+    return session.scalars(
+        select(Reminder)
+        .where(Reminder.incident_id == incident_id)
+        .order_by(Reminder.due_at, Reminder.id)
+    ).all()
+
+
+# --- maintenance ---------------------------------------------------------------------------
+
+
+def maintenance_by_ref(session: Session, ref: str) -> MaintenanceWindow | None:
+    return session.scalars(
+        select(MaintenanceWindow).where(func.upper(MaintenanceWindow.ref) == ref.strip().upper())
+    ).first()
+
+
+def maintenance_customers(session: Session, window_ids: Iterable[int]) -> dict[int, list[str]]:
+    ids = list(window_ids)
+    result: dict[int, list[str]] = defaultdict(list)
+    if not ids:
+        return result
+    rows = session.execute(
+        select(MaintenanceCustomer.maintenance_id, MaintenanceCustomer.customer_id).where(
+            MaintenanceCustomer.maintenance_id.in_(ids)
+        )
+    )
+    for window_id, customer_id in rows:
+        result[window_id].append(customer_id)
+    return result
+
+
+def set_maintenance_customers(
+    session: Session, window_id: int, customer_ids: Iterable[str]
+) -> None:
+    session.execute(
+        delete(MaintenanceCustomer).where(MaintenanceCustomer.maintenance_id == window_id)
+    )
+    for customer_id in sorted(set(customer_ids)):
+        session.add(MaintenanceCustomer(maintenance_id=window_id, customer_id=customer_id))
+
+
+def maintenance_between(
+    session: Session, start: dt.datetime, end: dt.datetime
+) -> Sequence[MaintenanceWindow]:
+    return session.scalars(
+        select(MaintenanceWindow)
+        .where(MaintenanceWindow.starts_at < end, MaintenanceWindow.ends_at > start)
+        .order_by(MaintenanceWindow.starts_at)
+    ).all()
+
+
+# --- Slack requests --------------------------------------------------------------------------
+
+
+def claim_request(session: Session, key: str, at: dt.datetime) -> bool:
+    """Record a Slack request id; ``False`` when it was already processed (a retry)."""
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    claimed = session.execute(
+        insert(ProcessedRequest)
+        .values(key=key, received_at=at)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(ProcessedRequest.key)
+    ).first()
+    return claimed is not None

@@ -1,0 +1,40 @@
+"""Column types: instants that come back UTC-aware on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware instant, stored as UTC.
+
+    PostgreSQL keeps it in ``timestamptz``. SQLite has no time type: SQLAlchemy stores a
+    fixed-width text ``YYYY-MM-DD HH:MM:SS.ffffff`` without an offset, so the value is
+    written in UTC with the offset removed (which keeps text order equal to time order)
+    and given back its UTC zone when read. A naive datetime is refused on the way in.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime):
+            raise TypeError(f"expected a datetime, got {value!r}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                f"naive datetime {value.isoformat()} cannot be stored; pass an aware instant"
+            )
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)

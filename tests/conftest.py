@@ -1,0 +1,109 @@
+"""Fixtures shared by every test package.
+
+``db`` runs a test on SQLite and on PostgreSQL (``TEST_DATABASE_URL``, default the local
+server's ``test`` database). Each test session works in a schema of its own, created and
+migrated once, emptied after every test. Without ``CI`` an unreachable PostgreSQL skips
+its half of the tests; with ``CI`` set it fails them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.clock import ManualClock
+from bot.context import Context
+from config.contracts import SHIPPED_POLICIES_DIR, Contracts, load_contracts, policy_files
+from storage.db import Database
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+T0 = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
+"""The tests' "now" unless they move the clock: Friday 2026-11-20 10:00 in Copenhagen."""
+
+
+def postgres_base_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A URL whose connections work in a fresh schema of this test session."""
+    base = postgres_base_url()
+    admin = create_engine(base, connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        admin.dispose()
+        message = f"PostgreSQL at {base} is unreachable ({type(exc).__name__})"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI needs it (set TEST_DATABASE_URL)", pytrace=False)
+        pytest.skip(f"{message}; set CI=1 to make this a failure")
+    schema = f"slabot_test_{os.getpid()}_{secrets.token_hex(3)}"
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    yield f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'slabot.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url):
+    database = Database(database_url)
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def db(migrated: Database):
+    """A migrated, empty database: SQLite or PostgreSQL."""
+    yield migrated
+    empty(migrated)
+
+
+def empty(database: Database) -> None:
+    from sqlmodel import SQLModel
+
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    with database.engine.begin() as connection:
+        if database.is_sqlite:
+            for table in tables:
+                connection.execute(text(f'DELETE FROM "{table}"'))
+        else:
+            names = ", ".join(f'"{t}"' for t in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def contracts() -> Contracts:
+    """The shipped policies, the test customers, and messaging-platform as the deployment's own."""
+    return load_contracts(
+        policy_files(SHIPPED_POLICIES_DIR), FIXTURES / "customers.yaml", "messaging-platform"
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
+
+
+@pytest.fixture
+def ctx(db: Database, contracts: Contracts, clock: ManualClock) -> Context:
+    return Context(db=db, contracts=contracts, clock=clock)

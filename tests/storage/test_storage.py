@@ -1,0 +1,118 @@
+"""Storage: instants, migrations, request de-duplication — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import StatementError
+
+from storage import queries
+from storage.db import Database, SchemaOutOfDate
+from storage.models import Incident
+
+CPH = ZoneInfo("Europe/Copenhagen")
+
+
+def _incident(ref: str, at: dt.datetime) -> Incident:
+    return Incident(
+        ref=ref,
+        title="t",
+        severity=1,
+        declared_at=at,
+        reported_at=at,
+        impact_start=at,
+        updated_at=at,
+    )
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        dt.datetime(2026, 3, 29, 1, 30, tzinfo=CPH),  # an hour before summer time starts
+        dt.datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=CPH),  # the repeated hour, second time
+        dt.datetime(2026, 11, 20, 16, 30, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+        dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    ],
+)
+def test_instants_come_back_as_the_same_utc_aware_instant(db: Database, written):
+    with db.transaction() as session:
+        session.add(_incident("INC-T", written))
+    with db.read() as session:
+        read = queries.incident_by_ref(session, "INC-T").declared_at
+    assert read.tzinfo is not None and read.utcoffset() == dt.timedelta(0)
+    # Compare as UTC: PEP 495 makes == across zones False for a time in the repeated hour.
+    assert read == written.astimezone(dt.UTC)  # the same instant, to the microsecond
+
+
+def test_sqlite_stores_utc_text_that_sorts_like_time(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    db.upgrade()
+    with db.transaction() as session:
+        session.add(
+            _incident(
+                "A", dt.datetime(2026, 11, 20, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+            )
+        )
+        session.add(_incident("B", dt.datetime(2026, 11, 21, 1, 0, tzinfo=CPH)))
+    with db.engine.connect() as connection:
+        stored = dict(connection.execute(text("SELECT ref, declared_at FROM incident")).all())
+    # SQLite has no time type: the text is UTC with no offset, so text order is time order.
+    assert stored == {"A": "2026-11-21 04:30:00.000000", "B": "2026-11-21 00:00:00.000000"}
+
+
+def test_a_naive_datetime_is_refused(db: Database):
+    with pytest.raises(StatementError, match="naive datetime"), db.transaction() as session:
+        session.add(_incident("INC-N", dt.datetime(2026, 11, 20, 10, 0)))
+        session.flush()
+
+
+def test_sqlite_is_migrated_on_first_use(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert db.current_revision() is None
+    db.ensure_schema()
+    assert db.current_revision() == db.head_revision()
+    db.ensure_schema()  # and again is a no-op
+    assert db.current_revision() == db.head_revision()
+
+
+def test_postgres_asks_for_an_upgrade_instead_of_migrating_silently(postgres_url):
+    from sqlalchemy import create_engine
+
+    engine = create_engine(postgres_url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE SCHEMA IF NOT EXISTS slabot_unmigrated_probe"))
+    engine.dispose()
+    url = postgres_url.replace("search_path%3D", "search_path%3Dslabot_unmigrated_probe%2C")
+    unmigrated = Database(url.split("search_path%3D")[0] + "search_path%3Dslabot_unmigrated_probe")
+    try:
+        with pytest.raises(SchemaOutOfDate, match="run `slabot db upgrade`"):
+            unmigrated.ensure_schema()
+    finally:
+        unmigrated.dispose()
+        engine = create_engine(postgres_url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA slabot_unmigrated_probe CASCADE"))
+        engine.dispose()
+
+
+def test_migrations_are_at_head_and_match_the_models(migrated: Database):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    assert migrated.current_revision() == migrated.head_revision()
+    with migrated.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert differences == []
+
+
+def test_a_slack_request_is_processed_once(db: Database):
+    at = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+    with db.transaction() as session:
+        assert queries.claim_request(session, "event:Ev1", at) is True
+    with db.transaction() as session:
+        assert queries.claim_request(session, "event:Ev1", at) is False
+        assert queries.claim_request(session, "event:Ev2", at) is True
