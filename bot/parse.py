@@ -29,9 +29,12 @@ def parse_severity(text: str, names: Iterable[tuple[int, str]] = ()) -> int:
         level = int(token) if token.isdigit() else _ROMAN.get(token)
         if level is not None and level >= 1:
             return level
-    for level, name in names:
-        first = re.split(r"[\s(—-]+", name.strip().lower(), maxsplit=1)[0]
-        if word and (word == name.strip().lower() or word == first):
+    names = list(names)
+    firsts = [re.split(r"[\s(—-]+", name.strip().lower(), maxsplit=1)[0] for _, name in names]
+    for (level, name), first in zip(names, firsts, strict=True):
+        # A first word several levels share ("Severity I", "Severity II") names none of them.
+        distinct = firsts.count(first) == 1
+        if word and (word == name.strip().lower() or (word == first and distinct)):
             return level
     raise ValueError(f"{text!r} is not a severity; write a level such as 1, sev1, I or critical")
 
@@ -89,19 +92,32 @@ def parse_when(text: str, now: dt.datetime, zone: str = "UTC") -> dt.datetime:
     """
     now = as_utc(now)
     raw = text.strip()
-    ago = parse_ago(raw)
-    if ago is not None:
-        return now - ago
+    try:
+        ago = parse_ago(raw)
+        if ago is not None:
+            return now - ago
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long ago; accepted: {WHEN_FORMATS}") from None
     clock = _CLOCK_RE.match(raw)
     if clock:
         hour, minute = int(clock.group(1)), int(clock.group(2))
         if hour > 23 or minute > 59:
             raise ValueError(f"{text!r} is not a time of day; accepted: {WHEN_FORMATS}")
-        local_now = arrow.get(now).to(zone)
-        candidate = local_now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        if candidate > local_now:
-            candidate = candidate.shift(days=-1)
-        return candidate.to("UTC").datetime
+        local_now = arrow.get(now).to(zone).datetime
+        today = local_now.date()
+        # Yesterday's and today's: a time in the repeated hour happens twice (fold 0 and 1),
+        # one the clocks skipped (they went forward) did not happen at all.
+        wall_times = [
+            dt.datetime.combine(day, dt.time(hour, minute, fold=fold))
+            for day in (today - dt.timedelta(days=1), today)
+            for fold in (0, 1)
+        ]
+        instants = [w.replace(tzinfo=local_now.tzinfo).astimezone(dt.UTC) for w in wall_times]
+        return max(
+            instant
+            for wall, instant in zip(wall_times, instants, strict=True)
+            if instant <= now and instant.astimezone(local_now.tzinfo).replace(tzinfo=None) == wall
+        )
     if raw.lower() == "now":
         return now
     try:
@@ -110,22 +126,21 @@ def parse_when(text: str, now: dt.datetime, zone: str = "UTC") -> dt.datetime:
         raise ValueError(f"{text!r} is not a time; accepted: {WHEN_FORMATS}") from None
 
 
-_OFFSET_RE = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
-
-
 def _iso(text: str, zone: str) -> dt.datetime:
-    """ISO-8601 as UTC; a time without an offset is wall time in ``zone``.
+    """ISO-8601 as UTC; a time without an offset (or a bare date) is wall time in ``zone``.
 
     (``arrow.get(text, tzinfo=…)`` would replace an offset the text gives, so the zone is
-    only applied when the text has none.)
+    only applied when the parser found none: it returns a naive datetime then.)
     """
     try:
-        parsed = arrow.get(text)
+        parsed = arrow.parser.DateTimeParser().parse_iso(text)
     except (arrow.parser.ParserError, ValueError, TypeError) as exc:
         raise ValueError(str(exc)) from None
-    if not _OFFSET_RE.search(text.strip()):
-        parsed = arrow.Arrow.fromdatetime(parsed.naive, tzinfo=zone)
-    return parsed.to("UTC").datetime
+    local = arrow.Arrow.fromdatetime(parsed, tzinfo=parsed.tzinfo or zone)
+    try:
+        return local.to("UTC").datetime
+    except OverflowError as exc:  # 9999-12-31T23:00-05:00 is past the last UTC year
+        raise ValueError(str(exc)) from None
 
 
 def parse_instant(text: str, zone: str = "UTC") -> dt.datetime:

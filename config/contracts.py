@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,19 @@ class ContractError(ValueError):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """A safe loader that refuses a key given twice (the second would silently win)."""
+    """A safe loader that refuses a key given twice (the second would silently win).
+
+    It also keeps YAML 1.1's base-60 numbers as text: an unquoted ``17:00`` is the string
+    ``"17:00"``, not the integer 1020, so an integer where a time belongs is refused.
+    """
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode and implicit[0] and _SEXAGESIMAL.match(value):
+            return self.DEFAULT_SCALAR_TAG
+        return super().resolve(kind, value, implicit)
+
+
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 
 
 def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode) -> dict:

@@ -123,9 +123,7 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _clock_time(value: Any) -> str:
-    """``"08:00"``; also the integer YAML 1.1 makes of an unquoted ``17:00`` (1020)."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 24 * 60:
-        value = f"{value // 60:02d}:{value % 60:02d}"
+    """``"08:00"`` (the contract loader keeps an unquoted ``17:00`` as text, not 1020)."""
     if not isinstance(value, str) or not re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
         raise ValueError(f'{value!r} is not a time of day; write HH:MM in quotes, e.g. "08:00"')
     hours, minutes = (int(p) for p in value.strip().split(":"))
@@ -196,6 +194,15 @@ class HolidaySpec(ContractModel):
                 "write an ISO 3166 code such as DK, DE or US"
             )
         return code
+
+    @field_validator("subdivision", mode="before")
+    @classmethod
+    def _subdivision_text(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str):
+            return value
+        raise ValueError(
+            f'{value!r} is not a subdivision code; write it in quotes (YAML reads ON as true), e.g. "ON"'
+        )
 
     @model_validator(mode="after")
     def _subdivision(self) -> HolidaySpec:
@@ -463,16 +470,25 @@ class Policy(ContractModel):
     refunds: tuple[IncidentCountRefund, ...] = ()
     response_misses: ResponseMissCredit | None = None
 
-    @model_validator(mode="after")
-    def _coherent(self) -> Policy:
-        levels = [s.level for s in self.severities]
+    @field_validator("severities")
+    @classmethod
+    def _distinct_levels(cls, severities: tuple[SeveritySpec, ...]) -> tuple[SeveritySpec, ...]:
+        levels = [s.level for s in severities]
         if "any" in levels and len(levels) > 1:
             raise ValueError(
-                "a level of 'any' applies to every severity, so it must be the only one"
+                f"severities[{levels.index('any')}] has level any, which applies to every "
+                "severity, so it must be the only level; give numbered levels or any alone"
             )
-        duplicates = sorted({str(v) for v in levels if levels.count(v) > 1})
-        if duplicates:
-            raise ValueError(f"severity level {', '.join(duplicates)} is listed more than once")
+        for index, level in enumerate(levels):
+            if level in levels[:index]:
+                raise ValueError(
+                    f"level {level} is given twice (severities[{levels.index(level)}] and "
+                    f"severities[{index}]); give each level once"
+                )
+        return severities
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Policy:
         uses_business = any(
             t is not None and t.clock is ClockKind.BUSINESS
             for s in self.severities

@@ -2,8 +2,8 @@
 
 A window is turned into two UTC instants once per local day; everything after that is
 UTC arithmetic, so a daylight-saving change never bends a deadline. A window edge that
-falls in a daylight-saving gap is read as the first real instant after it (zoneinfo's
-``fold=0``); one that falls in the repeated hour is read as its first occurrence.
+falls in a daylight-saving gap is read as the first real instant after it (the
+transition); one that falls in the repeated hour is read as its first occurrence.
 """
 
 from __future__ import annotations
@@ -79,12 +79,12 @@ class BusinessCalendar:
             pass
         result = None
         if self.is_business_day(day):
-            opens = dt.datetime.combine(day, self.opens, tzinfo=self.zone).astimezone(UTC)
+            opens = _instant(day, self.opens, self.zone)
             if self.closes is None:
-                closes = dt.datetime.combine(day + ONE_DAY, dt.time(0), tzinfo=self.zone)
+                closes = _instant(day + ONE_DAY, dt.time(0), self.zone)
             else:
-                closes = dt.datetime.combine(day, self.closes, tzinfo=self.zone)
-            result = (opens, closes.astimezone(UTC))
+                closes = _instant(day, self.closes, self.zone)
+            result = (opens, closes)
         if len(self._windows) > 20_000:
             self._windows.clear()
         self._windows[day] = result
@@ -105,6 +105,27 @@ class BusinessCalendar:
             if window is not None and window[1] > start:
                 yield (max(window[0], start), window[1])
             day += ONE_DAY
+
+
+def _instant(day: dt.date, time: dt.time, zone: dt.tzinfo) -> dt.datetime:
+    """The first real instant whose wall time in ``zone`` is ``day`` ``time`` or later, in UTC.
+
+    A wall time in the repeated hour is its first occurrence (``fold=0``). One in a
+    daylight-saving gap does not exist; the first real instant after it is the transition,
+    which lies between the gap's two readings (``fold=1`` before it, ``fold=0`` at or after).
+    """
+    wall = dt.datetime.combine(day, time)
+    instant = wall.replace(tzinfo=zone).astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) == wall:
+        return instant
+    before = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    while instant - before > dt.timedelta(seconds=1):
+        middle = before + dt.timedelta(seconds=(instant - before).total_seconds() // 2)
+        if middle.astimezone(zone).replace(tzinfo=None) >= wall:
+            instant = middle
+        else:
+            before = middle
+    return instant
 
 
 def _time(text: str) -> dt.time | None:
