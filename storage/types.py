@@ -32,6 +32,26 @@ class UTCDateTime(TypeDecorator):
         value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def result_processor(self, dialect, coltype):
+        """On SQLite, the stored text is read straight into an aware instant.
+
+        One step instead of SQLAlchemy's text-to-naive parse followed by the zone: a year's
+        report reads a few hundred thousand instants.
+        """
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        fallback = super().result_processor(dialect, coltype)
+        parse = dt.datetime.fromisoformat
+
+        def process(value):
+            if value is None:
+                return None
+            if isinstance(value, str):
+                return parse(value + "+00:00")  # stored in UTC; parsed aware at once
+            return fallback(value)
+
+        return process
+
     def process_result_value(self, value, dialect):
         if value is None:
             return None

@@ -1,0 +1,528 @@
+"""Uptime, credits and refunds per customer, each judged by its own contract (SLA-SEMANTICS §5–§6).
+
+``customer_report`` is one read unit of work: it loads every incident, customer link, pause
+and maintenance window the period needs with a constant number of queries (however many
+customers and incidents), applies the engine (``bot.sla.uptime``, ``bot.sla.credits``) to
+each customer, and returns plain values (``bot.reports.views``).
+
+What a requested period means for each contract (a support lead's reading, docs/decisions.md):
+
+- ``YYYY-MM`` for a monthly contract: that calendar month in the contract's zone.
+- ``YYYY`` for a monthly contract: its twelve months. Uptime is the year's (the months'
+  minutes added up), the credits are every month's credits together, ``met`` means every
+  month met the commitment, and the budget and claim deadline are those of the last month
+  that has begun.
+- ``YYYY`` for a yearly contract: that calendar year.
+- ``YYYY-MM`` for a yearly contract: the year to date — data up to the end of that month,
+  judged as the year, so available minutes are the whole year's.
+- A period still running (or a year seen to date) counts open incidents until now and keeps
+  the whole period's available minutes: its uptime, credits and budget mean "if nothing
+  else goes down". They never exceed what the period will owe.
+- Months are in the contract's zone: the customer's own for a ``timezone: customer`` policy.
+- A policy without an uptime section: the uptime fields are null and a note says so; its
+  refunds and response credits still apply to the requested month or year.
+- Amounts come from the customer's fee: the monthly fee for monthly credits and refunds,
+  the annual fee for yearly ones. Without a fee on file only percentages are known, and a
+  note says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from operator import attrgetter
+from zoneinfo import ZoneInfo
+
+from bot.context import Context
+from bot.errors import Refusal
+from bot.reports.views import CustomerReport, CustomerStanding, Report
+from bot.sla.calendar import BusinessCalendar
+from bot.sla.clocks import WallClock
+from bot.sla.contract import Contract
+from bot.sla.credits import (
+    CreditLine,
+    Failure,
+    counted_failures,
+    incident_count_refunds,
+    next_tier_budget,
+    response_judge,
+    response_miss_credit,
+    uptime_credit,
+)
+from bot.sla.timers import Pause, TimerKind, TimerRule
+from bot.sla.uptime import (
+    Interval,
+    Period,
+    claim_deadline,
+    combine,
+    measure_periods,
+    notice_given,
+    outage_interval,
+    overlaps,
+    period_bounds,
+    period_containing,
+    periods_between,
+)
+from config.contracts import Customer
+from config.policy import Fee, MaintenanceSpec
+from storage import queries
+
+PERIOD_FORMATS = "YYYY-MM for a month (e.g. 2026-10) or YYYY for a year (e.g. 2026)"
+_PERIOD_RE = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+_EARLIEST_OFFSET = dt.timedelta(hours=14)  # the furthest-ahead zone (UTC+14) starts a day first
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+# --- periods ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestedPeriod:
+    """A month or a year as asked for; each customer sees it in its contract's zone."""
+
+    year: int
+    month: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.year:04d}" if self.month is None else f"{self.year:04d}-{self.month:02d}"
+
+    def bounds(self, zone: str) -> Interval:
+        if self.month is None:
+            return period_bounds("year", zone, year=self.year)
+        return period_bounds("month", zone, year=self.year, month=self.month)
+
+    @property
+    def earliest_start(self) -> dt.datetime:
+        """When the period begins in the first zone to reach it."""
+        first = dt.datetime(self.year, self.month or 1, 1, tzinfo=dt.UTC)
+        return first - _EARLIEST_OFFSET
+
+
+def parse_period(text: str) -> RequestedPeriod:
+    """``2026-10`` or ``2026``; anything else is refused with what is accepted."""
+    match = _PERIOD_RE.match((text or "").strip())
+    if not match:
+        raise Refusal(f"{text!r} is not a period; write {PERIOD_FORMATS}")
+    year = int(match.group(1))
+    month = None if match.group(2) is None else int(match.group(2))
+    if month is not None and not 1 <= month <= 12:
+        raise Refusal(f"{text!r} has no month {month}; write {PERIOD_FORMATS}")
+    if not 1970 <= year <= 9998:
+        raise Refusal(f"{text!r}: the year must be between 1970 and 9998")
+    return RequestedPeriod(year, month)
+
+
+# --- what one customer's report covers --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    customer: Customer
+    periods: tuple[Interval, ...]
+    """The contract periods judged: months of a monthly contract, the year of a yearly one."""
+    cut: dt.datetime
+    """The end of what was asked for: incidents declared before it count."""
+    until: dt.datetime
+    """Outages count up to here: the cut, or now when that comes first."""
+    response_periods: tuple[Interval, ...] = ()
+
+    @property
+    def reads_from(self) -> dt.datetime:
+        """The earliest instant the engine looks at: refunds count the days before the period."""
+        policy = self.customer.policy
+        lookback = max((WallClock().length(r.within) for r in policy.refunds), default=None)
+        start = min(p[0] for p in (*self.periods, *self.response_periods))
+        return start - lookback if lookback is not None else start
+
+
+def _plan(customer: Customer, span: Interval, now: dt.datetime) -> _Plan:
+    """The contract periods of ``customer`` that cover ``span``, with data up to its end.
+
+    Nothing is declared after now, so declarations count up to the end of ``span``; outages
+    count up to that end or now, whichever comes first.
+    """
+    zone, policy = customer.zone, customer.policy
+    if policy.uptime is None:
+        periods = [span]
+    else:
+        periods = periods_between(policy.uptime.period, span[0], span[1], zone)
+    misses = policy.response_misses
+    response_periods = (
+        periods_between(misses.period, periods[0][0], periods[-1][1], zone) if misses else []
+    )
+    cut = span[1]
+    until = min(max(now, periods[0][0]), cut)
+    return _Plan(customer, tuple(periods), cut, until, tuple(response_periods))
+
+
+def _running_kind(customer: Customer) -> Period:
+    policy = customer.policy
+    if policy.uptime is not None:
+        return policy.uptime.period
+    if policy.response_misses is not None:
+        return policy.response_misses.period
+    return "month"
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Fact(Failure):
+    """An incident as the engine needs it: a failure refund rules count, and more."""
+
+    id: int = 0
+    outage: Interval | None = None
+    """Impact start to restore (or now), when the incident is an outage."""
+    reported_at: dt.datetime | None = None
+    """Response instants: loaded only for customers with response-miss credits."""
+    acknowledged_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    ref: str
+    span: Interval
+    announced_at: dt.datetime
+
+
+@dataclass
+class _History:
+    """What a report read, by whom it affects. Work on the incidents that affect everyone is
+    done once here, not once per customer."""
+
+    everyone: list[_Fact] = field(default_factory=list)
+    named: dict[str, list[_Fact]] = field(default_factory=lambda: defaultdict(list))
+    pauses: dict[int, tuple[Pause, ...]] = field(default_factory=dict)
+    windows_everyone: list[_Window] = field(default_factory=list)
+    windows_named: dict[str, list[_Window]] = field(default_factory=lambda: defaultdict(list))
+
+    def incidents(self, customer_id: str) -> list[_Fact]:
+        """Those affecting the customer: named, or affecting everyone (in no order)."""
+        own = self.named.get(customer_id)
+        return self.everyone + own if own else self.everyone
+
+    def own(self, customer_id: str) -> list[_Fact]:
+        return self.named.get(customer_id, [])
+
+    @cached_property
+    def outages_everyone(self) -> list[_Fact]:
+        return [f for f in self.everyone if f.outage is not None]
+
+
+_by_declaration = attrgetter("declared_at", "id")
+
+
+def _load(
+    ctx: Context,
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime,
+    *,
+    customer_id: str | None,
+    response_customers: set[str],
+) -> _History:
+    """Every incident, pause and maintenance window of ``[start, end)``: five queries in all."""
+    history = _History()
+    facts: dict[int, _Fact] = {}
+    with ctx.db.read() as session:
+        rows = queries.report_incidents(
+            session, start, end, customer_id=customer_id, response_customers=response_customers
+        )
+        for (
+            incident_id, ref, severity, declared_at, outage, impact_pct, excluded, affects_all,
+            customer, impact_start, restored_at, reported_at, acknowledged_at,
+        ) in rows:  # streamed: one row per incident and customer it names  # fmt: skip
+            fact = facts.get(incident_id)
+            if fact is None:
+                interval = outage_interval(impact_start, restored_at, now) if outage else None
+                fact = facts[incident_id] = _Fact(
+                    ref, severity, declared_at, impact_pct, excluded,
+                    incident_id, interval, reported_at, acknowledged_at,
+                )  # fmt: skip
+                if affects_all:
+                    history.everyone.append(fact)
+            if customer is not None:
+                history.named[customer].append(fact)
+        if response_customers:
+            history.pauses = {
+                incident: tuple(Pause(started, ended) for started, ended in spans)
+                for incident, spans in queries.report_pauses(session, start, end).items()
+            }
+        windows = queries.maintenance_between(session, start, end)
+        window_customers = queries.maintenance_customers(session, [w.id for w in windows])
+    for window in windows:
+        item = _Window(window.ref, (window.starts_at, window.ends_at), window.announced_at)
+        if window.affects_all:
+            history.windows_everyone.append(item)
+        else:
+            for customer in window_customers.get(window.id, ()):
+                history.windows_named[customer].append(item)
+    return history
+
+
+# --- applying the engine ---------------------------------------------------------------------------
+
+
+def _fee(fee: Fee | None, period: Period) -> Decimal | None:
+    if fee is None:
+        return None
+    return fee.monthly if period == "month" else fee.annual
+
+
+class _Exclusions:
+    """The maintenance windows a contract excludes. The windows affecting everyone are
+    judged once per set of maintenance terms (most customers share their policy's)."""
+
+    def __init__(self, history: _History) -> None:
+        self._history = history
+        self._shared: dict[tuple[int, int], list[Interval]] = {}
+
+    def spans(
+        self, customer_id: str, maintenance: MaintenanceSpec, calendar: BusinessCalendar
+    ) -> list[Interval]:
+        on_calendar = calendar if maintenance.notice.is_business_unit else None
+        key = (id(maintenance), id(on_calendar))  # both live as long as the report
+        shared = self._shared.get(key)
+        if shared is None:
+            shared = self._shared[key] = self._judge(
+                self._history.windows_everyone, maintenance, calendar
+            )
+        named = self._history.windows_named.get(customer_id)
+        return shared + self._judge(named, maintenance, calendar) if named else shared
+
+    @staticmethod
+    def _judge(
+        windows: Sequence[_Window], maintenance: MaintenanceSpec, calendar: BusinessCalendar
+    ) -> list[Interval]:
+        return [
+            w.span
+            for w in windows
+            if notice_given(w.announced_at, w.span[0], maintenance, calendar)
+        ]
+
+
+class _ResponseJudge:
+    """Whether an incident's response was missed under a target and calendar; each answer
+    computed once (an incident affecting every customer of one policy is judged once)."""
+
+    def __init__(self, pauses: dict[int, tuple[Pause, ...]], now: dt.datetime):
+        self._pauses, self._now = pauses, now
+        self._answers: dict[tuple, dict[int, bool]] = {}
+
+    def judge(self, rule: TimerRule) -> Callable[[_Fact], bool]:
+        key = (id(getattr(rule.clock, "calendar", None)), str(rule.target), rule.clock.kind)
+        answers = self._answers.setdefault(key, {})
+        pauses, judged = self._pauses, response_judge(rule, self._now)
+
+        def missed(fact: _Fact) -> bool:
+            answer = answers.get(fact.id)
+            if answer is None:
+                answer = answers[fact.id] = judged(
+                    fact.reported_at, fact.acknowledged_at, pauses.get(fact.id, ())
+                )
+            return answer
+
+        return missed
+
+
+def _assess(
+    plan: _Plan, history: _History, judge: _ResponseJudge, exclusions: _Exclusions
+) -> CustomerReport:
+    customer = plan.customer
+    policy, zone, fee = customer.policy, customer.zone, customer.fee
+    start, end, until = plan.periods[0][0], plan.periods[-1][1], plan.until
+    credits: list[CreditLine] = []
+    counted: dict[int, _Fact] = {}
+    notes: list[str] = []
+    begun = [p for p in plan.periods if p[0] < until] or [plan.periods[0]]
+    current = begun[-1]
+    uptime = policy.uptime
+    result = met = budget = None
+    if uptime is None:
+        notes.append(f"the {policy.id} policy has no uptime section: uptime is not measured")
+    else:
+        outage_facts = history.outages_everyone + [
+            f for f in history.own(customer.id) if f.outage is not None
+        ]
+        calendar = Contract.of_customer(customer).calendar
+        excluded = [f.outage for f in outage_facts if f.excluded]
+        excluded += exclusions.spans(customer.id, uptime.maintenance, calendar)
+        results = measure_periods(plan.periods, until, [f.outage for f in outage_facts], excluded)
+        result = combine(results)
+        met = all(r.meets(uptime.commitment) for r in results if (r.start, r.end) in begun)
+        budget = next_tier_budget(results[len(begun) - 1], uptime.credits)
+        for r in results:
+            credits += uptime_credit(
+                r,
+                uptime.credits,
+                _fee(fee, uptime.period),
+                fee_basis="monthly" if uptime.period == "month" else "annual",
+                zone=zone,
+                claim_by=claim_deadline(r.end, uptime.claim_window, zone),
+            )
+        if result.spans:  # the outages that left downtime (quickly, when nothing was excluded)
+            spans, quick = result.spans, not result.excluded
+            counted.update(
+                (f.id, f)
+                for f in outage_facts
+                if not f.excluded
+                and (
+                    f.outage[0] < until and f.outage[1] > start
+                    if quick
+                    else overlaps(spans, f.outage)
+                )
+            )
+    facts = history.incidents(customer.id) if policy.refunds or policy.response_misses else []
+    if policy.refunds:
+        credits += incident_count_refunds(
+            facts,
+            policy.refunds,
+            zone=zone,
+            monthly_fee=None if fee is None else fee.monthly,
+            since=start,
+            until=plan.cut,
+        )
+        counted.update(
+            (f.id, f)
+            for rule in policy.refunds
+            for f in counted_failures(rule, facts)
+            if start <= f.declared_at < plan.cut
+        )
+    misses = policy.response_misses
+    if misses is not None:
+        contract = Contract.of_customer(customer)
+        judges: dict[int, Callable[[_Fact], bool] | None] = {}
+        for period in plan.response_periods:
+            cut = min(period[1], plan.cut)
+            missed = []
+            for f in facts:
+                if not period[0] <= f.declared_at < cut:
+                    continue
+                if f.severity not in judges:
+                    rule = contract.rule(TimerKind.RESPONSE, f.severity)
+                    judges[f.severity] = None if rule is None else judge.judge(rule)
+                missed_by = judges[f.severity]
+                if missed_by is not None and missed_by(f):
+                    missed.append(f)
+            missed.sort(key=_by_declaration)
+            counted.update((f.id, f) for f in missed)
+            credits += response_miss_credit(
+                [f.ref for f in missed],
+                misses,
+                _fee(fee, misses.period),
+                period=period,
+                zone=zone,
+                claim_by=claim_deadline(period[1], misses.claim_window, zone),
+            )
+    if fee is None and credits:
+        notes.append("no fee on file for this customer: credits are percentages only")
+    window = (uptime.claim_window if uptime else None) or (misses.claim_window if misses else None)
+    credits.sort(key=lambda line: (line.period[0], line.period[1]))
+    return CustomerReport(
+        customer=customer.id,
+        name=customer.name,
+        policy=policy.id,
+        zone=zone,
+        period_start=start,
+        period_end=end,
+        until=until,
+        uptime=result,
+        commitment_pct=None if uptime is None else uptime.commitment,
+        met=met,
+        credits=tuple(credits),
+        currency=None if fee is None else fee.currency,
+        claim_deadline=claim_deadline(current[1], window, zone),
+        budget_minutes=budget,
+        incidents=tuple(f.ref for f in sorted(counted.values(), key=_by_declaration)),
+        notes=tuple(notes),
+    )
+
+
+def _assess_all(
+    ctx: Context, plans: Sequence[_Plan], now: dt.datetime, customer_id: str | None
+) -> list[CustomerReport]:
+    if not plans:
+        return []
+    start = min(p.reads_from for p in plans)
+    end = max(max(p.cut for p in plans), start)
+    responders = {p.customer.id for p in plans if p.customer.policy.response_misses is not None}
+    history = _load(ctx, start, end, now, customer_id=customer_id, response_customers=responders)
+    judge, exclusions = _ResponseJudge(history.pauses, now), _Exclusions(history)
+    return [_assess(plan, history, judge, exclusions) for plan in plans]
+
+
+def _customers(ctx: Context, customer_id: str | None) -> list[Customer]:
+    if customer_id is not None:
+        try:
+            return [ctx.contracts.customer(customer_id)]
+        except LookupError as exc:
+            raise Refusal(str(exc.args[0])) from None
+    return sorted(ctx.contracts.customers.values(), key=lambda c: c.id)
+
+
+# --- the use-cases ---------------------------------------------------------------------------
+
+
+def customer_report(ctx: Context, period: str, customer_id: str | None = None) -> Report:
+    """Uptime, credits, budget and claim deadline of every customer (or one) for ``period``.
+
+    ``period`` is ``YYYY-MM`` or ``YYYY`` (module docstring: what it means for monthly and
+    yearly contracts). For a period still running, uptime and credits mean "if nothing else
+    goes down". Refused: a malformed period, a period not begun anywhere yet, an unknown
+    customer (with the closest id), no customers configured.
+    """
+    requested = parse_period(period)
+    now = ctx.clock.now()
+    if requested.earliest_start > now:
+        raise Refusal(
+            f"{requested.label} has not begun yet (it is {now:%Y-%m-%d %H:%M} UTC); "
+            "ask for the current or an earlier month or year"
+        )
+    customers = _customers(ctx, customer_id)
+    if not customers:
+        raise Refusal(
+            "no customers are configured; list them with their policy and fee in the customers "
+            "file (SLABOT_CUSTOMERS_FILE)"
+        )
+    plans = []
+    for customer in customers:
+        plans.append(_plan(customer, requested.bounds(customer.zone), now))
+    reports = _assess_all(ctx, plans, now, customer_id)
+    return Report(period=requested.label, as_of=now, customers=tuple(reports))
+
+
+def uptime_to_date(ctx: Context, now: dt.datetime | None = None) -> list[CustomerStanding]:
+    """Each customer's running contract period to date (App Home, the weekly digest).
+
+    Uptime, budget and credits of the period running at ``now`` (default: the clock's now),
+    meaning "if nothing else goes down", and the credits of the period before it whose claim
+    deadline has not passed (in the contract's zone), so nobody forgets to claim them.
+    """
+    now = now or ctx.clock.now()
+    customers = _customers(ctx, None)
+    current, previous = [], []
+    for customer in customers:
+        kind = _running_kind(customer)
+        running = period_containing(kind, now, customer.zone)
+        before = period_containing(kind, running[0] - _MICROSECOND, customer.zone)
+        current.append(_plan(customer, running, now))
+        previous.append(_plan(customer, before, now))
+    reports = _assess_all(ctx, [*current, *previous], now, None)
+    standings = []
+    for index, customer in enumerate(customers):
+        today = now.astimezone(ZoneInfo(customer.zone)).date()
+        earlier = reports[len(customers) + index]
+        claimable = tuple(
+            line
+            for line in earlier.credits
+            if line.claim_deadline is not None and line.claim_deadline >= today
+        )
+        standings.append(CustomerStanding(current=reports[index], claimable=claimable))
+    return standings

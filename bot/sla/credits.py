@@ -1,0 +1,363 @@
+"""Credits and refunds (SLA-SEMANTICS §6): the three kinds in the seeds, and the budget.
+
+Every function takes plain values and returns credit lines; money stays an exact
+``Decimal`` (a fee times a percentage) until a renderer rounds it to cents.
+
+1. **Uptime tiers**: the tiers read "below X" (so the contract tables have no gaps) and the
+   highest applicable tier is the credit; tiers do not add up. Uptime exactly at X is not
+   below it.
+2. **Incident counts** (messaging platform §5.2): failures of the rule's severity that
+   affect the customer, by declaration time, leaving out failures marked excluded and, when
+   the rule sets ``min_impact_pct``, failures with a smaller or unknown impact. A failure
+   whose 28 days — the ``within`` span of real time ending at its declaration, that instant
+   included, ``(t − 28 × 24 h, t]`` — hold more failures than the limit refunds the
+   calendar month (contract zone) it was declared in. A month is refunded once, whichever
+   rules and failures trigger it (the largest percentage wins).
+3. **Response misses** (Diplomasafe): incidents whose response timer, on this customer's
+   own contract calendar (holidays included, pauses honoured), was breached — including an
+   incident nobody acknowledged that is past its deadline now. More than ``more_than`` in a
+   period owes ``percent`` of that period's fee (annual fee for a year, monthly for a month).
+
+**Budget**: for each tier not yet triggered, the downtime minutes the period can still take
+before uptime falls below the tier; the budget of a report is the one before the *next*
+tier. **Claim deadline**: ``bot.sla.uptime.claim_deadline``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from fractions import Fraction
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from bot.sla.calendar import as_utc
+from bot.sla.clocks import WallClock
+from bot.sla.timers import Pause, TimerRule, TimerState, read_timer
+from bot.sla.uptime import Interval, UptimeResult, period_containing
+from config.policy import CreditTier, IncidentCountRefund, ResponseMissCredit
+
+_WALL = WallClock()
+CENT = Decimal("0.01")
+PCT_PLACES = Decimal("0.0001")
+_MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+class CreditKind(StrEnum):
+    UPTIME = "uptime"
+    INCIDENT_COUNT = "incident_count"
+    RESPONSE_MISSES = "response_misses"
+
+
+@dataclass(frozen=True)
+class CreditLine:
+    """One credit or refund owed for one period."""
+
+    kind: CreditKind
+    percent: Decimal
+    """Of the fee named by ``fee``."""
+    fee: Literal["monthly", "annual"]
+    amount: Decimal | None
+    """Exact; ``None`` when the customer's fee is not known."""
+    reason: str
+    period: Interval
+    """The contract period (month or year) the credit is owed for."""
+    claim_deadline: dt.date | None
+    incidents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TierBudget:
+    """Downtime a period can still take before uptime falls below ``tier``."""
+
+    tier: CreditTier
+    minutes: Fraction
+
+
+# --- presentation helpers (exact in, rounded out) ---------------------------------------
+
+
+def money(amount: Decimal) -> Decimal:
+    """Rounded half-up to cents: only for showing and summing what is shown."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def shown_pct(value: Fraction) -> Decimal:
+    """A percentage cut (never rounded up) to four decimals: 99.89995 shows as 99.8999."""
+    cut = Decimal(value.numerator) / Decimal(value.denominator)
+    return cut.quantize(PCT_PLACES, rounding=ROUND_DOWN)
+
+
+def _pct(value: Decimal) -> str:
+    return f"{value.normalize():f} %"
+
+
+def period_name(period: Interval, zone: str) -> str:
+    """``October 2026`` for a month, ``2026`` for a year (in the contract's zone)."""
+    tz = ZoneInfo(zone)
+    start, end = period[0].astimezone(tz), period[1].astimezone(tz)
+    whole_days = start.time() == end.time() == dt.time(0) and start.day == end.day == 1
+    if whole_days and start.month == end.month == 1 and end.year == start.year + 1:
+        return str(start.year)
+    if whole_days and (end.year * 12 + end.month) - (start.year * 12 + start.month) == 1:
+        return f"{_MONTH_NAMES[start.month - 1]} {start.year}"
+    last = (period[1] - dt.timedelta(microseconds=1)).astimezone(tz)
+    return f"{start:%Y-%m-%d} – {last:%Y-%m-%d}"
+
+
+def _local(instant: dt.datetime, zone: str) -> str:
+    local = as_utc(instant).astimezone(ZoneInfo(zone))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+
+
+def _claim(deadline: dt.date | None) -> str:
+    return f"; claim by {deadline.isoformat()}" if deadline is not None else ""
+
+
+def _of_fee(fee: Decimal | None, percent: Decimal) -> Decimal | None:
+    return None if fee is None else fee * percent / 100
+
+
+# --- 1. uptime tiers ------------------------------------------------------------------------
+
+
+def applicable_tier(result: UptimeResult, tiers: Sequence[CreditTier]) -> CreditTier | None:
+    """The highest tier whose "below" the uptime is under (tiers go from high to low)."""
+    found = None
+    for tier in tiers:
+        if not result.below(tier.below):
+            break
+        found = tier
+    return found
+
+
+def uptime_credit(
+    result: UptimeResult,
+    tiers: Sequence[CreditTier],
+    fee: Decimal | None,
+    *,
+    fee_basis: Literal["monthly", "annual"],
+    zone: str,
+    claim_by: dt.date | None,
+) -> list[CreditLine]:
+    """The uptime tier credit of one period, if any (``fee``: that period's fee)."""
+    tier = applicable_tier(result, tiers)
+    if tier is None:
+        return []
+    period = (result.start, result.end)
+    return [
+        CreditLine(
+            kind=CreditKind.UPTIME,
+            percent=tier.percent,
+            fee=fee_basis,
+            amount=_of_fee(fee, tier.percent),
+            reason=(
+                f"uptime {shown_pct(result.uptime_pct)} % in {period_name(period, zone)} is "
+                f"below {_pct(tier.below)}: {_pct(tier.percent)} of the {fee_basis} fee"
+                + _claim(claim_by)
+            ),
+            period=period,
+            claim_deadline=claim_by,
+        )
+    ]
+
+
+def tier_budgets(result: UptimeResult, tiers: Sequence[CreditTier]) -> list[TierBudget]:
+    """For each tier not yet triggered, the downtime minutes left before it triggers.
+
+    Uptime falls below ``X`` when downtime exceeds ``available × (100 − X) / 100``; at
+    exactly that downtime uptime equals ``X``, which is not below it.
+    """
+    budgets = []
+    for tier in tiers:
+        allowed = result.available_minutes * (100 - Fraction(tier.below)) / 100
+        left = allowed - result.downtime_minutes
+        if left >= 0:
+            budgets.append(TierBudget(tier, left))
+    return budgets
+
+
+def next_tier_budget(result: UptimeResult, tiers: Sequence[CreditTier]) -> Fraction | None:
+    """Minutes left before the next tier triggers; ``None`` when no tier is left (or none exists)."""
+    budgets = tier_budgets(result, tiers)
+    return budgets[0].minutes if budgets else None
+
+
+# --- 2. incident-count refunds --------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Failure:
+    """An incident as a refund rule counts it (not frozen: a report makes 100,000 of them)."""
+
+    ref: str
+    severity: int
+    declared_at: dt.datetime
+    impact_pct: float | None = None
+    excluded: bool = False
+
+
+def counted_failures(rule: IncidentCountRefund, failures: Iterable[Failure]) -> list[Failure]:
+    """The failures ``rule`` counts: its severity, not excluded, enough impact (as given)."""
+    least = None if rule.min_impact_pct is None else float(rule.min_impact_pct)
+    return [
+        f
+        for f in failures
+        if f.severity == rule.severity
+        and not f.excluded
+        and (least is None or (f.impact_pct is not None and f.impact_pct >= least))
+    ]
+
+
+def incident_count_refunds(
+    failures: Iterable[Failure],
+    rules: Sequence[IncidentCountRefund],
+    *,
+    zone: str,
+    monthly_fee: Decimal | None,
+    since: dt.datetime,
+    until: dt.datetime,
+) -> list[CreditLine]:
+    """Months refunded by failures declared in ``[since, until)``, one line per month.
+
+    ``failures`` must include those of the ``within`` span before ``since``, which the first
+    windows reach back into.
+    """
+    since, until = as_utc(since), as_utc(until)
+    candidates = list(failures)
+    months: dict[Interval, CreditLine] = {}
+    for rule in rules:
+        counted = sorted(counted_failures(rule, candidates), key=_declared)
+        times = [f.declared_at for f in counted]  # aware instants compare across zones
+        span = _WALL.length(rule.within)  # real time: 28d is 28 × 24 h
+        first = last = 0
+        month: Interval | None = None
+        for failure, at in zip(counted, times, strict=True):
+            while last < len(times) and times[last] <= at:  # the window ends at ``at``,
+                last += 1  # failures declared at the same instant included
+            while times[first] <= at - span:  # and reaches back ``span``, exclusive
+                first += 1
+            if last - first <= rule.more_than or not since <= at < until:
+                continue
+            if month is None or not month[0] <= at < month[1]:
+                month = period_containing("month", at, zone)
+            held = months.get(month)
+            if held is not None and held.percent >= rule.percent_of_monthly_fee:
+                continue
+            months[month] = _refund(
+                rule, counted[first:last], failure, at, month, zone, monthly_fee
+            )
+    return [months[m] for m in sorted(months)]
+
+
+def _declared(failure: Failure) -> dt.datetime:
+    return failure.declared_at
+
+
+def _refund(
+    rule: IncidentCountRefund,
+    window: Sequence[Failure],
+    trigger: Failure,
+    at: dt.datetime,
+    month: Interval,
+    zone: str,
+    monthly_fee: Decimal | None,
+) -> CreditLine:
+    refs = tuple(f.ref for f in window)
+    impact = (
+        f" affecting ≥ {_pct(rule.min_impact_pct)} of traffic"
+        if rule.min_impact_pct is not None
+        else ""
+    )
+    return CreditLine(
+        kind=CreditKind.INCIDENT_COUNT,
+        percent=rule.percent_of_monthly_fee,
+        fee="monthly",
+        amount=_of_fee(monthly_fee, rule.percent_of_monthly_fee),
+        reason=(
+            f"{len(window)} severity {rule.severity} failures{impact} within {rule.within} up "
+            f"to {trigger.ref} ({_local(at, zone)}), more than {rule.more_than}: "
+            f"{', '.join(refs)}; refund of {_pct(rule.percent_of_monthly_fee)} of the "
+            f"{period_name(month, zone)} monthly fee"
+        ),
+        period=month,
+        claim_deadline=None,
+        incidents=refs,
+    )
+
+
+# --- 3. response-time misses ------------------------------------------------------------------
+
+
+def response_missed(
+    rule: TimerRule,
+    reported_at: dt.datetime,
+    acknowledged_at: dt.datetime | None,
+    pauses: Sequence[Pause],
+    now: dt.datetime,
+) -> bool:
+    """Whether the response timer on ``rule``'s contract was breached (by now, if still open).
+
+    Pauses that begin after the acknowledgement cannot touch the stopped timer.
+    """
+    return response_judge(rule, now)(reported_at, acknowledged_at, pauses)
+
+
+def response_judge(
+    rule: TimerRule, now: dt.datetime
+) -> Callable[[dt.datetime, dt.datetime | None, Sequence[Pause]], bool]:
+    """``response_missed`` for many incidents under one rule.
+
+    A response within the target's length of real time is met on any clock: business time
+    and pauses only move a deadline later. Most responses are quick, so most need no calendar.
+    """
+    length = rule.length
+
+    def missed(
+        reported_at: dt.datetime, acknowledged_at: dt.datetime | None, pauses: Sequence[Pause]
+    ) -> bool:
+        if acknowledged_at is not None:
+            if acknowledged_at - reported_at <= length:
+                return False
+            pauses = tuple(p for p in pauses if p.start < acknowledged_at)
+        reading = read_timer(rule, reported_at, now, pauses=pauses, stopped_at=acknowledged_at)
+        return reading.state is TimerState.BREACHED
+
+    return missed
+
+
+def response_miss_credit(
+    missed: Sequence[str],
+    spec: ResponseMissCredit,
+    fee: Decimal | None,
+    *,
+    period: Interval,
+    zone: str,
+    claim_by: dt.date | None,
+) -> list[CreditLine]:
+    """The credit owed when more than ``spec.more_than`` responses were missed in ``period``."""
+    if len(missed) <= spec.more_than:
+        return []
+    basis: Literal["monthly", "annual"] = "annual" if spec.period == "year" else "monthly"
+    return [
+        CreditLine(
+            kind=CreditKind.RESPONSE_MISSES,
+            percent=spec.percent,
+            fee=basis,
+            amount=_of_fee(fee, spec.percent),
+            reason=(
+                f"{len(missed)} response commitments missed in {period_name(period, zone)}, "
+                f"more than {spec.more_than}: {', '.join(missed)}; {_pct(spec.percent)} of the "
+                f"{basis} fee" + _claim(claim_by)
+            ),
+            period=period,
+            claim_deadline=claim_by,
+            incidents=tuple(missed),
+        )
+    ]

@@ -1,0 +1,351 @@
+"""Uptime (SLA-SEMANTICS §5): contract periods, downtime as a union of intervals, exclusions.
+
+An interval is a half-open span ``[start, end)`` of UTC-aware instants. For one customer and
+one contract period ``P = [period_start, period_end)`` whose data is known ``until`` an
+instant (the period's end, or now while it runs):
+
+- **outage intervals**: each outage incident affecting the customer, from its impact start
+  to its restore, or to ``now`` while it is open; outages marked excluded are included here.
+- **exclusion intervals**: maintenance windows affecting the customer that were announced at
+  least the contract's notice before they start (never, when ``maintenance.excluded`` is
+  false), and the intervals of outages marked excluded (customer's own network, force
+  majeure, security patches).
+- ``raw = union(outage intervals) ∩ [period_start, until)``
+- ``excluded = raw ∩ union(exclusion intervals)`` — ``excluded_minutes`` is ``|excluded|``
+- ``downtime = raw − excluded``
+- ``available = |P|``: every real minute of the whole period, also while it runs (a month
+  with a daylight-saving change is an hour longer or shorter than its days say)
+- ``uptime % = (available − |downtime|) / available × 100``, an exact ``Fraction``.
+
+A maintenance window is an exclusion only: it is not downtime by itself; an outage during
+it is recorded as an incident. Nothing is rounded here; renderers round.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from bot.sla.calendar import BusinessCalendar, as_utc
+from bot.sla.clocks import ZERO, BusinessClock, WallClock
+from config.policy import Duration, MaintenanceSpec
+
+UTC = dt.UTC
+Interval = tuple[dt.datetime, dt.datetime]
+"""``[start, end)``, UTC-aware."""
+Period = Literal["month", "year"]
+
+_MICROSECOND = dt.timedelta(microseconds=1)
+_FAR_FUTURE = dt.datetime.max.replace(tzinfo=UTC)
+_MINUTE_IN_MICROSECONDS = 60_000_000
+
+
+# --- interval arithmetic ---------------------------------------------------------------
+
+
+def union(intervals: Iterable[Interval]) -> list[Interval]:
+    """The intervals merged: sorted, disjoint, empty ones dropped; touching ones joined."""
+    ordered = sorted(i for i in intervals if i[1] > i[0])
+    merged: list[Interval] = []
+    for start, end in ordered:
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def clip(intervals: Iterable[Interval], start: dt.datetime, end: dt.datetime) -> list[Interval]:
+    """The parts of ``intervals`` inside ``[start, end)``, merged."""
+    return union((max(s, start), min(e, end)) for s, e in intervals)
+
+
+def intersect(a: Iterable[Interval], b: Iterable[Interval]) -> list[Interval]:
+    """Where both ``a`` and ``b`` hold, merged."""
+    return _intersect_merged(union(a), union(b))
+
+
+def subtract(a: Iterable[Interval], b: Iterable[Interval]) -> list[Interval]:
+    """Where ``a`` holds and ``b`` does not, merged."""
+    return _subtract_merged(union(a), union(b))
+
+
+def _intersect_merged(left: Sequence[Interval], right: Sequence[Interval]) -> list[Interval]:
+    if len(left) > len(right):
+        left, right = right, left
+    right_ends = [end for _, end in right]
+    result: list[Interval] = []
+    for start, end in left:  # the few against the many, found by bisection
+        j = bisect.bisect_right(right_ends, start)
+        while j < len(right) and right[j][0] < end:
+            result.append((max(start, right[j][0]), min(end, right[j][1])))
+            j += 1
+    return result
+
+
+def _subtract_merged(base: Sequence[Interval], cuts: Sequence[Interval]) -> list[Interval]:
+    result: list[Interval] = []
+    j = 0
+    for start, end in base:
+        while j < len(cuts) and cuts[j][1] <= start:
+            j += 1
+        k = j
+        while k < len(cuts) and cuts[k][0] < end:
+            if cuts[k][0] > start:
+                result.append((start, cuts[k][0]))
+            start = max(start, cuts[k][1])
+            k += 1
+        if start < end:
+            result.append((start, end))
+    return result
+
+
+def total(intervals: Iterable[Interval]) -> dt.timedelta:
+    """The summed length of ``intervals`` as given (merge them first to measure a union)."""
+    return sum((end - start for start, end in intervals), ZERO)
+
+
+@lru_cache(maxsize=256)
+def _fraction(value: Decimal) -> Fraction:
+    return Fraction(value)
+
+
+def minutes(span: dt.timedelta) -> Fraction:
+    """A span as an exact number of minutes."""
+    return Fraction(span // _MICROSECOND, _MINUTE_IN_MICROSECONDS)
+
+
+# --- contract periods -------------------------------------------------------------------
+
+
+def _local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The first instant of ``day`` in ``zone``, as UTC (a midnight in a DST gap: the gap's end)."""
+    return dt.datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+
+
+def period_bounds(period: Period, zone: str, *, year: int, month: int | None = None) -> Interval:
+    """A calendar month (``month`` given) or year of ``zone``, as UTC ``[start, end)``.
+
+    October 2026 in Europe/Copenhagen is 2026-09-30T22:00Z – 2026-10-31T23:00Z.
+    """
+    tz = ZoneInfo(zone)
+    if period == "year":
+        return _local_midnight(dt.date(year, 1, 1), tz), _local_midnight(
+            dt.date(year + 1, 1, 1), tz
+        )
+    if month is None or not 1 <= month <= 12:
+        raise ValueError(f"a month period needs a month 1–12, got {month!r}")
+    following = dt.date(year + month // 12, month % 12 + 1, 1)
+    return _local_midnight(dt.date(year, month, 1), tz), _local_midnight(following, tz)
+
+
+def period_containing(period: Period, instant: dt.datetime, zone: str) -> Interval:
+    """The contract period of ``zone`` that ``instant`` falls in."""
+    local = as_utc(instant).astimezone(ZoneInfo(zone))
+    return period_bounds(period, zone, year=local.year, month=local.month)
+
+
+def periods_between(
+    period: Period, start: dt.datetime, end: dt.datetime, zone: str
+) -> list[Interval]:
+    """The whole months or years of ``zone`` that overlap ``[start, end)``, in order."""
+    found: list[Interval] = []
+    bounds = period_containing(period, start, zone)
+    while bounds[0] < end:
+        found.append(bounds)
+        bounds = period_containing(period, bounds[1], zone)
+    return found
+
+
+def claim_deadline(period_end: dt.datetime, window: Duration | None, zone: str) -> dt.date | None:
+    """The last day (in ``zone``) a credit for a period ending at ``period_end`` can be claimed.
+
+    "Within 30 days after the month": October's claims run to 30 November. Days are calendar
+    days of the zone; an hour or minute window is counted in real time.
+    """
+    if window is None:
+        return None
+    end = as_utc(period_end).astimezone(ZoneInfo(zone))
+    if window.unit == "d":
+        last_day = end - _MICROSECOND
+        return last_day.date() + dt.timedelta(days=window.amount)
+    closes = as_utc(period_end) + WallClock().length(window)
+    return (closes - _MICROSECOND).astimezone(ZoneInfo(zone)).date()
+
+
+# --- what counts ------------------------------------------------------------------------
+
+
+def outage_interval(
+    impact_start: dt.datetime, restored_at: dt.datetime | None, now: dt.datetime
+) -> Interval:
+    """An outage from impact start to restore, or to ``now`` while it is open."""
+    end = restored_at if restored_at is not None else max(now, impact_start)
+    if impact_start.tzinfo is UTC and end.tzinfo is UTC:  # as stored: nothing to convert
+        return impact_start, end
+    return as_utc(impact_start), as_utc(end)
+
+
+def notice_given(
+    announced_at: dt.datetime,
+    starts_at: dt.datetime,
+    maintenance: MaintenanceSpec,
+    calendar: BusinessCalendar,
+) -> bool:
+    """Whether a maintenance window is excluded: announced at least the notice before it starts.
+
+    A notice in business units (``2bd``) is counted on the contract's business calendar.
+    ``excluded: false`` means maintenance is never excluded.
+    """
+    if not maintenance.excluded:
+        return False
+    notice = maintenance.notice
+    clock = BusinessClock(calendar) if notice.is_business_unit else WallClock()
+    return clock.elapsed(announced_at, starts_at) >= clock.length(notice)
+
+
+# --- the measure --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UptimeResult:
+    """Uptime of one period (or several, summed) with data ``until`` an instant."""
+
+    start: dt.datetime
+    end: dt.datetime
+    until: dt.datetime
+    available: dt.timedelta
+    downtime: dt.timedelta
+    excluded: dt.timedelta
+    spans: tuple[Interval, ...] = ()
+    """The downtime itself: merged intervals whose lengths add up to ``downtime``."""
+
+    @property
+    def available_minutes(self) -> Fraction:
+        return minutes(self.available)
+
+    @property
+    def downtime_minutes(self) -> Fraction:
+        return minutes(self.downtime)
+
+    @property
+    def excluded_minutes(self) -> Fraction:
+        return minutes(self.excluded)
+
+    @property
+    def uptime_pct(self) -> Fraction:
+        """``(available − downtime) / available × 100``, exact."""
+        available = self.available // _MICROSECOND
+        return Fraction((available - self.downtime // _MICROSECOND) * 100, available)
+
+    def below(self, threshold: Decimal) -> bool:
+        """Uptime under ``threshold`` %, compared exactly: 99.8992 % is below 99.9 %."""
+        exact = _fraction(threshold)
+        available = self.available // _MICROSECOND
+        up = (available - self.downtime // _MICROSECOND) * 100
+        return up * exact.denominator < exact.numerator * available
+
+    def meets(self, commitment: Decimal) -> bool:
+        """At least the commitment, compared exactly (99.8992 % does not meet 99.9 %)."""
+        return not self.below(commitment)
+
+    @property
+    def is_complete(self) -> bool:
+        """The whole period is known (it has ended)."""
+        return self.until >= self.end
+
+
+def measure_uptime(
+    start: dt.datetime,
+    end: dt.datetime,
+    until: dt.datetime,
+    outages: Iterable[Interval],
+    exclusions: Iterable[Interval] = (),
+) -> UptimeResult:
+    """The uptime of ``[start, end)`` with outages known up to ``until`` (module docstring)."""
+    return measure_periods([(start, end)], until, outages, exclusions)[0]
+
+
+def measure_periods(
+    periods: Sequence[Interval],
+    until: dt.datetime,
+    outages: Iterable[Interval],
+    exclusions: Iterable[Interval] = (),
+) -> list[UptimeResult]:
+    """``measure_uptime`` of consecutive periods (the months of a year), in one pass.
+
+    Downtime and exclusions are worked out once over all the periods, then cut at each
+    period's bounds: clipping commutes with intersecting and subtracting.
+    """
+    first = as_utc(periods[0][0])
+    until = as_utc(until)
+    raw = clip(outages, first, max(min(until, as_utc(periods[-1][1])), first))
+    excluded = _intersect_merged(raw, union(exclusions)) if raw else []
+    down = _subtract_merged(raw, excluded) if excluded else raw
+    down_ends = [end for _, end in down]
+    excluded_ends = [end for _, end in excluded]
+    results = []
+    for start, end in periods:
+        start, end = as_utc(start), as_utc(end)
+        if end <= start:
+            raise ValueError("a period must end after it starts")
+        cut = min(max(until, start), end)
+        spans = _within(down, down_ends, start, cut)
+        results.append(
+            UptimeResult(
+                start=start,
+                end=end,
+                until=cut,
+                available=end - start,
+                downtime=total(spans),
+                excluded=total(_within(excluded, excluded_ends, start, cut)),
+                spans=tuple(spans),
+            )
+        )
+    return results
+
+
+def _within(
+    merged: Sequence[Interval], ends: Sequence[dt.datetime], start: dt.datetime, end: dt.datetime
+) -> list[Interval]:
+    """``clip`` for merged intervals (``ends``: their ends), found by bisection."""
+    found = []
+    for index in range(bisect.bisect_right(ends, start), len(merged)):
+        s, e = merged[index]
+        if s >= end:
+            break
+        found.append((max(s, start), min(e, end)))
+    return found
+
+
+def combine(results: Sequence[UptimeResult]) -> UptimeResult:
+    """Consecutive periods as one (a monthly contract's year): minutes add up exactly."""
+    if not results:
+        raise ValueError("nothing to combine")
+    return UptimeResult(
+        start=results[0].start,
+        end=results[-1].end,
+        until=max(r.until for r in results),
+        available=sum((r.available for r in results), ZERO),
+        downtime=sum((r.downtime for r in results), ZERO),
+        excluded=sum((r.excluded for r in results), ZERO),
+        spans=tuple(span for r in results for span in r.spans),
+    )
+
+
+def overlaps(spans: Sequence[Interval], interval: Interval) -> bool:
+    """Whether ``interval`` shares any time with the merged, ordered ``spans``."""
+    if interval[1] <= interval[0]:
+        return False
+    index = bisect.bisect_right(spans, (interval[0], _FAR_FUTURE))
+    if index and spans[index - 1][1] > interval[0]:
+        return True
+    return index < len(spans) and spans[index][0] < interval[1]
