@@ -293,3 +293,79 @@ def incidents_list(scope: str, output: str) -> None:
             ("ref", "sev", "state", "title", "customers", "declared (UTC)", "next deadline"), rows
         )
     )
+
+
+# --- reports -------------------------------------------------------------------------------
+
+
+@main.command("report")
+@click.option("--period", required=True, help="YYYY-MM for a month, YYYY for a year.")
+@click.option("--customer", "customer_id", help="One customer (id or name); default: all.")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+)
+def report(period: str, customer_id: str | None, output: str) -> None:
+    """Uptime, credits owed, budget left and claim deadline per customer, by its own contract.
+
+    A yearly contract asked for a month shows its year to date; a monthly contract asked
+    for a year shows the year, with every month's credits. A period still running means
+    "if nothing else goes down".
+    """
+    from bot.context import build_context
+    from bot.errors import Refusal
+    from bot.reports.service import customer_report
+
+    ctx = build_context()
+    try:
+        result = customer_report(ctx, period, customer_id)
+    except Refusal as refusal:
+        click.echo(str(refusal), err=True)
+        raise SystemExit(1) from None
+    if output == "json":
+        click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+    elif output == "csv":
+        click.echo(result.as_csv(), nl=False)
+    else:
+        click.echo(result.as_text())
+
+
+# --- serving -------------------------------------------------------------------------------
+
+
+def _logging() -> None:
+    import logging
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@main.command("serve")
+@click.option("--port", type=int, help="HTTP port (default: PORT, else 3000).")
+@click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--socket",
+    "socket_mode",
+    is_flag=True,
+    help="Socket Mode (needs SLACK_APP_TOKEN) instead of HTTP.",
+)
+def serve(port: int | None, host: str, socket_mode: bool) -> None:
+    """Run the Slack app: HTTP at /slack/events (and /healthz), or Socket Mode."""
+    from bot.context import build_context
+    from bot.slack.app import build_app, http_server, socket_mode_handler
+
+    _logging()
+    settings = get_settings()
+    ctx = build_context(settings)
+    app, _ = build_app(ctx, settings, socket_mode=socket_mode)
+    if socket_mode:
+        click.echo("slabot: Socket Mode, connecting to Slack…", err=True)
+        socket_mode_handler(app, settings).start()
+        return
+    server = http_server(app, ctx, host=host, port=port or settings.port)
+    click.echo(f"slabot: listening on http://{host}:{server.effective_port}/slack/events", err=True)
+    server.run()

@@ -5,14 +5,22 @@ Tests override settings by setting environment variables and calling ``reset()``
 
 from __future__ import annotations
 
+import json
+import re
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from config.contracts import SHIPPED_POLICIES_DIR, Contracts, load_contracts, policy_files
+from config.contracts import (
+    SHIPPED_POLICIES_DIR,
+    ContractError,
+    Contracts,
+    load_contracts,
+    policy_files,
+)
 
 DEFAULT_CUSTOMERS_FILE = Path("config/customers.yaml")
 
@@ -26,6 +34,14 @@ HOW_TO_SET = {
     "SLABOT_POLICIES_DIR": "a folder of policy files (*.yaml)",
     "SLABOT_CUSTOMERS_FILE": "the customers file (YAML)",
     "SLABOT_DEFAULT_POLICY": "the id of the deployment's own policy, e.g. messaging-platform",
+    "SLABOT_INCIDENT_CHANNELS": "create (a channel per incident) or current (the channel it was declared in)",
+    "SLABOT_CHANNEL_PREFIX": "the start of incident channel names, e.g. inc",
+    "SLABOT_ANNOUNCE_CHANNEL": "a channel id (C…) for announcements",
+    "SLABOT_RESPONDERS": "Slack user or user-group ids, comma-separated",
+    "SLABOT_ADMINS": "Slack user or user-group ids, comma-separated",
+    "SLABOT_MANAGERS": "Slack user or user-group ids, comma-separated",
+    "SLABOT_ESCALATION": "Slack user or user-group ids, comma-separated",
+    "PORT": "the HTTP port for slabot serve, e.g. 3000",
 }
 
 
@@ -35,6 +51,11 @@ class SettingsError(RuntimeError):
 
 def _list(value: Any) -> Any:
     """``U1, S2`` in the environment is a list; so is a JSON-style list in ``.env``."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError('is not a list; write U1, S2 or ["U1", "S2"]') from None
     if isinstance(value, str):
         return [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
     return value
@@ -45,7 +66,9 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
     )
 
-    database_url: str = Field(default="sqlite:///slabot.db", validation_alias="DATABASE_URL")
+    database_url: str = Field(
+        default="sqlite:///slabot.db", validation_alias="DATABASE_URL", repr=False
+    )  # may hold a password: kept out of repr()
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(
         default=None, validation_alias="SLACK_SIGNING_SECRET"
@@ -68,8 +91,26 @@ class Settings(BaseSettings):
     managers: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias="SLABOT_MANAGERS"
     )
+    escalation: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias="SLABOT_ESCALATION"
+    )
+    incident_channels: Literal["create", "current"] = Field(
+        default="create", validation_alias="SLABOT_INCIDENT_CHANNELS"
+    )
+    channel_prefix: str = Field(default="inc", validation_alias="SLABOT_CHANNEL_PREFIX")
+    announce_channel: str | None = Field(default=None, validation_alias="SLABOT_ANNOUNCE_CHANNEL")
+    port: int = Field(default=3000, ge=1, le=65535, validation_alias="PORT")
 
-    _split_lists = field_validator("responders", "admins", "managers", mode="before")(_list)
+    _split_lists = field_validator("responders", "admins", "managers", "escalation", mode="before")(
+        _list
+    )
+
+    @field_validator("channel_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,20}", value):
+            raise ValueError("must be lower-case letters, digits, - or _ (at most 21), e.g. inc")
+        return value
 
     @field_validator("slack_api_url")
     @classmethod
@@ -136,7 +177,14 @@ def get_contracts() -> Contracts:
             f"SLABOT_CUSTOMERS_FILE: {customers} does not exist; "
             f"set it in the environment or in .env ({HOW_TO_SET['SLABOT_CUSTOMERS_FILE']})"
         )
-    return load_contracts(policy_files(settings.policies_dir), customers, settings.default_policy)
+    try:
+        paths = policy_files(settings.policies_dir)
+    except ContractError as exc:
+        raise SettingsError(
+            f"SLABOT_POLICIES_DIR: {exc}; "
+            f"set it in the environment or in .env ({HOW_TO_SET['SLABOT_POLICIES_DIR']})"
+        ) from None
+    return load_contracts(paths, customers, settings.default_policy)
 
 
 def reset() -> None:

@@ -126,6 +126,9 @@ class Reminder(SQLModel, table=True):
     due_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
     deadline_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
     status: str = Field(default="pending", max_length=16)
+    """pending → claimed → sent | failed; pending → cancelled | superseded."""
+    next_attempt_at: dt.datetime | None = _instant()
+    """Not before this instant (a 429's Retry-After, or the backoff after an error)."""
     claimed_by: str | None = Field(default=None, max_length=128)
     lease_until: dt.datetime | None = _instant()
     attempts: int = 0
@@ -134,6 +137,21 @@ class Reminder(SQLModel, table=True):
     sent_at: dt.datetime | None = _instant()
     late: bool = False
     last_error: str | None = Field(default=None, sa_type=Text)
+    channel_id: str | None = Field(default=None, max_length=32)
+    """Where it was posted (the incident channel, or the announce channel as a fallback)."""
+    message_ts: str | None = Field(default=None, max_length=32)
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """Each worker process says it is alive; /healthz and `slabot doctor` read it."""
+
+    __tablename__ = "worker_heartbeat"
+
+    worker_id: str = Field(sa_column=Column(String(128), primary_key=True))
+    started_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    seen_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    posted: int = 0
+    stopped_at: dt.datetime | None = _instant()
 
 
 class MaintenanceWindow(SQLModel, table=True):

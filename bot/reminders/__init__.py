@@ -1,0 +1,1 @@
+"""Reminders: the outbox the worker drains."""

@@ -1,0 +1,416 @@
+"""Block Kit for every surface, built with slack_sdk's block models.
+
+User text goes into ``plain_text`` wherever Slack allows it, and is escaped wherever it
+enters mrkdwn; every field is clipped to Slack's limits. Instants are ``<!date>`` tokens, so
+each reader sees them in their own zone, with "in 25 minutes" beside them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    CheckboxesElement,
+    ConfirmObject,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+    StaticMultiSelectElement,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.incidents.views import IncidentView, TimerView
+from bot.sla.timers import TimerState
+from bot.slack import mrkdwn
+from bot.slack.mrkdwn import clip, escape
+from bot.text import format_span
+from config.contracts import Contracts
+
+SEVERITY_MARK = {1: "🔴", 2: "🟠", 3: "🟡"}
+STATE_MARK = {
+    TimerState.RUNNING: "⏳",
+    TimerState.PAUSED: "⏸️",
+    TimerState.MET: "✅",
+    TimerState.BREACHED: "🔥",
+}
+TIMER_NAMES = {
+    "response": "Response",
+    "restore": "Restore",
+    "progress": "Next update",
+    "resolve": "Resolve",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    """What a surface shows: fallback text (notifications, screen readers) and blocks."""
+
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def as_kwargs(self) -> dict:
+        return {"text": self.text, "blocks": [b.to_dict() for b in self.blocks]}
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))
+
+
+def _context(*parts: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=clip(p, 2000)) for p in parts if p][:10])
+
+
+def reply(text: str) -> Message:
+    """A short answer; ``text`` is mrkdwn the caller has already escaped."""
+    return Message(text=text, blocks=[_section(text)])
+
+
+def with_note(message: Message, note: str) -> Message:
+    """The same message with a small line of context under it."""
+    return Message(text=message.text, blocks=[*message.blocks, _context(note)])
+
+
+def refusal(text: str) -> Message:
+    return reply(f"⚠️ {text}")
+
+
+# --- the incident card ------------------------------------------------------------------
+
+
+def title_line(view: IncidentView) -> str:
+    mark = SEVERITY_MARK.get(view.severity, "⚪")
+    return f"{mark} {view.ref} · Sev {view.severity} · {view.title}"
+
+
+def timer_text(timer: TimerView, zone: str) -> str:
+    name = TIMER_NAMES.get(timer.kind.value, timer.kind.value.title())
+    head = f"*{name}* · {escape(timer.target)} ({escape(timer.contract)})"
+    mark = STATE_MARK[timer.state]
+    if timer.state is TimerState.PAUSED:
+        return f"{head}\n{mark} paused, {format_span(timer.left)} left"
+    if timer.state is TimerState.MET:
+        return f"{head}\n{mark} met {mrkdwn.date(timer.stopped_at, zone)}"
+    if timer.state is TimerState.BREACHED:
+        late = f" by {format_span(timer.over_by)}" if timer.over_by else ""
+        return f"{head}\n{mark} breached{late} · was due {mrkdwn.date(timer.deadline, zone)}"
+    return f"{head}\n{mark} due {mrkdwn.due(timer.deadline, zone)}"
+
+
+def incident_card(view: IncidentView, contracts: Contracts, zone: str = "UTC") -> Message:
+    """The pinned card: severity, title, customers, deadlines, and the buttons that act."""
+    customers = (
+        ", ".join(
+            escape(contracts.customers[c].name) if c in contracts.customers else escape(c)
+            for c in view.customers
+        )
+        or "all customers"
+    )
+    state = {
+        "declared": "Declared",
+        "acknowledged": "Acknowledged",
+        "restored": "Service restored",
+        "resolved": "Resolved",
+    }[view.state]
+    if view.paused:
+        state += f" · ⏸️ paused: {escape(view.pause_reason or '')}"
+    facts = [
+        f"*{state}*",
+        f"{escape(view.severity_name)}",
+        f"Customers: {customers}",
+        "Outage" if view.outage else "",
+        f"Declared by {mrkdwn.user(view.declared_by)} {mrkdwn.date(view.declared_at, zone)}",
+    ]
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=clip(title_line(view), 150), emoji=True)),
+        _context(" · ".join(f for f in facts if f)),
+    ]
+    timers = [t for t in view.timers.values()]
+    if timers:
+        blocks.append(
+            SectionBlock(
+                fields=[MarkdownTextObject(text=clip(timer_text(t, zone), 2000)) for t in timers][
+                    :10
+                ]
+            )
+        )
+    if view.excluded_reason:
+        blocks.append(_context(f"Excluded from uptime: {escape(view.excluded_reason)}"))
+    if view.summary:
+        blocks.append(_section(f"*Resolution:* {escape(view.summary)}"))
+    if view.reports_at_resolution and view.is_open:
+        blocks.append(
+            _context(
+                "This contract asks for one progress report, at resolution: add it when you resolve."
+            )
+        )
+    buttons = card_buttons(view)
+    if buttons:
+        blocks.append(ActionsBlock(block_id=f"incident:{view.ref}", elements=buttons))
+    return Message(
+        text=f"{view.ref} (Sev {view.severity}): {escape(view.title)} — {state}", blocks=blocks
+    )
+
+
+def card_buttons(view: IncidentView) -> list[ButtonElement]:
+    if not view.is_open:
+        return []
+
+    def button(
+        label: str, action: str, style: str | None = None, confirm: str | None = None
+    ) -> ButtonElement:
+        return ButtonElement(
+            text=label, action_id=action, value=view.ref, style=style,
+            confirm=ConfirmObject(title="Are you sure?", text=confirm, confirm="Yes", deny="No") if confirm else None,
+        )  # fmt: skip
+
+    buttons = []
+    if view.acknowledged_at is None:
+        buttons.append(button("Acknowledge", "incident_ack", "primary"))
+    buttons.append(button("Post update", "incident_update"))
+    buttons.append(button("Change severity", "incident_severity"))
+    buttons.append(
+        button(
+            "Resume" if view.paused else "Pause",
+            "incident_resume" if view.paused else "incident_pause",
+        )
+    )
+    if view.restored_at is None:
+        buttons.append(
+            button(
+                "Restore", "incident_restore", confirm=f"Mark service restored for {view.ref} now?"
+            )
+        )
+    buttons.append(button("Resolve", "incident_resolve", "danger"))
+    return buttons
+
+
+def update_post(view: IncidentView, user_id: str, text: str) -> Message:
+    """A responder's progress update, in their words, attributed."""
+    body = f"📝 *Update* on {view.ref} from {mrkdwn.user(user_id)}:\n{escape(text)}"
+    return Message(text=f"Update on {view.ref}: {escape(text)}", blocks=[_section(body)])
+
+
+def change_post(view: IncidentView, user_id: str, what: str) -> Message:
+    """One line in the incident channel for each change: who did what."""
+    text = f"{mrkdwn.user(user_id)} {what}"
+    return Message(text=f"{view.ref}: {text}", blocks=[_context(text)])
+
+
+def declared_notice(view: IncidentView) -> Message:
+    where = mrkdwn.channel(view.channel_id)
+    text = f"🚨 {escape(view.ref)} declared (Sev {view.severity}): {escape(view.title)} → {where}"
+    return Message(text=text, blocks=[_section(text)])
+
+
+def incident_list(views: Sequence[IncidentView], heading: str) -> Message:
+    if not views:
+        return reply("No open incidents.")
+    lines = [heading]
+    for view in views[:40]:
+        nxt = view.next_deadline()
+        due = (
+            f" · {TIMER_NAMES.get(nxt.kind.value, nxt.kind.value)} {STATE_MARK[nxt.state]} {mrkdwn.due(nxt.deadline, 'UTC')}"
+            if nxt
+            else ""
+        )
+        paused = " · ⏸️ paused" if view.paused else ""
+        lines.append(
+            f"• *{view.ref}* Sev {view.severity} — {escape(clip(view.title, 80))} · {mrkdwn.channel(view.channel_id)}{paused}{due}"
+        )
+    if len(views) > 40:
+        lines.append(f"… and {len(views) - 40} more")
+    return Message(text=heading, blocks=[_section("\n".join(lines))])
+
+
+def usage(text: str) -> Message:
+    return Message(text=text, blocks=[_section(text)])
+
+
+# --- modals --------------------------------------------------------------------------------
+
+
+def _severity_options(levels: Sequence[tuple[int, str]]) -> list[Option]:
+    return [Option(value=str(level), text=clip(f"{level} — {name}", 75)) for level, name in levels]
+
+
+def declare_form(
+    levels: Sequence[tuple[int, str]], contracts: Contracts, channel_id: str | None
+) -> View:
+    blocks: list[Block] = [
+        InputBlock(block_id="title", label="What is broken?", element=PlainTextInputElement(action_id="value", max_length=200, placeholder="Checkout API down")),
+        InputBlock(block_id="severity", label="Severity", element=StaticSelectElement(action_id="value", options=_severity_options(levels))),
+    ]  # fmt: skip
+    if contracts.customers:
+        options = [
+            Option(value=c.id, text=clip(f"{c.name} ({c.id})", 75))
+            for c in contracts.customers.values()
+        ][:100]
+        blocks.append(InputBlock(block_id="customers", label="Customers affected", optional=True, hint="Leave empty if every customer is affected.",
+                                 element=StaticMultiSelectElement(action_id="value", options=options)))  # fmt: skip
+    blocks += [
+        InputBlock(block_id="outage", label="Outage", optional=True, element=CheckboxesElement(action_id="value", options=[Option(value="outage", text="The service is down (counts against uptime)")])),
+        InputBlock(block_id="started", label="Started", optional=True, hint="e.g. 10 minutes ago, 14:05; empty means now",
+                   element=PlainTextInputElement(action_id="value", max_length=80)),
+    ]  # fmt: skip
+    return View(
+        type="modal", callback_id="declare", title="Declare an incident", submit="Declare", close="Cancel",
+        private_metadata=channel_id or "", blocks=blocks,
+    )  # fmt: skip
+
+
+def text_form(
+    callback_id: str,
+    title: str,
+    label: str,
+    ref: str,
+    submit: str,
+    *,
+    optional: bool = False,
+    hint: str | None = None,
+) -> View:
+    """A one-field modal (update, pause reason, resolution summary) about incident ``ref``."""
+    return View(
+        type="modal", callback_id=callback_id, title=clip(title, 24), submit=submit, close="Cancel", private_metadata=ref,
+        blocks=[InputBlock(block_id="text", label=label, optional=optional, hint=hint,
+                           element=PlainTextInputElement(action_id="value", multiline=True, max_length=3000))],
+    )  # fmt: skip
+
+
+def severity_form(ref: str, levels: Sequence[tuple[int, str]], current: int) -> View:
+    options = _severity_options([(level, name) for level, name in levels if level != current])
+    return View(
+        type="modal", callback_id="severity", title="Change severity", submit="Change", close="Cancel", private_metadata=ref,
+        blocks=[
+            _context(f"{escape(ref)} is severity {current}. Deadlines are recomputed from the original start."),
+            InputBlock(block_id="severity", label="New severity", element=StaticSelectElement(action_id="value", options=options)),
+        ],
+    )  # fmt: skip
+
+
+# --- App Home --------------------------------------------------------------------------------
+
+
+def home(
+    views: Sequence[IncidentView],
+    standings: Sequence[str],
+    problems: Sequence[str],
+    now: dt.datetime,
+) -> View:
+    """The Home tab: open incidents with each timer, customers' uptime, and what needs a look."""
+    blocks: list[Block] = [HeaderBlock(text="Open incidents")]
+    if not views:
+        blocks.append(_section("No open incidents. 🎉"))
+    for view in views[:20]:
+        blocks.append(
+            _section(
+                f"*{escape(clip(title_line(view), 200))}* · {mrkdwn.channel(view.channel_id)}"
+                + (" · ⏸️ paused" if view.paused else "")
+            )
+        )
+        if view.timers:
+            blocks.append(
+                _context(*[timer_text(t, "UTC").replace("\n", " · ") for t in view.timers.values()])
+            )
+    if len(views) > 20:
+        blocks.append(_context(f"… and {len(views) - 20} more: `/incident list`"))
+    if standings:
+        blocks += [
+            DividerBlock(),
+            HeaderBlock(text="Uptime this period"),
+            _section("\n".join(standings)),
+        ]
+    if problems:
+        blocks += [DividerBlock(), HeaderBlock(text="Needs a look"), _section("\n".join(problems))]
+    blocks.append(_context(f"Updated {mrkdwn.date(now, 'UTC')}"))
+    return View(type="home", blocks=blocks[:100])
+
+
+# --- reminders ---------------------------------------------------------------------------
+
+_WHAT_NEXT = {
+    "response": "Acknowledge with `/incident ack` (or the card's button).",
+    "restore": "Post progress with `/incident update …`; when service is back, `/incident restore`.",
+    "progress": "Post one with `/incident update …` or the button below.",
+    "resolve": "Resolve with `/incident resolve <summary>` when the cause is fixed.",
+}
+_TARGET_NAMES = {
+    "response": "response",
+    "restore": "restore",
+    "progress": "progress-update",
+    "resolve": "resolve",
+}
+
+
+def mention(entry: str) -> str:
+    """A user (``U…``/``W…``) or a user group (``S…``) as a mention."""
+    return f"<!subteam^{entry}>" if entry.startswith("S") else f"<@{entry}>"
+
+
+def reminder_message(
+    view: IncidentView,
+    timer: str,
+    kind: str,
+    step: str,
+    deadline: dt.datetime,
+    due_at: dt.datetime,
+    now: dt.datetime,
+    *,
+    late: bool,
+    escalation: Sequence[str] = (),
+) -> Message:
+    """A warning before a deadline, the breach notice at it, or an escalation after it."""
+    state = view.timers.get(timer)
+    target = f"{escape(state.target)} under {escape(state.contract)}" if state else ""
+    name = _TARGET_NAMES.get(timer, timer)
+    ref = f"*{escape(view.ref)}* ({escape(clip(view.title, 80))})"
+    if kind == "warning" and timer == "progress":
+        head = f"📝 {ref}: update due {mrkdwn.due(deadline, 'UTC')} ({target})."
+    elif kind == "warning" and step.endswith("%"):
+        head = f"⏳ {ref}: {step} of the {name} target is used — {target}, due {mrkdwn.due(deadline, 'UTC')}."
+    elif kind == "warning":
+        head = f"⏳ {ref}: {name} target due {mrkdwn.due(deadline, 'UTC')} — {target}."
+    elif timer == "progress":
+        over = (
+            f", {format_span(now - deadline)} ago"
+            if now - deadline >= dt.timedelta(minutes=1)
+            else ""
+        )
+        head = f"📝 {ref}: update overdue — it was due {mrkdwn.date(deadline, 'UTC')}{over} ({target})."
+    else:
+        over = (
+            f" by {format_span(now - deadline)}"
+            if now - deadline >= dt.timedelta(minutes=1)
+            else ""
+        )
+        head = f"🔥 {ref} missed the {name} target ({target}){over}: it was due {mrkdwn.date(deadline, 'UTC')}."
+    if kind == "escalation":
+        audience = " ".join(mention(e) for e in escalation) or "<!here>"
+        head = f"🚨 {audience} still open: " + head.lstrip("🔥📝 ")
+    lines = [head, _WHAT_NEXT.get(timer, "")]
+    if late:
+        lines.append(
+            f"_(Posted late: slabot's worker was not running when this was due, {mrkdwn.date(due_at, 'UTC')}.)_"
+        )
+    body: list[Block] = [_section("\n".join(line for line in lines if line))]
+    if timer == "progress" and view.is_open:
+        body.append(
+            ActionsBlock(
+                block_id=f"reminder:{view.ref}",
+                elements=[
+                    ButtonElement(text="Post update", action_id="incident_update", value=view.ref)
+                ],
+            )
+        )
+    return Message(text=mrkdwn.plain(head), blocks=body)

@@ -1,0 +1,107 @@
+"""Incident channels and cards in Slack. Used by the listeners and by the worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.incidents.views import IncidentView
+from bot.slack.blocks import Message, incident_card
+from config.contracts import Contracts
+from config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def channel_name(prefix: str, declared_at: dt.datetime, title: str) -> str:
+    """``inc-20261120-checkout-api-down``: Slack's rules (lower case, ≤ 80, a-z 0-9 - _)."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-") or "incident"
+    base = f"{prefix}-{declared_at:%Y%m%d}-"
+    return (base + slug)[:80].rstrip("-")
+
+
+@dataclass
+class IncidentChannels:
+    client: WebClient
+    settings: Settings
+    contracts: Contracts
+
+    def open(
+        self, view: IncidentView, declarer: str, origin_channel: str | None
+    ) -> tuple[str, str | None]:
+        """The incident's channel (created, or the one it was declared in) with its pinned card."""
+        if self.settings.incident_channels == "current" and origin_channel:
+            channel = origin_channel
+            self._join(channel)
+        else:
+            channel = self._create(view)
+            try:
+                self.client.conversations_invite(channel=channel, users=declarer)
+            except SlackApiError as exc:
+                if exc.response.get("error") != "already_in_channel":
+                    log.warning(
+                        "could not invite %s to %s: %s",
+                        declarer,
+                        channel,
+                        exc.response.get("error"),
+                    )
+        card = incident_card(view, self.contracts)
+        posted = self.client.chat_postMessage(channel=channel, **card.as_kwargs())
+        ts = posted["ts"]
+        try:
+            self.client.pins_add(channel=channel, timestamp=ts)
+        except SlackApiError as exc:  # pinning is a convenience: the card is there either way
+            log.warning("could not pin the card of %s: %s", view.ref, exc.response.get("error"))
+        return channel, ts
+
+    def _create(self, view: IncidentView) -> str:
+        name = channel_name(self.settings.channel_prefix, view.declared_at, view.title)
+        candidate = name
+        for attempt in range(2, 12):
+            try:
+                return self.client.conversations_create(name=candidate)["channel"]["id"]
+            except SlackApiError as exc:
+                if exc.response.get("error") != "name_taken":
+                    raise
+                suffix = f"-{attempt}"
+                candidate = name[: 80 - len(suffix)] + suffix
+        raise SlackApiError("no free channel name", {"ok": False, "error": "name_taken"})
+
+    def _join(self, channel: str) -> None:
+        try:
+            self.client.conversations_join(channel=channel)
+        except SlackApiError as exc:  # a private channel or a DM: the bot may already be there
+            log.info("could not join %s: %s", channel, exc.response.get("error"))
+
+    def refresh_card(self, view: IncidentView) -> None:
+        """Show the incident as it now is, in place. A card that cannot be updated is logged."""
+        if not view.channel_id or not view.card_ts:
+            return
+        try:
+            self.client.chat_update(
+                channel=view.channel_id,
+                ts=view.card_ts,
+                **incident_card(view, self.contracts).as_kwargs(),
+            )
+        except SlackApiError as exc:
+            log.warning("could not update the card of %s: %s", view.ref, exc.response.get("error"))
+
+    def post(self, channel: str, message: Message, *, metadata: dict | None = None) -> str | None:
+        """Post into a channel, joining it first if the bot is not in it yet."""
+        extra = {"metadata": metadata} if metadata else {}
+        try:
+            return self.client.chat_postMessage(channel=channel, **extra, **message.as_kwargs())[
+                "ts"
+            ]
+        except SlackApiError as exc:
+            if exc.response.get("error") != "not_in_channel":
+                raise
+        self._join(channel)
+        return self.client.chat_postMessage(channel=channel, **extra, **message.as_kwargs())["ts"]

@@ -1,0 +1,288 @@
+"""The slash-command language, parsed into plain values. Pure: no Slack, no database.
+
+```
+/incident                                   opens the declare modal
+/incident declare <sev> <title…> [for <customer>[,<customer>…]] [outage] [started <when>]
+/incident ack | update <text…> | severity <sev> | pause <reason…> | resume
+/incident restore | resolve [<summary…>] | status | list | help
+/sla report [<YYYY-MM>|<YYYY>] [<customer>] [csv]
+/sla maintenance <start> <end> <title…> [for <customer>…]
+/sla customers | policies | help
+```
+
+Every incident verb may name its incident first (``/incident ack INC-7``); inside an incident
+channel it acts on that channel's incident. A title that contains one of the clause words
+(``for``, ``outage``, ``started``) can be quoted: ``/incident declare 2 "Payments down for EU"``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bot.parse import WHEN_FORMATS, parse_severity
+from bot.slack.mrkdwn import decode
+
+INCIDENT_USAGE = (
+    """\
+`/incident` — open the declare form
+`/incident declare <sev> <title…> [for <customer>,…] [outage] [started <when>]`
+`/incident ack` · `update <text…>` · `severity <sev>` · `pause <reason…>` · `resume`
+`/incident restore` · `resolve [<summary…>]` · `status` · `list` · `help`
+Inside an incident channel the commands act on its incident; elsewhere name it: `/incident ack INC-7`.
+<when>: """
+    + WHEN_FORMATS
+)
+
+SLA_USAGE = """\
+`/sla report [<YYYY-MM>|<YYYY>] [<customer>] [csv]` — uptime, credits and budget
+`/sla maintenance <start> <end> <title…> [for <customer>,…]` — announce maintenance (admins)
+`/sla customers` · `/sla policies` · `/sla help`
+<start>/<end>: ISO-8601 such as 2026-11-25T22:00 (your own zone unless an offset is given)"""
+
+INCIDENT_VERBS = (
+    "declare", "ack", "update", "severity", "pause", "resume", "restore", "resolve",
+    "status", "list", "help",
+)  # fmt: skip
+SLA_VERBS = ("report", "maintenance", "customers", "policies", "help")
+_ALIASES = {
+    "acknowledge": "ack", "new": "declare", "open": "declare", "sev": "severity",
+    "regrade": "severity", "unpause": "resume", "restored": "restore", "close": "resolve",
+    "resolved": "resolve", "info": "status", "ls": "list", "?": "help", "report": "report",
+    "maint": "maintenance",
+}  # fmt: skip
+_REF = re.compile(r"^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9][A-Za-z0-9-]*$")
+
+
+class UsageError(ValueError):
+    """What was wrong with the command text, and what is accepted."""
+
+
+@dataclass(frozen=True)
+class Declare:
+    severity: int
+    title: str
+    customers: tuple[str, ...] = ()
+    outage: bool = False
+    started: str | None = None
+
+
+@dataclass(frozen=True)
+class IncidentVerb:
+    """Any other ``/incident`` verb; ``ref`` is the incident named in the command, if any."""
+
+    verb: str
+    ref: str | None = None
+    text: str = ""
+    severity: int | None = None
+
+
+@dataclass(frozen=True)
+class OpenDeclareForm:
+    pass
+
+
+@dataclass(frozen=True)
+class Report:
+    period: str | None = None
+    customer: str | None = None
+    csv: bool = False
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    start: str
+    end: str
+    title: str
+    customers: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class SlaVerb:
+    verb: str
+
+
+def _verb(word: str, verbs: tuple[str, ...], usage: str, command: str) -> str:
+    word = word.lower()
+    word = _ALIASES.get(word, word)
+    if word in verbs:
+        return word
+    spellings = [*verbs, *(alias for alias, verb in _ALIASES.items() if verb in verbs)]
+    close = difflib.get_close_matches(word, spellings, n=1, cutoff=0.6)
+    hint = f" Did you mean `{command} {_ALIASES.get(close[0], close[0])}`?" if close else ""
+    raise UsageError(f"`{word}` is not a `{command}` command.{hint}\n{usage}")
+
+
+def parse_incident(text: str, severity_names: Iterable[tuple[int, str]] = ()) -> object:
+    """``/incident`` text → ``Declare``, ``IncidentVerb`` or ``OpenDeclareForm``."""
+    text = decode(text or "").strip()
+    if not text:
+        return OpenDeclareForm()
+    head, _, rest = text.partition(" ")
+    rest = rest.strip()
+    verb = _verb(head, INCIDENT_VERBS, INCIDENT_USAGE, "/incident")
+    if verb == "declare":
+        return _declare(rest, list(severity_names))
+    ref = None
+    first, _, after = rest.partition(" ")
+    if first and _REF.match(first):
+        ref, rest = first.upper(), after.strip()
+    if verb == "severity":
+        if not rest:
+            raise UsageError("say which severity: `/incident severity 2` (1, sev1, I, critical…)")
+        try:
+            level = parse_severity(rest.split()[0], severity_names)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        return IncidentVerb(verb, ref, severity=level)
+    if verb == "update" and not rest:
+        raise UsageError("an update needs text: `/incident update Rolled back the deploy`")
+    if verb == "pause" and not rest:
+        raise UsageError(
+            "a pause needs a reason: `/incident pause waiting for the customer's logs`"
+        )
+    if verb in ("ack", "resume", "restore", "status", "list", "help") and rest:
+        raise UsageError(f"`/incident {verb}` takes no text (got `{rest}`).\n{INCIDENT_USAGE}")
+    return IncidentVerb(verb, ref, text=rest)
+
+
+def _declare(rest: str, severity_names: list[tuple[int, str]]) -> Declare:
+    usage = "`/incident declare <sev> <title…> [for <customer>,…] [outage] [started <when>]`"
+    if not rest:
+        raise UsageError(f"say the severity and what is broken: {usage}")
+    sev_word, _, body = rest.partition(" ")
+    try:
+        severity = parse_severity(sev_word, severity_names)
+    except ValueError as exc:
+        raise UsageError(f"{exc}. Usage: {usage}") from None
+    body = body.strip()
+    title, clauses = _split_title(body)
+    if not title:
+        raise UsageError(f"a title is required: say what is broken. Usage: {usage}")
+    return Declare(severity, title, **clauses)
+
+
+_CLAUSE_WORDS = ("for", "outage", "started")
+
+
+def _split_title(body: str) -> tuple[str, dict]:
+    """The title and the trailing clauses: the earliest clause word after which all parses."""
+    if body.startswith(('"', "“")):
+        closing = body.find('"' if body[0] == '"' else "”", 1)
+        if closing == -1:
+            raise UsageError('the quoted title has no closing quote: `"Payments down for EU"`')
+        return body[1:closing].strip(), _clauses(body[closing + 1 :].split())
+    words = body.split()
+    for index, word in enumerate(words):
+        if index and word.lower() in _CLAUSE_WORDS:
+            try:
+                return " ".join(words[:index]), _clauses(words[index:])
+            except UsageError:
+                if index == _last_clause_start(words):
+                    raise
+    return body, {}
+
+
+def _last_clause_start(words: list[str]) -> int:
+    return max((i for i, w in enumerate(words) if i and w.lower() in _CLAUSE_WORDS), default=-1)
+
+
+def _clauses(words: list[str]) -> dict:
+    found: dict = {}
+    index = 0
+    while index < len(words):
+        word = words[index].lower()
+        if word == "outage" and "outage" not in found:
+            found["outage"] = True
+            index += 1
+        elif word == "for" and "customers" not in found:
+            # Names are separated by commas ("acme,globex" or "acme, globex"), so "for EU
+            # users" is not a customer list.
+            names: list[str] = []
+            index += 1
+            joined = True
+            while index < len(words) and words[index].lower() not in _CLAUSE_WORDS and joined:
+                word_ = words[index]
+                names.extend(n for n in word_.split(",") if n)
+                joined = word_.endswith(",") or (
+                    index + 1 < len(words) and words[index + 1].startswith(",")
+                )
+                index += 1
+            if not names:
+                raise UsageError("`for` needs customers: `for acme` or `for acme,globex`")
+            found["customers"] = tuple(names)
+        elif word == "started" and "started" not in found:
+            index += 1
+            when: list[str] = []
+            while index < len(words) and words[index].lower() not in ("for", "outage"):
+                when.append(words[index])
+                index += 1
+            if not when:
+                raise UsageError(f"`started` needs a time: {WHEN_FORMATS}")
+            found["started"] = " ".join(when)
+        else:
+            raise UsageError(
+                f"`{words[index]}` is not understood here: after the title come `for <customer>,…`, "
+                "`outage` and `started <when>`. To use these words in the title, quote it: "
+                '`/incident declare 2 "Payments down for EU users"`'
+            )
+    return found
+
+
+def parse_sla(text: str) -> object:
+    """``/sla`` text → ``Report``, ``Maintenance`` or ``SlaVerb``."""
+    text = decode(text or "").strip()
+    if not text:
+        return SlaVerb("help")
+    head, _, rest = text.partition(" ")
+    verb = _verb(head, SLA_VERBS, SLA_USAGE, "/sla")
+    rest = rest.strip()
+    if verb == "report":
+        return _report(rest.split())
+    if verb == "maintenance":
+        return _maintenance(rest)
+    if rest:
+        raise UsageError(f"`/sla {verb}` takes no text (got `{rest}`).\n{SLA_USAGE}")
+    return SlaVerb(verb)
+
+
+def _report(words: list[str]) -> Report:
+    period = customer = None
+    csv = False
+    for word in words:
+        if re.fullmatch(r"\d{4}(-\d{2})?", word) and period is None:
+            period = word
+        elif word.lower() == "csv":
+            csv = True
+        elif customer is None:
+            customer = word
+        else:
+            raise UsageError(
+                f"`{word}` is not understood.\n`/sla report [<YYYY-MM>|<YYYY>] [<customer>] [csv]`"
+            )
+    return Report(period, customer, csv)
+
+
+def _maintenance(rest: str) -> Maintenance:
+    usage = "`/sla maintenance <start> <end> <title…> [for <customer>,…]`, e.g. `/sla maintenance 2026-11-25T22:00 2026-11-25T23:30 Database upgrade for acme`"
+    try:
+        words = shlex.split(rest)
+    except ValueError:
+        words = rest.split()
+    if len(words) < 3:
+        raise UsageError(f"give a start, an end and a title: {usage}")
+    start, end, body = words[0], words[1], words[2:]
+    customers: tuple[str, ...] = ()
+    if "for" in [w.lower() for w in body]:
+        at = [w.lower() for w in body].index("for")
+        names = [n for w in body[at + 1 :] for n in w.split(",") if n]
+        if not names:
+            raise UsageError(f"`for` needs customers: {usage}")
+        body, customers = body[:at], tuple(names)
+    title = " ".join(body).strip()
+    if not title:
+        raise UsageError(f"a title is required: {usage}")
+    return Maintenance(start, end, title, customers)

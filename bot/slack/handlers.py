@@ -1,0 +1,339 @@
+"""What the Slack edge does for each command, button and form: authorize, call one service,
+update the incident's channel and card, and say what happened.
+
+Slash commands, buttons and modal submissions all end here, so ``/incident ack`` and the
+Acknowledge button are one code path. Every function returns a ``Reply``; a ``Refusal``
+from a service becomes a clear ephemeral answer and nothing changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.context import Context
+from bot.errors import Refusal
+from bot.incidents import service
+from bot.incidents.views import IncidentView
+from bot.parse import parse_instant, parse_when
+from bot.slack import blocks, mrkdwn
+from bot.slack.authz import NOT_A_RESPONDER, NOT_AN_ADMIN, Permissions
+from bot.slack.blocks import Message
+from bot.slack.channels import IncidentChannels
+from bot.slack.grammar import INCIDENT_USAGE, SLA_USAGE, Declare, IncidentVerb, Maintenance
+from bot.slack.mrkdwn import escape
+from bot.slack.people import Directory
+from bot.text import describe_policy, format_span
+from config.settings import Settings
+from storage import queries
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reply:
+    message: Message
+    in_channel: bool = False
+    refused: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            **self.message.as_kwargs(),
+            "response_type": "in_channel" if self.in_channel else "ephemeral",
+        }
+
+
+def refused(text: str) -> Reply:
+    return Reply(blocks.refusal(escape(text)), refused=True)
+
+
+@dataclass
+class Edge:
+    """Everything the listeners need, made once per app."""
+
+    ctx: Context
+    settings: Settings
+    client: WebClient
+    directory: Directory
+    permissions: Permissions
+    channels: IncidentChannels
+    ack_budget: float = 2.0
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(16, thread_name_prefix="slabot-work")
+    )
+
+    def severity_names(self) -> list[tuple[int, str]]:
+        """Every numbered level any contract has, named by the deployment's own contract first."""
+        names: dict[int, str] = {}
+        for policy in [self.ctx.contracts.default_policy, *self.ctx.contracts.policies.values()]:
+            for spec in policy.severities:
+                if spec.level != "any":
+                    names.setdefault(spec.level, spec.name)
+        return sorted(names.items())
+
+    def first_time(self, key: str | None) -> bool:
+        """Record a Slack request id; ``False`` for a retry or a repeat already processed."""
+        if not key:
+            return True
+        with self.ctx.db.transaction() as session:
+            return queries.claim_request(session, key, self.ctx.clock.now())
+
+    def answer(
+        self,
+        work: Callable[[], Reply],
+        deliver_now: Callable[[Reply], None],
+        deliver_later: Callable[[Reply], None],
+    ) -> None:
+        """Run ``work``; answer with its reply if it is done within the ack budget, else answer
+        "working on it" at once and deliver the reply when it is ready. Slack gets its ack in
+        time even when the database is slow."""
+        future = self.executor.submit(safely, work)
+        try:
+            reply = future.result(timeout=self.ack_budget)
+        except FutureTimeout:
+            deliver_now(
+                Reply(
+                    blocks.reply(
+                        "⏳ Working on it — this is taking longer than usual; the answer will follow here."
+                    )
+                )
+            )
+            future.add_done_callback(lambda done: deliver_later(done.result()))
+            return
+        deliver_now(reply)
+
+
+def safely(work: Callable[[], Reply]) -> Reply:
+    try:
+        return work()
+    except Refusal as refusal:
+        return refused(str(refusal))
+    except SlackApiError as exc:
+        log.exception("Slack refused a call")
+        return refused(
+            f"Slack refused a call ({exc.response.get('error')}); nothing more was done. Try again, or tell your slabot admin."
+        )
+    except Exception:
+        log.exception("command failed")
+        return refused(
+            "something went wrong on slabot's side; the error is in its log. Try again in a moment."
+        )
+
+
+# --- /incident ---------------------------------------------------------------------------
+
+
+def declare(edge: Edge, user: str, origin_channel: str | None, command: Declare) -> Reply:
+    if not edge.permissions.may_respond(user):
+        return refused(NOT_A_RESPONDER)
+    started = None
+    if command.started:
+        try:
+            started = parse_when(command.started, edge.ctx.clock.now(), edge.directory.zone(user))
+        except ValueError as exc:
+            return refused(f"started: {exc}")
+    view = service.declare(
+        edge.ctx, title=command.title, severity=command.severity, actor=user,
+        customers=command.customers, outage=command.outage, started_at=started,
+        channel_id=origin_channel,
+    )  # fmt: skip
+    try:
+        channel, card_ts = edge.channels.open(view, user, origin_channel)
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        log.warning("declared %s but could not open its channel: %s", view.ref, error)
+        return Reply(blocks.reply(
+            f"🚨 {view.ref} is declared and its clocks are running, but Slack refused its channel "
+            f"({escape(str(error))}). Use `/incident status {view.ref}` from here meanwhile."
+        ), in_channel=True)  # fmt: skip
+    view = service.set_slack_card(edge.ctx, view.ref, channel_id=channel, card_ts=card_ts)
+    if channel == origin_channel:
+        return Reply(blocks.reply(f"Declared {view.ref}; its card is pinned here."))
+    return Reply(blocks.declared_notice(view), in_channel=True)
+
+
+def locate(edge: Edge, channel: str | None, ref: str | None) -> IncidentView:
+    """The incident a command is about: the one named, else this channel's."""
+    if ref:
+        return service.get(edge.ctx, ref)
+    here = service.in_channel(edge.ctx, channel) if channel else None
+    if here is not None:
+        return here
+    open_ones = service.list_incidents(edge.ctx, open_only=True, limit=10)
+    if not open_ones:
+        raise Refusal(
+            "this channel has no incident, and none is open. Declare one: `/incident declare <sev> <title>`"
+        )
+    names = "; ".join(f"{v.ref} ({v.title})" for v in open_ones)
+    raise Refusal(
+        f"this channel has no incident. Open incidents: {names}. Run the command in the "
+        f"incident's channel, or name it, e.g. `/incident ack {open_ones[0].ref}`"
+    )
+
+
+_DONE = {
+    "ack": "acknowledged the incident",
+    "restore": "marked service *restored*",
+    "resume": "*resumed* the clocks",
+}
+
+
+def act(edge: Edge, user: str, channel: str | None, command: IncidentVerb) -> Reply:
+    """Every ``/incident`` verb but declare."""
+    verb = command.verb
+    if verb == "help":
+        return Reply(blocks.usage(INCIDENT_USAGE))
+    if verb == "list":
+        views = service.list_incidents(edge.ctx, open_only=True)
+        return Reply(
+            blocks.incident_list(
+                views, f"*{len(views)} open incident{'s' if len(views) != 1 else ''}*"
+            )
+        )
+    view = locate(edge, channel, command.ref)
+    if verb == "status":
+        return Reply(blocks.incident_card(view, edge.ctx.contracts))
+    if not edge.permissions.may_respond(user):
+        return refused(NOT_A_RESPONDER)
+    return change(edge, user, view.ref, verb, text=command.text, severity=command.severity)
+
+
+def change(
+    edge: Edge, user: str, ref: str, verb: str, *, text: str = "", severity: int | None = None
+) -> Reply:
+    """Apply one change to an incident, then tell its channel and refresh its card."""
+    ctx = edge.ctx
+    if verb == "ack":
+        view = service.acknowledge(ctx, ref, user)
+        response = view.timers.get("response")
+        done = "Acknowledged" + (f" — response {response.state.value}" if response else "")
+    elif verb == "update":
+        view = service.post_update(ctx, ref, text, user)
+        _post(edge, view, blocks.update_post(view, user, text))
+        done = "Update posted"
+    elif verb == "severity":
+        before = service.get(ctx, ref).severity
+        view = service.change_severity(ctx, ref, severity, user)
+        _post(
+            edge,
+            view,
+            blocks.change_post(
+                view,
+                user,
+                f"changed the severity {before} → *{view.severity}*; deadlines recomputed from the start",
+            ),
+        )
+        done = f"Severity is now {view.severity}"
+    elif verb == "pause":
+        view = service.pause(ctx, ref, text, user)
+        _post(edge, view, blocks.change_post(view, user, f"*paused* the clocks: {escape(text)}"))
+        done = "Paused; no reminders until `/incident resume`"
+    elif verb == "resume":
+        view = service.resume(ctx, ref, user)
+        done = "Resumed; deadlines moved by the paused time"
+    elif verb == "restore":
+        view = service.restore(ctx, ref, user)
+        restore = view.timers.get("restore")
+        done = "Service restored" + (f" — restore target {restore.state.value}" if restore else "")
+    elif verb == "resolve":
+        view = service.resolve(ctx, ref, user, summary=text or None)
+        summary = f": {escape(text)}" if text else ""
+        _post(edge, view, blocks.change_post(view, user, f"*resolved* {view.ref}{summary}"))
+        done = "Resolved"
+    else:
+        raise Refusal(f"`{verb}` is not an incident change")
+    if verb in _DONE:
+        _post(edge, view, blocks.change_post(view, user, _DONE[verb]))
+    edge.channels.refresh_card(view)
+    return Reply(blocks.reply(f"✅ {done} ({escape(view.ref)})."))
+
+
+def _post(edge: Edge, view: IncidentView, message: Message) -> None:
+    if view.channel_id:
+        try:
+            edge.channels.post(view.channel_id, message)
+        except SlackApiError as exc:
+            log.warning("could not post to %s: %s", view.channel_id, exc.response.get("error"))
+
+
+# --- /sla ----------------------------------------------------------------------------------
+
+
+def sla_help() -> Reply:
+    return Reply(blocks.usage(SLA_USAGE))
+
+
+def maintenance(edge: Edge, user: str, command: Maintenance) -> Reply:
+    if not edge.permissions.is_admin(user):
+        return refused(NOT_AN_ADMIN)
+    zone = edge.directory.zone(user)
+    try:
+        starts, ends = parse_instant(command.start, zone), parse_instant(command.end, zone)
+    except ValueError as exc:
+        return refused(str(exc))
+    window = service.add_maintenance(
+        edge.ctx,
+        title=command.title,
+        starts_at=starts,
+        ends_at=ends,
+        actor=user,
+        customers=command.customers,
+    )
+    whom = ", ".join(window.customers) or "every customer"
+    lead = format_span(window.starts_at - window.announced_at)
+    return Reply(blocks.reply(
+        f"🛠️ {window.ref} announced: *{escape(window.title)}* for {escape(whom)}, "
+        f"{mrkdwn.date(window.starts_at, zone)} – {mrkdwn.date(window.ends_at, zone)} ({lead} notice). "
+        "It is excluded from downtime under each contract whose minimum notice this meets."
+    ), in_channel=True)  # fmt: skip
+
+
+def customers(edge: Edge, user: str) -> Reply:
+    contracts = edge.ctx.contracts
+    if not contracts.customers:
+        return Reply(blocks.reply("No customers are configured (SLABOT_CUSTOMERS_FILE)."))
+    money = edge.permissions.sees_money(user)
+    lines = []
+    for c in contracts.customers.values():
+        fee = f" · {c.fee.amount} {c.fee.currency}/{c.fee.per}" if money and c.fee else ""
+        lines.append(
+            f"• *{escape(c.id)}* — {escape(c.name)} · {escape(c.policy.id)} · {escape(c.zone)}{fee}"
+        )
+    return Reply(blocks.reply("\n".join(lines)))
+
+
+def policies(edge: Edge) -> Reply:
+    text = "\n\n".join(f"```{describe_policy(p)}```" for p in edge.ctx.contracts.policies.values())
+    return Reply(blocks.reply(escape(text)))
+
+
+# --- App Home ------------------------------------------------------------------------------
+
+
+def home_view(edge: Edge, user: str):
+    from bot.reminders import service as reminders
+
+    views = service.list_incidents(edge.ctx, open_only=True)
+    state = reminders.health(edge.ctx)
+    problems = [
+        f"• Reminder for *{escape(r.dedupe_key.split('/')[0])}* could not be posted: {escape(r.last_error or '')}"
+        for r in state.failed[:10]
+    ]
+    if not state.workers:
+        problems.append(
+            "• No worker has checked in for 30 seconds: reminders are not going out (`slabot worker`)."
+        )
+    if state.overdue:
+        problems.append(f"• {state.overdue} reminders are overdue.")
+    return blocks.home(views, standings=[], problems=problems, now=edge.ctx.clock.now())
+
+
+def report(edge: Edge, user: str, channel: str | None, command) -> Reply:
+    return refused("reports are not available yet")

@@ -1,0 +1,91 @@
+"""The incident card's buttons. Each acts like its slash command; some open a form first."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.errors import Refusal
+from bot.incidents import service
+from bot.slack import blocks, handlers
+from bot.slack.handlers import Edge, Reply
+
+_DIRECT = {"incident_ack": "ack", "incident_resume": "resume", "incident_restore": "restore"}
+
+
+def register(app: App, edge: Edge) -> None:
+    @app.action({"action_id": "incident_ack"})
+    @app.action({"action_id": "incident_resume"})
+    @app.action({"action_id": "incident_restore"})
+    def direct(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        ack()
+        user, ref = body["user"]["id"], action["value"]
+        channel = (body.get("channel") or {}).get("id")
+
+        def work() -> Reply:
+            if not edge.first_time(f"action:{body.get('trigger_id')}"):
+                return Reply(blocks.reply("(already handled)"))
+            if not edge.permissions.may_respond(user):
+                return handlers.refused(handlers.NOT_A_RESPONDER)
+            return handlers.change(edge, user, ref, _DIRECT[action["action_id"]])
+
+        _tell(edge, client, channel, user, work)
+
+    @app.action({"action_id": "incident_update"})
+    def update(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        ack()
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=blocks.text_form(
+                "update",
+                "Post an update",
+                "What is happening, what is next?",
+                action["value"],
+                "Post",
+            ),
+        )
+
+    @app.action({"action_id": "incident_pause"})
+    def pause(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        ack()
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=blocks.text_form(
+                "pause",
+                "Pause the clocks",
+                "Why? (e.g. waiting for the customer's logs)",
+                action["value"],
+                "Pause",
+            ),
+        )
+
+    @app.action({"action_id": "incident_resolve"})
+    def resolve(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        ack()
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=blocks.text_form("resolve", "Resolve", "Summary: cause and fix", action["value"], "Resolve",
+                                  optional=True, hint="Posted in the channel and kept with the incident."),
+        )  # fmt: skip
+
+    @app.action({"action_id": "incident_severity"})
+    def severity(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        ack()
+        try:
+            current = service.get(edge.ctx, action["value"]).severity
+        except Refusal:
+            return
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=blocks.severity_form(action["value"], edge.severity_names(), current),
+        )
+
+
+def _tell(edge: Edge, client: WebClient, channel: str | None, user: str, work) -> None:
+    """Buttons are acked at once; the outcome reaches the person who clicked, ephemerally."""
+
+    def deliver(reply: Reply) -> None:
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=user, **reply.message.as_kwargs())
+
+    edge.answer(work, deliver_now=deliver, deliver_later=deliver)

@@ -1,0 +1,218 @@
+"""The reminder outbox: claiming due reminders, and marking them by the claim's holder.
+
+A claim is one conditional ``UPDATE … RETURNING`` over the due rows; on PostgreSQL the
+rows are chosen ``FOR UPDATE SKIP LOCKED``, so several workers take disjoint batches
+without waiting on each other. On SQLite the write transaction itself (``BEGIN
+IMMEDIATE``) serializes claims. Every later change is conditional on still holding the
+claim, so a worker whose lease expired cannot mark a reminder another worker took over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from storage.models import Reminder, WorkerHeartbeat
+
+
+def _due(now: dt.datetime):
+    """Pending and due (and past any retry time), or claimed by a worker whose lease ran out."""
+    return or_(
+        and_(
+            Reminder.status == "pending",
+            Reminder.due_at <= now,
+            or_(Reminder.next_attempt_at.is_(None), Reminder.next_attempt_at <= now),
+        ),
+        and_(Reminder.status == "claimed", Reminder.lease_until < now),
+    )
+
+
+def supersede_stale(session: Session, now: dt.datetime) -> int:
+    """Overdue reminders of a timer that has a newer overdue one are superseded by it.
+
+    After downtime only the newest announcement of each timer is posted, not a burst.
+    """
+    newer = aliased(Reminder)
+    statement = (
+        update(Reminder)
+        .where(
+            Reminder.status == "pending",
+            Reminder.due_at <= now,
+            exists(
+                select(newer.id).where(
+                    newer.incident_id == Reminder.incident_id,
+                    newer.timer == Reminder.timer,
+                    newer.status.in_(("pending", "claimed", "sent")),
+                    newer.due_at <= now,
+                    or_(
+                        newer.due_at > Reminder.due_at,
+                        and_(newer.due_at == Reminder.due_at, newer.id > Reminder.id),
+                    ),
+                )
+            ),
+        )
+        .values(status="superseded")
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(statement).rowcount or 0
+
+
+def claim_due(
+    session: Session,
+    worker_id: str,
+    now: dt.datetime,
+    *,
+    lease: dt.timedelta,
+    late_after: dt.timedelta,
+    limit: int,
+) -> list[Reminder]:
+    """Claim up to ``limit`` due reminders, oldest first, for ``lease``."""
+    chosen = (
+        select(Reminder.id)
+        .where(_due(now))
+        .order_by(Reminder.due_at, Reminder.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(Reminder)
+        .where(Reminder.id.in_(chosen.scalar_subquery()))
+        .values(
+            status="claimed",
+            claimed_by=worker_id,
+            lease_until=now + lease,
+            attempts=Reminder.attempts + 1,
+            late=case((Reminder.due_at < now - late_after, True), else_=False),
+        )
+        .returning(Reminder)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = list(session.scalars(statement))
+    for reminder in claimed:
+        session.expunge(reminder)
+    return sorted(claimed, key=lambda r: (r.due_at, r.id))
+
+
+def next_due(session: Session) -> dt.datetime | None:
+    """When the next reminder falls due (or a lease runs out)."""
+    pending = session.scalar(
+        select(func.min(func.coalesce(Reminder.next_attempt_at, Reminder.due_at))).where(
+            Reminder.status == "pending"
+        )
+    )
+    leases = session.scalar(
+        select(func.min(Reminder.lease_until)).where(Reminder.status == "claimed")
+    )
+    found = [v for v in (pending, leases) if v is not None]
+    return min(found) if found else None
+
+
+def _held(reminder_id: int, worker_id: str):
+    return and_(
+        Reminder.id == reminder_id, Reminder.claimed_by == worker_id, Reminder.status == "claimed"
+    )
+
+
+def _set(session: Session, reminder_id: int, worker_id: str, **values) -> bool:
+    statement = (
+        update(Reminder)
+        .where(_held(reminder_id, worker_id))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return (session.execute(statement).rowcount or 0) == 1
+
+
+def mark_sent(
+    session: Session,
+    reminder_id: int,
+    worker_id: str,
+    now: dt.datetime,
+    channel: str,
+    ts: str | None,
+) -> bool:
+    return _set(
+        session, reminder_id, worker_id, status="sent", sent_at=now, channel_id=channel,
+        message_ts=ts, lease_until=None, last_error=None,
+    )  # fmt: skip
+
+
+def release(
+    session: Session,
+    reminder_id: int,
+    worker_id: str,
+    not_before: dt.datetime | None,
+    error: str | None,
+) -> bool:
+    """Back to pending, to be tried again from ``not_before``."""
+    return _set(
+        session, reminder_id, worker_id, status="pending", claimed_by=None, lease_until=None,
+        next_attempt_at=not_before, last_error=error,
+    )  # fmt: skip
+
+
+def mark_failed(session: Session, reminder_id: int, worker_id: str, error: str) -> bool:
+    return _set(
+        session, reminder_id, worker_id, status="failed", lease_until=None, last_error=error
+    )
+
+
+def mark_cancelled(session: Session, reminder_id: int, worker_id: str, why: str) -> bool:
+    return _set(
+        session, reminder_id, worker_id, status="cancelled", lease_until=None, last_error=why
+    )
+
+
+def release_all(session: Session, worker_id: str) -> int:
+    """A worker shutting down hands back what it claimed but did not post."""
+    statement = (
+        update(Reminder)
+        .where(Reminder.claimed_by == worker_id, Reminder.status == "claimed")
+        .values(status="pending", claimed_by=None, lease_until=None, attempts=Reminder.attempts - 1)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(statement).rowcount or 0
+
+
+def failed(session: Session, limit: int = 20) -> Sequence[Reminder]:
+    return session.scalars(
+        select(Reminder)
+        .where(Reminder.status == "failed")
+        .order_by(Reminder.due_at.desc())
+        .limit(limit)
+    ).all()
+
+
+def overdue_count(session: Session, now: dt.datetime, grace: dt.timedelta) -> int:
+    return (
+        session.scalar(
+            select(func.count()).where(Reminder.status == "pending", Reminder.due_at < now - grace)
+        )
+        or 0
+    )
+
+
+# --- heartbeats ------------------------------------------------------------------------------
+
+
+def beat(
+    session: Session, worker_id: str, now: dt.datetime, posted: int, *, stopping: bool = False
+) -> None:
+    row = session.get(WorkerHeartbeat, worker_id)
+    if row is None:
+        row = WorkerHeartbeat(worker_id=worker_id, started_at=now, seen_at=now)
+    row.seen_at, row.posted = now, posted
+    row.stopped_at = now if stopping else None
+    session.add(row)
+
+
+def workers(session: Session, since: dt.datetime) -> Sequence[WorkerHeartbeat]:
+    return session.scalars(
+        select(WorkerHeartbeat)
+        .where(WorkerHeartbeat.seen_at >= since)
+        .order_by(WorkerHeartbeat.seen_at.desc())
+    ).all()
