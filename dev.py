@@ -54,11 +54,15 @@ def main(argv: list[str]) -> int:
     ensure_venv(EXTRAS[command])
     os.chdir(ROOT)
     if command == "run":
+        if rest:
+            print("dev.py run takes no arguments; use `python3 dev.py slabot …` for any command")
+            return 2
+        print("$ slabot policy check", flush=True)
         subprocess.check_call([str(BIN / "slabot"), "policy", "check"])
         example = ["sla", "deadlines", "--policy", "dixa", "--severity", "2",
                    "--start", "2026-11-20T16:30", "--tz", "Europe/Copenhagen"]  # fmt: skip
-        print("$ slabot " + " ".join(example), flush=True)
-        args = [str(BIN / "slabot"), *example, *rest]
+        print("\n$ slabot " + " ".join(example), flush=True)
+        args = [str(BIN / "slabot"), *example]
     elif command == "slabot":
         args = [str(BIN / "slabot"), *rest]
     elif command == "test":

@@ -32,10 +32,8 @@ def postgres_base_url() -> str:
     return os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES)
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A URL whose connections work in a fresh schema of this test session."""
-    base = postgres_base_url()
+def connect_or_give_up(base: str):
+    """An engine on ``base``; if the server is unreachable, skip the test, or fail it under CI."""
     admin = create_engine(base, connect_args={"connect_timeout": 3})
     try:
         with admin.connect() as connection:
@@ -46,6 +44,14 @@ def postgres_url():
         if os.environ.get("CI"):
             pytest.fail(f"{message}; CI needs it (set TEST_DATABASE_URL)", pytrace=False)
         pytest.skip(f"{message}; set CI=1 to make this a failure")
+    return admin
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A URL whose connections work in a fresh schema of this test session."""
+    base = postgres_base_url()
+    admin = connect_or_give_up(base)
     schema = f"slabot_test_{os.getpid()}_{secrets.token_hex(3)}"
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))

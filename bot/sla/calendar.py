@@ -24,6 +24,8 @@ _WEEKDAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "s
 
 def as_utc(instant: dt.datetime) -> dt.datetime:
     """The same instant in UTC; a naive datetime is a bug in the caller, not a guess here."""
+    if instant.tzinfo is UTC:  # the engine's own values: no conversion (the hot path)
+        return instant
     if instant.tzinfo is None or instant.tzinfo.utcoffset(instant) is None:
         raise ValueError(f"naive datetime {instant.isoformat()} has no zone; pass an aware instant")
     return instant.astimezone(UTC)

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 from bot.sla.calendar import as_utc
 from bot.sla.clocks import ZERO, SlaClock
@@ -48,7 +49,7 @@ class TimerRule:
     clock: SlaClock
     contract: str
 
-    @property
+    @cached_property
     def length(self) -> dt.timedelta:
         return self.clock.length(self.target)
 
@@ -70,8 +71,10 @@ def due_at(
     when to assume it ends. Pauses are in order and do not overlap.
     """
     clock = rule.clock
-    at = as_utc(start)
     remaining = rule.length if length is None else length
+    if not pauses:
+        return clock.deadline(start, remaining)
+    at = as_utc(start)
     for pause in pauses:
         if pause.end is not None and as_utc(pause.end) <= at:
             continue

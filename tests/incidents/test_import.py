@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import secrets
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from bot.cli import main
 from bot.incidents import service
@@ -16,8 +18,9 @@ from bot.incidents.importer import ImportRefused, import_history, read_records
 from bot.sla.timers import TimerKind, TimerState
 from config import settings
 from storage import queries
+from storage.db import Database
 from storage.models import Incident, MaintenanceWindow, TimelineEvent
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, postgres_base_url
 
 HISTORY = FIXTURES / "history.json"
 
@@ -62,6 +65,83 @@ def test_importing_a_history_twice_then_listing_it_shows_each_incident_once(cli_
     assert [i["ref"] for i in json.loads(open_only.output)] == ["INC-M"]
     table = runner.invoke(main, ["incidents", "list", "--all"])
     assert "INC-M" in table.output and "Bulk issuing stuck" in table.output
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_database(request, tmp_path):
+    """A database nothing has touched: a new SQLite file, or a new, empty PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    request.getfixturevalue("postgres_url")  # skips, or fails under CI, like every PG test
+    base, schema = postgres_base_url(), f"slabot_fresh_{secrets.token_hex(4)}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_a_fresh_database_imports_a_14_incident_history_twice_and_lists_14(
+    fresh_database, monkeypatch
+):
+    """Issue 3's acceptance, through the command line, on SQLite and on PostgreSQL."""
+    monkeypatch.setenv("DATABASE_URL", fresh_database)
+    monkeypatch.setenv("SLABOT_CUSTOMERS_FILE", str(FIXTURES / "customers.yaml"))
+    monkeypatch.setenv("SLABOT_DEFAULT_POLICY", "messaging-platform")
+    settings.reset()
+    runner = CliRunner()
+    head = Database(fresh_database).head_revision()
+    if fresh_database.startswith("postgresql"):
+        # PostgreSQL is never migrated behind the operator's back: the release phase does it.
+        refused = runner.invoke(main, ["import", str(HISTORY)])
+        assert refused.exit_code == 2
+        assert "run `slabot db upgrade`" in refused.stderr
+        upgraded = runner.invoke(main, ["db", "upgrade"])
+        assert upgraded.exit_code == 0, upgraded.output
+        assert upgraded.stdout == f"database at {head} (was empty)\n"
+    for created, unchanged in ((14, 0), (0, 14)):
+        imported = runner.invoke(main, ["import", str(HISTORY)])
+        assert imported.exit_code == 0, imported.output
+        assert f"{created} incidents created, 0 updated, {unchanged} unchanged" in imported.stdout
+        assert "importing 16 records" in imported.stderr  # the progress bar's label off a terminal
+    # SQLite was migrated on first use; upgrading again is a no-op that says where it is.
+    again = runner.invoke(main, ["db", "upgrade"])
+    assert (again.exit_code, again.stdout) == (0, f"database at {head}\n")
+    listed = runner.invoke(main, ["incidents", "list", "--all", "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    incidents = json.loads(listed.stdout)
+    assert len(incidents) == 14
+    assert len({i["ref"] for i in incidents}) == 14
+    settings.reset()
+
+
+def test_the_progress_callback_counts_every_record_written(ctx):
+    incidents, maintenance = history()
+    seen = []
+    import_history(ctx, incidents, maintenance, progress=seen.append)
+    assert seen == [1] * (len(incidents) + len(maintenance)) == [1] * 16
+
+
+def test_a_failure_half_way_through_writing_leaves_nothing(ctx):
+    incidents, maintenance = history()
+    written = []
+
+    def fail_at_the_fifth(step):
+        written.append(step)
+        if len(written) == 5:
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        import_history(ctx, incidents, maintenance, progress=fail_at_the_fifth)
+    with ctx.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Incident)) == 0
+        assert session.scalar(select(func.count()).select_from(TimelineEvent)) == 0
 
 
 def test_import_derives_timers_from_each_customers_contract(ctx):

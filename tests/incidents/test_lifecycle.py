@@ -237,6 +237,21 @@ def test_a_pause_outside_business_hours_moves_a_business_deadline_not_at_all(ctx
     assert view.timers[TimerKind.RESPONSE].deadline == dt.datetime(2026, 11, 20, 10, tzinfo=NY)
 
 
+def test_a_pause_moves_a_business_deadline_by_the_business_time_it_covers(ctx, clock):
+    # acme (Dixa, New York) sev 3 declared Fri 16:00: 2bh = 1h Fri + 1h Mon → Mon 09:00.
+    clock.set(dt.datetime(2026, 11, 20, 16, 0, tzinfo=NY))
+    declared = service.declare(
+        ctx, title="Reports slow", severity=3, actor="U1", customers=["acme"]
+    )
+    assert declared.timers[TimerKind.RESPONSE].deadline == dt.datetime(2026, 11, 23, 9, tzinfo=NY)
+    clock.set(dt.datetime(2026, 11, 20, 16, 30, tzinfo=NY))
+    service.pause(ctx, "INC-1", "waiting on customer", actor="U1")
+    clock.set(dt.datetime(2026, 11, 23, 8, 30, tzinfo=NY))
+    view = service.resume(ctx, "INC-1", actor="U1")
+    # Paused over 30m of Friday's window and Monday's first 30m: the deadline moves by 1h.
+    assert view.timers[TimerKind.RESPONSE].deadline == dt.datetime(2026, 11, 23, 10, tzinfo=NY)
+
+
 def test_restore_acknowledges_implicitly_and_ends_a_pause(ctx, clock):
     service.declare(ctx, title="Down", severity=1, actor="U1")
     clock.advance(minutes=5)

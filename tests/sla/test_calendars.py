@@ -339,3 +339,92 @@ def test_window_edge_in_the_repeated_hour_is_its_first_occurrence():
     # 00:00–01:30 on 2026-11-01 is 00:00 EDT to 01:30 EDT: an hour and a half.
     clock = business_clock("America/New_York", EVERY_DAY, ["00:00", "01:30"])
     assert clock.elapsed(ny(2026, 11, 1, 0, 0), ny(2026, 11, 1, 12, 0)) == 1.5 * H
+
+
+# --- the cases for each seed contract, where the lists above do not have them -------
+
+
+def test_dixa_over_easter_with_and_without_danish_holidays(tmp_path, dixa):
+    nordlys = customer_contract(
+        tmp_path,
+        "  - id: nordlys\n    name: Nordlys ApS\n    policy: dixa\n"
+        "    overrides: {calendar: {holidays: {country: DK}}}\n",
+    )
+    declared = cph(2026, 4, 1, 16, 0)  # Wednesday before Easter
+    # Dixa's own calendar has no holidays: Maundy Thursday is a business day, 1h Wed + 1h Thu.
+    assert deadline(dixa, RESPONSE, 3, declared) == cph(2026, 4, 2, 9, 0)
+    # With Denmark's: Thu 2 (Maundy Thursday), Fri 3 (Good Friday), Mon 6 (Easter Monday)
+    # closed: 1h Wed, 1h from Tue 08:00.
+    assert deadline(nordlys, RESPONSE, 3, declared) == cph(2026, 4, 7, 9, 0)
+    # 3bd = 27h: 1h Wed, Tue 7 (10), Wed 8 (19), 8h on Thu 9.
+    assert deadline(nordlys, RESTORE, 3, declared) == cph(2026, 4, 9, 16, 0)
+    # Sev 1 runs 24x7: Easter changes nothing.
+    assert deadline(nordlys, RESTORE, 1, cph(2026, 4, 3, 12, 0)) == cph(2026, 4, 3, 16, 0)
+
+
+def test_dixa_seven_business_days_over_christmas_in_new_york(tmp_path):
+    acme = customer_contract(
+        tmp_path,
+        "  - id: acme\n    name: Acme\n    policy: dixa\n    timezone: America/New_York\n"
+        "    overrides: {calendar: {holidays: {country: US}}}\n",
+    )
+    declared = ny(2026, 12, 22, 12, 0)  # Tuesday
+    # 63h: Tue 22 5h, Wed 23 (14), Thu 24 (23), Fri 25 Christmas closed, Mon 28 (32),
+    # Tue 29 (41), Wed 30 (50), Thu 31 (59), Fri Jan 1 closed, 4h on Mon Jan 4.
+    assert deadline(acme, RESTORE, 4, declared) == ny(2027, 1, 4, 12, 0)
+
+
+NY_EDGES = [
+    # at opening: 1h → 09:00 EST
+    (2, RESPONSE, ny(2026, 11, 23, 8, 0), ny(2026, 11, 23, 9, 0)),
+    # at close: outside [08,17) → Tue 08:00 + 1h
+    (2, RESPONSE, ny(2026, 11, 23, 17, 0), ny(2026, 11, 24, 9, 0)),
+    # 1bd from opening is used up exactly at the close
+    (4, RESPONSE, ny(2026, 11, 23, 8, 0), ny(2026, 11, 23, 17, 0)),
+    # 2h from 15:00 is used up exactly at the close, not Tue 08:00
+    (3, RESPONSE, ny(2026, 11, 23, 15, 0), ny(2026, 11, 23, 17, 0)),
+]
+
+
+@pytest.mark.parametrize(("level", "kind", "start", "expected"), NY_EDGES)
+def test_dixa_window_edges_in_new_york(dixa_ny, level, kind, start, expected):
+    assert deadline(dixa_ny, kind, level, start) == expected
+
+
+def test_diplomasafe_customer_in_new_york_keeps_copenhagen_hours(tmp_path, diplomasafe):
+    initech = customer_contract(
+        tmp_path,
+        "  - {id: initech, name: Initech, policy: diplomasafe, timezone: America/New_York}\n",
+    )
+    # The calendar's zone is fixed by the contract ("CET"): the customer's zone changes nothing.
+    assert initech.zone == "Europe/Copenhagen"
+    declared = ny(2026, 11, 23, 10, 0)  # 16:00 in Copenhagen: 1h Mon, 3h from Tue 09:00
+    assert deadline(initech, RESPONSE, 1, declared) == cph(2026, 11, 24, 12, 0)
+    assert initech.deadlines(1, declared) == diplomasafe.deadlines(1, declared)
+
+
+def test_diplomasafe_target_ending_exactly_at_close_across_dst(diplomasafe):
+    # Fri 2026-10-23 13:00 CEST + 4bh = 17:00 CEST (15:00Z); the clocks go back on Sunday.
+    assert deadline(diplomasafe, RESPONSE, 1, cph(2026, 10, 23, 13, 0)) == utc(2026, 10, 23, 15, 0)
+    # Started at Friday's close: Mon 09:00 CET + 4h = 13:00 CET (12:00Z).
+    assert deadline(diplomasafe, RESPONSE, 1, cph(2026, 10, 23, 17, 0)) == utc(2026, 10, 26, 12, 0)
+
+
+def test_messaging_platform_customer_in_new_york_and_danish_holidays_change_nothing(tmp_path):
+    umbrella = customer_contract(
+        tmp_path,
+        "  - {id: umbrella, name: Umbrella, policy: messaging-platform, timezone: America/New_York}\n",
+    )
+    messaging = Contract.of_deployment(POLICIES["messaging-platform"])
+    for declared in (
+        cph(2026, 4, 3, 23, 30),  # Good Friday night in Copenhagen
+        cph(2026, 12, 24, 18, 0),  # Christmas Eve
+        ny(2026, 3, 8, 1, 30),  # New York, half an hour before the clocks go forward
+        ny(2026, 11, 1, 1, 30, 0),  # New York, the first 01:30 of the repeated hour
+    ):
+        for level in (1, 2, 3):
+            assert umbrella.deadlines(level, declared) == messaging.deadlines(level, declared)
+    # 24x7: Good Friday 23:30 CEST + 4h = Sat 03:30 CEST, holiday or not.
+    assert deadline(umbrella, RESTORE, 1, cph(2026, 4, 3, 23, 30)) == cph(2026, 4, 4, 3, 30)
+    # New York 01:30 EST + 1h response: 02:30 does not exist that night; 03:30 EDT is one hour on.
+    assert deadline(umbrella, RESPONSE, 2, ny(2026, 3, 8, 1, 30)) == ny(2026, 3, 8, 3, 30)

@@ -243,7 +243,11 @@ def test_parse_instant_reads_iso_like_parse_when():
 
 
 def test_a_first_word_every_level_shares_names_no_level():
-    names = [(1, "Severity I — cannot connect"), (2, "Severity II — degraded"), (3, "Severity III — other")]
+    names = [
+        (1, "Severity I — cannot connect"),
+        (2, "Severity II — degraded"),
+        (3, "Severity III — other"),
+    ]
     with pytest.raises(ValueError, match="'severity' is not a severity"):
         parse_severity("severity", names)
     assert parse_severity("Severity II — degraded", names) == 2
