@@ -4,7 +4,7 @@
 Each command creates ``.venv`` and installs the project into it on first use (again
 whenever ``pyproject.toml`` changes), then runs:
 
-  run    the main job (for now: check the contracts and show an incident's deadlines)
+  run    check the contracts, then ``slabot console`` (extra arguments go to it: --speed 60)
   test   the test suite (extra arguments go to pytest)
   bench  a benchmark from bench/ (e.g. ``python3 dev.py bench deadlines``)
   slabot any slabot command inside the virtualenv (``python3 dev.py slabot policy check``)
@@ -54,15 +54,15 @@ def main(argv: list[str]) -> int:
     ensure_venv(EXTRAS[command])
     os.chdir(ROOT)
     if command == "run":
-        if rest:
-            print("dev.py run takes no arguments; use `python3 dev.py slabot …` for any command")
-            return 2
-        print("$ slabot policy check", flush=True)
-        subprocess.check_call([str(BIN / "slabot"), "policy", "check"])
-        example = ["sla", "deadlines", "--policy", "dixa", "--severity", "2",
-                   "--start", "2026-11-20T16:30", "--tz", "Europe/Copenhagen"]  # fmt: skip
-        print("\n$ slabot " + " ".join(example), flush=True)
-        args = [str(BIN / "slabot"), *example]
+        check = subprocess.run(
+            [str(BIN / "slabot"), "policy", "check"], capture_output=True, text=True
+        )
+        if check.returncode != 0:
+            print(check.stdout + check.stderr, end="", file=sys.stderr)
+            return check.returncode
+        print("$ slabot policy check: " + check.stdout.strip().splitlines()[-1], flush=True)
+        print("$ slabot console " + " ".join(rest), flush=True)
+        args = [str(BIN / "slabot"), "console", *rest]
     elif command == "slabot":
         args = [str(BIN / "slabot"), *rest]
     elif command == "test":

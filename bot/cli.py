@@ -369,3 +369,54 @@ def serve(port: int | None, host: str, socket_mode: bool) -> None:
     server = http_server(app, ctx, host=host, port=port or settings.port)
     click.echo(f"slabot: listening on http://{host}:{server.effective_port}/slack/events", err=True)
     server.run()
+
+
+# --- console -------------------------------------------------------------------------------
+
+
+@main.command("console")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True, max=10000),
+    default=1.0,
+    show_default=True,
+    help="Run every clock N times faster: at 60 a 30-minute target runs out in 30 seconds.",
+)
+@click.option(
+    "--policy",
+    "policy_id",
+    help="The policy of incidents that name no customer (default: SLABOT_DEFAULT_POLICY).",
+)
+@click.option(
+    "--customers",
+    "customers_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A customers file to rehearse (default: SLABOT_CUSTOMERS_FILE, else none).",
+)
+@click.option(
+    "--database",
+    "database_url",
+    help="A database URL, used as it is (default: a new slabot-console.db here each session).",
+)
+@click.option("--tz", "zone", help="Your time zone for the times shown (default: this machine's).")
+def console(speed, policy_id, customers_file, database_url, zone) -> None:
+    """Try slabot, or run an incident drill, in the terminal: no Slack, no tokens.
+
+    Type /incident … and /sla … as in Slack and see what the incident channel would show,
+    reminders included as they fall due; `help` lists the console's own commands (wait,
+    click, channel, who…). Reads a script when stdin is not a terminal.
+    """
+    from bot.console import session
+
+    if zone is not None and not session.is_zone(zone):
+        raise click.BadParameter(
+            f"{zone!r} is not a time zone; give an IANA name such as Europe/Copenhagen",
+            param_hint="--tz",
+        )
+    try:
+        session.main(
+            speed=speed, policy_id=policy_id, customers_file=customers_file,
+            database_url=database_url, zone=zone, stdin=sys.stdin, stdout=sys.stdout,
+        )  # fmt: skip
+    except LookupError as exc:
+        raise click.BadParameter(str(exc.args[0]), param_hint="--policy") from None

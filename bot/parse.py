@@ -65,7 +65,12 @@ def parse_ago(text: str) -> dt.timedelta | None:
     body = text.strip().lower()
     if not body.endswith(" ago") and not body.endswith("ago"):
         return None
-    body = body.removesuffix("ago").strip().replace(",", " ").replace(" and ", " ")
+    return parse_span(body.removesuffix("ago"))
+
+
+def parse_span(text: str) -> dt.timedelta | None:
+    """``16m``, ``90 seconds``, ``1h 30m``, ``an hour``, ``2 days and 3 hours``; else ``None``."""
+    body = text.strip().lower().replace(",", " ").replace(" and ", " ")
     if not body:
         return None
     position, seconds, parts = 0, 0, 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -50,8 +51,14 @@ def build_app(
     client: WebClient | None = None,
     socket_mode: bool = False,
     ack_budget: float = 2.0,
+    listener_executor: Executor | None = None,
 ) -> tuple[App, Edge]:
-    """The Bolt app with every listener registered, and the edge its listeners share."""
+    """The Bolt app with every listener registered, and the edge its listeners share.
+
+    ``listener_executor`` runs Bolt's listeners (Bolt makes its own when none is given);
+    ``slabot console`` passes one it can wait on, so each command's output is complete
+    before the next line is read.
+    """
     settings.require("SLACK_BOT_TOKEN")
     secret = None if socket_mode else settings.require("SLACK_SIGNING_SECRET").get_secret_value()
     client = client or make_client(settings)
@@ -61,6 +68,7 @@ def build_app(
         request_verification_enabled=not socket_mode,
         process_before_response=False,
         logger=logging.getLogger("slabot.bolt"),
+        listener_executor=listener_executor,
     )
     directory = Directory(client)
     edge = Edge(

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.parse import parse_instant, parse_severity, parse_when
+from bot.parse import parse_instant, parse_severity, parse_span, parse_when
 from tests.sla.conftest import POLICIES, cph, ny, utc
 
 DIXA_NAMES = [(s.level, s.name) for s in POLICIES["dixa"].severities]
@@ -251,3 +251,20 @@ def test_a_first_word_every_level_shares_names_no_level():
     with pytest.raises(ValueError, match="'severity' is not a severity"):
         parse_severity("severity", names)
     assert parse_severity("Severity II — degraded", names) == 2
+
+
+# --- spans (the console's `wait`) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("16m", 960), ("90 seconds", 90), ("1h 30m", 5400), ("1h30m", 5400), ("an hour", 3600),
+     ("2 days and 3 hours", 183600), ("1 hour, 5 minutes", 3900)],
+)  # fmt: skip
+def test_spans(text, seconds):
+    assert parse_span(text) == dt.timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "soon", "16", "5 parsecs", "16m later", "m16"])
+def test_what_is_not_a_span(text):
+    assert parse_span(text) is None
