@@ -351,6 +351,8 @@ def digest(week: str | None, action: str) -> None:
     import os
     import socket
 
+    from slack_sdk.errors import SlackApiError
+
     from bot.context import build_context
     from bot.digest.sender import DigestSender
     from bot.digest.service import make_digest
@@ -376,6 +378,9 @@ def digest(week: str | None, action: str) -> None:
         outcomes = sender.send_now(wanted, f"cli:{socket.gethostname()}:{os.getpid()}")
     except Refusal as refusal:
         click.echo(str(refusal), err=True)
+        raise SystemExit(1) from None
+    except SlackApiError as exc:  # a user group in SLABOT_MANAGERS could not be read
+        click.echo(f"Slack refused listing the recipients: {exc.response.get('error')}", err=True)
         raise SystemExit(1) from None
     for outcome in outcomes:
         detail = f" ({outcome.detail})" if outcome.detail else ""

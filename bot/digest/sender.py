@@ -51,8 +51,8 @@ CONTENT_FOR = dt.timedelta(minutes=5)
 class Outcome:
     recipient: str
     status: str
-    """``sent``, ``sent again``, ``already sent`` (found after a takeover), ``retry``,
-    ``failed`` or ``busy`` (a worker is sending it right now)."""
+    """``sent``, ``sent again``, ``sent as a preview…`` (the running week), ``already sent``
+    (found after a takeover), ``retry``, ``failed`` or ``busy`` (a worker is sending it)."""
     detail: str | None = None
 
 
@@ -253,9 +253,8 @@ class DigestSender:
             except (SlackApiError, OSError) as exc:
                 outcomes.append(Outcome(recipient, "failed", str(exc)))
                 continue
-            outcomes.append(
-                Outcome(recipient, "sent again", self._upload(channel, chart, week.label))
-            )
+            status = "sent again" if digest.complete else "sent as a preview (week so far)"
+            outcomes.append(Outcome(recipient, status, self._upload(channel, chart, week.label)))
         outcomes += [Outcome(r, "busy", "a worker is sending it right now") for r in plan.busy]
         order = {r: i for i, r in enumerate(recipients)}
         return sorted(outcomes, key=lambda o: order.get(o.recipient, len(order)))
