@@ -66,11 +66,14 @@ def make_digest(ctx: Context, week: IsoWeek, zone: str) -> Digest:
 def closed_during(ctx: Context, start: dt.datetime, cut: dt.datetime) -> dict[str, CustomerReport]:
     """Each customer's contract period (month or year, in its zone) that ended in
     ``(start, cut]``, with its final figures, from the reports service."""
-    labels: set[tuple[str, str]] = set()  # (label, period kind)
+    labels: set[tuple[str, str]] = set()  # (label, period kind) of periods ending near the span
     day, last = (start - dt.timedelta(days=1)).date(), (cut + dt.timedelta(days=1)).date()
-    while day <= last:
-        labels.add((f"{day:%Y-%m}", "month"))
-        labels.add((f"{day:%Y}", "year"))
+    while day <= last:  # a day ± 14 h of zones either side covers every customer's zone
+        if day.day == 1:
+            ended = day - dt.timedelta(days=1)
+            labels.add((f"{ended:%Y-%m}", "month"))
+            if day.month == 1:
+                labels.add((f"{ended:%Y}", "year"))
         day += dt.timedelta(days=1)
     found: dict[str, CustomerReport] = {}
     for label, kind in sorted(labels):

@@ -212,3 +212,16 @@ def test_the_running_week_is_the_week_so_far_and_a_future_week_is_refused(ctx, h
     with pytest.raises(Refusal) as refused:
         make_digest(ctx, parse_week("2026-W49"), CPH)
     assert str(refused.value).startswith("2026-W49 has not begun yet")
+
+
+def test_at_new_year_the_yearly_contracts_close_too(ctx, clock, history):
+    clock.set(utc(2027, 1, 4, 8))  # Monday 4 January 2027, 09:00 CET
+    digest = make_digest(ctx, parse_week("2026-W53"), CPH)  # 28 Dec 2026 – 3 Jan 2027
+    closed = {c.customer: c.closed for c in digest.customers}
+    assert {k: v.name for k, v in closed.items()} == {
+        "acme": "December 2026", "nordlys": "December 2026",
+        "globex": "2026", "umbrella": "2026", "initech": "2026",
+    }  # fmt: skip
+    umbrella = closed["umbrella"]
+    assert (umbrella.met, umbrella.amount) == (False, Decimal("10000.00"))
+    assert "2026 closed at 99.9200 % (commitment 99.99 % — missed): 10000.00 EUR owed" in as_text(digest)
