@@ -224,4 +224,6 @@ def test_at_new_year_the_yearly_contracts_close_too(ctx, clock, history):
     }  # fmt: skip
     umbrella = closed["umbrella"]
     assert (umbrella.met, umbrella.amount) == (False, Decimal("10000.00"))
-    assert "2026 closed at 99.9200 % (commitment 99.99 % — missed): 10000.00 EUR owed" in as_text(digest)
+    assert "2026 closed at 99.9200 % (commitment 99.99 % — missed): 10000.00 EUR owed" in as_text(
+        digest
+    )

@@ -36,6 +36,15 @@ def slack():
         yield server
 
 
+@pytest.fixture(autouse=True)
+def quick_chart(request, monkeypatch):
+    """Drawing the real chart takes ~0.4 s; only the test about the chart needs it."""
+    if "real_chart" not in request.keywords:
+        monkeypatch.setattr(
+            "bot.digest.sender.budget_chart", lambda digest: b"\x89PNG\r\n\x1a\nstub"
+        )
+
+
 def sender_for(ctx, slack, **settings) -> DigestSender:
     values = {
         "SLABOT_MANAGERS": "UM1,UM2",
@@ -54,6 +63,7 @@ def rows(ctx, week=W47) -> dict[str, tuple[str, bool]]:
     return {r.recipient: (r.status, r.late) for r in service.deliveries(ctx, week)}
 
 
+@pytest.mark.real_chart
 def test_at_the_scheduled_time_each_manager_gets_one_direct_message_with_the_chart(
     ctx, clock, slack
 ):
