@@ -333,6 +333,62 @@ def report(period: str, customer_id: str | None, output: str) -> None:
         click.echo(result.as_text())
 
 
+# --- weekly digest -------------------------------------------------------------------------
+
+
+@main.command("digest")
+@click.option("--week", help="ISO week, e.g. 2026-W44 (default: the last complete week).")
+@click.option("--print", "action", flag_value="print", default=True, help="Print it (default).")
+@click.option("--send", "action", flag_value="send", help="Send it now to every recipient.")
+def digest(week: str | None, action: str) -> None:
+    """The weekly SLA digest: the week's incidents, attainment, customers and credits.
+
+    Weeks run Monday to Sunday in SLABOT_DIGEST_SCHEDULE's zone. --send posts it now to
+    SLABOT_MANAGERS (direct messages) and SLABOT_DIGEST_CHANNEL. For a week that has ended
+    it is recorded as sent, so the worker does not send it again; whoever had it already
+    gets it again (they asked). The running week is sent as a preview and not recorded.
+    """
+    import os
+    import socket
+
+    from slack_sdk.errors import SlackApiError
+
+    from bot.context import build_context
+    from bot.digest.sender import DigestSender
+    from bot.digest.service import make_digest
+    from bot.digest.text import as_text
+    from bot.digest.weeks import last_complete_week, parse_week
+    from bot.errors import Refusal
+
+    settings = get_settings()
+    ctx = build_context(settings)
+    zone = settings.weekly_digest.zone if settings.weekly_digest else "UTC"
+    try:
+        wanted = parse_week(week) if week else last_complete_week(ctx.clock.now(), zone)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        if action == "print":
+            click.echo(as_text(make_digest(ctx, wanted, zone)))
+            return
+        from bot.slack.app import make_client
+
+        settings.require("SLACK_BOT_TOKEN")
+        sender = DigestSender(ctx, make_client(settings), settings)
+        outcomes = sender.send_now(wanted, f"cli:{socket.gethostname()}:{os.getpid()}")
+    except Refusal as refusal:
+        click.echo(str(refusal), err=True)
+        raise SystemExit(1) from None
+    except SlackApiError as exc:  # a user group in SLABOT_MANAGERS could not be read
+        click.echo(f"Slack refused listing the recipients: {exc.response.get('error')}", err=True)
+        raise SystemExit(1) from None
+    for outcome in outcomes:
+        detail = f" ({outcome.detail})" if outcome.detail else ""
+        click.echo(f"{wanted}: {outcome.recipient} {outcome.status}{detail}")
+    if any(o.status in ("failed", "retry") for o in outcomes):
+        raise SystemExit(1)
+
+
 # --- serving -------------------------------------------------------------------------------
 
 

@@ -33,6 +33,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
+from bot.digest import service as digests
+from bot.digest.sender import DigestSender
 from bot.reminders import service
 from bot.reminders.service import Due
 from bot.slack.blocks import Message, reminder_message, with_note
@@ -62,6 +64,7 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.poll, self.batch, self.heartbeat_every = poll, batch, heartbeat_every
         self.channels = IncidentChannels(client, settings, ctx.contracts)
+        self.digests = DigestSender(ctx, client, settings)
         self.posted = 0
         self.stop = threading.Event()
         self._last_beat: dt.datetime | None = None
@@ -83,6 +86,7 @@ class Worker:
                     self.ctx.clock.sleep(self._idle_for(), self.stop)
         finally:
             released = service.release_all(self.ctx, self.worker_id)
+            released += digests.release_all(self.ctx, self.worker_id)
             service.heartbeat(self.ctx, self.worker_id, self.posted, stopping=True)
             log.info("worker %s stopped (%d claims handed back)", self.worker_id, released)
 
@@ -116,7 +120,17 @@ class Worker:
             if self.stop.is_set():
                 break  # the rest is handed back by run()'s release_all
             self.handle(due)
-        return len(batch)
+        return len(batch) + self._digest_step()
+
+    def _digest_step(self) -> int:
+        """The weekly digest (bot.digest.sender); its failures never hold up reminders."""
+        if self.stop.is_set():
+            return 0
+        try:
+            return self.digests.run_once(self.worker_id)
+        except Exception:
+            log.exception("weekly digest step failed; retrying")
+            return 0
 
     # --- one reminder ------------------------------------------------------------------------
 

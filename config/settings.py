@@ -21,6 +21,7 @@ from config.contracts import (
     load_contracts,
     policy_files,
 )
+from config.schedule import WeeklySchedule, parse_schedule
 
 DEFAULT_CUSTOMERS_FILE = Path("config/customers.yaml")
 
@@ -42,6 +43,8 @@ HOW_TO_SET = {
     "SLABOT_MANAGERS": "Slack user or user-group ids, comma-separated",
     "SLABOT_ESCALATION": "Slack user or user-group ids, comma-separated",
     "PORT": "the HTTP port for slabot serve, e.g. 3000",
+    "SLABOT_DIGEST_SCHEDULE": "when the weekly digest is sent, e.g. mon 09:00 Europe/Copenhagen, or off",
+    "SLABOT_DIGEST_CHANNEL": "a channel id (C…) that gets the weekly digest too",
 }
 
 
@@ -100,6 +103,8 @@ class Settings(BaseSettings):
     channel_prefix: str = Field(default="inc", validation_alias="SLABOT_CHANNEL_PREFIX")
     announce_channel: str | None = Field(default=None, validation_alias="SLABOT_ANNOUNCE_CHANNEL")
     port: int = Field(default=3000, ge=1, le=65535, validation_alias="PORT")
+    digest_schedule: str = Field(default="mon 09:00 UTC", validation_alias="SLABOT_DIGEST_SCHEDULE")
+    digest_channel: str | None = Field(default=None, validation_alias="SLABOT_DIGEST_CHANNEL")
 
     _split_lists = field_validator("responders", "admins", "managers", "escalation", mode="before")(
         _list
@@ -125,6 +130,27 @@ class Settings(BaseSettings):
         if "://" not in value:
             raise ValueError("is not a database URL")
         return value
+
+    @field_validator("digest_schedule")
+    @classmethod
+    def _digest_schedule(cls, value: str) -> str:
+        parse_schedule(value)  # a ValueError says what is accepted
+        return value
+
+    @field_validator("digest_channel")
+    @classmethod
+    def _digest_channel(cls, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,}", value):
+            raise ValueError(
+                f"{value!r} is not a channel id; write the id (C…) from the channel's details"
+            )
+        return value
+
+    @property
+    def weekly_digest(self) -> WeeklySchedule | None:
+        """When the weekly digest is sent; ``None`` when SLABOT_DIGEST_SCHEDULE is off."""
+        return parse_schedule(self.digest_schedule)
 
     @property
     def customers_path(self) -> Path | None:

@@ -185,3 +185,37 @@ class ProcessedRequest(SQLModel, table=True):
 
     key: str = Field(sa_column=Column(String(200), primary_key=True))
     received_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class DigestDelivery(SQLModel, table=True):
+    """One weekly digest for one recipient: the row is the claim that it is sent once.
+
+    ``recipient`` is a user id (``U…``/``W…``: a direct message) or a channel id (``C…``).
+    """
+
+    __tablename__ = "digest_delivery"
+    __table_args__ = (
+        UniqueConstraint("week", "recipient"),
+        Index("ix_digest_delivery_status_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    week: str = Field(max_length=8)
+    """The ISO week it covers: ``2026-W44``."""
+    recipient: str = Field(max_length=32)
+    due_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    status: str = Field(default="pending", max_length=16)
+    """pending → claimed → sent | failed; pending → superseded (a newer week came first)."""
+    source: str = Field(default="schedule", max_length=16)
+    """``schedule`` (the worker) or ``cli`` (``slabot digest --send``)."""
+    next_attempt_at: dt.datetime | None = _instant()
+    claimed_by: str | None = Field(default=None, max_length=128)
+    lease_until: dt.datetime | None = _instant()
+    attempts: int = 0
+    created_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    sent_at: dt.datetime | None = _instant()
+    late: bool = False
+    last_error: str | None = Field(default=None, sa_type=Text)
+    channel_id: str | None = Field(default=None, max_length=32)
+    """Where it was posted: the direct-message channel (``D…``) or the channel."""
+    message_ts: str | None = Field(default=None, max_length=32)

@@ -86,6 +86,17 @@ def incidents_between(
     return session.scalars(statement.order_by(Incident.declared_at, Incident.id)).all()
 
 
+def incidents_declared(
+    session: Session, start: dt.datetime, end: dt.datetime
+) -> Sequence[Incident]:
+    """Incidents declared in ``[start, end)``, in order of declaration (the weekly digest)."""
+    return session.scalars(
+        select(Incident)
+        .where(Incident.declared_at >= start, Incident.declared_at < end)
+        .order_by(Incident.declared_at, Incident.id)
+    ).all()
+
+
 def ref_taken(session: Session, ref: str) -> bool:
     return incident_by_ref(session, ref) is not None
 

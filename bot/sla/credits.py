@@ -176,11 +176,15 @@ def tier_budgets(result: UptimeResult, tiers: Sequence[CreditTier]) -> list[Tier
     """
     budgets = []
     for tier in tiers:
-        allowed = result.available_minutes * (100 - Fraction(tier.below)) / 100
-        left = allowed - result.downtime_minutes
+        left = downtime_allowed(result, tier.below) - result.downtime_minutes
         if left >= 0:
             budgets.append(TierBudget(tier, left))
     return budgets
+
+
+def downtime_allowed(result: UptimeResult, below: Decimal) -> Fraction:
+    """The downtime minutes the period can have with uptime still at ``below`` % (not under it)."""
+    return result.available_minutes * (100 - Fraction(below)) / 100
 
 
 def next_tier_budget(result: UptimeResult, tiers: Sequence[CreditTier]) -> Fraction | None:

@@ -1,0 +1,191 @@
+"""The weekly digest as units of work: computing it, and its outbox (no Slack here).
+
+``make_digest`` reads the week's incidents, the open ones and every customer's standing
+through the incidents and reports services, then arranges them (``bot.digest.model``).
+Everything in it is as of the clock's now: the week's incidents with their timers as they
+stand now, the open incidents, each customer's running period to date.
+
+The outbox is one ``digest_delivery`` row per ISO week and recipient (``storage.digests``):
+written once for the latest due week, claimed with a lease by one worker, posted outside
+any transaction, marked sent only by the claim's holder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.context import Context
+from bot.digest.model import Digest, build_digest
+from bot.digest.weeks import IsoWeek
+from bot.errors import Refusal
+from bot.incidents.views import build_views
+from bot.reports.service import customer_report, uptime_to_date
+from bot.reports.views import CustomerReport
+from storage import digests, queries
+from storage.models import DigestDelivery
+
+LEASE = dt.timedelta(minutes=2)
+"""Long enough to build the digest, draw its chart and post it with retries."""
+LATE_AFTER = dt.timedelta(minutes=15)
+"""A digest sent this long after its scheduled time says it is late."""
+
+
+def make_digest(ctx: Context, week: IsoWeek, zone: str) -> Digest:
+    """The digest of ``week`` (Monday to Sunday in ``zone``), as of now.
+
+    A week that has not begun is refused; the running week is the week so far.
+    """
+    now = ctx.clock.now()
+    start, end = week.bounds(zone)
+    if start > now:
+        raise Refusal(
+            f"{week} has not begun yet (it is {now:%Y-%m-%d %H:%M} UTC); "
+            "ask for the current or an earlier week"
+        )
+    with ctx.db.read() as session:
+        declared = build_views(
+            session, queries.incidents_declared(session, start, end), ctx.contracts, now
+        )
+        still_open = build_views(
+            session, queries.incidents(session, open_only=True), ctx.contracts, now
+        )
+    return build_digest(
+        week,
+        zone,
+        now,
+        declared,
+        still_open,
+        uptime_to_date(ctx, now),
+        ctx.contracts.customers,
+        closed_during(ctx, start, min(end, now)),
+    )
+
+
+def closed_during(ctx: Context, start: dt.datetime, cut: dt.datetime) -> dict[str, CustomerReport]:
+    """Each customer's contract period (month or year, in its zone) that ended in
+    ``(start, cut]``, with its final figures, from the reports service."""
+    labels: set[tuple[str, str]] = set()  # (label, period kind) of periods ending near the span
+    day, last = (start - dt.timedelta(days=1)).date(), (cut + dt.timedelta(days=1)).date()
+    while day <= last:  # a day ± 14 h of zones either side covers every customer's zone
+        if day.day == 1:
+            ended = day - dt.timedelta(days=1)
+            labels.add((f"{ended:%Y-%m}", "month"))
+            if day.month == 1:
+                labels.add((f"{ended:%Y}", "year"))
+        day += dt.timedelta(days=1)
+    found: dict[str, CustomerReport] = {}
+    for label, kind in sorted(labels):
+        wanted = [
+            c.id
+            for c in ctx.contracts.customers.values()
+            if c.policy.uptime is not None and c.policy.uptime.period == kind
+        ]
+        if not wanted:
+            continue
+        try:
+            report = customer_report(ctx, label)
+        except Refusal:  # not begun yet, or no customers
+            continue
+        for r in report.customers:
+            if r.customer in wanted and start < r.period_end <= cut and not r.is_running:
+                found[r.customer] = r
+    return found
+
+
+# --- the outbox ----------------------------------------------------------------------------------
+
+
+def week_scheduled(ctx: Context, week: IsoWeek) -> bool:
+    with ctx.db.read() as session:
+        return digests.week_scheduled(session, week.label)
+
+
+def schedule_week(
+    ctx: Context, week: IsoWeek, recipients: Sequence[str], due_at: dt.datetime
+) -> int:
+    """Write a pending row per recipient of ``week`` (those already written stay as they are)."""
+    with ctx.db.transaction() as session:
+        return digests.schedule(session, week.label, recipients, due_at, ctx.clock.now())
+
+
+def claim(ctx: Context, worker_id: str, limit: int = 50) -> list[DigestDelivery]:
+    """Due rows for this worker; older weeks' pending rows are superseded by newer ones first."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        digests.supersede_stale(session)
+        return digests.claim_due(
+            session, worker_id, now, lease=LEASE, late_after=LATE_AFTER, limit=limit
+        )
+
+
+@dataclass(frozen=True)
+class SendNow:
+    """What ``slabot digest --send`` may do for each recipient."""
+
+    claimed: list[DigestDelivery]
+    """Rows it holds now: send, then mark sent (the worker will not send them again)."""
+    again: list[str]
+    """Recipients who already had this week's digest: sent again, nothing recorded."""
+    busy: list[str]
+    """Recipients a worker is sending it to right now: left to that worker."""
+
+
+def claim_for_send(
+    ctx: Context, claimer: str, week: IsoWeek, recipients: Sequence[str], *, record: bool
+) -> SendNow:
+    """Take ``week``'s rows for ``recipients`` to send now, writing those missing.
+
+    ``record=False`` (a week still running: a preview) touches no row: everyone is "again".
+    """
+    if not record:
+        return SendNow([], list(recipients), [])
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        digests.schedule(session, week.label, recipients, now, now, source="cli")
+        claimed = digests.claim_week(session, claimer, week.label, recipients, now, lease=LEASE)
+        rows = {r.recipient: r for r in digests.of_week(session, week.label)}
+    held = {r.recipient for r in claimed}
+    again = [r for r in recipients if r not in held and rows[r].status == "sent"]
+    busy = [r for r in recipients if r not in held and r not in again]
+    return SendNow(claimed, again, busy)
+
+
+def sent(
+    ctx: Context,
+    row: DigestDelivery,
+    worker_id: str,
+    channel: str,
+    ts: str | None,
+    note: str | None = None,
+) -> bool:
+    """Record the post; ``False`` if the claim was lost meanwhile."""
+    with ctx.db.transaction() as session:
+        return digests.mark_sent(session, row.id, worker_id, ctx.clock.now(), channel, ts, note)
+
+
+def retry(
+    ctx: Context, row: DigestDelivery, worker_id: str, not_before: dt.datetime, error: str
+) -> bool:
+    with ctx.db.transaction() as session:
+        return digests.release(session, row.id, worker_id, not_before, error)
+
+
+def fail(ctx: Context, row: DigestDelivery, worker_id: str, error: str) -> bool:
+    with ctx.db.transaction() as session:
+        return digests.mark_failed(session, row.id, worker_id, error)
+
+
+def release_all(ctx: Context, worker_id: str) -> int:
+    with ctx.db.transaction() as session:
+        return digests.release_all(session, worker_id)
+
+
+def deliveries(ctx: Context, week: IsoWeek) -> list[DigestDelivery]:
+    """Every row of ``week`` (``slabot doctor``, tests)."""
+    with ctx.db.read() as session:
+        rows = list(digests.of_week(session, week.label))
+        for row in rows:
+            session.expunge(row)
+        return rows

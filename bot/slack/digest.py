@@ -1,0 +1,158 @@
+"""The weekly digest as a Slack message (Block Kit through slack_sdk's models).
+
+Its ``text`` is the one-line summary a phone notification shows; the blocks hold the week's
+incidents with links to their channels, attainment, breaches, open incidents with their
+next deadlines (``<!date>`` tokens: each reader's own zone), and the customers, at risk
+first. Long lists are cut to what a phone screen can take, saying how many more there are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.digest import text
+from bot.digest.model import Digest
+from bot.slack import mrkdwn
+from bot.slack.blocks import SEVERITY_MARK, Message
+from bot.slack.mrkdwn import clip, escape
+from bot.text import format_span
+
+MAX_INCIDENTS = 15
+MAX_BREACHES = 10
+MAX_OPEN = 10
+MAX_CUSTOMERS = 15
+
+
+def _section(body: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=clip(body, 3000)))
+
+
+def _context(*parts: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=clip(p, 2000)) for p in parts if p][:10])
+
+
+def _more(lines: list[str], shown: int, total: int, what: str) -> list[str]:
+    return lines + ([f"… and {total - shown} more {what}"] if total > shown else [])
+
+
+def _link(channel_id: str | None) -> str:
+    return f" · {mrkdwn.channel(channel_id)}" if channel_id else ""
+
+
+def digest_message(digest: Digest, *, late_since: dt.datetime | None = None) -> Message:
+    zone = digest.zone
+    so_far = "" if digest.complete else " (so far)"
+    blocks: list[Block] = [
+        HeaderBlock(
+            text=PlainTextObject(
+                text=f"📊 SLA digest · week {digest.week.week}{so_far}", emoji=True
+            )
+        ),
+        _context(
+            f"{digest.week.label} · {digest.week.days_text()} · as of {mrkdwn.date(digest.as_of, zone)}"
+        ),
+    ]
+    if late_since is not None:
+        blocks.append(
+            _context(
+                f"⏰ Sent late: it was due {mrkdwn.date(late_since, zone)}; the worker was not running then."
+            )
+        )
+    if digest.quiet:
+        blocks.append(_section(f"✅ *No incidents were declared in {digest.week.label}.*"))
+    else:
+        lines = [f"*{len(digest.incidents)} incidents* — {text.severities_text(digest)}"]
+        for i in digest.incidents[:MAX_INCIDENTS]:
+            who = escape(", ".join(i.customers)) or "all customers"
+            state = text.STATE_WORDS[i.state] + (", paused" if i.paused else "")
+            lines.append(
+                f"{SEVERITY_MARK.get(i.severity, '⚪')} *{escape(i.ref)}* "
+                f"{escape(clip(i.title, 80))}{_link(i.channel_id)} · {state} · {who}"
+            )
+        blocks.append(
+            _section("\n".join(_more(lines, MAX_INCIDENTS, len(digest.incidents), "incidents")))
+        )
+        fields = [f"*{t.kind.value.title()} targets*\n{text.tally_text(t).split(' ', 1)[1]}"
+                  for t in digest.tallies]  # fmt: skip
+        fields.append(f"*MTTA*\n{text.mean_text(digest.mtta, digest.acknowledged, 'acknowledged')}")
+        fields.append(f"*MTTR*\n{text.mean_text(digest.mttr, digest.restored, 'restored')}")
+        blocks.append(SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields]))
+        if digest.breaches:
+            lines = ["*Breaches*"]
+            for b in digest.breaches[:MAX_BREACHES]:
+                lines.append(f"🔥 {escape(text.breach_text(b))}{_link(b.channel_id)}")
+            blocks.append(
+                _section("\n".join(_more(lines, MAX_BREACHES, len(digest.breaches), "breaches")))
+            )
+        else:
+            blocks.append(_section("*Breaches*: none 🎉"))
+    blocks.append(DividerBlock())
+    if digest.open:
+        lines = [f"*Open incidents* ({len(digest.open)})"]
+        for o in digest.open[:MAX_OPEN]:
+            lines.append(
+                f"{SEVERITY_MARK.get(o.severity, '⚪')} *{escape(o.ref)}* {escape(clip(o.title, 60))}"
+                f"{_link(o.channel_id)} · {_next(o, zone)}"
+            )
+        blocks.append(_section("\n".join(_more(lines, MAX_OPEN, len(digest.open), "open"))))
+    else:
+        blocks.append(_section("*Open incidents*: none"))
+    blocks.append(DividerBlock())
+    if digest.customers:
+        blocks.append(_section("*Customers*, at risk first"))
+        for c in digest.customers[:MAX_CUSTOMERS]:
+            lines = [
+                f"{text.RISK_MARK[c.risk]} *{escape(c.name)}* ({c.risk.label}) · {escape(c.period)}",
+                escape(text.standing_text(c)),
+            ]
+            lines += [escape(extra) for extra in (text.owed_text(c), text.closed_text(c)) if extra]
+            blocks.append(_section("\n".join(lines)))
+        if len(digest.customers) > MAX_CUSTOMERS:
+            blocks.append(
+                _context(
+                    f"… and {len(digest.customers) - MAX_CUSTOMERS} more customers: "
+                    "`slabot report --period YYYY-MM` has them all."
+                )
+            )
+        soon = sorted(
+            ((c, credit) for c in digest.customers for credit in c.claims_soon),
+            key=lambda pair: pair[1].claim_deadline,
+        )
+        if soon:
+            lines = ["⏰ *Claim deadlines in the next two weeks*"]
+            lines += [
+                f"{credit.claim_deadline:%a %d %b}: {escape(c.name)} — "
+                f"{escape(text.credit_text(credit, c.currency, c.zone))}"
+                for c, credit in soon[:10]
+            ]
+            blocks.append(_section("\n".join(lines)))
+        blocks.append(
+            _section(
+                f"💶 *Credits owed* (this period and still to claim): {escape(text.totals_text(digest))}"
+            )
+        )
+    else:
+        blocks.append(_section("*Customers*: none configured."))
+    return Message(text=text.summary(digest, late=late_since is not None), blocks=blocks[:50])
+
+
+def _next(incident, zone: str) -> str:
+    timer = incident.next
+    if timer is None:
+        return "no target running"
+    name = text.TIMER_WORDS.get(timer.kind.value, timer.kind.value)
+    if timer.state.value == "breached":
+        return f"🔥 {name} breached by {format_span(timer.over_by or dt.timedelta(0))}"
+    if timer.state.value == "paused":
+        return f"⏸️ {name} paused, {format_span(timer.left or dt.timedelta(0))} left"
+    return f"⏳ {name} due {mrkdwn.due(timer.deadline, zone)}"

@@ -1,0 +1,117 @@
+"""``slabot digest`` end to end: the CLI on the test database, sending to the local Slack."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from bot.clock import ManualClock
+from bot.digest import service
+from bot.digest.weeks import parse_week
+from bot.incidents.importer import import_history, read_records
+from bot.slack.loopback import LoopbackSlack
+from config import settings
+from tests.conftest import FIXTURES, T0
+from tests.slack.conftest import BOT_TOKEN
+
+W44 = parse_week("2026-W44")
+
+
+@pytest.fixture
+def slack():
+    with LoopbackSlack(expected_token=BOT_TOKEN) as server:
+        server.add_user("UM1", "mette")
+        server.add_user("UM2", "lars", tz="America/New_York")
+        yield server
+
+
+@pytest.fixture
+def cli_env(monkeypatch, migrated, db, ctx, slack):
+    """The CLI at the tests' now on the test database with the fixture history, two managers."""
+    for name, value in {
+        "DATABASE_URL": migrated.url,
+        "SLABOT_CUSTOMERS_FILE": str(FIXTURES / "customers.yaml"),
+        "SLABOT_DEFAULT_POLICY": "messaging-platform",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": slack.api_url,
+        "SLABOT_MANAGERS": "UM1, UM2",
+        "SLABOT_DIGEST_SCHEDULE": "mon 09:00 Europe/Copenhagen",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("bot.context.SystemClock", lambda: ManualClock(T0))
+    settings.reset()
+    import_history(ctx, *read_records(FIXTURES / "history.json"))
+    yield
+    settings.reset()
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, ["digest", *args])
+
+
+def test_send_gives_each_manager_a_direct_message_naming_the_incidents_and_uptime(
+    cli_env, slack, ctx
+):
+    result = run("--week", "2026-W44", "--send")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["2026-W44: UM1 sent", "2026-W44: UM2 sent"]
+    for manager in ("UM1", "UM2"):
+        [message] = [m for m in slack.messages(manager) if not m.get("upload")]
+        said = message["text"] + json.dumps(message["blocks"], ensure_ascii=False)
+        for ref in ("INC-E", "INC-H", "INC-I", "INC-L", "INC-G", "INC-J"):
+            assert f"*{ref}*" in said
+        assert "Acme Retail Inc." in said and "99.7226 % (commitment 99.9 %)" in said
+        assert "October 2026 closed at 99.2159 %" in said
+        assert slack.channel(manager)["is_im"] is True
+    assert len(slack.files) == 2  # the chart, in each direct message
+    # Recorded as sent: the worker will not send week 44 again; asking again sends again.
+    assert {(r.recipient, r.status, r.source) for r in service.deliveries(ctx, W44)} == {
+        ("UM1", "sent", "cli"), ("UM2", "sent", "cli"),
+    }  # fmt: skip
+    again = run("--week", "2026-W44", "--send")
+    assert again.stdout.splitlines() == ["2026-W44: UM1 sent again", "2026-W44: UM2 sent again"]
+    assert len([m for m in slack.messages("UM1") if not m.get("upload")]) == 2
+
+
+def test_print_is_the_default_and_covers_the_last_complete_week(cli_env, slack):
+    result = run()
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(
+        "Weekly SLA digest — 2026-W46 (9 Nov – 15 Nov 2026), Europe/Copenhagen"
+    )
+    assert "Sev 1  INC-M  Bulk issuing stuck" in result.stdout
+    assert slack.calls == []
+
+
+def test_bad_weeks_are_refused_and_change_nothing(cli_env, slack, ctx):
+    bad = run("--week", "W44")
+    assert (
+        bad.exit_code == 2
+        and "'W44' is not an ISO week; write YYYY-Www, e.g. 2026-W44" in bad.stderr
+    )
+    future = run("--week", "2026-W50", "--send")
+    assert future.exit_code == 1 and future.stderr.startswith("2026-W50 has not begun yet")
+    assert (
+        service.deliveries(ctx, parse_week("2026-W50")) == []
+        and slack.calls_to("chat.postMessage") == []
+    )
+
+
+def test_send_without_recipients_says_what_to_set(cli_env, monkeypatch):
+    monkeypatch.setenv("SLABOT_MANAGERS", "")
+    settings.reset()
+    result = run("--send")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("the digest has no recipients: set SLABOT_MANAGERS")
+
+
+def test_the_running_week_is_sent_as_a_preview_and_not_recorded(cli_env, slack, ctx):
+    result = run("--week", "2026-W47", "--send")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == "2026-W47: UM1 sent as a preview (week so far)"
+    assert service.deliveries(ctx, parse_week("2026-W47")) == []  # Monday's digest still goes out
+    [message] = [m for m in slack.messages("UM1") if not m.get("upload")]
+    assert "week 47 (so far)" in json.dumps(message["blocks"], ensure_ascii=False)
