@@ -49,7 +49,7 @@ from bot.sla.credits import (
     Failure,
     counted_failures,
     incident_count_refunds,
-    next_tier_budget,
+    next_tier,
     response_judge,
     response_miss_credit,
     uptime_credit,
@@ -58,6 +58,7 @@ from bot.sla.timers import Pause, TimerKind, TimerRule
 from bot.sla.uptime import (
     Interval,
     Period,
+    UptimeResult,
     claim_deadline,
     combine,
     measure_periods,
@@ -282,13 +283,15 @@ class _Exclusions:
 
     def __init__(self, history: _History) -> None:
         self._history = history
-        self._shared: dict[tuple[int, int], list[Interval]] = {}
+        self._shared: dict[tuple, list[Interval]] = {}
 
     def spans(
         self, customer_id: str, maintenance: MaintenanceSpec, calendar: BusinessCalendar
     ) -> list[Interval]:
         on_calendar = calendar if maintenance.notice.is_business_unit else None
-        key = (id(maintenance), id(on_calendar))  # both live as long as the report
+        # The objects themselves, not their ids: a key keeps its calendar alive, so an id
+        # can never be reused by another customer's calendar while the report runs.
+        key = (maintenance, on_calendar)
         shared = self._shared.get(key)
         if shared is None:
             shared = self._shared[key] = self._judge(
@@ -317,7 +320,8 @@ class _ResponseJudge:
         self._answers: dict[tuple, dict[int, bool]] = {}
 
     def judge(self, rule: TimerRule) -> Callable[[_Fact], bool]:
-        key = (id(getattr(rule.clock, "calendar", None)), str(rule.target), rule.clock.kind)
+        # The calendar itself (compared by identity), never its id: see ``_Exclusions``.
+        key = (getattr(rule.clock, "calendar", None), str(rule.target), rule.clock.kind)
         answers = self._answers.setdefault(key, {})
         pauses, judged = self._pauses, response_judge(rule, self._now)
 
@@ -344,7 +348,8 @@ def _assess(
     begun = [p for p in plan.periods if p[0] < until] or [plan.periods[0]]
     current = begun[-1]
     uptime = policy.uptime
-    result = met = budget = None
+    result = met = budget = tier = None
+    months: tuple[UptimeResult, ...] = ()
     if uptime is None:
         notes.append(f"the {policy.id} policy has no uptime section: uptime is not measured")
     else:
@@ -354,10 +359,21 @@ def _assess(
         calendar = Contract.of_customer(customer).calendar
         excluded = [f.outage for f in outage_facts if f.excluded]
         excluded += exclusions.spans(customer.id, uptime.maintenance, calendar)
-        results = measure_periods(plan.periods, until, [f.outage for f in outage_facts], excluded)
+        # Measured month by month (the months of a yearly contract add up to its year
+        # exactly), so every report also knows each month's uptime so far.
+        month_bounds = periods_between("month", start, end, zone)
+        by_month = measure_periods(month_bounds, until, [f.outage for f in outage_facts], excluded)
+        months = tuple(m for m in by_month if m.start < until) or by_month[:1]
+        if uptime.period == "month":
+            results = by_month
+        else:
+            results = [
+                combine([m for m in by_month if p[0] <= m.start < p[1]]) for p in plan.periods
+            ]
         result = combine(results)
         met = all(r.meets(uptime.commitment) for r in results if (r.start, r.end) in begun)
-        budget = next_tier_budget(results[len(begun) - 1], uptime.credits)
+        tier = next_tier(results[len(begun) - 1], uptime.credits)
+        budget = None if tier is None else tier.minutes
         for r in results:
             credits += uptime_credit(
                 r,
@@ -440,6 +456,8 @@ def _assess(
         currency=None if fee is None else fee.currency,
         claim_deadline=claim_deadline(current[1], window, zone),
         budget_minutes=budget,
+        next_tier=None if tier is None else tier.tier,
+        months=months,
         incidents=tuple(f.ref for f in sorted(counted.values(), key=_by_declaration)),
         notes=tuple(notes),
     )

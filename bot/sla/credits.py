@@ -183,10 +183,16 @@ def tier_budgets(result: UptimeResult, tiers: Sequence[CreditTier]) -> list[Tier
     return budgets
 
 
+def next_tier(result: UptimeResult, tiers: Sequence[CreditTier]) -> TierBudget | None:
+    """The next tier to trigger and the minutes left before it; ``None`` when no tier is left."""
+    budgets = tier_budgets(result, tiers)
+    return budgets[0] if budgets else None
+
+
 def next_tier_budget(result: UptimeResult, tiers: Sequence[CreditTier]) -> Fraction | None:
     """Minutes left before the next tier triggers; ``None`` when no tier is left (or none exists)."""
-    budgets = tier_budgets(result, tiers)
-    return budgets[0].minutes if budgets else None
+    found = next_tier(result, tiers)
+    return None if found is None else found.minutes
 
 
 # --- 2. incident-count refunds --------------------------------------------------------------

@@ -523,4 +523,9 @@ def test_a_report_as_text_names_the_period_and_what_is_owed(ctx, history):
     assert "acme      dixa                October 2026" in text
     assert "99.2159 %" in text and "200.00 USD" in text and "2026-11-30" in text
     assert "2026 through 2026-10-31" in text  # the yearly contracts' year to date
-    assert "- umbrella: 4 severity 1 failures" in text and text.rstrip().endswith("5000.00 EUR")
+    assert "- umbrella: 4 severity 1 failures" in text and "monthly fee = 5,000.00 EUR" in text
+    # The budget says which tier it is before; the totals are per currency.
+    assert "1h 36m to the 10 % tier" in text and "5h 25m to the 2.5 % tier" in text
+    assert "Owed in total: 1,500.00 DKK + 5,000.00 EUR + 200.00 USD." in text
+    # nordlys's VPN outage (INC-I, 2 hours) was excluded: the text says so.
+    assert "- nordlys: 2h of outage excluded" in text
