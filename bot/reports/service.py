@@ -512,7 +512,8 @@ def customer_report(ctx: Context, period: str, customer_id: str | None = None) -
     plans = []
     for customer in customers:
         plans.append(_plan(customer, requested.bounds(customer.zone), now))
-    reports = _assess_all(ctx, plans, now, customer_id)
+    # The id, not what was typed: a customer may be named by its name.
+    reports = _assess_all(ctx, plans, now, customers[0].id if customer_id is not None else None)
     return Report(period=requested.label, as_of=now, customers=tuple(reports))
 
 

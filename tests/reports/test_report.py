@@ -451,6 +451,11 @@ def test_an_unknown_customer_is_refused_with_the_closest_id(ctx):
 def test_a_customer_can_be_named_by_its_name(ctx, history):
     report = customer_report(ctx, "2026-10", "Nordlys ApS")
     assert [c.customer for c in report.customers] == ["nordlys"]
+    # The same figures as by its id, including the incidents that name it (INC-I, excluded).
+    assert report.as_json()["customers"] == customer_report(ctx, "2026-10", "nordlys").as_json()[
+        "customers"
+    ]
+    assert report.customers[0].uptime.excluded_minutes == 120
 
 
 # --- how it reads ---------------------------------------------------------------------------------
