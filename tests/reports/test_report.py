@@ -452,9 +452,10 @@ def test_a_customer_can_be_named_by_its_name(ctx, history):
     report = customer_report(ctx, "2026-10", "Nordlys ApS")
     assert [c.customer for c in report.customers] == ["nordlys"]
     # The same figures as by its id, including the incidents that name it (INC-I, excluded).
-    assert report.as_json()["customers"] == customer_report(ctx, "2026-10", "nordlys").as_json()[
-        "customers"
-    ]
+    assert (
+        report.as_json()["customers"]
+        == customer_report(ctx, "2026-10", "nordlys").as_json()["customers"]
+    )
     assert report.customers[0].uptime.excluded_minutes == 120
 
 
@@ -534,3 +535,59 @@ def test_a_report_as_text_names_the_period_and_what_is_owed(ctx, history):
     assert "Owed in total: 1,500.00 DKK + 5,000.00 EUR + 200.00 USD." in text
     # nordlys's VPN outage (INC-I, 2 hours) was excluded: the text says so.
     assert "- nordlys: 2h of outage excluded" in text
+
+
+def test_imported_maintenance_is_excluded_under_each_contracts_own_notice(ctx):
+    # Imported history (now is T0 = 20 Nov). MW-X for acme and initech, announced 2 h ahead;
+    # MW-Y for everyone, announced 4 days ahead. Two outages: 12 Nov 22:00–23:30Z for acme and
+    # initech, and 14 Nov 00:30–02:00Z for everyone.
+    maintenance = [
+        {"ref": "MW-X", "title": "Emergency patch", "start": "2026-11-12T22:00:00Z",
+         "end": "2026-11-12T23:00:00Z", "announced_at": "2026-11-12T20:00:00Z",
+         "customers": ["acme", "initech"]},
+        {"ref": "MW-Y", "title": "Network upgrade", "start": "2026-11-14T01:00:00Z",
+         "end": "2026-11-14T03:00:00Z", "announced_at": "2026-11-10T09:00:00Z"},
+    ]  # fmt: skip
+    incidents = [
+        {"ref": "O-1", "title": "Patch went wrong", "severity": 1, "outage": True,
+         "declared_at": "2026-11-12T22:00:00Z", "restored_at": "2026-11-12T23:30:00Z",
+         "customers": ["acme", "initech"]},
+        {"ref": "O-2", "title": "Core network", "severity": 1, "outage": True,
+         "declared_at": "2026-11-14T00:30:00Z", "restored_at": "2026-11-14T02:00:00Z"},
+    ]  # fmt: skip
+    summary = import_history(ctx, incidents, maintenance)
+    assert summary.maintenance == 2
+    customers = by_customer(customer_report(ctx, "2026-11"))
+    # acme (Dixa, 24 h notice): MW-X came too late, so O-1 counts whole (90); of O-2, 30 minutes
+    # fall before MW-Y and 60 inside it. Down 120, excluded 60.
+    acme = customers["acme"]
+    assert (acme["downtime_minutes"], acme["excluded_minutes"]) == (120.0, 60.0)
+    assert acme["incidents"] == ["O-1", "O-2"]
+    # initech (Diplomasafe: scheduled means announced before it starts): MW-X is excluded too,
+    # so O-1 leaves 23:00–23:30 (30) and O-2 30. Down 60, excluded 120 (its year to date).
+    initech = customers["initech"]
+    assert (initech["downtime_minutes"], initech["excluded_minutes"]) == (60.0, 120.0)
+    # nordlys is not named by MW-X nor O-1: only O-2, 30 down and 60 excluded.
+    nordlys = customers["nordlys"]
+    assert (nordlys["downtime_minutes"], nordlys["excluded_minutes"]) == (30.0, 60.0)
+
+
+def test_credit_amount_is_every_kind_owed_for_the_period_together(ctx, clock):
+    # initech (Diplomasafe, 18,000 EUR a year): four responses missed in November (each
+    # declared 09:00 CET on a weekday, never answered: due 13:00 CET) → 1.5 % = 270; and one
+    # outage of 10 hours (600 min) → 525,000 / 525,600 = 99.88584… % < 99.9 → 2.5 % = 450.
+    # The year owes 720 EUR, the two lines add up to it.
+    for day in (2, 3, 4, 5):
+        clock.set(utc(2026, 11, day, 8))
+        service.declare(ctx, title=f"R{day}", severity=1, actor="U1", customers=["initech"])
+    clock.set(T0)
+    outage(ctx, clock, "initech", utc(2026, 11, 10, 8), utc(2026, 11, 10, 18))
+    initech = by_customer(customer_report(ctx, "2026", "initech"))["initech"]
+    assert [(c["kind"], c["amount"]) for c in initech["credits"]] == [
+        ("uptime", 450.0),
+        ("response_misses", 270.0),
+    ]
+    assert initech["credit_amount"] == 720.0
+    assert initech["uptime_pct"] == 99.8858
+    # Asked for November, a yearly contract shows the same year to date.
+    assert by_customer(customer_report(ctx, "2026-11", "initech"))["initech"] == initech

@@ -7,6 +7,7 @@ November to T0 = Fri 2026-11-20 09:00Z).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 
@@ -330,3 +331,41 @@ def test_app_home_reads_the_standings_in_one_call_whatever_the_number_of_custome
 
     import_history(ctx, *read_records(FIXTURES / "history.json"))
     assert statements(3) == statements(30)
+
+
+# --- maintenance announced in Slack feeds the exclusions ---------------------------------------
+
+
+def test_maintenance_announced_with_sla_maintenance_is_excluded_by_each_contracts_notice(
+    slack, ctx, clock
+):
+    workspace = make_workspace(slack, ctx, SLABOT_ADMINS="U3", SLABOT_MANAGERS="U3")
+    # At T0 (Fri 20 Nov 09:00Z) the admin (zone UTC) announces Sunday's upgrade, 40 h ahead.
+    upgrade = "maintenance 2026-11-22T01:00 2026-11-22T03:00 Network upgrade for nordlys, initech"
+    assert answer(workspace.sla(upgrade, user="U3"))["text"].startswith("🛠️ MW-1 announced")
+    # Sunday 00:00Z: an emergency patch from 00:15, a quarter of an hour ahead.
+    clock.set(dt.datetime(2026, 11, 22, 0, 0, tzinfo=dt.UTC))
+    patch = "maintenance 2026-11-22T00:15 2026-11-22T01:00 Emergency patch for nordlys, initech"
+    assert answer(workspace.sla(patch, user="U3"))["text"].startswith("🛠️ MW-2 announced")
+    # 02:00Z: the network has been down since 00:30Z; restored at 02:30Z (120 minutes).
+    clock.set(dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC))
+    declared = answer(
+        workspace.incident(
+            "declare 1 Core network down for nordlys, initech outage started 90 minutes ago"
+        )
+    )
+    assert "INC-1 declared" in declared["text"]
+    clock.set(dt.datetime(2026, 11, 22, 2, 30, tzinfo=dt.UTC))
+    assert answer(workspace.incident("restore INC-1"))["text"].startswith("✅ Service restored")
+
+    def downtime(customer: str) -> str:
+        body = answer(workspace.sla(f"report 2026-11 {customer}", user="U3"))
+        return next(
+            f["text"] for f in body["blocks"][2]["fields"] if f["text"].startswith("*Downtime*")
+        )
+
+    # nordlys (Dixa, 24 h notice): the patch came too late, so 00:30–01:00 counts; the upgrade
+    # excludes 01:00–02:30. Down 30 of November's 43,200 minutes, 90 excluded.
+    assert downtime("nordlys") == "*Downtime*\n30m of 30d · 1h 30m excluded"
+    # initech (Diplomasafe: scheduled is enough): both windows are excluded. Its year: 365 days.
+    assert downtime("initech") == "*Downtime*\n0m of 365d · 2h excluded"
