@@ -240,7 +240,8 @@ def incident_count_refunds(
     months: dict[Interval, CreditLine] = {}
     for rule in rules:
         counted = sorted(counted_failures(rule, candidates), key=_declared)
-        times = [f.declared_at for f in counted]  # aware instants compare across zones
+        # In UTC: an aware local time minus 28 days would be 28 calendar days, not 28 × 24 h.
+        times = [_utc(f.declared_at) for f in counted]
         span = _WALL.length(rule.within)  # real time: 28d is 28 × 24 h
         first = last = 0
         month: Interval | None = None
@@ -264,6 +265,10 @@ def incident_count_refunds(
 
 def _declared(failure: Failure) -> dt.datetime:
     return failure.declared_at
+
+
+def _utc(instant: dt.datetime) -> dt.datetime:
+    return instant if instant.tzinfo is dt.UTC else as_utc(instant)  # as stored: no work
 
 
 def _refund(

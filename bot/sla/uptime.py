@@ -287,6 +287,7 @@ def measure_periods(
     """
     first = as_utc(periods[0][0])
     until = as_utc(until)
+    outages, exclusions = _in_utc(outages), _in_utc(exclusions)
     raw = clip(outages, first, max(min(until, as_utc(periods[-1][1])), first))
     excluded = _intersect_merged(raw, union(exclusions)) if raw else []
     down = _subtract_merged(raw, excluded) if excluded else raw
@@ -311,6 +312,15 @@ def measure_periods(
             )
         )
     return results
+
+
+def _in_utc(intervals: Iterable[Interval]) -> list[Interval]:
+    """Intervals in UTC. Two instants of one local zone subtract as wall time (an outage from
+    01:00 to 04:00 on the night the clocks go back would measure 3 hours, not 4)."""
+    return [
+        (s, e) if s.tzinfo is UTC and e.tzinfo is UTC else (as_utc(s), as_utc(e))
+        for s, e in intervals
+    ]
 
 
 def _within(
