@@ -29,9 +29,12 @@ What a requested period means for each contract (a support lead's reading, docs/
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -228,14 +231,19 @@ def _load(
     *,
     customer_id: str | None,
     response_customers: set[str],
+    severities: set[int],
 ) -> _History:
-    """Every incident, pause and maintenance window of ``[start, end)``: five queries in all."""
+    """Every incident, pause and maintenance window of ``[start, end)``: five queries in all.
+
+    An incident that is no outage matters only to a refund rule of its severity or to a
+    customer whose missed responses are credited: the others are not read."""
     history = _History()
     facts: dict[int, _Fact] = {}
     with ctx.db.read() as session:
         rows = queries.report_incidents(
-            session, start, end, customer_id=customer_id, response_customers=response_customers
-        )
+            session, start, end, customer_id=customer_id,
+            response_customers=response_customers, severities=severities,
+        )  # fmt: skip
         for (
             incident_id, ref, severity, declared_at, outage, impact_pct, excluded, affects_all,
             customer, impact_start, restored_at, reported_at, acknowledged_at,
@@ -463,15 +471,52 @@ def _assess(
     )
 
 
+_gc_lock = threading.Lock()
+_gc_holders = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def _cycles_collected_after():
+    """The cyclic garbage collector paused while a report runs, and resumed after the last
+    report running at once has ended. A year's report makes some 700,000 small objects and
+    no cycles: two full collections over them cost an eighth of its time. Reference counting
+    still frees everything as usual."""
+    global _gc_holders, _gc_was_enabled
+    with _gc_lock:
+        if _gc_holders == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_holders += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_holders -= 1
+            if _gc_holders == 0 and _gc_was_enabled:
+                gc.enable()
+
+
 def _assess_all(
     ctx: Context, plans: Sequence[_Plan], now: dt.datetime, customer_id: str | None
 ) -> list[CustomerReport]:
     if not plans:
         return []
+    with _cycles_collected_after():
+        return _assess_plans(ctx, plans, now, customer_id)
+
+
+def _assess_plans(
+    ctx: Context, plans: Sequence[_Plan], now: dt.datetime, customer_id: str | None
+) -> list[CustomerReport]:
     start = min(p.reads_from for p in plans)
     end = max(max(p.cut for p in plans), start)
     responders = {p.customer.id for p in plans if p.customer.policy.response_misses is not None}
-    history = _load(ctx, start, end, now, customer_id=customer_id, response_customers=responders)
+    severities = {r.severity for p in plans for r in p.customer.policy.refunds}
+    history = _load(
+        ctx, start, end, now, customer_id=customer_id, response_customers=responders,
+        severities=severities,
+    )  # fmt: skip
     judge, exclusions = _ResponseJudge(history.pauses, now), _Exclusions(history)
     return [_assess(plan, history, judge, exclusions) for plan in plans]
 

@@ -157,12 +157,20 @@ def periods_between(
     period: Period, start: dt.datetime, end: dt.datetime, zone: str
 ) -> list[Interval]:
     """The whole months or years of ``zone`` that overlap ``[start, end)``, in order."""
+    return list(_periods_between(period, start, end, zone))
+
+
+@lru_cache(maxsize=1024)
+def _periods_between(
+    period: Period, start: dt.datetime, end: dt.datetime, zone: str
+) -> tuple[Interval, ...]:
+    """``periods_between``, remembered: a report asks it for every customer of each zone."""
     found: list[Interval] = []
     bounds = period_containing(period, start, zone)
     while bounds[0] < end:
         found.append(bounds)
         bounds = period_containing(period, bounds[1], zone)
-    return found
+    return tuple(found)
 
 
 def claim_deadline(period_end: dt.datetime, window: Duration | None, zone: str) -> dt.date | None:
