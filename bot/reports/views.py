@@ -163,18 +163,15 @@ class Report:
         owed = totals_text(self.customers)
         if owed:
             lines += ["", f"Owed in total: {owed}."]
-        details = [
-            f"- {c.customer}: {line_text(line, c.currency)}"
-            for c in self.customers
-            for line in c.credits
-        ]
-        details += [
-            f"- {c.customer}: {format_span(c.uptime.excluded)} of outage excluded (maintenance "
-            "announced in time, outages marked excluded)"
-            for c in self.customers
-            if c.uptime is not None and c.uptime.excluded
-        ]
-        details += [f"- {c.customer}: {note}" for c in self.customers for note in c.notes]
+        details = []
+        for c in self.customers:
+            details += [f"- {c.customer}: {line_text(line, c.currency)}" for line in c.credits]
+            if c.uptime is not None and c.uptime.excluded:
+                details.append(
+                    f"- {c.customer}: {format_span(c.uptime.excluded)} of outage excluded "
+                    "(maintenance announced in time, outages marked excluded)"
+                )
+            details += [f"- {c.customer}: {note}" for note in c.notes]
         if details:
             lines += ["", *details]
         return "\n".join(lines)
