@@ -73,7 +73,7 @@ from bot.sla.uptime import (
     periods_between,
 )
 from config.contracts import Customer
-from config.policy import Fee, MaintenanceSpec
+from config.policy import Duration, Fee, MaintenanceSpec
 from storage import queries
 
 PERIOD_FORMATS = "YYYY-MM for a month (e.g. 2026-10) or YYYY for a year (e.g. 2026)"
@@ -577,16 +577,32 @@ def uptime_to_date(ctx: Context, now: dt.datetime | None = None) -> list[Custome
         running = period_containing(kind, now, customer.zone)
         before = period_containing(kind, running[0] - _MICROSECOND, customer.zone)
         current.append(_plan(customer, running, now))
-        previous.append(_plan(customer, before, now))
+        earlier = _plan(customer, before, now)
+        today = now.astimezone(ZoneInfo(customer.zone)).date()
+        if _claims_may_be_open(earlier, today):  # else nothing there can still be claimed
+            previous.append(earlier)
     reports = _assess_all(ctx, [*current, *previous], now, None)
+    earlier_reports = {r.customer: r for r in reports[len(current) :]}
     standings = []
     for index, customer in enumerate(customers):
         today = now.astimezone(ZoneInfo(customer.zone)).date()
-        earlier = reports[len(customers) + index]
+        earlier = earlier_reports.get(customer.id)
         claimable = tuple(
             line
-            for line in earlier.credits
+            for line in (earlier.credits if earlier is not None else ())
             if line.claim_deadline is not None and line.claim_deadline >= today
         )
         standings.append(CustomerStanding(current=reports[index], claimable=claimable))
     return standings
+
+
+def _claims_may_be_open(plan: _Plan, today: dt.date) -> bool:
+    """Whether any credit of the plan's periods could still be claimed on ``today``."""
+    policy, zone = plan.customer.policy, plan.customer.zone
+    pairs: list[tuple[Interval, Duration]] = []
+    if policy.uptime is not None and policy.uptime.claim_window is not None:
+        pairs += [(p, policy.uptime.claim_window) for p in plan.periods]
+    misses = policy.response_misses
+    if misses is not None and misses.claim_window is not None:
+        pairs += [(p, misses.claim_window) for p in plan.response_periods]
+    return any(claim_deadline(p[1], window, zone) >= today for p, window in pairs)

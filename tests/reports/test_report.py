@@ -521,6 +521,16 @@ def test_standings_to_date_show_the_running_period_and_credits_still_to_claim(ct
     assert [(c.amount, c.claim_deadline) for c in december["acme"].claimable] == [
         (Decimal(200), dt.date(2026, 12, 30))
     ]
+    assert december["acme"].claimable_amount == Decimal("200.00")
+    # On 31 December November's window has closed too (New York's 31 December).
+    new_years_eve = {s.customer: s for s in uptime_to_date(ctx, utc(2026, 12, 31, 12))}
+    assert (new_years_eve["acme"].claimable, new_years_eve["acme"].claim_deadlines) == (
+        (),
+        (dt.date(2027, 1, 30),),
+    )
+    # A yearly contract's month so far: umbrella's November (UTC) is INC-F's 50 minutes.
+    assert umbrella.month_to_date.downtime == 50 * M
+    assert umbrella.month_to_date.uptime_pct == Fraction(43_200 - 50, 43_200) * 100
 
 
 def test_a_report_as_text_names_the_period_and_what_is_owed(ctx, history):
