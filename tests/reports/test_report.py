@@ -5,7 +5,9 @@ The tests' now is T0 = Fri 2026-11-20 09:00Z unless a test moves the clock.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
 from fractions import Fraction
 
@@ -601,3 +603,22 @@ def test_credit_amount_is_every_kind_owed_for_the_period_together(ctx, clock):
     assert initech["uptime_pct"] == 99.8858
     # Asked for November, a yearly contract shows the same year to date.
     assert by_customer(customer_report(ctx, "2026-11", "initech"))["initech"] == initech
+
+
+def test_csv_text_cells_never_run_as_spreadsheet_formulas(db, clock, tmp_path):
+    # A name (or an imported reference) that starts like a formula is kept as text.
+    customers = tmp_path / "customers.yaml"
+    customers.write_text(
+        "customers:\n  - {id: evil, name: '=HYPERLINK(\"http://x\")', policy: dixa,"
+        " fee: {amount: 10, currency: EUR, per: month}}\n"
+    )
+    contracts = load_contracts(policy_files(SHIPPED_POLICIES_DIR), customers, None)
+    ctx = Context(db=db, contracts=contracts, clock=clock)
+    import_history(ctx, [
+        {"ref": "-1+1", "title": "x", "severity": 1, "outage": True,
+         "declared_at": "2026-11-02T10:00:00Z", "restored_at": "2026-11-02T11:00:00Z"},
+    ])  # fmt: skip
+    (row,) = list(csv.DictReader(io.StringIO(customer_report(ctx, "2026-11").as_csv())))
+    assert row["name"] == '\'=HYPERLINK("http://x")'
+    assert row["incidents"] == "'-1+1"
+    assert row["downtime_minutes"] == "60.000"  # numbers stay numbers
