@@ -50,11 +50,12 @@ from bot.sla.contract import Contract
 from bot.sla.credits import (
     CreditLine,
     Failure,
+    TierBudget,
     counted_failures,
     incident_count_refunds,
-    next_tier,
     response_judge,
     response_miss_credit,
+    tier_budgets,
     uptime_credit,
 )
 from bot.sla.timers import Pause, TimerKind, TimerRule
@@ -357,6 +358,7 @@ def _assess(
     current = begun[-1]
     uptime = policy.uptime
     result = met = budget = tier = None
+    budgets: tuple[TierBudget, ...] = ()
     months: tuple[UptimeResult, ...] = ()
     if uptime is None:
         notes.append(f"the {policy.id} policy has no uptime section: uptime is not measured")
@@ -380,7 +382,8 @@ def _assess(
             ]
         result = combine(results)
         met = all(r.meets(uptime.commitment) for r in results if (r.start, r.end) in begun)
-        tier = next_tier(results[len(begun) - 1], uptime.credits)
+        budgets = tuple(tier_budgets(results[len(begun) - 1], uptime.credits))
+        tier = budgets[0] if budgets else None
         budget = None if tier is None else tier.minutes
         for r in results:
             credits += uptime_credit(
@@ -465,6 +468,7 @@ def _assess(
         claim_deadline=claim_deadline(current[1], window, zone),
         budget_minutes=budget,
         next_tier=None if tier is None else tier.tier,
+        budgets=budgets,
         months=months,
         incidents=tuple(f.ref for f in sorted(counted.values(), key=_by_declaration)),
         notes=tuple(notes),

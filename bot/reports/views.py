@@ -18,7 +18,7 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.sla.credits import CreditLine, money, period_name, shown_pct
+from bot.sla.credits import CreditLine, TierBudget, money, period_name, shown_pct
 from bot.sla.uptime import UptimeResult
 from bot.text import format_span, table
 from config.policy import CreditTier
@@ -53,6 +53,8 @@ class CustomerReport:
     notes: tuple[str, ...] = ()
     next_tier: CreditTier | None = None
     """The tier ``budget_minutes`` is measured before."""
+    budgets: tuple[TierBudget, ...] = ()
+    """The downtime left before each tier not yet triggered, the next one first."""
     months: tuple[UptimeResult, ...] = ()
     """Each calendar month of the period begun so far (contract zone), measured alike: the
     months of a monthly contract, or the months that make up a yearly contract's year."""
@@ -353,6 +355,15 @@ def budget_text(c: CustomerReport) -> str | None:
     if c.next_tier is None:
         return spent
     return f"{spent} to the {decimal_pct(c.next_tier.percent)} tier"
+
+
+def budgets_text(c: CustomerReport) -> str | None:
+    """``14m 42s to the 5 % tier, 6h 57m to the 10 % tier``: every tier not yet triggered."""
+    if not c.budgets:
+        return None
+    return ", ".join(
+        f"{minutes_text(b.minutes)} to the {decimal_pct(b.tier.percent)} tier" for b in c.budgets
+    )
 
 
 def owed_text(c: CustomerReport, *, money: bool = True) -> str:

@@ -38,6 +38,7 @@ from bot.reports.views import (
     Report,
     amount_text,
     budget_text,
+    budgets_text,
     decimal_pct,
     line_text,
     owed_text,
@@ -551,7 +552,7 @@ def _customer_detail(c: CustomerReport, *, money: bool) -> list[Block]:
             f"*Downtime*\n{format_span(up.downtime)} of {format_span(up.available)}"
             + (f" · {format_span(up.excluded)} excluded" if up.excluded else "")
         )
-        fields.append(f"*Budget left*\n{budget_text(c) or 'no credit tier left'}")
+        fields.append(f"*Budget left*\n{budgets_text(c) or 'no credit tier left'}")
     fields.append(f"*Credits owed*\n{owed_text(c, money=money)}")
     claim = c.claim_deadline.isoformat() if c.claim_deadline else "no claim window"
     fields.append(f"*Claim by*\n{claim}")

@@ -369,3 +369,15 @@ def test_maintenance_announced_with_sla_maintenance_is_excluded_by_each_contract
     assert downtime("nordlys") == "*Downtime*\n30m of 30d · 1h 30m excluded"
     # initech (Diplomasafe: scheduled is enough): both windows are excluded. Its year: 365 days.
     assert downtime("initech") == "*Downtime*\n0m of 365d · 2h excluded"
+
+
+def test_one_customer_shows_the_budget_before_every_tier_still_ahead(workspace, slack):
+    # initech (Diplomasafe), 2026 through October: 200 of 525,600 minutes down. Before 2.5 %:
+    # 525.6 − 200 = 325.6 min; before 25 % (below 90 %): 52,560 − 200 = 52,360 min; before
+    # 100 % (below 80 %): 105,120 − 200 = 104,920 min.
+    body = answer(workspace.sla("report 2026-10 initech", user="U1"))
+    fields = [f["text"] for f in body["blocks"][2]["fields"]]
+    assert (
+        "*Budget left*\n5h 25m to the 2.5 % tier, 36d 8h 40m to the 25 % tier, 72d 20h 40m to the 100 % tier"
+        in fields
+    )
