@@ -18,7 +18,10 @@ outages — 70 % of them 2–30 minutes, 25 % up to 2 hours, 5 % up to 6 hours; 
 excluded — and 0.1 % are still open; severities 1–4 as each customer's contract has them
 (10/30/40/20 %); responses come 1 minute to 6 hours after declaration; 5 % were paused
 once; 104 maintenance windows (two a week, half for everyone, half for 1–50 customers)
-announced 0–72 h ahead. ``--everyone`` raises the share affecting every customer.
+announced 0–72 h ahead. ``--everyone`` raises the share affecting every customer;
+``--customers``, ``--incidents`` and ``--windows`` change the sizes (modest ones while
+developing); ``--standings`` also times ``uptime_to_date``, what App Home and the weekly
+digest read (the running period and the one before, so about two reports' work).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from bot.clock import ManualClock  # noqa: E402
 from bot.context import Context  # noqa: E402
@@ -62,6 +65,8 @@ NOW = dt.datetime(2027, 1, 15, 12, tzinfo=UTC)
 CUSTOMERS = 1_000
 INCIDENTS = 100_000
 WINDOWS = 104
+STANDINGS = "standings"
+"""Not a period: ``uptime_to_date`` at NOW (the running period and the one before it)."""
 ZONES = [
     "Europe/Copenhagen", "America/New_York", "Europe/London", "Asia/Tokyo",
     "America/Los_Angeles", "Australia/Sydney", "America/Sao_Paulo",
@@ -71,11 +76,11 @@ ZONES = [
 # --- generating ------------------------------------------------------------------------------
 
 
-def write_customers(path: Path, rng: random.Random) -> list[tuple[str, str]]:
+def write_customers(path: Path, rng: random.Random, count: int) -> list[tuple[str, str]]:
     """The customers file; returns (id, policy) of each."""
     lines = ["customers:"]
     customers = []
-    for n in range(CUSTOMERS):
+    for n in range(count):
         cid = f"c{n:04d}"
         policy = ("dixa", "messaging-platform", "diplomasafe")[n % 3]
         per = rng.choice(("month", "year"))
@@ -112,16 +117,21 @@ def _outage_minutes(rng: random.Random) -> int:
 
 
 def generate(
-    database: Database, customers: list[tuple[str, str]], rng: random.Random, everyone: float
+    database: Database,
+    customers: list[tuple[str, str]],
+    rng: random.Random,
+    everyone: float,
+    count: int = INCIDENTS,
+    windows_count: int = WINDOWS,
 ) -> None:
     incidents, links, pauses = [], [], []
-    for n in range(1, INCIDENTS + 1):
+    for n in range(1, count + 1):
         declared = YEAR_START + dt.timedelta(seconds=rng.randrange(YEAR_SECONDS))
         roll = rng.random()
         if roll < everyone:
             named = []
         elif roll < everyone + 0.01:
-            named = rng.sample(customers, rng.randint(2, 5))
+            named = rng.sample(customers, min(len(customers), rng.randint(2, 5)))
         else:
             named = [rng.choice(customers)]
         top = min((_levels(p) for _, p in named), default=3)
@@ -157,7 +167,7 @@ def generate(
                 }
             )  # fmt: skip
     windows, window_links = [], []
-    for n in range(1, WINDOWS + 1):
+    for n in range(1, windows_count + 1):
         starts = YEAR_START + dt.timedelta(seconds=rng.randrange(YEAR_SECONDS))
         windows.append(
             {
@@ -170,7 +180,7 @@ def generate(
         if n % 2:
             window_links.extend(
                 {"maintenance_id": n, "customer_id": cid}
-                for cid, _ in rng.sample(customers, rng.randint(1, 50))
+                for cid, _ in rng.sample(customers, min(len(customers), rng.randint(1, 50)))
             )
     with database.engine.begin() as connection:
         for table, rows in (
@@ -206,19 +216,24 @@ def measure(url: str, customers_path: Path, period: str, mode: str) -> dict:
     """Runs in its own process. ``cold``: one report, as ``slabot report`` runs it, and the
     process's peak resident memory; ``warm``: three more after it, then the peak of Python
     allocations during one (tracemalloc slows what it watches, so it is timed apart)."""
-    from bot.reports.service import customer_report
+    from bot.reports.service import customer_report, uptime_to_date
+
+    def run() -> list:
+        if period == STANDINGS:
+            return [s.current for s in uptime_to_date(ctx)]
+        return list(customer_report(ctx, period).customers)
 
     database = Database(url)
     contracts = load_contracts(policy_files(SHIPPED_POLICIES_DIR), customers_path, None)
     ctx = Context(db=database, contracts=contracts, clock=ManualClock(NOW))
     before = _peak_mb()
     started_wall, started_cpu = time.perf_counter(), time.process_time()
-    report = customer_report(ctx, period)
+    customers = run()
     result = {
         "period": period,
-        "customers": len(report.customers),
-        "customers_owed_credits": sum(1 for c in report.customers if c.credits),
-        "incidents_counted": sum(len(c.incidents) for c in report.customers),
+        "customers": len(customers),
+        "customers_owed_credits": sum(1 for c in customers if c.credits),
+        "incidents_counted": sum(len(c.incidents) for c in customers),
     }
     if mode == "cold":
         return result | {
@@ -230,10 +245,10 @@ def measure(url: str, customers_path: Path, period: str, mode: str) -> dict:
     warm = []
     for _ in range(3):
         started = time.perf_counter()
-        customer_report(ctx, period)
+        run()
         warm.append(time.perf_counter() - started)
     tracemalloc.start()
-    customer_report(ctx, period)
+    run()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return result | {
@@ -248,8 +263,16 @@ def main() -> int:
     parser.add_argument("--database-url", help="an EMPTY database to fill (default: a SQLite file)")
     parser.add_argument("--keep", type=Path, help="folder for the SQLite file and customers file")
     parser.add_argument("--month", default="2026-06", help="the monthly report's period")
+    parser.add_argument("--customers", type=int, default=CUSTOMERS,
+                        help=f"customers to generate (default {CUSTOMERS:,})")  # fmt: skip
+    parser.add_argument("--incidents", type=int, default=INCIDENTS,
+                        help=f"incidents to generate (default {INCIDENTS:,})")  # fmt: skip
+    parser.add_argument("--windows", type=int, default=WINDOWS,
+                        help=f"maintenance windows to generate (default {WINDOWS})")  # fmt: skip
     parser.add_argument("--everyone", type=float, default=0.001,
                         help="share of incidents affecting every customer (default 0.001)")  # fmt: skip
+    parser.add_argument("--standings", action="store_true",
+                        help="also time uptime_to_date (App Home, the weekly digest)")  # fmt: skip
     parser.add_argument("--measure", nargs=4, metavar=("URL", "CUSTOMERS", "PERIOD", "MODE"),
                         help=argparse.SUPPRESS)  # fmt: skip
     args = parser.parse_args()
@@ -268,15 +291,20 @@ def main() -> int:
             return 2
     rng = random.Random(2026)
     customers_path = folder / "customers.yaml"
-    customers = write_customers(customers_path, rng)
+    customers = write_customers(customers_path, rng, args.customers)
     started = time.perf_counter()
-    generate(database, customers, rng, args.everyone)
+    generate(database, customers, rng, args.everyone, args.incidents, args.windows)
+    if database.dialect == "postgresql":
+        # A live database has autovacuum's statistics; a bulk load has none until it runs, and
+        # the planner then spills a hash join to disk (4 times slower on the server).
+        with database.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
     print(f"written in {time.perf_counter() - started:.1f} s to {database.dialect} ({folder})")
     database.dispose()
     print(f"python {platform.python_version()}, {platform.machine()}, "
           f"{len(__import__('os').sched_getaffinity(0))} cores", flush=True)  # fmt: skip
     results = []
-    for period in ("2026", args.month):
+    for period in ("2026", args.month, *((STANDINGS,) if args.standings else ())):
         result: dict = {}
         for mode in ("cold", "warm"):
             out = subprocess.run(

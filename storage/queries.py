@@ -310,6 +310,7 @@ def report_incidents(
     *,
     customer_id: str | None = None,
     response_customers: Collection[str] | None = None,
+    severities: Collection[int] | None = None,
 ) -> Result:
     """The incidents a report of ``[start, end)`` reads: one row per incident and customer it
     names (``customer`` is ``None`` for an incident that affects every customer).
@@ -318,7 +319,10 @@ def report_incidents(
     customer, impact_start, restored_at, reported_at, acknowledged_at``. The impact instants
     are given for outages only; the response instants only for incidents that affect one of
     ``response_customers`` (``None``: every incident), everyone included.
-    ``customer_id`` keeps only what affects that customer. Iterate it inside the session.
+    ``customer_id`` keeps only what affects that customer. ``severities`` leaves out what
+    no figure can use: an incident that is no outage is read only when it has one of these
+    severities (a refund rule counts it) or answers to one of ``response_customers``.
+    Iterate it inside the session.
     """
     named = IncidentCustomer.customer_id
     if response_customers is None:
@@ -346,6 +350,10 @@ def report_incidents(
     )
     if customer_id is not None:
         statement = statement.where(or_(Incident.affects_all, named == customer_id))
+    if severities is not None:
+        statement = statement.where(
+            or_(Incident.outage, Incident.severity.in_(sorted(severities)), responds)
+        )
     # Plain rows, no ORM bookkeeping, fetched in batches.
     return session.connection().execute(statement)
 

@@ -11,15 +11,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.sla.credits import CreditLine, money, period_name, shown_pct
+from bot.sla.credits import CreditLine, TierBudget, money, period_name, shown_pct
 from bot.sla.uptime import UptimeResult
 from bot.text import format_span, table
+from config.policy import CreditTier
 
 _MINUTE_PLACES = Decimal("0.001")
 
@@ -49,6 +51,13 @@ class CustomerReport:
     incidents: tuple[str, ...]
     """Incidents that counted: downtime, failures a refund rule counts, missed responses."""
     notes: tuple[str, ...] = ()
+    next_tier: CreditTier | None = None
+    """The tier ``budget_minutes`` is measured before."""
+    budgets: tuple[TierBudget, ...] = ()
+    """The downtime left before each tier not yet triggered, the next one first."""
+    months: tuple[UptimeResult, ...] = ()
+    """Each calendar month of the period begun so far (contract zone), measured alike: the
+    months of a monthly contract, or the months that make up a yearly contract's year."""
 
     @property
     def credit_amount(self) -> Decimal | None:
@@ -119,10 +128,11 @@ class Report:
         return {"period": self.period, "customers": [c.as_json() for c in self.customers]}
 
     def as_text(self) -> str:
-        """A table a manager reads, then each credit's reason and each note."""
+        """A table a manager reads, then the totals owed, each credit's reason and each note."""
         head = (
-            f"Uptime and credits for {self.period}, as of {self.as_of:%Y-%m-%d %H:%M} UTC. "
-            "A period still running reads 'if nothing else goes down'."
+            f"Uptime and credits for {self.period}, as of {self.as_of:%Y-%m-%d %H:%M} UTC, each "
+            "customer by its own contract. A period still running reads 'if nothing else goes "
+            "down'."
         )
         if not self.customers:
             return head + "\nno customers"
@@ -131,12 +141,12 @@ class Report:
                 c.customer,
                 c.policy,
                 c.period_text(),
-                None if c.uptime is None else f"{shown_pct(c.uptime.uptime_pct)} %",
-                None if c.commitment_pct is None else f"{c.commitment_pct.normalize():f} %",
+                None if c.uptime is None else pct_text(c.uptime.uptime_pct),
+                None if c.commitment_pct is None else decimal_pct(c.commitment_pct),
                 None if c.met is None else ("yes" if c.met else "NO"),
                 None if c.uptime is None else format_span(c.uptime.downtime),
-                _budget_text(c.budget_minutes),
-                _owed_text(c),
+                budget_text(c),
+                owed_text(c),
                 None if c.claim_deadline is None else c.claim_deadline.isoformat(),
             )
             for c in self.customers
@@ -152,27 +162,39 @@ class Report:
                 rows,
             ),
         ]  # fmt: skip
-        details = [
-            f"- {c.customer}: {_line_text(line, c.currency)}"
-            for c in self.customers
-            for line in c.credits
-        ] + [f"- {c.customer}: {note}" for c in self.customers for note in c.notes]
+        owed = totals_text(self.customers)
+        if owed:
+            lines += ["", f"Owed in total: {owed}."]
+        details = []
+        for c in self.customers:
+            details += [f"- {c.customer}: {line_text(line, c.currency)}" for line in c.credits]
+            if c.uptime is not None and c.uptime.excluded:
+                details.append(
+                    f"- {c.customer}: {format_span(c.uptime.excluded)} of outage excluded "
+                    "(maintenance announced in time, outages marked excluded)"
+                )
+            details += [f"- {c.customer}: {note}" for note in c.notes]
         if details:
             lines += ["", *details]
         return "\n".join(lines)
 
-    def as_csv(self) -> str:
-        """One row per customer; numbers without units, so a spreadsheet can add them up."""
+    def as_csv(self, *, money: bool = True) -> str:
+        """One row per customer; numbers without units, so a spreadsheet can add them up.
+
+        ``money=False`` leaves the amounts out (the columns stay, empty), for readers who may
+        not see money. Text cells that a spreadsheet would run as a formula are quoted.
+        """
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
         for c in self.customers:
             data = c.as_json()
+            amount = c.credit_amount if money else None
             writer.writerow(
                 [
-                    c.customer,
-                    c.name,
-                    c.policy,
+                    _cell(c.customer),
+                    _cell(c.name),
+                    _cell(c.policy),
                     data["period_start"],
                     data["period_end"],
                     *(
@@ -186,13 +208,18 @@ class Report:
                     "" if c.uptime is None else f"{shown_pct(c.uptime.uptime_pct)}",
                     "" if c.commitment_pct is None else f"{c.commitment_pct.normalize():f}",
                     "" if c.met is None else ("yes" if c.met else "no"),
-                    "" if c.credit_amount is None else f"{c.credit_amount}",
-                    c.currency or "",
-                    "; ".join(_line_text(line, c.currency) for line in c.credits),
+                    "" if amount is None else f"{amount}",
+                    (c.currency or "") if money else "",
+                    _cell(
+                        "; ".join(
+                            line_text(line, c.currency) if money else line.reason
+                            for line in c.credits
+                        )
+                    ),
                     "" if c.claim_deadline is None else c.claim_deadline.isoformat(),
                     _csv_number(c.budget_minutes, 3, ROUND_DOWN),
-                    " ".join(c.incidents),
-                    " ".join(c.notes),
+                    _cell(" ".join(c.incidents)),
+                    _cell(" ".join(c.notes)),
                 ]
             )
         return out.getvalue()
@@ -243,6 +270,19 @@ class CustomerStanding:
         return self.current.currency
 
     @property
+    def month_to_date(self) -> UptimeResult | None:
+        """The running calendar month so far (contract zone), also for a yearly contract, whose
+        commitment is judged on the year (``current.uptime``)."""
+        return self.current.months[-1] if self.current.months else None
+
+    @property
+    def claimable_amount(self) -> Decimal | None:
+        """What the earlier period's credits still to claim come to (``None``: fee unknown)."""
+        if any(line.amount is None for line in self.claimable):
+            return None
+        return sum((money(line.amount) for line in self.claimable), Decimal("0.00"))
+
+    @property
     def claim_deadlines(self) -> tuple[dt.date, ...]:
         """Every day by which a claim must be in: earlier credits first, then the running period."""
         days = {line.claim_deadline for line in self.claimable if line.claim_deadline}
@@ -274,23 +314,83 @@ def _money(amount: Decimal | None) -> float | None:
     return None if amount is None else float(money(amount))
 
 
-def _budget_text(budget: Fraction | None) -> str | None:
-    if budget is None:
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    """Text a spreadsheet shows as text: a leading ``=``, ``+``, ``-`` or ``@`` (an imported
+    incident reference, a customer's name) would otherwise be run as a formula."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+# --- shared with the Slack surfaces (bot.slack.blocks) ------------------------------------
+
+
+def pct_text(value: Fraction) -> str:
+    """An exact uptime as shown: cut to four decimals, never rounded up to a threshold."""
+    return f"{shown_pct(value)} %"
+
+
+def decimal_pct(value: Decimal) -> str:
+    """A contract's percentage as written: ``99.9 %``, ``2.5 %``."""
+    return f"{value.normalize():f} %"
+
+
+def amount_text(amount: Decimal, currency: str | None) -> str:
+    """``1,500.00 DKK``: rounded half-up to cents, thousands grouped."""
+    return f"{money(amount):,.2f} {currency or ''}".rstrip()
+
+
+def minutes_text(value: Fraction) -> str:
+    """Minutes as a span a person reads, cut to the second: never more than there is."""
+    return format_span(dt.timedelta(seconds=int(value * 60)))
+
+
+def budget_text(c: CustomerReport) -> str | None:
+    """``1h 36m to the 10 % tier``: the downtime the period can still take before the next
+    credit tier; ``None`` when no tier is left (or the contract has none)."""
+    if c.budget_minutes is None:
         return None
-    seconds = int(budget * 60)  # cut: never show more budget than there is
-    return format_span(dt.timedelta(seconds=seconds))
+    spent = minutes_text(c.budget_minutes)
+    if c.next_tier is None:
+        return spent
+    return f"{spent} to the {decimal_pct(c.next_tier.percent)} tier"
 
 
-def _owed_text(c: CustomerReport) -> str:
-    amount = c.credit_amount
-    if amount is None:
-        return " + ".join(f"{line.percent.normalize():f} % {line.fee} fee" for line in c.credits)
+def budgets_text(c: CustomerReport) -> str | None:
+    """``14m 42s to the 5 % tier, 6h 57m to the 10 % tier``: every tier not yet triggered."""
+    if not c.budgets:
+        return None
+    return ", ".join(
+        f"{minutes_text(b.minutes)} to the {decimal_pct(b.tier.percent)} tier" for b in c.budgets
+    )
+
+
+def owed_text(c: CustomerReport, *, money: bool = True) -> str:
+    """What the period owes: an amount, or percentages of a fee (no fee on file, or a reader
+    who may not see money)."""
     if not c.credits:
         return "none"
-    return f"{amount} {c.currency or ''}".strip()
+    amount = c.credit_amount
+    if amount is None or not money:
+        return " + ".join(
+            f"{decimal_pct(line.percent)} of the {line.fee} fee" for line in c.credits
+        )
+    return amount_text(amount, c.currency)
 
 
-def _line_text(line: CreditLine, currency: str | None) -> str:
+def totals_text(customers: Sequence[CustomerReport]) -> str:
+    """Everything owed, summed per currency (``1,500.00 DKK + 200.00 USD``); ``""`` for nothing."""
+    sums: dict[str, Decimal] = {}
+    for c in customers:
+        amount = c.credit_amount
+        if c.credits and amount is not None:
+            sums[c.currency or ""] = sums.get(c.currency or "", Decimal(0)) + amount
+    return " + ".join(amount_text(sums[k], k) for k in sorted(sums))
+
+
+def line_text(line: CreditLine, currency: str | None) -> str:
+    """A credit's reason, with its amount when the fee is known."""
     if line.amount is None:
         return line.reason
-    return f"{line.reason} = {money(line.amount)} {currency or ''}".rstrip()
+    return f"{line.reason} = {amount_text(line.amount, currency)}"

@@ -187,10 +187,16 @@ def downtime_allowed(result: UptimeResult, below: Decimal) -> Fraction:
     return result.available_minutes * (100 - Fraction(below)) / 100
 
 
+def next_tier(result: UptimeResult, tiers: Sequence[CreditTier]) -> TierBudget | None:
+    """The next tier to trigger and the minutes left before it; ``None`` when no tier is left."""
+    budgets = tier_budgets(result, tiers)
+    return budgets[0] if budgets else None
+
+
 def next_tier_budget(result: UptimeResult, tiers: Sequence[CreditTier]) -> Fraction | None:
     """Minutes left before the next tier triggers; ``None`` when no tier is left (or none exists)."""
-    budgets = tier_budgets(result, tiers)
-    return budgets[0].minutes if budgets else None
+    found = next_tier(result, tiers)
+    return None if found is None else found.minutes
 
 
 # --- 2. incident-count refunds --------------------------------------------------------------
@@ -238,7 +244,8 @@ def incident_count_refunds(
     months: dict[Interval, CreditLine] = {}
     for rule in rules:
         counted = sorted(counted_failures(rule, candidates), key=_declared)
-        times = [f.declared_at for f in counted]  # aware instants compare across zones
+        # In UTC: an aware local time minus 28 days would be 28 calendar days, not 28 × 24 h.
+        times = [_utc(f.declared_at) for f in counted]
         span = _WALL.length(rule.within)  # real time: 28d is 28 × 24 h
         first = last = 0
         month: Interval | None = None
@@ -262,6 +269,10 @@ def incident_count_refunds(
 
 def _declared(failure: Failure) -> dt.datetime:
     return failure.declared_at
+
+
+def _utc(instant: dt.datetime) -> dt.datetime:
+    return instant if instant.tzinfo is dt.UTC else as_utc(instant)  # as stored: no work
 
 
 def _refund(

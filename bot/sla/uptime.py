@@ -157,12 +157,20 @@ def periods_between(
     period: Period, start: dt.datetime, end: dt.datetime, zone: str
 ) -> list[Interval]:
     """The whole months or years of ``zone`` that overlap ``[start, end)``, in order."""
+    return list(_periods_between(period, start, end, zone))
+
+
+@lru_cache(maxsize=1024)
+def _periods_between(
+    period: Period, start: dt.datetime, end: dt.datetime, zone: str
+) -> tuple[Interval, ...]:
+    """``periods_between``, remembered: a report asks it for every customer of each zone."""
     found: list[Interval] = []
     bounds = period_containing(period, start, zone)
     while bounds[0] < end:
         found.append(bounds)
         bounds = period_containing(period, bounds[1], zone)
-    return found
+    return tuple(found)
 
 
 def claim_deadline(period_end: dt.datetime, window: Duration | None, zone: str) -> dt.date | None:
@@ -287,6 +295,7 @@ def measure_periods(
     """
     first = as_utc(periods[0][0])
     until = as_utc(until)
+    outages, exclusions = _in_utc(outages), _in_utc(exclusions)
     raw = clip(outages, first, max(min(until, as_utc(periods[-1][1])), first))
     excluded = _intersect_merged(raw, union(exclusions)) if raw else []
     down = _subtract_merged(raw, excluded) if excluded else raw
@@ -311,6 +320,15 @@ def measure_periods(
             )
         )
     return results
+
+
+def _in_utc(intervals: Iterable[Interval]) -> list[Interval]:
+    """Intervals in UTC. Two instants of one local zone subtract as wall time (an outage from
+    01:00 to 04:00 on the night the clocks go back would measure 3 hours, not 4)."""
+    return [
+        (s, e) if s.tzinfo is UTC and e.tzinfo is UTC else (as_utc(s), as_utc(e))
+        for s, e in intervals
+    ]
 
 
 def _within(

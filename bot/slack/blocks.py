@@ -32,6 +32,20 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.incidents.views import IncidentView, TimerView
+from bot.reports.views import (
+    CustomerReport,
+    CustomerStanding,
+    Report,
+    amount_text,
+    budget_text,
+    budgets_text,
+    decimal_pct,
+    line_text,
+    owed_text,
+    pct_text,
+    totals_text,
+)
+from bot.sla.credits import period_name
 from bot.sla.timers import TimerState
 from bot.slack import mrkdwn
 from bot.slack.mrkdwn import clip, escape
@@ -329,7 +343,7 @@ def home(
         blocks += [
             DividerBlock(),
             HeaderBlock(text="Uptime this period"),
-            _section("\n".join(standings)),
+            *_sections(standings),
         ]
     if problems:
         blocks += [DividerBlock(), HeaderBlock(text="Needs a look"), _section("\n".join(problems))]
@@ -414,3 +428,174 @@ def reminder_message(
             )
         )
     return Message(text=mrkdwn.plain(head), blocks=body)
+
+
+# --- uptime and credit reports -------------------------------------------------------------
+
+REPORT_LINES = 40
+"""Customers listed in a report message; the CSV has them all."""
+HOME_STANDINGS = 25
+MONEY_NOTE = "Amounts are shown to managers and admins (SLABOT_MANAGERS, SLABOT_ADMINS)."
+
+
+def _sections(lines: Sequence[str], limit: int = 3000) -> list[SectionBlock]:
+    """Lines in as few sections as Slack's 3,000 characters allow, none cut mid-line."""
+    sections, chunk = [], ""
+    for line in lines:
+        line = clip(line, limit)
+        if chunk and len(chunk) + 1 + len(line) > limit:
+            sections.append(_section(chunk))
+            chunk = line
+        else:
+            chunk = f"{chunk}\n{line}" if chunk else line
+    if chunk:
+        sections.append(_section(chunk))
+    return sections
+
+
+def _met_mark(met: bool | None) -> str:
+    return {True: "✅", False: "🔴", None: "⚪"}[met]
+
+
+def _worst_first(c: CustomerReport) -> tuple:
+    """Those owed credits first, then those below their commitment, then the lowest uptime."""
+    uptime = c.uptime.uptime_pct if c.uptime is not None else 100
+    return (not c.credits, c.met is not False, uptime, c.customer)
+
+
+def _uptime_cell(c: CustomerReport) -> str:
+    if c.uptime is None:
+        return "uptime not measured"
+    commitment = f" (commitment {decimal_pct(c.commitment_pct)})" if c.commitment_pct else ""
+    return f"*{pct_text(c.uptime.uptime_pct)}*{commitment}"
+
+
+def report_line(c: CustomerReport, *, money: bool) -> str:
+    """One customer of a report in one line: where it stands, what is owed, until when."""
+    parts = [f"{_met_mark(c.met)} *{escape(c.customer)}* · {escape(c.period_text())}"]
+    parts.append(_uptime_cell(c))
+    if c.uptime is not None:
+        parts.append(f"down {format_span(c.uptime.downtime)}")
+    budget = budget_text(c)
+    if budget:
+        parts.append(budget)
+    if c.credits:
+        parts.append(f"owes {owed_text(c, money=money)}")
+    if c.claim_deadline is not None and c.credits:
+        parts.append(f"claim by {c.claim_deadline.isoformat()}")
+    return " · ".join(parts)
+
+
+def _report_facts(report: Report, *, money: bool) -> str:
+    customers = report.customers
+    below = sum(1 for c in customers if c.met is False)
+    owed = sum(1 for c in customers if c.credits)
+    facts = [
+        f"*{len(customers)} customer{'s' if len(customers) != 1 else ''}*",
+        f"{below} below {'its' if len(customers) == 1 else 'their'} commitment",
+        f"credits owed to {owed}",
+    ]
+    total = totals_text(customers) if money else ""
+    if total:
+        facts.append(f"owed in total: *{total}*")
+    return " · ".join(facts)
+
+
+def report_summary(report: Report, *, money: bool, zone: str = "UTC") -> Message:
+    """``/sla report``: who met their commitment, what is owed, the budget left and until when
+    to claim, worst first. ``money`` shows amounts (managers and admins); others see the
+    credits as percentages of a fee."""
+    customers = report.customers
+    single = customers[0] if len(customers) == 1 else None
+    title = f"Uptime and credits · {report.period}"
+    if single is not None:
+        title = f"{single.name} · {single.period_text()}"
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=clip(title, 150), emoji=True)),
+        _context(
+            f"As of {mrkdwn.date(report.as_of, zone)} · each customer by its own contract · a "
+            "period still running reads “if nothing else goes down”"
+        ),
+    ]
+    if not customers:
+        blocks.append(_section("No customers are configured (SLABOT_CUSTOMERS_FILE)."))
+        return Message(text=title, blocks=blocks)
+    if single is not None:
+        blocks += _customer_detail(single, money=money)
+    else:
+        blocks.append(_section(_report_facts(report, money=money)))
+        ordered = sorted(customers, key=_worst_first)
+        blocks += _sections([report_line(c, money=money) for c in ordered[:REPORT_LINES]])
+        if len(ordered) > REPORT_LINES:
+            blocks.append(
+                _context(
+                    f"… and {len(ordered) - REPORT_LINES} more: add `csv` to get every customer "
+                    f"(`/sla report {report.period} csv`)"
+                )
+            )
+    if not money and any(c.credits for c in customers):
+        blocks.append(_context(MONEY_NOTE))
+    text = f"Uptime and credits for {report.period}: " + mrkdwn.plain(
+        _report_facts(report, money=money)
+    )
+    return Message(text=text, blocks=blocks[:50])
+
+
+def _customer_detail(c: CustomerReport, *, money: bool) -> list[Block]:
+    up = c.uptime
+    fields = [
+        f"*Customer*\n{escape(c.name)} ({escape(c.customer)}) · {escape(c.policy)}",
+        f"*Uptime*\n{_met_mark(c.met)} {_uptime_cell(c)}",
+    ]
+    if up is not None:
+        fields.append(
+            f"*Downtime*\n{format_span(up.downtime)} of {format_span(up.available)}"
+            + (f" · {format_span(up.excluded)} excluded" if up.excluded else "")
+        )
+        fields.append(f"*Budget left*\n{budgets_text(c) or 'no credit tier left'}")
+    fields.append(f"*Credits owed*\n{owed_text(c, money=money)}")
+    claim = c.claim_deadline.isoformat() if c.claim_deadline else "no claim window"
+    fields.append(f"*Claim by*\n{claim}")
+    blocks: list[Block] = [
+        SectionBlock(fields=[MarkdownTextObject(text=clip(f, 2000)) for f in fields][:10])
+    ]
+    credits = [
+        "• " + escape(line_text(line, c.currency) if money else line.reason) for line in c.credits
+    ]
+    if credits:
+        blocks += _sections(["*Credits and refunds*", *credits])
+    if c.incidents:
+        blocks.append(_context(f"Incidents that counted: {escape(', '.join(c.incidents))}"))
+    if c.notes:
+        blocks.append(_context(*(escape(note) for note in c.notes)))
+    return blocks
+
+
+def standing_lines(standings: Sequence[CustomerStanding], *, money: bool) -> list[str]:
+    """App Home: each customer's period so far against its commitment, worst first, with the
+    month to date of a yearly contract and the earlier credits still to claim."""
+    ordered = sorted(standings, key=lambda s: _worst_first(s.current))
+    lines = []
+    for s in ordered[:HOME_STANDINGS]:
+        c = s.current
+        name = period_name((c.period_start, c.period_end), c.zone)
+        parts = [f"{_met_mark(c.met)} *{escape(c.name)}* · {name} so far {_uptime_cell(c)}"]
+        month = s.month_to_date
+        if month is not None and (month.start, month.end) != (c.period_start, c.period_end):
+            month_name = period_name((month.start, month.end), c.zone).split()[0]
+            parts.append(f"{month_name} so far {pct_text(month.uptime_pct)}")
+        budget = budget_text(c)
+        if budget:
+            parts.append(budget)
+        if c.credits:
+            parts.append(f"owes {owed_text(c, money=money)}")
+        for line in s.claimable:
+            amount = (
+                f" {amount_text(line.amount, c.currency)}" if money and line.amount else " credit"
+            )
+            earlier = period_name(line.period, c.zone)
+            parts.append(f"claim {earlier}'s{amount} by {line.claim_deadline.isoformat()}")
+        lines.append(" · ".join(parts))
+    if len(ordered) > HOME_STANDINGS:
+        lines.append(f"… and {len(ordered) - HOME_STANDINGS} more: `/sla report`")
+    return lines

@@ -241,7 +241,7 @@ def parse_sla(text: str) -> object:
     verb = _verb(head, SLA_VERBS, SLA_USAGE, "/sla")
     rest = rest.strip()
     if verb == "report":
-        return _report(rest.split())
+        return _report(rest)
     if verb == "maintenance":
         return _maintenance(rest)
     if rest:
@@ -249,21 +249,38 @@ def parse_sla(text: str) -> object:
     return SlaVerb(verb)
 
 
-def _report(words: list[str]) -> Report:
-    period = customer = None
+REPORT_USAGE = (
+    "`/sla report [<YYYY-MM>|<YYYY>] [<customer>] [csv]`, e.g. `/sla report 2026-10`, "
+    "`/sla report 2026 acme csv`; no period means this month"
+)
+_PERIOD = re.compile(r"^\d{4}(-\d{2})?$")
+_PERIOD_LIKE = re.compile(r"^(\d{4}[-/.]\d{1,2}([-/.]\d{1,2})?|\d{1,2}[-/.]\d{4})$")
+
+
+def _report(rest: str) -> Report:
+    """``[period] [customer…] [csv]`` in any order; a customer's name may have spaces."""
+    try:
+        words = shlex.split(rest)
+    except ValueError:
+        words = rest.split()
+    period = None
     csv = False
+    customer: list[str] = []
     for word in words:
-        if re.fullmatch(r"\d{4}(-\d{2})?", word) and period is None:
+        if _PERIOD.match(word):
+            if period is not None:
+                raise UsageError(f"give one period, not `{period}` and `{word}`: {REPORT_USAGE}")
             period = word
+        elif _PERIOD_LIKE.match(word):
+            raise UsageError(
+                f"`{word}` is not a period: write YYYY-MM for a month (e.g. 2026-10) or YYYY "
+                f"for a year (e.g. 2026). {REPORT_USAGE}"
+            )
         elif word.lower() == "csv":
             csv = True
-        elif customer is None:
-            customer = word
         else:
-            raise UsageError(
-                f"`{word}` is not understood.\n`/sla report [<YYYY-MM>|<YYYY>] [<customer>] [csv]`"
-            )
-    return Report(period, customer, csv)
+            customer.append(word)
+    return Report(period, " ".join(customer) or None, csv)
 
 
 def _maintenance(rest: str) -> Maintenance:

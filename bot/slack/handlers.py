@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -23,11 +24,20 @@ from bot.errors import Refusal
 from bot.incidents import service
 from bot.incidents.views import IncidentView
 from bot.parse import parse_instant, parse_when
+from bot.reports import service as reports
 from bot.slack import blocks, mrkdwn
 from bot.slack.authz import NOT_A_RESPONDER, NOT_AN_ADMIN, Permissions
 from bot.slack.blocks import Message
 from bot.slack.channels import IncidentChannels
-from bot.slack.grammar import INCIDENT_USAGE, SLA_USAGE, Declare, IncidentVerb, Maintenance
+from bot.slack.grammar import (
+    INCIDENT_USAGE,
+    REPORT_USAGE,
+    SLA_USAGE,
+    Declare,
+    IncidentVerb,
+    Maintenance,
+)
+from bot.slack.grammar import Report as ReportCommand
 from bot.slack.mrkdwn import escape
 from bot.slack.people import Directory
 from bot.text import describe_policy, format_span
@@ -332,8 +342,57 @@ def home_view(edge: Edge, user: str):
         )
     if state.overdue:
         problems.append(f"• {state.overdue} reminders are overdue.")
-    return blocks.home(views, standings=[], problems=problems, now=edge.ctx.clock.now())
+    try:
+        standings = blocks.standing_lines(
+            reports.uptime_to_date(edge.ctx), money=edge.permissions.sees_money(user)
+        )
+    except Exception:
+        log.exception("App Home: uptime to date failed")
+        standings = []
+        problems.append("• Uptime could not be worked out just now; the error is in slabot's log.")
+    return blocks.home(views, standings=standings, problems=problems, now=edge.ctx.clock.now())
 
 
-def report(edge: Edge, user: str, channel: str | None, command) -> Reply:
-    return refused("reports are not available yet")
+def report(edge: Edge, user: str, channel: str | None, command: ReportCommand) -> Reply:
+    """``/sla report [period] [customer] [csv]``: the summary, ephemeral (it may hold money);
+    with ``csv``, the whole report as a file in the requester's direct messages."""
+    zone = edge.directory.zone(user)
+    period = command.period or edge.ctx.clock.now().astimezone(ZoneInfo(zone)).strftime("%Y-%m")
+    try:
+        result = reports.customer_report(edge.ctx, period, command.customer)
+    except Refusal as refusal:
+        raise Refusal(f"{mrkdwn.clip(str(refusal), 1500)}\nUsage: {REPORT_USAGE}") from None
+    money = edge.permissions.sees_money(user)
+    message = blocks.report_summary(result, money=money, zone=zone)
+    if command.csv:
+        message = blocks.with_note(message, _send_csv(edge, user, result, money=money))
+    return Reply(message)
+
+
+def _send_csv(edge: Edge, user: str, result, *, money: bool) -> str:
+    """Upload the report's CSV to the requester's DM with slabot; say where it went.
+
+    Never to the channel the command came from: the summary is ephemeral, and the file may
+    hold money. UTF-8 with a byte-order mark, so spreadsheet programs read ≥ and – right.
+    """
+    scope = f"-{result.customers[0].customer}" if len(result.customers) == 1 else ""
+    filename = f"slabot-report-{result.period}{scope}.csv"
+    try:
+        dm = edge.client.conversations_open(users=user)["channel"]["id"]
+        edge.client.files_upload_v2(
+            channel=dm,
+            filename=filename,
+            title=f"Uptime and credits {result.period}",
+            content=result.as_csv(money=money).encode("utf-8-sig"),
+            initial_comment=f"Uptime and credits for {result.period}, "
+            f"{len(result.customers)} customer{'s' if len(result.customers) != 1 else ''}"
+            + ("" if money else " (amounts are for managers and admins)"),
+        )
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        log.warning("could not upload the report CSV to %s: %s", user, error)
+        return (
+            f"⚠️ Slack refused the CSV ({escape(str(error))}); the summary above is complete. "
+            f"`slabot report --period {result.period} --format csv` writes the same file."
+        )
+    return f"📎 The CSV is in your direct messages with slabot: `{filename}`"

@@ -5,7 +5,9 @@ The tests' now is T0 = Fri 2026-11-20 09:00Z unless a test moves the clock.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
 from fractions import Fraction
 
@@ -451,6 +453,12 @@ def test_an_unknown_customer_is_refused_with_the_closest_id(ctx):
 def test_a_customer_can_be_named_by_its_name(ctx, history):
     report = customer_report(ctx, "2026-10", "Nordlys ApS")
     assert [c.customer for c in report.customers] == ["nordlys"]
+    # The same figures as by its id, including the incidents that name it (INC-I, excluded).
+    assert (
+        report.as_json()["customers"]
+        == customer_report(ctx, "2026-10", "nordlys").as_json()["customers"]
+    )
+    assert report.customers[0].uptime.excluded_minutes == 120
 
 
 # --- how it reads ---------------------------------------------------------------------------------
@@ -515,6 +523,16 @@ def test_standings_to_date_show_the_running_period_and_credits_still_to_claim(ct
     assert [(c.amount, c.claim_deadline) for c in december["acme"].claimable] == [
         (Decimal(200), dt.date(2026, 12, 30))
     ]
+    assert december["acme"].claimable_amount == Decimal("200.00")
+    # On 31 December November's window has closed too (New York's 31 December).
+    new_years_eve = {s.customer: s for s in uptime_to_date(ctx, utc(2026, 12, 31, 12))}
+    assert (new_years_eve["acme"].claimable, new_years_eve["acme"].claim_deadlines) == (
+        (),
+        (dt.date(2027, 1, 30),),
+    )
+    # A yearly contract's month so far: umbrella's November (UTC) is INC-F's 50 minutes.
+    assert umbrella.month_to_date.downtime == 50 * M
+    assert umbrella.month_to_date.uptime_pct == Fraction(43_200 - 50, 43_200) * 100
 
 
 def test_a_report_as_text_names_the_period_and_what_is_owed(ctx, history):
@@ -523,4 +541,84 @@ def test_a_report_as_text_names_the_period_and_what_is_owed(ctx, history):
     assert "acme      dixa                October 2026" in text
     assert "99.2159 %" in text and "200.00 USD" in text and "2026-11-30" in text
     assert "2026 through 2026-10-31" in text  # the yearly contracts' year to date
-    assert "- umbrella: 4 severity 1 failures" in text and text.rstrip().endswith("5000.00 EUR")
+    assert "- umbrella: 4 severity 1 failures" in text and "monthly fee = 5,000.00 EUR" in text
+    # The budget says which tier it is before; the totals are per currency.
+    assert "1h 36m to the 10 % tier" in text and "5h 25m to the 2.5 % tier" in text
+    assert "Owed in total: 1,500.00 DKK + 5,000.00 EUR + 200.00 USD." in text
+    # nordlys's VPN outage (INC-I, 2 hours) was excluded: the text says so.
+    assert "- nordlys: 2h of outage excluded" in text
+
+
+def test_imported_maintenance_is_excluded_under_each_contracts_own_notice(ctx):
+    # Imported history (now is T0 = 20 Nov). MW-X for acme and initech, announced 2 h ahead;
+    # MW-Y for everyone, announced 4 days ahead. Two outages: 12 Nov 22:00–23:30Z for acme and
+    # initech, and 14 Nov 00:30–02:00Z for everyone.
+    maintenance = [
+        {"ref": "MW-X", "title": "Emergency patch", "start": "2026-11-12T22:00:00Z",
+         "end": "2026-11-12T23:00:00Z", "announced_at": "2026-11-12T20:00:00Z",
+         "customers": ["acme", "initech"]},
+        {"ref": "MW-Y", "title": "Network upgrade", "start": "2026-11-14T01:00:00Z",
+         "end": "2026-11-14T03:00:00Z", "announced_at": "2026-11-10T09:00:00Z"},
+    ]  # fmt: skip
+    incidents = [
+        {"ref": "O-1", "title": "Patch went wrong", "severity": 1, "outage": True,
+         "declared_at": "2026-11-12T22:00:00Z", "restored_at": "2026-11-12T23:30:00Z",
+         "customers": ["acme", "initech"]},
+        {"ref": "O-2", "title": "Core network", "severity": 1, "outage": True,
+         "declared_at": "2026-11-14T00:30:00Z", "restored_at": "2026-11-14T02:00:00Z"},
+    ]  # fmt: skip
+    summary = import_history(ctx, incidents, maintenance)
+    assert summary.maintenance == 2
+    customers = by_customer(customer_report(ctx, "2026-11"))
+    # acme (Dixa, 24 h notice): MW-X came too late, so O-1 counts whole (90); of O-2, 30 minutes
+    # fall before MW-Y and 60 inside it. Down 120, excluded 60.
+    acme = customers["acme"]
+    assert (acme["downtime_minutes"], acme["excluded_minutes"]) == (120.0, 60.0)
+    assert acme["incidents"] == ["O-1", "O-2"]
+    # initech (Diplomasafe: scheduled means announced before it starts): MW-X is excluded too,
+    # so O-1 leaves 23:00–23:30 (30) and O-2 30. Down 60, excluded 120 (its year to date).
+    initech = customers["initech"]
+    assert (initech["downtime_minutes"], initech["excluded_minutes"]) == (60.0, 120.0)
+    # nordlys is not named by MW-X nor O-1: only O-2, 30 down and 60 excluded.
+    nordlys = customers["nordlys"]
+    assert (nordlys["downtime_minutes"], nordlys["excluded_minutes"]) == (30.0, 60.0)
+
+
+def test_credit_amount_is_every_kind_owed_for_the_period_together(ctx, clock):
+    # initech (Diplomasafe, 18,000 EUR a year): four responses missed in November (each
+    # declared 09:00 CET on a weekday, never answered: due 13:00 CET) → 1.5 % = 270; and one
+    # outage of 10 hours (600 min) → 525,000 / 525,600 = 99.88584… % < 99.9 → 2.5 % = 450.
+    # The year owes 720 EUR, the two lines add up to it.
+    for day in (2, 3, 4, 5):
+        clock.set(utc(2026, 11, day, 8))
+        service.declare(ctx, title=f"R{day}", severity=1, actor="U1", customers=["initech"])
+    clock.set(T0)
+    outage(ctx, clock, "initech", utc(2026, 11, 10, 8), utc(2026, 11, 10, 18))
+    initech = by_customer(customer_report(ctx, "2026", "initech"))["initech"]
+    assert [(c["kind"], c["amount"]) for c in initech["credits"]] == [
+        ("uptime", 450.0),
+        ("response_misses", 270.0),
+    ]
+    assert initech["credit_amount"] == 720.0
+    assert initech["uptime_pct"] == 99.8858
+    # Asked for November, a yearly contract shows the same year to date.
+    assert by_customer(customer_report(ctx, "2026-11", "initech"))["initech"] == initech
+
+
+def test_csv_text_cells_never_run_as_spreadsheet_formulas(db, clock, tmp_path):
+    # A name (or an imported reference) that starts like a formula is kept as text.
+    customers = tmp_path / "customers.yaml"
+    customers.write_text(
+        "customers:\n  - {id: evil, name: '=HYPERLINK(\"http://x\")', policy: dixa,"
+        " fee: {amount: 10, currency: EUR, per: month}}\n"
+    )
+    contracts = load_contracts(policy_files(SHIPPED_POLICIES_DIR), customers, None)
+    ctx = Context(db=db, contracts=contracts, clock=clock)
+    import_history(ctx, [
+        {"ref": "-1+1", "title": "x", "severity": 1, "outage": True,
+         "declared_at": "2026-11-02T10:00:00Z", "restored_at": "2026-11-02T11:00:00Z"},
+    ])  # fmt: skip
+    (row,) = list(csv.DictReader(io.StringIO(customer_report(ctx, "2026-11").as_csv())))
+    assert row["name"] == '\'=HYPERLINK("http://x")'
+    assert row["incidents"] == "'-1+1"
+    assert row["downtime_minutes"] == "60.000"  # numbers stay numbers

@@ -356,3 +356,14 @@ def test_union_is_idempotent_and_commutative(a, b):
 def test_a_union_splits_into_the_part_inside_and_the_part_outside(a, b):
     # |a| = |a ∩ b| + |a − b|, for merged a.
     assert total(union(a)) == total(intersect(a, b)) + total(subtract(a, b))
+
+
+def test_local_instants_are_measured_in_real_time_across_the_clock_change():
+    # 01:00 CEST to 04:00 CET on Sun 25 October 2026 is four real hours (02:00–03:00 happens
+    # twice), though the wall clock moved three: instants of one zone subtract as wall time,
+    # so the engine measures in UTC whatever zone it is given.
+    cph = ZoneInfo(CPH)
+    outage = (dt.datetime(2026, 10, 25, 1, tzinfo=cph), dt.datetime(2026, 10, 25, 4, tzinfo=cph))
+    window = (dt.datetime(2026, 10, 25, 3, tzinfo=cph), dt.datetime(2026, 10, 25, 5, tzinfo=cph))
+    result = measure_uptime(*october_cph(), october_cph()[1], [outage], [window])
+    assert (result.downtime, result.excluded) == (180 * M, 60 * M)
