@@ -366,7 +366,7 @@ def serve(port: int | None, host: str, socket_mode: bool) -> None:
         click.echo("slabot: Socket Mode, connecting to Slack…", err=True)
         socket_mode_handler(app, settings).start()
         return
-    server = http_server(app, ctx, host=host, port=port or settings.port)
+    server = http_server(app, ctx, host=host, port=settings.port if port is None else port)
     click.echo(f"slabot: listening on http://{host}:{server.effective_port}/slack/events", err=True)
     server.run()
 
@@ -421,7 +421,9 @@ def worker_command(poll: float, batch: int) -> None:
     is_flag=True,
     help="Serve HTTP at /slack/events (PORT) instead of Socket Mode.",
 )
-@click.option("--port", type=int, help="HTTP port with --http (default: PORT, else 3000).")
+@click.option(
+    "--port", type=int, help="HTTP port with --http (default: PORT, else 3000; 0: any free one)."
+)
 @click.option("--host", default="0.0.0.0", show_default=True, help="Interface, with --http.")
 @_POLL
 def run_command(http: bool, port: int | None, host: str, poll: float) -> None:
@@ -446,7 +448,8 @@ def run_command(http: bool, port: int | None, host: str, poll: float) -> None:
     app, _ = build_app(ctx, settings, socket_mode=not http)
     worker = _worker(ctx, settings, poll, 20)
     stop = threading.Event()
-    server = http_server(app, ctx, host=host, port=port or settings.port) if http else None
+    port = settings.port if port is None else port
+    server = http_server(app, ctx, host=host, port=port) if http else None
 
     def shut_down(*_) -> None:
         first = not stop.is_set()
@@ -470,15 +473,15 @@ def run_command(http: bool, port: int | None, host: str, poll: float) -> None:
             handler = socket_mode_handler(app, settings)
             try:
                 handler.connect()
-            except SlackApiError as exc:
-                failure = f"Socket Mode could not connect: {exc.response.get('error')}"
-            else:
                 click.echo(
                     f"slabot: Socket Mode connected, worker {worker.worker_id} posting reminders",
                     err=True,
                 )
                 while not stop.wait(1.0):
                     pass
+            except SlackApiError as exc:
+                failure = f"Socket Mode could not connect: {exc.response.get('error')}"
+            finally:
                 handler.close()
     finally:
         worker.stop.set()
@@ -528,7 +531,7 @@ def doctor(retry_failed: bool, as_json: bool) -> None:
     if retry_failed:
         report["requeued"] = reminders.retry_failed(ctx)
     state = reminders.health(ctx)
-    refs = _incident_refs(ctx, state.failed)
+    refs = state.refs
     now = ctx.clock.now()
     report.update(
         worker=state.worker,
@@ -581,14 +584,6 @@ def doctor(retry_failed: bool, as_json: bool) -> None:
     upcoming = format_local(state.next_due, "UTC") if state.next_due else "nothing pending"
     click.echo(f"next due   {upcoming}")
     _doctor_verdict(report, as_json)
-
-
-def _incident_refs(ctx, failed) -> dict[int, str]:
-    from storage import queries
-
-    with ctx.db.read() as session:
-        found = {r.incident_id: queries.incident_by_id(session, r.incident_id) for r in failed}
-    return {i: incident.ref for i, incident in found.items() if incident is not None}
 
 
 def _doctor_verdict(report: dict, as_json: bool) -> None:

@@ -8,7 +8,7 @@ escalation of a breached timer is written.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.context import Context
 from bot.incidents.service import sync
@@ -150,6 +150,8 @@ class Health:
     overdue: int
     """Pending reminders more than ``LATE_AFTER`` past due: no worker is keeping up."""
     failed_count: int = 0
+    refs: dict[int, str] = field(default_factory=dict)
+    """The incident reference of each failed reminder's incident id."""
     last_seen: tuple[str, dt.datetime, bool] | None = None
     """The worker seen most recently, alive or not: id, last heartbeat, stopped cleanly."""
     next_due: dt.datetime | None = None
@@ -193,9 +195,12 @@ def health(ctx: Context, *, within: dt.timedelta = ALIVE_WITHIN) -> Health:
             if w.stopped_at is None
         ]
         last = outbox.last_heartbeat(session)
+        failed = list(outbox.failed(session))
+        incidents = {r.incident_id: queries.incident_by_id(session, r.incident_id) for r in failed}
         return Health(
             workers=alive,
-            failed=list(outbox.failed(session)),
+            failed=failed,
+            refs={i: incident.ref for i, incident in incidents.items() if incident is not None},
             overdue=outbox.overdue_count(session, now, LATE_AFTER),
             failed_count=outbox.failed_count(session),
             last_seen=(last.worker_id, last.seen_at, last.stopped_at is not None) if last else None,
