@@ -374,11 +374,13 @@ def serve(port: int | None, host: str, socket_mode: bool) -> None:
 # --- the worker ----------------------------------------------------------------------------
 
 
-def _worker(ctx, settings, poll: float, batch: int):
+def _worker(ctx, settings, poll: float, batch: int, concurrency: int = 4):
     from bot.worker import Worker, worker_client
 
     settings.require("SLACK_BOT_TOKEN")
-    worker = Worker(ctx, worker_client(settings), settings, poll=poll, batch=batch)
+    worker = Worker(
+        ctx, worker_client(settings), settings, poll=poll, batch=batch, concurrency=concurrency
+    )
     worker.check_token()
     return worker
 
@@ -402,13 +404,20 @@ _BATCH = click.option(
 @main.command("worker")
 @_POLL
 @_BATCH
-def worker_command(poll: float, batch: int) -> None:
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    help="Posts in flight at once.",
+)
+def worker_command(poll: float, batch: int, concurrency: int) -> None:
     """Post reminders as they fall due, each once (run one or more; SIGTERM stops cleanly)."""
     from bot.context import build_context
 
     _logging()
     settings = get_settings()
-    worker = _worker(build_context(settings), settings, poll, batch)
+    worker = _worker(build_context(settings), settings, poll, batch, concurrency)
     worker.install_signal_handlers()
     click.echo(f"slabot: worker {worker.worker_id} posting reminders", err=True)
     worker.run()

@@ -32,8 +32,10 @@ import signal
 import socket
 import threading
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -200,10 +202,7 @@ class Reminders:
 
     def run_due(self, worker: Worker, limit: int) -> int:
         batch = service.claim(worker.ctx, worker.worker_id, limit)
-        for due in batch:
-            if worker.stop.is_set():
-                break  # the rest is handed back by Worker.run()
-            self.handle(worker, due)
+        worker.each(batch, lambda due: self.handle(worker, due))
         return len(batch)
 
     def message(self, worker: Worker, due: Due) -> Message:
@@ -237,7 +236,7 @@ class Reminders:
                     "reminder %s was posted but its claim had been taken over", r.dedupe_key
                 )
                 return
-            worker.posted += 1
+            worker.count_posted()
             if r.kind == "breach" and not outcome.already:
                 worker.refresh_card(view.ref)
             return
@@ -269,6 +268,7 @@ class Worker:
         poll: float = 0.5,
         batch: int = 20,
         heartbeat_every: float = 5.0,
+        concurrency: int = 1,
         sources: list[DueWork] | None = None,
     ):
         self.ctx, self.client, self.settings = ctx, client, settings
@@ -280,6 +280,12 @@ class Worker:
         self.posted = 0
         self.stop = threading.Event()
         self._last_beat: dt.datetime | None = None
+        self._lock = threading.Lock()
+        self._pool = (
+            ThreadPoolExecutor(concurrency, thread_name_prefix="slabot-post")
+            if concurrency > 1
+            else None
+        )
 
     def run(self) -> None:
         """Work until ``stop`` is set; then hand back unfinished claims and say so."""
@@ -299,6 +305,8 @@ class Worker:
                 if nap > 0:
                     self.ctx.clock.sleep(nap, self.stop)
         finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
             released = sum(source.release(self.ctx, self.worker_id) for source in self.sources)
             service.heartbeat(self.ctx, self.worker_id, self.posted, stopping=True)
             log.info("worker %s stopped (%d claims handed back)", self.worker_id, released)
@@ -328,6 +336,31 @@ class Worker:
     def run_once(self) -> int:
         """Claim and handle one batch of what is due from each source; how many were handled."""
         return sum(source.run_due(self, self.batch) for source in self.sources)
+
+    def each(self, rows: list, handle: Callable[[Any], None]) -> None:
+        """Handle claimed rows, ``concurrency`` at a time (posts wait on Slack, not on the
+        CPU); rows not begun when ``stop`` is set are left for ``release``. One row's
+        unexpected error is logged and does not stop the others: its claim runs out and
+        it is taken over."""
+
+        def one(row) -> None:
+            if self.stop.is_set():
+                return
+            try:
+                handle(row)
+            except Exception:
+                log.exception("handling %r failed; its claim will be taken over", row)
+
+        if self._pool is None:
+            for row in rows:
+                one(row)
+            return
+        for future in [self._pool.submit(one, row) for row in rows]:
+            future.result()
+
+    def count_posted(self) -> None:
+        with self._lock:
+            self.posted += 1
 
     def start(self) -> threading.Thread:
         """Run in a thread of its own (``slabot run``); stop it with ``stop.set()`` and join."""

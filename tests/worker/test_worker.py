@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 
 import pytest
@@ -32,10 +33,10 @@ def slack():
         yield server
 
 
-def make_worker(ctx, slack, worker_id="w1", **settings) -> Worker:
+def make_worker(ctx, slack, worker_id="w1", concurrency=1, **settings) -> Worker:
     config = make_settings(slack, **{"SLABOT_ESCALATION": "S0ONCALL", **settings})
     client = make_client(config, retry_rate_limits=False, retry_connection_errors=False)
-    return Worker(ctx, client, config, worker_id=worker_id)
+    return Worker(ctx, client, config, worker_id=worker_id, concurrency=concurrency)
 
 
 @pytest.fixture
@@ -236,6 +237,16 @@ def test_restoring_and_resolving_cancel_what_they_stop(ctx, clock, worker, slack
     service.resolve(ctx, ref, "U2", "fixed")
     assert at(clock, worker, slack, 400) == []
     assert not [s for s in statuses(ctx, ref) if s[2] == "pending"]
+
+
+def test_a_breach_notice_turns_the_pinned_card_red(ctx, clock, worker, slack):
+    card = slack.add_message("C0INC", "the card", user=slack.bot_user_id)
+    declare(ctx)
+    service.set_slack_card(ctx, "INC-1", channel_id="C0INC", card_ts=card)
+    at(clock, worker, slack, 30 + 1 / 60)  # a second after the deadline
+    [update] = slack.calls_to("chat.update")
+    assert update.params["ts"] == card
+    assert "🔥 breached" in json.dumps(update.params["blocks"], ensure_ascii=False)
 
 
 def test_a_claim_whose_deadline_stopped_holding_meanwhile_is_dropped_not_posted(
@@ -554,7 +565,7 @@ def test_a_reminder_written_by_another_process_while_the_worker_sleeps_is_posted
 
 def test_workers_share_the_due_reminders_without_duplicates(database_url, contracts, slack):
     """Three workers on PostgreSQL, two on SQLite, each with its own connections (as separate
-    processes have), in threads, over the same due reminders."""
+    processes have) and three posts in flight, in threads, over the same due reminders."""
     count = 3 if database_url.startswith("postgresql") else 2
     database = Database(database_url)
     clock = ManualClock(T0)
@@ -565,7 +576,9 @@ def test_workers_share_the_due_reminders_without_duplicates(database_url, contra
             declare(ctx)
         clock.set(T0 + 58 * M)  # two due reminders per incident (response breach, update due)
         workers = [
-            make_worker(Context(Database(database_url), contracts, clock), slack, f"w{index}")
+            make_worker(
+                Context(Database(database_url), contracts, clock), slack, f"w{index}", concurrency=3
+            )
             for index in range(count)
         ]
         start = threading.Barrier(count)
