@@ -145,8 +145,7 @@ class WorkerProcess:
 
     def cpu(self) -> float:
         """CPU seconds used so far (user + system)."""
-        fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
+        return cpu_seconds(self.popen.pid)
 
     def memory_mb(self, field: str) -> float:
         for line in Path(f"/proc/{self.popen.pid}/status").read_text().splitlines():
@@ -159,6 +158,24 @@ class WorkerProcess:
         code = self.popen.wait(30)
         self.log.close()
         return code
+
+
+def cpu_seconds(pid: int | str) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of the local PostgreSQL server's processes (0 when it is elsewhere)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    total += cpu_seconds(entry.name)
+            except OSError:
+                continue
+    return total
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -201,6 +218,7 @@ def run(kind: str, url: str, args: argparse.Namespace, workers: int) -> dict:
         idle_rss = [p.memory_mb("VmRSS") for p in processes]
         time.sleep(max(0.0, (base - dt.datetime.now(dt.UTC)).total_seconds()))
         before = [p.cpu() for p in processes]
+        others_before = (cpu_seconds("self"), postgres_cpu(), os.getloadavg()[0])
         window_started = time.monotonic()
         end = base + dt.timedelta(seconds=args.window)
         give_up = time.monotonic() + args.window + 60
@@ -216,6 +234,9 @@ def run(kind: str, url: str, args: argparse.Namespace, workers: int) -> dict:
         time.sleep(1.0)  # room for a late duplicate
         busy = time.monotonic() - window_started
         busy_cpu = [(p.cpu() - b) / busy * 100 for p, b in zip(processes, before, strict=True)]
+        fake_slack_cpu = (cpu_seconds("self") - others_before[0]) / busy * 100
+        server_cpu = (postgres_cpu() - others_before[1]) / busy * 100
+        load = (others_before[2], os.getloadavg()[0])
         peak = [p.memory_mb("VmHWM") for p in processes]
         codes = [p.stop() for p in processes]
         arrivals: dict[str, list[float]] = defaultdict(list)
@@ -244,6 +265,9 @@ def run(kind: str, url: str, args: argparse.Namespace, workers: int) -> dict:
         "idle_cpu_pct": [round(c, 2) for c in idle_cpu],
         "idle_rss_mb": [round(m, 1) for m in idle_rss],
         "busy_cpu_pct": [round(c, 1) for c in busy_cpu],
+        "fake_slack_cpu_pct": round(fake_slack_cpu, 1),
+        "postgres_cpu_pct": round(server_cpu, 1) if kind == "postgresql" else None,
+        "load_average": [round(v, 1) for v in load],
         "peak_rss_mb": [round(m, 1) for m in peak],
         "exit_codes": codes,
     }
@@ -278,6 +302,13 @@ def show(result: dict) -> None:
         f"  duplicates     {r['duplicates']}   misses {r['misses']}\n"
         f"  idle           CPU {r['idle_cpu_pct']} % per worker, RSS {r['idle_rss_mb']} MB\n"
         f"  window         CPU {r['busy_cpu_pct']} % per worker, peak RSS {r['peak_rss_mb']} MB\n"
+        f"                 CPU of the fake Slack (this process) {r['fake_slack_cpu_pct']} %"
+        + (
+            f", of PostgreSQL {r['postgres_cpu_pct']} %"
+            if r["postgres_cpu_pct"] is not None
+            else ""
+        )
+        + f"; load average {r['load_average'][0]} → {r['load_average'][1]}\n"
         f"  SIGTERM        exit codes {r['exit_codes']}"
     )
 

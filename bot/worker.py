@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import random
 import signal
 import socket
 import threading
@@ -41,7 +42,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
-from bot.incidents import service as incidents
+from bot.incidents.views import IncidentView
 from bot.reminders import service
 from bot.reminders.service import Due
 from bot.slack.blocks import Message, reminder_message, with_note
@@ -55,6 +56,8 @@ MAX_ATTEMPTS = 6
 METADATA_EVENT = "slabot_reminder"
 MIN_NAP = 0.05
 """The shortest sleep when something looked due but another worker took it first."""
+SPREAD = 0.02
+"""Up to this many seconds are added at random to a sleep until the next due row."""
 _GONE = {"is_archived", "channel_not_found"}
 _BAD_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 
@@ -238,7 +241,7 @@ class Reminders:
                 return
             worker.count_posted()
             if r.kind == "breach" and not outcome.already:
-                worker.refresh_card(view.ref)
+                worker.refresh_card(view)
             return
         if isinstance(outcome, Retry):
             not_before = worker.retry_at(outcome, r.attempts)
@@ -331,7 +334,12 @@ class Worker:
             return 0.0
         if not wake:
             return self.poll
-        return min(self.poll, max(MIN_NAP, (min(wake) - now).total_seconds()))
+        until = (min(wake) - now).total_seconds()
+        if until <= 0:  # it looked due, but another worker claimed it first
+            return MIN_NAP * (1 + random.random())
+        # Several workers sleep until the same instant; a few ms of spread lets the first to
+        # wake claim it while the others only read that nothing is left.
+        return min(self.poll, until + SPREAD * random.random())
 
     def run_once(self) -> int:
         """Claim and handle one batch of what is due from each source; how many were handled."""
@@ -400,12 +408,12 @@ class Worker:
         wait = outcome.after if outcome.after is not None else min(60.0, 2.0 ** (attempts - 1))
         return self.ctx.clock.now() + dt.timedelta(seconds=wait)
 
-    def refresh_card(self, ref: str) -> None:
-        """Show the incident's card as it now is (a breach turns its timer red)."""
+    def refresh_card(self, view: IncidentView) -> None:
+        """Show the incident's card as of the claim (a breach turns its timer red)."""
         try:
-            self.channels.refresh_card(incidents.get(self.ctx, ref))
+            self.channels.refresh_card(view)
         except Exception:  # the card is a convenience; the notice is out
-            log.warning("could not refresh the card of %s", ref, exc_info=True)
+            log.warning("could not refresh the card of %s", view.ref, exc_info=True)
 
     def _beat(self) -> None:
         now = self.ctx.clock.now()

@@ -34,8 +34,16 @@ def _due(now: dt.datetime):
 def supersede_stale(session: Session, now: dt.datetime) -> int:
     """Overdue reminders of a timer that has a newer overdue one are superseded by it.
 
-    After downtime only the newest announcement of each timer is posted, not a burst.
+    After downtime only the newest announcement of each timer is posted, not a burst. The
+    newer ones looked at are those due since the oldest overdue pending one, so the work
+    does not grow with the history of reminders sent.
     """
+    overdue = aliased(Reminder)
+    oldest = (
+        select(func.min(overdue.due_at))
+        .where(overdue.status == "pending", overdue.due_at <= now)
+        .scalar_subquery()
+    )
     newer = aliased(Reminder)
     statement = (
         update(Reminder)
@@ -48,6 +56,7 @@ def supersede_stale(session: Session, now: dt.datetime) -> int:
                     newer.timer == Reminder.timer,
                     newer.status.in_(("pending", "claimed", "sent")),
                     newer.due_at <= now,
+                    newer.due_at >= oldest,
                     or_(
                         newer.due_at > Reminder.due_at,
                         and_(newer.due_at == Reminder.due_at, newer.id > Reminder.id),

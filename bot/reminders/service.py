@@ -49,14 +49,17 @@ class Due:
 
 
 def claim(ctx: Context, worker_id: str, limit: int = 20) -> list[Due]:
+    """Claim due reminders (a short write transaction), then read their incidents as they
+    are now (a read, so SQLite's write lock is not held while views are built)."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         outbox.supersede_stale(session, now)
         claimed = outbox.claim_due(
             session, worker_id, now, lease=LEASE, late_after=LATE_AFTER, limit=limit
         )
-        if not claimed:
-            return []
+    if not claimed:
+        return []
+    with ctx.db.read() as session:
         ids = sorted({r.incident_id for r in claimed})
         incidents = [queries.incident_by_id(session, i) for i in ids]
         views = {v.id: v for v in build_views(session, incidents, ctx.contracts, now)}
