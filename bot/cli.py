@@ -422,7 +422,7 @@ def serve(port: int | None, host: str, socket_mode: bool) -> None:
         click.echo("slabot: Socket Mode, connecting to Slack…", err=True)
         socket_mode_handler(app, settings).start()
         return
-    server = http_server(app, ctx, host=host, port=port or settings.port)
+    server = http_server(app, ctx, host=host, port=settings.port if port is None else port)
     click.echo(f"slabot: listening on http://{host}:{server.effective_port}/slack/events", err=True)
     server.run()
 
@@ -476,3 +476,238 @@ def console(speed, policy_id, customers_file, database_url, zone) -> None:
         )  # fmt: skip
     except LookupError as exc:
         raise click.BadParameter(str(exc.args[0]), param_hint="--policy") from None
+# --- the worker ----------------------------------------------------------------------------
+
+
+def _worker(ctx, settings, poll: float, batch: int, concurrency: int = 4):
+    from bot.worker import Worker, worker_client
+
+    settings.require("SLACK_BOT_TOKEN")
+    worker = Worker(
+        ctx, worker_client(settings), settings, poll=poll, batch=batch, concurrency=concurrency
+    )
+    worker.check_token()
+    return worker
+
+
+_POLL = click.option(
+    "--poll",
+    type=click.FloatRange(0.05, 60),
+    default=0.5,
+    show_default=True,
+    help="Longest sleep (seconds) before looking for new reminders.",
+)
+_BATCH = click.option(
+    "--batch",
+    type=click.IntRange(1, 500),
+    default=20,
+    show_default=True,
+    help="Reminders claimed at a time.",
+)
+
+
+@main.command("worker")
+@_POLL
+@_BATCH
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    help="Posts in flight at once.",
+)
+def worker_command(poll: float, batch: int, concurrency: int) -> None:
+    """Post reminders as they fall due, each once (run one or more; SIGTERM stops cleanly)."""
+    from bot.context import build_context
+
+    _logging()
+    settings = get_settings()
+    worker = _worker(build_context(settings), settings, poll, batch, concurrency)
+    worker.install_signal_handlers()
+    click.echo(f"slabot: worker {worker.worker_id} posting reminders", err=True)
+    worker.run()
+
+
+@main.command("run")
+@click.option(
+    "--http",
+    "http",
+    is_flag=True,
+    help="Serve HTTP at /slack/events (PORT) instead of Socket Mode.",
+)
+@click.option(
+    "--port", type=int, help="HTTP port with --http (default: PORT, else 3000; 0: any free one)."
+)
+@click.option("--host", default="0.0.0.0", show_default=True, help="Interface, with --http.")
+@_POLL
+def run_command(http: bool, port: int | None, host: str, poll: float) -> None:
+    """The Slack app and the reminder worker in one process: the one command for a small team.
+
+    Socket Mode by default (SLACK_APP_TOKEN; no public URL needed). SIGTERM or Ctrl-C stops
+    both: the worker finishes the reminder in hand and hands back the rest.
+    """
+    import signal
+    import threading
+
+    from slack_sdk.errors import SlackApiError
+
+    from bot.context import build_context
+    from bot.slack.app import build_app, http_server, socket_mode_handler
+
+    _logging()
+    settings = get_settings()
+    if not http:
+        settings.require("SLACK_APP_TOKEN")
+    ctx = build_context(settings)
+    app, _ = build_app(ctx, settings, socket_mode=not http)
+    worker = _worker(ctx, settings, poll, 20)
+    stop = threading.Event()
+    port = settings.port if port is None else port
+    server = http_server(app, ctx, host=host, port=port) if http else None
+
+    def shut_down(*_) -> None:
+        first = not stop.is_set()
+        stop.set()
+        if server is not None and first:
+            raise KeyboardInterrupt  # waitress stops serving cleanly on it
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, shut_down)
+    thread = worker.start()
+    failure = None
+    try:
+        if server is not None:
+            click.echo(
+                f"slabot: listening on http://{host}:{server.effective_port}/slack/events, "
+                f"worker {worker.worker_id} posting reminders",
+                err=True,
+            )
+            server.run()
+        else:
+            handler = socket_mode_handler(app, settings)
+            try:
+                handler.connect()
+                click.echo(
+                    f"slabot: Socket Mode connected, worker {worker.worker_id} posting reminders",
+                    err=True,
+                )
+                while not stop.wait(1.0):
+                    pass
+            except SlackApiError as exc:
+                failure = f"Socket Mode could not connect: {exc.response.get('error')}"
+            finally:
+                handler.close()
+    finally:
+        worker.stop.set()
+        thread.join(timeout=30)
+    if failure:
+        click.echo(f"slabot: {failure}", err=True)
+        raise SystemExit(1)
+    click.echo("slabot: stopped", err=True)
+
+
+@main.command("doctor")
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="First send failed reminders again (after fixing their cause).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def doctor(retry_failed: bool, as_json: bool) -> None:
+    """Is everything that sends reminders working? Exit status 1 when something is not.
+
+    Checks that the database answers and its schema is current, that a worker is alive
+    (heartbeats), and lists failed reminders with their errors and overdue ones.
+    """
+    from bot.clock import SystemClock
+    from bot.context import Context
+    from bot.reminders import service as reminders
+    from bot.text import format_local, format_span
+
+    settings = get_settings()
+    database = Database(settings.database_url)
+    report: dict = {"database": "ok", "problems": []}
+    try:
+        database.ping()
+        current, head = database.current_revision(), database.head_revision()
+    except Exception as exc:
+        report.update(database=f"unreachable ({type(exc).__name__})")
+        report["problems"].append("the database does not answer (check DATABASE_URL)")
+        return _doctor_verdict(report, as_json)
+    report["schema"] = {"current": current, "head": head}
+    if current != head:
+        report["problems"].append(
+            f"the schema is at {current or 'nothing'}, this slabot needs {head}: "
+            "run `slabot db upgrade`"
+        )
+        return _doctor_verdict(report, as_json)
+    ctx = Context(db=database, contracts=get_contracts(), clock=SystemClock())
+    if retry_failed:
+        report["requeued"] = reminders.retry_failed(ctx)
+    state = reminders.health(ctx)
+    refs = state.refs
+    now = ctx.clock.now()
+    report.update(
+        worker=state.worker,
+        workers=[
+            {"id": wid, "seen": seen.isoformat(), "posted": posted}
+            for wid, seen, posted in state.workers
+        ],
+        failed=[
+            {
+                "incident": refs.get(r.incident_id),
+                "reminder": f"{r.timer} {r.step}",
+                "due": r.due_at.isoformat(),
+                "error": r.last_error,
+            }
+            for r in state.failed
+        ],
+        failed_count=state.failed_count,
+        overdue=state.overdue,
+        next_due=state.next_due.isoformat() if state.next_due else None,
+    )
+    report["problems"].extend(state.problems)
+    if as_json:
+        return _doctor_verdict(report, as_json)
+    click.echo(f"database   ok, schema {current} (current)")
+    if "requeued" in report:
+        click.echo(f"re-queued  {report['requeued']} failed reminders")
+    if state.workers:
+        for wid, seen, posted in state.workers:
+            click.echo(
+                f"worker     {wid}: alive, seen {format_span(now - seen)} ago, {posted} posted"
+            )
+    elif state.last_seen:
+        wid, seen, stopped = state.last_seen
+        how = "stopped" if stopped else "last seen"
+        click.echo(f"worker     none alive; {wid} {how} {format_span(now - seen)} ago")
+    else:
+        click.echo("worker     none has ever run against this database")
+    click.echo(f"failed     {state.failed_count}")
+    for r in state.failed:
+        click.echo(
+            f"  {refs.get(r.incident_id, '?')} {r.timer} {r.step}, due "
+            f"{format_local(r.due_at, 'UTC')}: {r.last_error}"
+        )
+    if state.failed_count:
+        click.echo(
+            "  after fixing the cause, `slabot doctor --retry-failed` sends them again "
+            "(marked late) if their deadline still holds"
+        )
+    click.echo(f"overdue    {state.overdue}")
+    upcoming = format_local(state.next_due, "UTC") if state.next_due else "nothing pending"
+    click.echo(f"next due   {upcoming}")
+    _doctor_verdict(report, as_json)
+
+
+def _doctor_verdict(report: dict, as_json: bool) -> None:
+    problems = report["problems"]
+    report["healthy"] = not problems
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        for problem in problems:
+            click.echo(f"problem    {problem}")
+        click.echo("healthy" if not problems else f"unhealthy: {len(problems)} problem(s)")
+    if problems:
+        raise SystemExit(1)

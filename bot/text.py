@@ -26,6 +26,18 @@ def format_span(span: dt.timedelta) -> str:
     return sign + " ".join(parts)
 
 
+def format_span_words(span: dt.timedelta) -> str:
+    """``15 minutes``, ``1 hour 5 minutes``, ``less than a minute``: to the nearest minute,
+    for messages people read in a hurry ("update due in 10 minutes")."""
+    minutes = round(abs(span.total_seconds()) / 60)
+    if minutes == 0:
+        return "less than a minute"
+    days, rest = divmod(minutes, 1440)
+    hours, minutes = divmod(rest, 60)
+    units = ((days, "day"), (hours, "hour"), (minutes, "minute"))
+    return " ".join(f"{v} {unit}{'' if v == 1 else 's'}" for v, unit in units if v)
+
+
 def format_local(instant: dt.datetime, zone: str) -> str:
     """``Mon 2026-11-23 08:30 CET``."""
     local = instant.astimezone(ZoneInfo(zone))

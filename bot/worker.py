@@ -1,22 +1,27 @@
-"""The worker: posts due reminders into incident channels, each once, on time.
+"""The worker: posts due reminders into incident channels, each once, on time (and the
+weekly digest to managers, ``bot.digest.sender.Digests``).
 
-Loop: supersede stale reminders, claim due ones, post each outside any transaction, then
-mark it — only while still holding the claim. It sleeps until the next reminder is due,
-but never longer than ``poll`` seconds, so a reminder the web process has just written
-(due at once, say) is noticed within ``poll``.
+Each step asks every source of due work (reminders; weekly digests may join them) when its
+next row can be claimed — one indexed read. When nothing is due it sleeps until then, but
+never longer than ``poll`` seconds, so a row the web process has just written (a breach
+notice due at once, say) is noticed within ``poll``. When something is due it claims a
+batch, posts each row outside any transaction, then marks it — only while still holding
+the claim, which it renews first if the post could outlive it.
 
-Slack's answers, and what the worker does with them:
+Slack's answers, and what the worker does with them (``Delivery``):
 
-- ``429``: the reminder is retried after Retry-After; other reminders go on meanwhile.
+- ``429``: the row is retried after Retry-After; other rows go on meanwhile. A rate limit
+  does not count towards failing (nothing was posted).
 - ``5xx``, timeouts and connection errors: retried with exponential backoff, then marked
-  failed, logged, and shown on App Home and by ``slabot doctor``.
+  failed, logged, and shown on App Home, in /healthz and by ``slabot doctor``.
 - ``not_in_channel``: join the channel and post again.
 - an archived or deleted channel: post in SLABOT_ANNOUNCE_CHANNEL instead, saying why.
 - anything else (``invalid_auth``, ``missing_scope``…): marked failed at once, logged.
 
-A worker taking over an expired lease first looks for the reminder's key in the channel's
-recent messages (message metadata), so a worker that died between posting and marking
-does not cause a second post.
+Every post carries its row's key as message metadata. A worker retrying a row whose last
+attempt may have reached Slack (a lease taken over from a worker that died, a timeout, a
+5xx) first looks for that key in the channel's recent messages, so a worker that died
+between posting and marking does not cause a second post.
 """
 
 from __future__ import annotations
@@ -24,28 +29,236 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import random
 import signal
 import socket
 import threading
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
-from bot.digest import service as digests
-from bot.digest.sender import DigestSender
+from bot.incidents.views import IncidentView
 from bot.reminders import service
 from bot.reminders.service import Due
 from bot.slack.blocks import Message, reminder_message, with_note
 from bot.slack.channels import IncidentChannels
-from config.settings import Settings
+from config.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
+"""Counted attempts (5xx, timeouts, connection errors) before a row is marked failed."""
 METADATA_EVENT = "slabot_reminder"
+MIN_NAP = 0.05
+"""The shortest sleep when something looked due but another worker took it first."""
+SPREAD = 0.02
+"""Up to this many seconds are added at random to a sleep until the next due row."""
 _GONE = {"is_archived", "channel_not_found"}
+_BAD_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+
+
+# --- posting one message once ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel: str
+    ts: str | None
+    already: bool = False
+    """Found already posted (by a worker that died before it could say so)."""
+
+
+@dataclass(frozen=True)
+class Retry:
+    reason: str
+    after: float | None = None
+    """Seconds to wait (Slack's Retry-After); ``None``: back off by the attempts so far."""
+    counts: bool = True
+    """Whether it counts towards ``MAX_ATTEMPTS`` (a rate limit does not)."""
+
+
+@dataclass(frozen=True)
+class Failed:
+    reason: str
+
+
+Outcome = Posted | Retry | Failed
+
+
+class Delivery:
+    """Posts a message into a channel with the fallbacks above; never raises for Slack."""
+
+    def __init__(self, client: WebClient, settings: Settings, channels: IncidentChannels):
+        self.client, self.settings, self.channels = client, settings, channels
+
+    def deliver(
+        self,
+        channel: str,
+        message: Message,
+        key: str,
+        *,
+        check_first: bool = False,
+        since: dt.datetime | None = None,
+    ) -> Outcome:
+        """Post ``message`` tagged with ``key``. ``check_first``: an earlier attempt may have
+        reached Slack, so look for ``key`` in the channel's messages since ``since`` first."""
+        try:
+            if check_first and self.already_posted(channel, key, since):
+                return Posted(channel, None, already=True)
+            return Posted(channel, self._post(channel, message, key))
+        except SlackApiError as exc:
+            return self._refused(channel, message, key, exc, check_first, since)
+        except OSError as exc:  # timeouts and connection errors
+            return Retry(f"{type(exc).__name__}: {exc}")
+
+    def _post(self, channel: str, message: Message, key: str) -> str | None:
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
+        return self.channels.post(channel, message, metadata=metadata)
+
+    def already_posted(self, channel: str, key: str, since: dt.datetime | None = None) -> bool:
+        """Whether a message with ``key`` is among the channel's recent messages. A channel
+        that cannot be read (no ``channels:history``, not a member) counts as "not posted":
+        a rare second post beats a lost one."""
+        extra = {"oldest": f"{since.timestamp() - 300:.6f}"} if since else {}
+        try:
+            history = self.client.conversations_history(
+                channel=channel, limit=100, include_all_metadata=True, **extra
+            )
+        except (SlackApiError, OSError) as exc:
+            log.warning("could not read %s to check for %s: %s", channel, key, _error(exc))
+            return False
+        return any(
+            ((m.get("metadata") or {}).get("event_payload") or {}).get("key") == key
+            for m in history.get("messages", [])
+        )
+
+    def _refused(
+        self,
+        channel: str,
+        message: Message,
+        key: str,
+        exc: SlackApiError,
+        check_first: bool,
+        since: dt.datetime | None,
+    ) -> Outcome:
+        response = exc.response
+        error = _error(exc)
+        if response.status_code == 429:
+            wait = response.headers.get("Retry-After", response.headers.get("retry-after", 1))
+            seconds = max(1, int(wait or 1))
+            return Retry(f"rate limited for {seconds}s", after=seconds, counts=False)
+        if response.status_code >= 500:
+            return Retry(f"Slack answered {response.status_code} ({error or 'no error'})")
+        fallback = self.settings.announce_channel
+        if error in _GONE and fallback and channel != fallback:
+            gone = "archived" if error == "is_archived" else "gone"
+            note = with_note(message, f"(Posted here because the incident channel is {gone}.)")
+            try:
+                if check_first and self.already_posted(fallback, key, since):
+                    return Posted(fallback, None, already=True)
+                return Posted(fallback, self._post(fallback, note, key))
+            except (SlackApiError, OSError) as again:
+                return Retry(f"announce channel: {_error(again)}")
+        return Failed(f"Slack refused it: {error or response.status_code}")
+
+
+def _error(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError) and isinstance(exc.response.data, dict):
+        return str(exc.response.get("error") or exc.response.status_code)
+    return f"{type(exc).__name__}: {exc}"
+
+
+# --- sources of due work -------------------------------------------------------------------
+
+
+class DueWork(Protocol):
+    """A kind of row the worker posts when it falls due. Reminders are one; another (weekly
+    digests, say) implements these three methods and is added to ``Worker.sources``."""
+
+    name: str
+
+    def next_due(self, ctx: Context) -> dt.datetime | None:
+        """When the next row can be claimed (``None``: nothing is waiting)."""
+
+    def run_due(self, worker: Worker, limit: int) -> int:
+        """Claim up to ``limit`` due rows, post and mark each; how many were claimed."""
+
+    def release(self, ctx: Context, worker_id: str) -> int:
+        """Hand back this worker's claims it did not get to (shutdown)."""
+
+
+class Reminders:
+    """The reminder outbox: warnings, breach notices, escalations, progress reminders."""
+
+    name = "reminders"
+
+    def next_due(self, ctx: Context) -> dt.datetime | None:
+        return service.next_due(ctx)
+
+    def release(self, ctx: Context, worker_id: str) -> int:
+        return service.release_all(ctx, worker_id)
+
+    def run_due(self, worker: Worker, limit: int) -> int:
+        batch = service.claim(worker.ctx, worker.worker_id, limit)
+        worker.each(batch, lambda due: self.handle(worker, due))
+        return len(batch)
+
+    def message(self, worker: Worker, due: Due) -> Message:
+        r = due.reminder
+        return reminder_message(
+            due.incident, r.timer, r.kind, r.step, r.deadline_at, r.due_at, worker.ctx.clock.now(),
+            late=r.late, retried=r.last_error is not None, escalation=worker.settings.escalation,
+        )  # fmt: skip
+
+    def handle(self, worker: Worker, due: Due) -> None:
+        ctx, me, r, view = worker.ctx, worker.worker_id, due.reminder, due.incident
+        if not due.holds:
+            service.drop(ctx, due, me)
+            return
+        channel = view.channel_id or worker.settings.announce_channel
+        if channel is None:
+            reason = "the incident has no channel and SLABOT_ANNOUNCE_CHANNEL is not set"
+            service.fail(ctx, due, me, reason)
+            log.error("reminder %s of %s failed: %s", r.dedupe_key, view.ref, reason)
+            return
+        if not service.renew(ctx, due, me):
+            log.info("reminder %s was taken over by another worker; skipped", r.dedupe_key)
+            return
+        outcome = worker.delivery.deliver(
+            channel, self.message(worker, due), r.dedupe_key,
+            check_first=r.attempts > 1, since=r.due_at,
+        )  # fmt: skip
+        if isinstance(outcome, Posted):
+            if not service.sent(ctx, due, me, outcome.channel, outcome.ts):
+                log.warning(
+                    "reminder %s was posted but its claim had been taken over", r.dedupe_key
+                )
+                return
+            worker.count_posted()
+            if r.kind == "breach" and not outcome.already:
+                worker.refresh_card(view)
+            return
+        if isinstance(outcome, Retry):
+            not_before = worker.retry_at(outcome, r.attempts)
+            if not_before is not None:
+                service.retry(ctx, due, me, not_before, outcome.reason, counts=outcome.counts)
+                log.warning(
+                    "reminder %s of %s: %s; retrying at %s",
+                    r.dedupe_key, view.ref, outcome.reason, f"{not_before:%H:%M:%S}",
+                )  # fmt: skip
+                return
+            outcome = Failed(f"{outcome.reason} (after {r.attempts} attempts)")
+        service.fail(ctx, due, me, outcome.reason)
+        log.error("reminder %s of %s failed: %s", r.dedupe_key, view.ref, outcome.reason)
+
+
+# --- the loop --------------------------------------------------------------------------------
 
 
 class Worker:
@@ -59,47 +272,153 @@ class Worker:
         poll: float = 0.5,
         batch: int = 20,
         heartbeat_every: float = 5.0,
+        concurrency: int = 1,
+        sources: list[DueWork] | None = None,
     ):
         self.ctx, self.client, self.settings = ctx, client, settings
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.poll, self.batch, self.heartbeat_every = poll, batch, heartbeat_every
         self.channels = IncidentChannels(client, settings, ctx.contracts)
-        self.digests = DigestSender(ctx, client, settings)
+        self.delivery = Delivery(client, settings, self.channels)
+        if sources is None:
+            from bot.digest.sender import DigestSender, Digests
+
+            sources = [Reminders(), Digests(DigestSender(ctx, client, settings))]
+        self.sources: list[DueWork] = sources
         self.posted = 0
         self.stop = threading.Event()
         self._last_beat: dt.datetime | None = None
-
-    # --- the loop ------------------------------------------------------------------------
+        self._lock = threading.Lock()
+        self._pool = (
+            ThreadPoolExecutor(concurrency, thread_name_prefix="slabot-post")
+            if concurrency > 1
+            else None
+        )
 
     def run(self) -> None:
+        """Work until ``stop`` is set; then hand back unfinished claims and say so."""
         log.info("worker %s started", self.worker_id)
+        try:
+            service.forget_old_workers(self.ctx)
+        except Exception:
+            log.warning("could not forget old heartbeats", exc_info=True)
         try:
             while not self.stop.is_set():
                 self._beat()
                 try:
-                    handled = self.run_once()
+                    nap = self.step()
                 except Exception:
-                    log.exception("worker loop failed; retrying")
-                    self.ctx.clock.sleep(min(5.0, self.poll * 4), self.stop)
-                    continue
-                if handled == 0:
-                    self.ctx.clock.sleep(self._idle_for(), self.stop)
+                    log.exception("worker step failed; retrying")
+                    nap = min(5.0, self.poll * 4)
+                if nap > 0:
+                    self.ctx.clock.sleep(nap, self.stop)
         finally:
-            released = service.release_all(self.ctx, self.worker_id)
-            released += digests.release_all(self.ctx, self.worker_id)
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            released = sum(source.release(self.ctx, self.worker_id) for source in self.sources)
             service.heartbeat(self.ctx, self.worker_id, self.posted, stopping=True)
             log.info("worker %s stopped (%d claims handed back)", self.worker_id, released)
 
+    def step(self) -> float:
+        """Handle what is due now; how many seconds to sleep before the next step.
+
+        Idle, a step is one read per source (no write, no lock), and the sleep runs until
+        the next row is due or ``poll`` seconds, whichever is sooner.
+        """
+        now = self.ctx.clock.now()
+        wake: list[dt.datetime] = []
+        handled = 0
+        for source in self.sources:
+            due = source.next_due(self.ctx)
+            if due is None:
+                continue
+            if due <= now:
+                handled += source.run_due(self, self.batch)
+            wake.append(due)
+        if handled:
+            return 0.0
+        if not wake:
+            return self.poll
+        until = (min(wake) - now).total_seconds()
+        if until <= 0:  # it looked due, but another worker claimed it first
+            return MIN_NAP * (1 + random.random())
+        # Several workers sleep until the same instant; a few ms of spread lets the first to
+        # wake claim it while the others only read that nothing is left.
+        return min(self.poll, until + SPREAD * random.random())
+
+    def run_once(self) -> int:
+        """Claim and handle one batch of what is due from each source; how many were handled."""
+        return sum(source.run_due(self, self.batch) for source in self.sources)
+
+    def each(self, rows: list, handle: Callable[[Any], None]) -> None:
+        """Handle claimed rows, ``concurrency`` at a time (posts wait on Slack, not on the
+        CPU); rows not begun when ``stop`` is set are left for ``release``. One row's
+        unexpected error is logged and does not stop the others: its claim runs out and
+        it is taken over."""
+
+        def one(row) -> None:
+            if self.stop.is_set():
+                return
+            try:
+                handle(row)
+            except Exception:
+                log.exception("handling %r failed; its claim will be taken over", row)
+
+        if self._pool is None:
+            for row in rows:
+                one(row)
+            return
+        for future in [self._pool.submit(one, row) for row in rows]:
+            future.result()
+
+    def count_posted(self) -> None:
+        with self._lock:
+            self.posted += 1
+
+    def start(self) -> threading.Thread:
+        """Run in a thread of its own (``slabot run``); stop it with ``stop.set()`` and join."""
+        thread = threading.Thread(target=self.run, name="slabot-worker", daemon=True)
+        thread.start()
+        return thread
+
     def install_signal_handlers(self) -> None:
-        """SIGTERM/SIGINT finish the reminder in hand, hand back the rest, and stop."""
+        """SIGTERM/SIGINT finish the row in hand, hand back the rest, and stop."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop.set())
 
-    def _idle_for(self) -> float:
-        upcoming = service.next_due(self.ctx)
-        if upcoming is None:
-            return self.poll
-        return max(0.0, min(self.poll, (upcoming - self.ctx.clock.now()).total_seconds()))
+    def check_token(self) -> None:
+        """Refuse to start with a token Slack rejects; a Slack that is down only warns."""
+        try:
+            who = self.client.auth_test()
+        except SlackApiError as exc:
+            error = _error(exc)
+            if error in _BAD_TOKEN:
+                raise SettingsError(
+                    f"SLACK_BOT_TOKEN: Slack refused it ({error}); set the app's Bot User "
+                    "OAuth Token (xoxb-…) from OAuth & Permissions"
+                ) from None
+            log.warning("auth.test failed (%s); starting anyway", error)
+            return
+        except OSError as exc:
+            log.warning("Slack is not reachable (%s); reminders wait and are retried", exc)
+            return
+        log.info("posting as @%s in %s", who.get("user"), who.get("team"))
+
+    # --- what sources share ---------------------------------------------------------------
+
+    def retry_at(self, outcome: Retry, attempts: int) -> dt.datetime | None:
+        """When to try a row again, or ``None`` to give up on it."""
+        if outcome.counts and attempts >= MAX_ATTEMPTS:
+            return None
+        wait = outcome.after if outcome.after is not None else min(60.0, 2.0 ** (attempts - 1))
+        return self.ctx.clock.now() + dt.timedelta(seconds=wait)
+
+    def refresh_card(self, view: IncidentView) -> None:
+        """Show the incident's card as of the claim (a breach turns its timer red)."""
+        try:
+            self.channels.refresh_card(view)
+        except Exception:  # the card is a convenience; the notice is out
+            log.warning("could not refresh the card of %s", view.ref, exc_info=True)
 
     def _beat(self) -> None:
         now = self.ctx.clock.now()
@@ -113,138 +432,10 @@ class Worker:
             except Exception:
                 log.warning("heartbeat failed", exc_info=True)
 
-    def run_once(self) -> int:
-        """Claim and handle one batch of due reminders; how many were handled."""
-        batch = service.claim(self.ctx, self.worker_id, self.batch)
-        for due in batch:
-            if self.stop.is_set():
-                break  # the rest is handed back by run()'s release_all
-            self.handle(due)
-        return len(batch) + self._digest_step()
 
-    def _digest_step(self) -> int:
-        """The weekly digest (bot.digest.sender); its failures never hold up reminders."""
-        if self.stop.is_set():
-            return 0
-        try:
-            return self.digests.run_once(self.worker_id)
-        except Exception:
-            log.exception("weekly digest step failed; retrying")
-            return 0
+def worker_client(settings: Settings) -> WebClient:
+    """The worker's Slack client: no automatic retries (the worker decides, and checks the
+    channel before posting again), and a 5 s timeout that bounds a claim's work."""
+    from bot.slack.app import make_client
 
-    # --- one reminder ------------------------------------------------------------------------
-
-    def handle(self, due: Due) -> None:
-        reminder, view = due.reminder, due.incident
-        if not due.holds:
-            service.drop(self.ctx, due, self.worker_id)
-            return
-        message = self.message(due)
-        channel = view.channel_id or self.settings.announce_channel
-        if channel is None:
-            service.fail(
-                self.ctx,
-                due,
-                self.worker_id,
-                "the incident has no channel and SLABOT_ANNOUNCE_CHANNEL is not set",
-            )
-            log.error("reminder %s of %s: no channel to post in", reminder.dedupe_key, view.ref)
-            return
-        try:
-            if reminder.attempts > 1 and self._already_posted(channel, reminder.dedupe_key):
-                service.sent(self.ctx, due, self.worker_id, channel, None)
-                return
-            ts = self._post(channel, message, reminder.dedupe_key)
-        except SlackApiError as exc:
-            self._slack_error(due, channel, message, exc)
-            return
-        except OSError as exc:  # timeouts and connection errors
-            self._retry_or_fail(due, f"{type(exc).__name__}: {exc}")
-            return
-        self._done(due, channel, ts)
-
-    def message(self, due: Due) -> Message:
-        r = due.reminder
-        return reminder_message(
-            due.incident, r.timer, r.kind, r.step, r.deadline_at, r.due_at, self.ctx.clock.now(),
-            late=r.late, escalation=self.settings.escalation,
-        )  # fmt: skip
-
-    def _post(self, channel: str, message: Message, key: str) -> str | None:
-        metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
-        return self.channels.post(channel, message, metadata=metadata)
-
-    def _already_posted(self, channel: str, key: str) -> bool:
-        history = self.client.conversations_history(
-            channel=channel, limit=50, include_all_metadata=True
-        )
-        return any(
-            (m.get("metadata") or {}).get("event_payload", {}).get("key") == key
-            for m in history.get("messages", [])
-        )
-
-    def _done(self, due: Due, channel: str, ts: str | None) -> None:
-        if service.sent(self.ctx, due, self.worker_id, channel, ts):
-            self.posted += 1
-            if due.reminder.kind == "breach":  # the card now shows the breach
-                self.channels.refresh_card(due.incident)
-        else:
-            log.warning(
-                "reminder %s was posted but its claim had been taken over", due.reminder.dedupe_key
-            )
-
-    def _slack_error(self, due: Due, channel: str, message: Message, exc: SlackApiError) -> None:
-        response = exc.response
-        error = response.get("error") if isinstance(response.data, dict) else None
-        if response.status_code == 429:
-            wait = int(
-                response.headers.get("Retry-After", response.headers.get("retry-after", 1)) or 1
-            )
-            not_before = self.ctx.clock.now() + dt.timedelta(seconds=wait)
-            service.retry(self.ctx, due, self.worker_id, not_before, f"rate limited for {wait}s")
-            return
-        if response.status_code >= 500:
-            self._retry_or_fail(
-                due, f"Slack answered {response.status_code} ({error or 'no error'})"
-            )
-            return
-        if (
-            error in _GONE
-            and self.settings.announce_channel
-            and channel != self.settings.announce_channel
-        ):
-            fallback = self.settings.announce_channel
-            gone = "archived" if error == "is_archived" else "gone"
-            note = with_note(message, f"(Posted here because the incident channel is {gone}.)")
-            try:
-                ts = self._post(fallback, note, due.reminder.dedupe_key)
-            except (SlackApiError, OSError) as again:
-                self._retry_or_fail(due, f"announce channel: {again}")
-                return
-            self._done(due, fallback, ts)
-            return
-        reason = f"Slack refused it: {error or response.status_code}"
-        service.fail(self.ctx, due, self.worker_id, reason)
-        log.error("reminder %s of %s failed: %s", due.reminder.dedupe_key, due.incident.ref, reason)
-
-    def _retry_or_fail(self, due: Due, reason: str) -> None:
-        attempts = due.reminder.attempts
-        if attempts >= MAX_ATTEMPTS:
-            service.fail(self.ctx, due, self.worker_id, f"{reason} (after {attempts} attempts)")
-            log.error(
-                "reminder %s of %s failed after %d attempts: %s",
-                due.reminder.dedupe_key,
-                due.incident.ref,
-                attempts,
-                reason,
-            )
-            return
-        backoff = min(60.0, 2.0 ** (attempts - 1))
-        service.retry(
-            self.ctx,
-            due,
-            self.worker_id,
-            self.ctx.clock.now() + dt.timedelta(seconds=backoff),
-            reason,
-        )
-        log.warning("reminder %s: %s; retrying in %.0fs", due.reminder.dedupe_key, reason, backoff)
+    return make_client(settings, retry_rate_limits=False, retry_connection_errors=False, timeout=5)

@@ -116,7 +116,10 @@ class Timer(SQLModel, table=True):
 class Reminder(SQLModel, table=True):
     """The outbox: one announcement, due at an instant, posted once by whichever worker claims it."""
 
-    __table_args__ = (Index("ix_reminder_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_reminder_status_due", "status", "due_at"),
+        Index("ix_reminder_status_next_attempt", "status", "next_attempt_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = _incident_fk()

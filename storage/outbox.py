@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, literal, or_, select, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -34,8 +34,16 @@ def _due(now: dt.datetime):
 def supersede_stale(session: Session, now: dt.datetime) -> int:
     """Overdue reminders of a timer that has a newer overdue one are superseded by it.
 
-    After downtime only the newest announcement of each timer is posted, not a burst.
+    After downtime only the newest announcement of each timer is posted, not a burst. The
+    newer ones looked at are those due since the oldest overdue pending one, so the work
+    does not grow with the history of reminders sent.
     """
+    overdue = aliased(Reminder)
+    oldest = (
+        select(func.min(overdue.due_at))
+        .where(overdue.status == "pending", overdue.due_at <= now)
+        .scalar_subquery()
+    )
     newer = aliased(Reminder)
     statement = (
         update(Reminder)
@@ -48,6 +56,7 @@ def supersede_stale(session: Session, now: dt.datetime) -> int:
                     newer.timer == Reminder.timer,
                     newer.status.in_(("pending", "claimed", "sent")),
                     newer.due_at <= now,
+                    newer.due_at >= oldest,
                     or_(
                         newer.due_at > Reminder.due_at,
                         and_(newer.due_at == Reminder.due_at, newer.id > Reminder.id),
@@ -98,16 +107,27 @@ def claim_due(
 
 
 def next_due(session: Session) -> dt.datetime | None:
-    """When the next reminder falls due (or a lease runs out)."""
-    pending = session.scalar(
-        select(func.min(func.coalesce(Reminder.next_attempt_at, Reminder.due_at))).where(
-            Reminder.status == "pending"
-        )
+    """When the next reminder can be claimed: it falls due, its retry time comes, or a lease
+    runs out. One round trip, each part answered from an index."""
+    waiting = (
+        select(func.min(Reminder.due_at))
+        .where(Reminder.status == "pending", Reminder.next_attempt_at.is_(None))
+        .scalar_subquery()
     )
-    leases = session.scalar(
-        select(func.min(Reminder.lease_until)).where(Reminder.status == "claimed")
+    retry_at = case(
+        (Reminder.next_attempt_at > Reminder.due_at, Reminder.next_attempt_at),
+        else_=Reminder.due_at,
     )
-    found = [v for v in (pending, leases) if v is not None]
+    retrying = (  # the few waiting for a retry: the later of their due and retry times
+        select(func.min(retry_at))
+        .where(Reminder.status == "pending", Reminder.next_attempt_at.is_not(None))
+        .scalar_subquery()
+    )
+    leases = (
+        select(func.min(Reminder.lease_until)).where(Reminder.status == "claimed").scalar_subquery()
+    )
+    row = session.execute(select(waiting, retrying, leases)).one()
+    found = [v for v in row if v is not None]
     return min(found) if found else None
 
 
@@ -147,12 +167,21 @@ def release(
     worker_id: str,
     not_before: dt.datetime | None,
     error: str | None,
+    *,
+    counts: bool = True,
 ) -> bool:
-    """Back to pending, to be tried again from ``not_before``."""
+    """Back to pending, to be tried again from ``not_before``. An attempt that does not
+    ``count`` (Slack's rate limit: nothing was posted) is not counted towards failing."""
     return _set(
         session, reminder_id, worker_id, status="pending", claimed_by=None, lease_until=None,
         next_attempt_at=not_before, last_error=error,
+        **({} if counts else {"attempts": Reminder.attempts - 1}),
     )  # fmt: skip
+
+
+def renew(session: Session, reminder_id: int, worker_id: str, lease_until: dt.datetime) -> bool:
+    """Extend a claim before posting; ``False`` if another worker has taken it over."""
+    return _set(session, reminder_id, worker_id, lease_until=lease_until)
 
 
 def mark_failed(session: Session, reminder_id: int, worker_id: str, error: str) -> bool:
@@ -187,6 +216,28 @@ def failed(session: Session, limit: int = 20) -> Sequence[Reminder]:
     ).all()
 
 
+def failed_count(session: Session) -> int:
+    return session.scalar(select(func.count()).where(Reminder.status == "failed")) or 0
+
+
+def requeue_failed(session: Session) -> int:
+    """Failed reminders back to pending (after their cause is fixed), attempts from zero.
+
+    A worker then posts each whose deadline still holds, marked late, and cancels the rest.
+    """
+    statement = (
+        update(Reminder)
+        .where(Reminder.status == "failed")
+        .values(
+            status="pending", claimed_by=None, lease_until=None, next_attempt_at=None,
+            attempts=0,
+            last_error=literal("re-queued after: ").concat(func.coalesce(Reminder.last_error, "")),
+        )
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    return session.execute(statement).rowcount or 0
+
+
 def overdue_count(session: Session, now: dt.datetime, grace: dt.timedelta) -> int:
     return (
         session.scalar(
@@ -216,3 +267,20 @@ def workers(session: Session, since: dt.datetime) -> Sequence[WorkerHeartbeat]:
         .where(WorkerHeartbeat.seen_at >= since)
         .order_by(WorkerHeartbeat.seen_at.desc())
     ).all()
+
+
+def last_heartbeat(session: Session) -> WorkerHeartbeat | None:
+    """The worker seen most recently, alive or not."""
+    return session.scalars(
+        select(WorkerHeartbeat).order_by(WorkerHeartbeat.seen_at.desc()).limit(1)
+    ).first()
+
+
+def forget_workers(session: Session, before: dt.datetime) -> int:
+    """Heartbeats of workers not seen since ``before`` (each process start adds one)."""
+    statement = (
+        delete(WorkerHeartbeat)
+        .where(WorkerHeartbeat.seen_at < before)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(statement).rowcount or 0

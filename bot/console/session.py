@@ -135,14 +135,14 @@ class DrillWorker(Worker):
         self._progress = threading.Condition()
         self._caught_up: dt.datetime | None = None
 
-    def run_once(self) -> int:
+    def step(self) -> float:
         started = self.ctx.clock.now()
-        handled = super().run_once()
-        if handled < self.batch:  # everything due at ``started`` is handled
+        nap = super().step()
+        if nap > 0:  # nothing was left to claim: everything due at ``started`` is handled
             with self._progress:
                 self._caught_up = started
                 self._progress.notify_all()
-        return handled
+        return nap
 
     def wait_caught_up(self, instant: dt.datetime, timeout: float) -> bool:
         """Block until every reminder due by ``instant`` is handled (``False`` on timeout)."""

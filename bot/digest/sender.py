@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
@@ -97,6 +98,13 @@ class DigestSender:
         return list(dict.fromkeys(found))
 
     # --- the worker's step -------------------------------------------------------------------
+
+    def next_check(self, now: dt.datetime) -> dt.datetime | None:
+        """When ``run_once`` next has something to look at (``None``: the digest is off)."""
+        schedule = self.settings.weekly_digest
+        if schedule is None or not (self.settings.managers or self.settings.digest_channel):
+            return None
+        return self._next_check or now
 
     def run_once(self, worker_id: str) -> int:
         """Write the due week's rows if nobody has, then send what is due; how many handled.
@@ -258,3 +266,46 @@ class DigestSender:
         outcomes += [Outcome(r, "busy", "a worker is sending it right now") for r in plan.busy]
         order = {r: i for i, r in enumerate(recipients)}
         return sorted(outcomes, key=lambda o: order.get(o.recipient, len(order)))
+
+
+class Digests:
+    """The weekly digest as one of the worker's sources of due work (``bot.worker.DueWork``).
+
+    Building a digest reads a period of history for every customer — seconds, for a large
+    deployment — so by default it runs on a thread of its own and reminders never wait
+    behind it. ``background=False`` runs it in the worker's step (tests).
+    """
+
+    name = "digests"
+
+    def __init__(self, sender: DigestSender, *, background: bool = True):
+        self.sender, self.background = sender, background
+        self._running: threading.Thread | None = None
+
+    def _busy(self) -> bool:
+        return self._running is not None and self._running.is_alive()
+
+    def next_due(self, ctx: Context) -> dt.datetime | None:
+        return None if self._busy() else self.sender.next_check(ctx.clock.now())
+
+    def run_due(self, worker, limit: int) -> int:
+        if not self.background:
+            return self._step(worker.worker_id)
+        if not self._busy():
+            self._running = threading.Thread(
+                target=self._step, args=(worker.worker_id,), name="slabot-digest", daemon=True
+            )
+            self._running.start()
+        return 0
+
+    def _step(self, worker_id: str) -> int:
+        try:
+            return self.sender.run_once(worker_id)
+        except Exception:
+            log.exception("weekly digest step failed; retrying")
+            return 0
+
+    def release(self, ctx: Context, worker_id: str) -> int:
+        if self._running is not None:
+            self._running.join(timeout=30)
+        return service.release_all(ctx, worker_id)

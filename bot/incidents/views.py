@@ -30,6 +30,8 @@ class TimerView:
     stopped_at: dt.datetime | None
     left: dt.timedelta | None
     over_by: dt.timedelta | None
+    zone: str = "UTC"
+    """The zone of the contract that sets it (a Dixa customer's own): where "local time" is."""
 
     @property
     def is_open(self) -> bool:
@@ -140,8 +142,11 @@ def severity_name(contracts: Sequence[Contract], level: int) -> str:
 
 
 def timer_views(
-    readings: dict[TimerKind, TimerReading], facts: IncidentFacts
+    readings: dict[TimerKind, TimerReading],
+    facts: IncidentFacts,
+    contracts: Sequence[Contract] = (),
 ) -> dict[TimerKind, TimerView]:
+    zones = {contract.label: contract.zone for contract in contracts}
     views = {}
     for kind, reading in readings.items():
         start, stop = facts.span(kind)
@@ -155,6 +160,7 @@ def timer_views(
             stopped_at=stop,
             left=reading.left,
             over_by=reading.over_by,
+            zone=zones.get(reading.rule.contract, "UTC"),
         )
     return views
 
@@ -247,6 +253,6 @@ def make_view(incident: Incident, evaluation: Evaluation, now: dt.datetime) -> I
         card_ts=incident.card_ts,
         origin_channel_id=incident.origin_channel_id,
         reports_at_resolution=any(c.reports_at_resolution(incident.severity) for c in contracts),
-        timers=timer_views(evaluation.readings, evaluation.facts),
+        timers=timer_views(evaluation.readings, evaluation.facts, contracts),
         as_of=now,
     )

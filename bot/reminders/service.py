@@ -8,7 +8,7 @@ escalation of a breached timer is written.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.context import Context
 from bot.incidents.service import sync
@@ -17,9 +17,16 @@ from storage import outbox, queries
 from storage.models import Reminder
 
 LEASE = dt.timedelta(seconds=60)
-"""Long enough for a post with its retries; a worker that dies is taken over after it."""
+"""How long a claim holds; a worker that dies is taken over after it."""
+POST_BUDGET = dt.timedelta(seconds=30)
+"""The longest one post can take (a history check, a post, a join and a re-post, a
+fallback post, each bounded by the worker client's 5 s timeout). A worker renews its claim
+before posting when less than this is left of it, so no post outlives its claim."""
 LATE_AFTER = dt.timedelta(seconds=60)
 """A reminder posted this long after it was due says it is late."""
+ALIVE_WITHIN = dt.timedelta(seconds=30)
+"""A worker that has not beaten its heartbeat for this long is not counted alive."""
+FORGET_WORKERS_AFTER = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -42,14 +49,17 @@ class Due:
 
 
 def claim(ctx: Context, worker_id: str, limit: int = 20) -> list[Due]:
+    """Claim due reminders (a short write transaction), then read their incidents as they
+    are now (a read, so SQLite's write lock is not held while views are built)."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         outbox.supersede_stale(session, now)
         claimed = outbox.claim_due(
             session, worker_id, now, lease=LEASE, late_after=LATE_AFTER, limit=limit
         )
-        if not claimed:
-            return []
+    if not claimed:
+        return []
+    with ctx.db.read() as session:
         ids = sorted({r.incident_id for r in claimed})
         incidents = [queries.incident_by_id(session, i) for i in ids]
         views = {v.id: v for v in build_views(session, incidents, ctx.contracts, now)}
@@ -57,19 +67,41 @@ def claim(ctx: Context, worker_id: str, limit: int = 20) -> list[Due]:
 
 
 def sent(ctx: Context, due: Due, worker_id: str, channel: str, ts: str | None) -> bool:
-    """Record the post and plan what comes next; ``False`` if the claim was lost meanwhile."""
+    """Record the post; ``False`` if the claim was lost meanwhile. A breach notice or an
+    escalation re-plans its incident in the same transaction: that writes the next
+    escalation (a warning implies nothing new)."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         if not outbox.mark_sent(session, due.reminder.id, worker_id, now, channel, ts):
             return False
-        incident = queries.incident_by_id(session, due.reminder.incident_id, lock=True)
-        sync(session, incident, ctx.contracts, now)
+        if due.reminder.kind != "warning":
+            incident = queries.incident_by_id(session, due.reminder.incident_id, lock=True)
+            sync(session, incident, ctx.contracts, now)
     return True
 
 
-def retry(ctx: Context, due: Due, worker_id: str, not_before: dt.datetime, error: str) -> bool:
+def renew(ctx: Context, due: Due, worker_id: str) -> bool:
+    """Make sure the claim outlasts a post: extended when less than ``POST_BUDGET`` is left.
+    ``False`` when another worker has taken it over (then this one must not post)."""
+    now = ctx.clock.now()
+    lease_until = due.reminder.lease_until
+    if lease_until is not None and lease_until - now >= POST_BUDGET:
+        return True
     with ctx.db.transaction() as session:
-        return outbox.release(session, due.reminder.id, worker_id, not_before, error)
+        return outbox.renew(session, due.reminder.id, worker_id, now + LEASE)
+
+
+def retry(
+    ctx: Context,
+    due: Due,
+    worker_id: str,
+    not_before: dt.datetime,
+    error: str,
+    *,
+    counts: bool = True,
+) -> bool:
+    with ctx.db.transaction() as session:
+        return outbox.release(session, due.reminder.id, worker_id, not_before, error, counts=counts)
 
 
 def fail(ctx: Context, due: Due, worker_id: str, error: str) -> bool:
@@ -98,16 +130,66 @@ def heartbeat(ctx: Context, worker_id: str, posted: int, *, stopping: bool = Fal
         outbox.beat(session, worker_id, ctx.clock.now(), posted, stopping=stopping)
 
 
+def forget_old_workers(ctx: Context) -> int:
+    """Heartbeats of workers gone for a week are forgotten (each process start adds one)."""
+    with ctx.db.transaction() as session:
+        return outbox.forget_workers(session, ctx.clock.now() - FORGET_WORKERS_AFTER)
+
+
+def retry_failed(ctx: Context) -> int:
+    """Send failed reminders again, after their cause is fixed; how many were re-queued."""
+    with ctx.db.transaction() as session:
+        return outbox.requeue_failed(session)
+
+
 @dataclass(frozen=True)
 class Health:
     """What `slabot doctor`, /healthz and App Home say about the reminder machinery."""
 
     workers: list[tuple[str, dt.datetime, int]]
+    """The workers alive: id, last heartbeat, reminders posted since it started."""
     failed: list[Reminder]
+    """The most recent failed reminders (at most 20); ``failed_count`` counts them all."""
     overdue: int
+    """Pending reminders more than ``LATE_AFTER`` past due: no worker is keeping up."""
+    failed_count: int = 0
+    refs: dict[int, str] = field(default_factory=dict)
+    """The incident reference of each failed reminder's incident id."""
+    last_seen: tuple[str, dt.datetime, bool] | None = None
+    """The worker seen most recently, alive or not: id, last heartbeat, stopped cleanly."""
+    next_due: dt.datetime | None = None
+
+    @property
+    def worker(self) -> str:
+        """``ok`` (a worker is alive), ``stale`` (one was, none has beaten for
+        ``ALIVE_WITHIN``) or ``none`` (no worker seen this week)."""
+        if self.workers:
+            return "ok"
+        return "stale" if self.last_seen is not None else "none"
+
+    @property
+    def problems(self) -> list[str]:
+        """What needs a look, one line each; empty when reminders are going out."""
+        found = []
+        if not self.workers:
+            found.append(
+                f"no worker has checked in for {int(ALIVE_WITHIN.total_seconds())} seconds: "
+                "reminders are not going out (start `slabot worker`, or use `slabot run`)"
+            )
+        if self.failed_count:
+            found.append(
+                f"{self.failed_count} reminder{'s' if self.failed_count != 1 else ''} "
+                "could not be posted"
+            )
+        if self.overdue:
+            found.append(
+                f"{self.overdue} reminder{'s are' if self.overdue != 1 else ' is'} more than "
+                f"{int(LATE_AFTER.total_seconds())} seconds overdue"
+            )
+        return found
 
 
-def health(ctx: Context, *, within: dt.timedelta = dt.timedelta(seconds=30)) -> Health:
+def health(ctx: Context, *, within: dt.timedelta = ALIVE_WITHIN) -> Health:
     now = ctx.clock.now()
     with ctx.db.read() as session:
         alive = [
@@ -115,6 +197,15 @@ def health(ctx: Context, *, within: dt.timedelta = dt.timedelta(seconds=30)) -> 
             for w in outbox.workers(session, now - within)
             if w.stopped_at is None
         ]
+        last = outbox.last_heartbeat(session)
+        failed = list(outbox.failed(session))
+        incidents = {r.incident_id: queries.incident_by_id(session, r.incident_id) for r in failed}
         return Health(
-            alive, list(outbox.failed(session)), outbox.overdue_count(session, now, LATE_AFTER)
+            workers=alive,
+            failed=failed,
+            refs={i: incident.ref for i, incident in incidents.items() if incident is not None},
+            overdue=outbox.overdue_count(session, now, LATE_AFTER),
+            failed_count=outbox.failed_count(session),
+            last_seen=(last.worker_id, last.seen_at, last.stopped_at is not None) if last else None,
+            next_due=outbox.next_due(session),
         )

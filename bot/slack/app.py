@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
+from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -20,6 +21,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.context import Context
+from bot.reminders import service as reminders
 from bot.slack.authz import Permissions
 from bot.slack.channels import IncidentChannels
 from bot.slack.handlers import Edge
@@ -31,12 +33,19 @@ log = logging.getLogger(__name__)
 
 
 def make_client(
-    settings: Settings, *, retry_rate_limits: bool = True, timeout: int = 10
+    settings: Settings,
+    *,
+    retry_rate_limits: bool = True,
+    retry_connection_errors: bool = True,
+    timeout: int = 10,
 ) -> WebClient:
-    """A Web API client on ``SLACK_API_URL``. The worker handles 429s itself (it moves the
-    reminder by Retry-After instead of blocking), so it asks for no rate-limit retries."""
+    """A Web API client on ``SLACK_API_URL``. The worker handles 429s and connection errors
+    itself (it moves the reminder by Retry-After instead of blocking, and checks the channel
+    before posting again), so it asks for no retries."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    handlers = [ConnectionErrorRetryHandler(max_retry_count=1)]
+    handlers = []
+    if retry_connection_errors:
+        handlers.append(ConnectionErrorRetryHandler(max_retry_count=1))
     if retry_rate_limits:
         handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
     return WebClient(
@@ -84,13 +93,35 @@ def build_app(
     return app, edge
 
 
-def health(ctx: Context) -> tuple[int, dict]:
-    """``GET /healthz``: the database answers (and, later, the worker's heartbeat)."""
+def health(ctx: Context, *, strict: bool = False) -> tuple[int, dict]:
+    """``GET /healthz``: the database answers; what the reminder worker is doing.
+
+    A web process is healthy when it can serve Slack: a worker that is down, or reminders
+    that failed, are reported (``worker``: ``ok``, ``stale`` or ``none``) but do not make it
+    503 — restarting the web process would not fix them, and a deployment may run the
+    worker elsewhere. ``strict`` (``/healthz?strict=1``, for an uptime monitor) is 503 on
+    anything ``slabot doctor`` would flag.
+    """
     try:
         ctx.db.ping()
     except Exception as exc:
         return 503, {"status": "unhealthy", "database": type(exc).__name__}
-    return 200, {"status": "ok", "database": "ok"}
+    body: dict = {"status": "ok", "database": "ok"}
+    try:
+        state = reminders.health(ctx)
+    except Exception as exc:  # e.g. a schema not yet migrated
+        log.warning("reminder health unavailable", exc_info=True)
+        body.update(worker="unknown", reminders=type(exc).__name__)
+        return (503 if strict else 200), {**body, "status": "unhealthy" if strict else "ok"}
+    body.update(
+        worker=state.worker,
+        workers=len(state.workers),
+        failed_reminders=state.failed_count,
+        overdue_reminders=state.overdue,
+    )
+    if strict and state.problems:
+        return 503, {**body, "status": "unhealthy", "problems": state.problems}
+    return 200, body
 
 
 def wsgi_app(app: App, ctx: Context) -> Callable:
@@ -102,7 +133,9 @@ def wsgi_app(app: App, ctx: Context) -> Callable:
             "GET",
             "HEAD",
         ):
-            status, body = health(ctx)
+            query = parse_qs(environ.get("QUERY_STRING", ""))
+            strict = query.get("strict", ["0"])[-1].lower() in ("1", "true", "yes")
+            status, body = health(ctx, strict=strict)
             data = json.dumps(body).encode()
             start_response(
                 f"{status} {'OK' if status == 200 else 'Service Unavailable'}",

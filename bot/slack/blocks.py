@@ -49,7 +49,7 @@ from bot.sla.credits import period_name
 from bot.sla.timers import TimerState
 from bot.slack import mrkdwn
 from bot.slack.mrkdwn import clip, escape
-from bot.text import format_span
+from bot.text import format_span, format_span_words
 from config.contracts import Contracts
 
 SEVERITY_MARK = {1: "🔴", 2: "🟠", 3: "🟡"}
@@ -354,7 +354,7 @@ def home(
 # --- reminders ---------------------------------------------------------------------------
 
 _WHAT_NEXT = {
-    "response": "Acknowledge with `/incident ack` (or the card's button).",
+    "response": "Acknowledge with `/incident ack` or the button below.",
     "restore": "Post progress with `/incident update …`; when service is back, `/incident restore`.",
     "progress": "Post one with `/incident update …` or the button below.",
     "resolve": "Resolve with `/incident resolve <summary>` when the cause is fixed.",
@@ -382,51 +382,64 @@ def reminder_message(
     now: dt.datetime,
     *,
     late: bool,
+    retried: bool = False,
     escalation: Sequence[str] = (),
 ) -> Message:
-    """A warning before a deadline, the breach notice at it, or an escalation after it."""
+    """A warning before a deadline, the breach notice at it, or an escalation after it.
+
+    Each says which target of which contract, when it is due in the contract's local time
+    (a ``<!date>`` token: every reader sees their own), and what to do. A late one says so.
+    """
     state = view.timers.get(timer)
-    target = f"{escape(state.target)} under {escape(state.contract)}" if state else ""
-    name = _TARGET_NAMES.get(timer, timer)
+    zone = state.zone if state else "UTC"
     ref = f"*{escape(view.ref)}* ({escape(clip(view.title, 80))})"
-    if kind == "warning" and timer == "progress":
-        head = f"📝 {ref}: update due {mrkdwn.due(deadline, 'UTC')} ({target})."
-    elif kind == "warning" and step.endswith("%"):
-        head = f"⏳ {ref}: {step} of the {name} target is used — {target}, due {mrkdwn.due(deadline, 'UTC')}."
-    elif kind == "warning":
-        head = f"⏳ {ref}: {name} target due {mrkdwn.due(deadline, 'UTC')} — {target}."
+    name = _TARGET_NAMES.get(timer, timer)
+    of = f" of {escape(state.contract)} ({escape(state.target)})" if state else ""
+    asks = f" ({escape(state.contract)} asks for one every {escape(state.target)})" if state else ""
+    when = mrkdwn.date(deadline, zone)
+    over = format_span_words(_over_by(state, deadline, now))
+    if kind == "warning":
+        left = format_span_words(deadline - now)
+        if timer == "progress":
+            head = f"📝 {ref}: update due in {left}, at {when}{asks}."
+        elif step.endswith("%"):
+            head = f"⏳ {ref}: {step} of the {name} target{of} is used; it is due in {left}, at {when}."
+        else:
+            head = f"⏳ {ref}: the {name} target{of} is due in {left}, at {when}."
     elif timer == "progress":
-        over = (
-            f", {format_span(now - deadline)} ago"
-            if now - deadline >= dt.timedelta(minutes=1)
-            else ""
-        )
-        head = f"📝 {ref}: update overdue — it was due {mrkdwn.date(deadline, 'UTC')}{over} ({target})."
+        if kind == "escalation":
+            late_by = f"still overdue, by {over}"
+        else:
+            late_by = "overdue" if over == _NO_TIME else f"overdue by {over}"
+        head = f"📝 {ref}: update {late_by} — one was due {when}{asks}."
     else:
-        over = (
-            f" by {format_span(now - deadline)}"
-            if now - deadline >= dt.timedelta(minutes=1)
-            else ""
-        )
-        head = f"🔥 {ref} missed the {name} target ({target}){over}: it was due {mrkdwn.date(deadline, 'UTC')}."
+        did = "is still past" if kind == "escalation" else "missed"
+        head = f"🔥 {ref} {did} the {name} target{of}: it was due {when}, over by {over}."
     if kind == "escalation":
         audience = " ".join(mention(e) for e in escalation) or "<!here>"
-        head = f"🚨 {audience} still open: " + head.lstrip("🔥📝 ")
+        head = f"🚨 {audience} " + head.removeprefix("🔥 ").removeprefix("📝 ")
     lines = [head, _WHAT_NEXT.get(timer, "")]
     if late:
-        lines.append(
-            f"_(Posted late: slabot's worker was not running when this was due, {mrkdwn.date(due_at, 'UTC')}.)_"
+        why = (
+            "Slack did not accept it at first"
+            if retried
+            else "slabot's worker was not running then"
         )
+        lines.append(f"_(Posted late: this was due {mrkdwn.date(due_at, zone)}; {why}.)_")
     body: list[Block] = [_section("\n".join(line for line in lines if line))]
-    if timer == "progress" and view.is_open:
-        body.append(
-            ActionsBlock(
-                block_id=f"reminder:{view.ref}",
-                elements=[
-                    ButtonElement(text="Post update", action_id="incident_update", value=view.ref)
-                ],
+    buttons = []
+    if timer == "response" and view.acknowledged_at is None and view.is_open:
+        buttons.append(
+            ButtonElement(
+                text="Acknowledge", action_id="incident_ack", value=view.ref, style="primary"
             )
         )
+    if timer == "progress" and view.is_open:
+        buttons.append(
+            ButtonElement(text="Post update", action_id="incident_update", value=view.ref)
+        )
+    if buttons:
+        body.append(ActionsBlock(block_id=f"reminder:{view.ref}", elements=buttons))
     return Message(text=mrkdwn.plain(head), blocks=body)
 
 
@@ -599,3 +612,11 @@ def standing_lines(standings: Sequence[CustomerStanding], *, money: bool) -> lis
     if len(ordered) > HOME_STANDINGS:
         lines.append(f"… and {len(ordered) - HOME_STANDINGS} more: `/sla report`")
     return lines
+_NO_TIME = format_span_words(dt.timedelta(0))
+
+
+def _over_by(state: TimerView | None, deadline: dt.datetime, now: dt.datetime) -> dt.timedelta:
+    """How far past its deadline a timer is, on its own clock (as the card says)."""
+    if state is not None and state.over_by is not None:
+        return state.over_by
+    return max(dt.timedelta(0), now - deadline)

@@ -333,7 +333,7 @@ def home_view(edge: Edge, user: str):
     views = service.list_incidents(edge.ctx, open_only=True)
     state = reminders.health(edge.ctx)
     problems = [
-        f"• Reminder for *{escape(r.dedupe_key.split('/')[0])}* could not be posted: {escape(r.last_error or '')}"
+        f"• Reminder for *{escape(state.refs.get(r.incident_id, '?'))}* could not be posted: {escape(r.last_error or '')}"
         for r in state.failed[:10]
     ]
     if not state.workers:

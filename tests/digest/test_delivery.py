@@ -11,11 +11,12 @@ import pytest
 from bot.clock import ManualClock
 from bot.context import Context
 from bot.digest import service
-from bot.digest.sender import DigestSender
+from bot.digest.sender import DigestSender, Digests
+from bot.incidents import service as incidents
 from bot.digest.weeks import parse_week
 from bot.slack.app import make_client
 from bot.slack.loopback import LoopbackSlack, Reply
-from bot.worker import Worker
+from bot.worker import Reminders, Worker
 from storage.db import Database
 from tests.conftest import empty
 from tests.slack.conftest import BOT_TOKEN, make_settings
@@ -203,9 +204,44 @@ def test_the_worker_loop_runs_the_digest_step(ctx, clock, slack):
     config = make_settings(
         slack, SLABOT_MANAGERS="UM1", SLABOT_DIGEST_SCHEDULE="mon 09:00 Europe/Copenhagen"
     )
-    worker = Worker(ctx, make_client(config, retry_rate_limits=False), config, worker_id="w1")
+    client = make_client(config, retry_rate_limits=False)
+    worker = Worker(ctx, client, config, worker_id="w1")
+    assert [source.name for source in worker.sources] == ["reminders", "digests"]
+    step_by_step = [Reminders(), Digests(DigestSender(ctx, client, config), background=False)]
+    worker = Worker(ctx, client, config, worker_id="w1", sources=step_by_step)
     clock.set(MONDAY_9 + S)
     assert worker.run_once() == 1
+    assert len(dms(slack, "UM1")) == 1
+
+
+def test_a_slow_digest_never_holds_up_reminders(ctx, clock, slack):
+    """The digest is built on a thread of its own: a reminder due meanwhile is posted at once."""
+    config = make_settings(
+        slack, SLABOT_MANAGERS="UM1", SLABOT_DIGEST_SCHEDULE="mon 09:00 Europe/Copenhagen"
+    )
+    worker = Worker(ctx, make_client(config, retry_rate_limits=False), config, worker_id="w1")
+    digests = worker.sources[1]
+    building, release = threading.Event(), threading.Event()
+    build = digests.sender.content
+
+    def slow_content(week):
+        building.set()
+        release.wait(10)
+        return build(week)
+
+    digests.sender.content = slow_content
+    clock.set(MONDAY_9 + S)
+    incident = incidents.declare(
+        ctx, title="Checkout down", severity=1, actor="U1", channel_id="C0MGRS"
+    )
+    worker.step()
+    assert building.wait(5), "the digest build did not start"
+    clock.advance(minutes=16)  # the 15-minute response warning is due
+    worker.step()
+    posts = [c for c in slack.calls_to("chat.postMessage") if incident.ref in str(c.params)]
+    assert posts and not dms(slack, "UM1")  # the reminder is out; the digest is still building
+    release.set()
+    digests._running.join(10)
     assert len(dms(slack, "UM1")) == 1
 
 

@@ -1,0 +1,115 @@
+"""What the reminder machinery says about itself: /healthz, App Home, the health summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.context import Context
+from bot.incidents import service
+from bot.reminders import service as reminders
+from bot.slack.app import build_app, health, make_client, wsgi_app
+from bot.slack.handlers import home_view
+from bot.slack.loopback import LoopbackSlack, Reply
+from bot.worker import Worker
+from storage.db import Database
+from tests.conftest import T0
+from tests.slack.conftest import BOT_TOKEN, make_settings
+
+
+@pytest.fixture
+def slack():
+    with LoopbackSlack(expected_token=BOT_TOKEN) as server:
+        server.add_channel("inc-1", id="C0INC", bot_member=True)
+        yield server
+
+
+def failed_reminder(ctx, clock, slack) -> None:
+    """INC-1's 15-minute warning, refused by Slack for good."""
+    view = service.declare(ctx, title="Checkout down", severity=1, actor="U1")
+    service.set_slack_card(ctx, view.ref, channel_id="C0INC", card_ts=None)
+    slack.script("chat.postMessage", Reply(error="invalid_auth"))
+    clock.set(T0 + dt.timedelta(minutes=15))
+    settings = make_settings(slack)
+    Worker(ctx, make_client(settings), settings, worker_id="w1").run_once()
+
+
+def get(application, query: str = "") -> tuple[int, dict]:
+    answer = {}
+
+    def start_response(status, headers):
+        answer["status"] = int(status.split()[0])
+
+    environ = {"PATH_INFO": "/healthz", "REQUEST_METHOD": "GET", "QUERY_STRING": query}
+    body = b"".join(application(environ, start_response))
+    return answer["status"], json.loads(body)
+
+
+def test_the_worker_is_none_then_ok_then_stale(ctx, clock):
+    assert reminders.health(ctx).worker == "none"
+    reminders.heartbeat(ctx, "w1", posted=3)
+    state = reminders.health(ctx)
+    assert (state.worker, state.workers, state.problems) == ("ok", [("w1", T0, 3)], [])
+    clock.set(T0 + reminders.ALIVE_WITHIN + dt.timedelta(seconds=1))
+    state = reminders.health(ctx)
+    assert state.worker == "stale" and state.last_seen == ("w1", T0, False)
+    assert state.problems == [
+        "no worker has checked in for 30 seconds: reminders are not going out "
+        "(start `slabot worker`, or use `slabot run`)"
+    ]
+
+
+def test_heartbeats_of_workers_gone_for_a_week_are_forgotten(ctx, clock):
+    reminders.heartbeat(ctx, "old", posted=1)
+    clock.set(T0 + dt.timedelta(days=8))
+    reminders.heartbeat(ctx, "new", posted=0)
+    assert reminders.forget_old_workers(ctx) == 1
+    assert reminders.health(ctx).last_seen[0] == "new"
+
+
+def test_healthz_reports_the_worker_without_failing_the_web_process_for_it(ctx, clock, slack):
+    app, _ = build_app(ctx, make_settings(slack))
+    application = wsgi_app(app, ctx)
+    assert get(application) == (
+        200,
+        {"status": "ok", "database": "ok", "worker": "none", "workers": 0,
+         "failed_reminders": 0, "overdue_reminders": 0},
+    )  # fmt: skip
+    failed_reminder(ctx, clock, slack)
+    status, body = get(application)
+    assert (status, body["worker"], body["failed_reminders"]) == (200, "none", 1)
+    status, body = get(application, "strict=1")  # for an uptime monitor: anything doctor flags
+    assert status == 503 and body["status"] == "unhealthy"
+    assert body["problems"][1] == "1 reminder could not be posted"
+    reminders.heartbeat(ctx, "w1", posted=0)
+    reminders.retry_failed(ctx)
+    assert get(application, "strict=1")[1]["worker"] == "ok"
+    assert get(application, "strict=1")[0] == 200
+
+
+def test_healthz_counts_overdue_reminders(ctx, clock):
+    service.declare(ctx, title="Nobody posts", severity=1, actor="U1")
+    clock.set(T0 + dt.timedelta(minutes=20))  # the 15-minute warning is 5 minutes overdue
+    status, body = health(ctx)
+    assert (status, body["overdue_reminders"]) == (200, 1)
+    assert health(ctx, strict=True)[0] == 503
+
+
+def test_healthz_is_503_when_the_database_does_not_answer(contracts):
+    gone = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    try:
+        status, body = health(Context(gone, contracts, ManualClock(T0)))
+    finally:
+        gone.dispose()
+    assert (status, body["status"], body["database"]) == (503, "unhealthy", "OperationalError")
+
+
+def test_app_home_shows_failed_reminders_and_a_missing_worker(ctx, clock, slack):
+    failed_reminder(ctx, clock, slack)
+    _, edge = build_app(ctx, make_settings(slack))
+    text = json.dumps(home_view(edge, "U1").to_dict(), ensure_ascii=False)
+    assert "Reminder for *INC-1* could not be posted: Slack refused it: invalid_auth" in text
+    assert "No worker has checked in for 30 seconds" in text

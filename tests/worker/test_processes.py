@@ -1,0 +1,244 @@
+"""Real processes: a worker killed with SIGKILL, ``slabot run`` stopped with SIGTERM, and
+``slabot serve`` with two ``slabot worker``s end to end — all against the local Slack in
+this test process (``SLACK_API_URL``). Few and quick: each waits on events, not on sleeps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from bot.clock import ManualClock, SystemClock
+from bot.context import Context
+from bot.incidents import service
+from bot.reminders import service as reminders
+from bot.slack.app import make_client
+from bot.slack.loopback import LoopbackSlack, Reply
+from bot.worker import Worker
+from config.settings import HOW_TO_SET
+from storage import queries
+from storage.db import Database
+from tests.conftest import FIXTURES
+from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET, make_settings, signed_headers
+
+SLABOT = Path(sys.executable).with_name("slabot")
+
+
+@pytest.fixture
+def slack():
+    with LoopbackSlack(expected_token=BOT_TOKEN) as server:
+        server.add_user("U1", "ana", tz="Europe/Copenhagen")
+        server.add_channel("general", id="C0GENERAL", bot_member=True, members=("U1",))
+        server.add_channel("inc-1", id="C0INC", bot_member=True)
+        yield server
+
+
+class Process:
+    """``slabot ARGS`` in a folder of its own, its stderr collected line by line."""
+
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path):
+        command = (
+            [str(SLABOT)]
+            if SLABOT.exists()
+            else [sys.executable, "-c", "from bot.cli import main; main()"]
+        )
+        self.popen = subprocess.Popen(
+            [*command, *args], env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        self.lines: list[str] = []
+        self._arrived = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.popen.stderr:
+            with self._arrived:
+                self.lines.append(line.rstrip())
+                self._arrived.notify_all()
+
+    def wait_for(self, pattern: str, timeout: float = 30) -> re.Match:
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while True:
+                for line in self.lines:
+                    if found := re.search(pattern, line):
+                        return found
+                left = deadline - time.monotonic()
+                if left <= 0 or self.popen.poll() is not None:
+                    raise AssertionError(f"no {pattern!r} in:\n" + "\n".join(self.lines))
+                self._arrived.wait(min(left, 0.2))
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        if self.popen.poll() is None:
+            self.popen.send_signal(sig)
+        return self.popen.wait(timeout)
+
+
+@pytest.fixture
+def start(tmp_path, slack):
+    """Start ``slabot`` processes against this database; all are stopped at the end."""
+    started: list[Process] = []
+
+    def run(database_url: str, *args: str) -> Process:
+        env = {k: v for k, v in os.environ.items() if k not in HOW_TO_SET}
+        env.update(
+            DATABASE_URL=database_url, SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.api_url,
+            SLABOT_DEFAULT_POLICY="messaging-platform",
+            SLABOT_CUSTOMERS_FILE=str(FIXTURES / "customers.yaml"), PYTHONUNBUFFERED="1",
+        )  # fmt: skip
+        process = Process(list(args), env, tmp_path)
+        started.append(process)
+        return process
+
+    yield run
+    for process in started:
+        if process.popen.poll() is None:
+            process.popen.kill()
+            process.popen.wait(10)
+
+
+def wait_until(condition, timeout: float = 20, every: float = 0.05, explain=lambda: ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(every)
+    raise AssertionError(f"timed out; {explain()}")
+
+
+def declare_command(port: int, text: str) -> str:
+    """A signed ``/incident`` command, sent to ``slabot serve`` over HTTP; its answer's text."""
+    body = urlencode({
+        "token": "legacy", "team_id": "T0LOOP", "channel_id": "C0GENERAL", "channel_name": "general",
+        "user_id": "U1", "user_name": "ana", "command": "/incident", "text": text,
+        "response_url": "http://127.0.0.1:9/unused", "trigger_id": f"trig-{time.monotonic_ns()}",
+    })  # fmt: skip
+    headers = {k: v[0] for k, v in signed_headers(body).items()}
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/slack/events", data=body.encode(), headers=headers
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return answer.read().decode()
+
+
+def statuses(db, rows) -> set[str]:
+    ids = {r.id for r in rows}
+    with db.read() as session:
+        return {r.status for i in (1, 2) for r in queries.reminders_of(session, i) if r.id in ids}
+
+
+def keys_posted(slack, channel: str) -> list[str]:
+    return [
+        (m.get("metadata") or {}).get("event_payload", {}).get("key")
+        for m in slack.messages(channel)
+        if m.get("metadata")
+    ]
+
+
+def test_a_worker_killed_with_sigkill_after_claiming_loses_nothing_and_doubles_nothing(
+    db, contracts, slack, start
+):
+    ctx = Context(db, contracts, SystemClock())
+    for title in ("Checkout down", "Login down"):  # both already past their response target
+        started = ctx.clock.now() - dt.timedelta(minutes=31)
+        view = service.declare(ctx, title=title, severity=1, actor="U1", started_at=started)
+        service.set_slack_card(ctx, view.ref, channel_id="C0INC", card_ts=None)
+    # The first post reaches Slack two seconds after it was sent: the worker dies before it
+    # hears back, with the second reminder claimed and not yet posted (one post at a time).
+    slack.script("chat.postMessage", Reply(delay=2.0))
+    worker = start(db.url, "worker", "--poll", "0.1", "--concurrency", "1")
+
+    def claimed():
+        with db.read() as session:
+            rows = [
+                r for i in (1, 2) for r in queries.reminders_of(session, i) if r.status == "claimed"
+            ]
+        return rows if len(rows) == 2 else None
+
+    rows = wait_until(claimed, explain=lambda: "\n".join(worker.lines))
+    time.sleep(0.3)  # inside the first post
+    assert worker.stop(signal.SIGKILL) == -signal.SIGKILL
+    slack.wait_for("chat.postMessage", 1, timeout=5)  # the dead worker's post did land
+    assert statuses(db, rows) == {"claimed"}  # nothing was marked sent
+    # Another worker takes over once the dead one's lease has run out.
+    later = ManualClock(ctx.clock.now() + reminders.LEASE + dt.timedelta(seconds=2))
+    settings = make_settings(slack)
+    taker = Worker(
+        Context(db, contracts, later),
+        make_client(settings, retry_connection_errors=False),
+        settings,
+    )
+    assert taker.run_once() == 2
+    keys = keys_posted(slack, "C0INC")
+    assert sorted(keys) == sorted(r.dedupe_key for r in rows) and len(set(keys)) == 2
+    assert statuses(db, rows) == {"sent"}
+
+
+def test_slabot_run_serves_and_posts_in_one_process_and_stops_cleanly_on_sigterm(
+    tmp_path, contracts, slack, start
+):
+    url = f"sqlite:///{tmp_path / 'slabot.db'}"
+    run = start(url, "run", "--http", "--port", "0", "--host", "127.0.0.1")
+    port = int(run.wait_for(r"listening on http://127\.0\.0\.1:(\d+)/").group(1))
+    answer = declare_command(port, "declare 1 Checkout down started 31 minutes ago")
+    assert "INC-1 declared" in answer
+    [breach] = slack.wait_for(
+        "chat.postMessage", where=lambda c: "missed the response target" in c.params.get("text", "")
+    )
+    assert (
+        breach.params["channel"]
+        == slack.calls_to("conversations.create")[0].response["channel"]["id"]
+    )
+    assert run.stop(signal.SIGTERM) == 0
+    run.wait_for(r"slabot: stopped")
+    database = Database(url)
+    try:
+        state = reminders.health(Context(database, contracts, SystemClock()))
+    finally:
+        database.dispose()
+    assert state.workers == [] and state.last_seen[2]  # it said it stopped
+
+
+def test_end_to_end_serve_and_two_workers_post_one_breach_notice_at_its_deadline(
+    tmp_path, contracts, slack, start
+):
+    url = f"sqlite:///{tmp_path / 'slabot.db'}"
+    Database(url).upgrade()
+    workers = [start(url, "worker") for _ in range(2)]
+    web = start(url, "serve", "--port", "0", "--host", "127.0.0.1")
+    port = int(web.wait_for(r"listening on http://127\.0\.0\.1:(\d+)/").group(1))
+    answer = declare_command(port, "declare 1 Checkout down started 29 minutes 35 seconds ago")
+    assert "INC-1 declared" in answer
+    database = Database(url)
+    ctx = Context(database, contracts, SystemClock())
+    deadline = service.get(ctx, "INC-1").timers["response"].deadline
+    assert 20 < (deadline - ctx.clock.now()).total_seconds() <= 25  # Severity I: 30 minutes
+
+    def is_breach(call):
+        return "missed the response target" in call.params.get("text", "")
+
+    [breach] = slack.wait_for("chat.postMessage", where=is_breach, timeout=40)
+    lag = breach.at - deadline.timestamp()
+    assert -0.5 < lag < 3.0, f"posted {lag:.3f}s after the deadline"
+    time.sleep(1.0)  # two polls of both workers: room for a duplicate to show
+    channel = service.get(ctx, "INC-1").channel_id
+    assert [c.params["channel"] for c in slack.calls_to("chat.postMessage") if is_breach(c)] == [
+        channel
+    ]
+    keys = keys_posted(slack, channel)
+    assert len(keys) == len(set(keys))
+    assert len(reminders.health(ctx).workers) == 2  # both were running all along
+    database.dispose()
+    assert [worker.stop() for worker in workers] == [0, 0]  # SIGTERM: a clean stop
+    web.stop()
