@@ -253,6 +253,19 @@ def claim_request(session: Session, key: str, at: dt.datetime) -> bool:
     return claimed is not None
 
 
+def release_request(session: Session, key: str) -> None:
+    """Forget a claimed request id, so the same request may be processed again (a form
+    whose submission was refused is corrected and sent again under the same view id)."""
+    session.execute(delete(ProcessedRequest).where(ProcessedRequest.key == key))
+
+
+def forget_requests_before(session: Session, before: dt.datetime) -> int:
+    """Drop request ids older than Slack ever retries; returns how many went."""
+    return session.execute(
+        delete(ProcessedRequest).where(ProcessedRequest.received_at < before)
+    ).rowcount
+
+
 # --- uptime and credit reports -------------------------------------------------------------
 # A report reads a whole period for every customer at once, in one pass: plain rows (not
 # tracked objects), each incident joined to the customers it names, never one query per

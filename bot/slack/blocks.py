@@ -68,6 +68,22 @@ def _section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))
 
 
+def _sections(text: str, limit: int = 3000) -> list[SectionBlock]:
+    """Long mrkdwn as consecutive sections (each within Slack's limit), so nothing is cut:
+    split at a line break or a space where there is one, never inside an ``&amp;`` entity."""
+    sections = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
+        if cut < limit // 2:
+            cut = limit
+        entity = text.rfind("&", cut - 5, cut)
+        if entity != -1 and ";" not in text[entity:cut]:
+            cut = entity
+        sections.append(SectionBlock(text=MarkdownTextObject(text=text[:cut])))
+        text = text[cut:].lstrip("\n ")
+    return [*sections, SectionBlock(text=MarkdownTextObject(text=text))]
+
+
 def _context(*parts: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=clip(p, 2000)) for p in parts if p][:10])
 
@@ -148,7 +164,7 @@ def incident_card(view: IncidentView, contracts: Contracts, zone: str = "UTC") -
     if view.excluded_reason:
         blocks.append(_context(f"Excluded from uptime: {escape(view.excluded_reason)}"))
     if view.summary:
-        blocks.append(_section(f"*Resolution:* {escape(view.summary)}"))
+        blocks.extend(_sections(f"*Resolution:* {escape(view.summary)}"))
     if view.reports_at_resolution and view.is_open:
         blocks.append(
             _context(
@@ -199,13 +215,14 @@ def card_buttons(view: IncidentView) -> list[ButtonElement]:
 def update_post(view: IncidentView, user_id: str, text: str) -> Message:
     """A responder's progress update, in their words, attributed."""
     body = f"📝 *Update* on {view.ref} from {mrkdwn.user(user_id)}:\n{escape(text)}"
-    return Message(text=f"Update on {view.ref}: {escape(text)}", blocks=[_section(body)])
+    return Message(text=f"Update on {view.ref}: {escape(text)}", blocks=_sections(body))
 
 
 def change_post(view: IncidentView, user_id: str, what: str) -> Message:
     """One line in the incident channel for each change: who did what."""
     text = f"{mrkdwn.user(user_id)} {what}"
-    return Message(text=f"{view.ref}: {text}", blocks=[_context(text)])
+    body = [_context(text)] if len(text) <= 2000 else _sections(text)
+    return Message(text=f"{view.ref}: {text}", blocks=body)
 
 
 def declared_notice(view: IncidentView) -> Message:

@@ -8,6 +8,7 @@ from a service becomes a clear ephemeral answer and nothing changes.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,12 +37,17 @@ from storage import queries
 
 log = logging.getLogger(__name__)
 
+REQUEST_MEMORY = dt.timedelta(days=1)
+"""How long a processed Slack request id is remembered (Slack retries for minutes)."""
+
 
 @dataclass(frozen=True)
 class Reply:
     message: Message
     in_channel: bool = False
     refused: bool = False
+    reason: str = ""
+    """A refusal's reason as plain text (a form shows it beside the field, unescaped)."""
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -50,8 +56,12 @@ class Reply:
         }
 
 
+ALREADY_HANDLED = Reply(blocks.reply("(already handled)"))
+"""The answer to a retry or a repeat of a request already processed."""
+
+
 def refused(text: str) -> Reply:
-    return Reply(blocks.refusal(escape(text)), refused=True)
+    return Reply(blocks.refusal(escape(text)), refused=True, reason=text)
 
 
 @dataclass
@@ -78,12 +88,27 @@ class Edge:
                     names.setdefault(spec.level, spec.name)
         return sorted(names.items())
 
+    _pruned_at: dt.datetime | None = None
+
     def first_time(self, key: str | None) -> bool:
-        """Record a Slack request id; ``False`` for a retry or a repeat already processed."""
+        """Record a Slack request id; ``False`` for a retry or a repeat already processed.
+
+        Ids older than ``REQUEST_MEMORY`` are dropped, at most once an hour per process:
+        Slack retries within minutes, and the table stays small."""
         if not key:
             return True
+        now = self.ctx.clock.now()
         with self.ctx.db.transaction() as session:
-            return queries.claim_request(session, key, self.ctx.clock.now())
+            if self._pruned_at is None or now - self._pruned_at >= dt.timedelta(hours=1):
+                self._pruned_at = now
+                queries.forget_requests_before(session, now - REQUEST_MEMORY)
+            return queries.claim_request(session, key, now)
+
+    def forget(self, key: str | None) -> None:
+        """Let a request id be processed again (its first processing was refused)."""
+        if key:
+            with self.ctx.db.transaction() as session:
+                queries.release_request(session, key)
 
     def answer(
         self,

@@ -39,7 +39,7 @@ def register(app: App, edge: Edge) -> None:
 
         def work() -> Reply:
             if not edge.first_time(f"command:{command.get('trigger_id')}"):
-                return Reply(blocks.reply("(already handled)"))
+                return handlers.ALREADY_HANDLED
             if isinstance(parsed, Declare):
                 return handlers.declare(edge, user, channel, parsed)
             assert isinstance(parsed, IncidentVerb)
