@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from typing import ClassVar
 
-from sqlalchemy import Result, case, delete, false, func, or_, select, true, update
+from sqlalchemy import Result, case, delete, false, func, insert, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
@@ -62,6 +62,13 @@ def incidents(session: Session, *, open_only: bool, limit: int | None = None) ->
     if limit is not None:
         statement = statement.limit(limit)
     return session.scalars(statement).all()
+
+
+def count_incidents(session: Session, *, open_only: bool) -> int:
+    statement = select(func.count()).select_from(Incident)
+    if open_only:
+        statement = statement.where(Incident.resolved_at.is_(None))
+    return session.scalar(statement) or 0
 
 
 def incidents_between(
@@ -236,6 +243,18 @@ def maintenance_between(
         .where(MaintenanceWindow.starts_at < end, MaintenanceWindow.ends_at > start)
         .order_by(MaintenanceWindow.starts_at)
     ).all()
+
+
+# --- bulk loading ------------------------------------------------------------------------------
+
+
+def insert_rows(session: Session, model: type, rows: Sequence[dict], *, batch: int = 10_000) -> int:
+    """Insert plain rows into ``model``'s table in batches of executemany, with no ORM
+    bookkeeping: for loading history (benchmarks, large imports). Returns how many."""
+    table = model.__table__  # type: ignore[attr-defined]
+    for start in range(0, len(rows), batch):
+        session.execute(insert(table), rows[start : start + batch])
+    return len(rows)
 
 
 # --- Slack requests --------------------------------------------------------------------------

@@ -231,11 +231,19 @@ def declared_notice(view: IncidentView) -> Message:
     return Message(text=text, blocks=[_section(text)])
 
 
-def incident_list(views: Sequence[IncidentView], heading: str) -> Message:
+LIST_LIMIT = 40
+"""Incidents an ``/incident list`` shows; the heading counts them all."""
+
+
+def incident_list(
+    views: Sequence[IncidentView], heading: str, *, total: int | None = None
+) -> Message:
+    """The incidents, newest first, at most ``LIST_LIMIT`` of ``total`` (default: all given)."""
     if not views:
         return reply("No open incidents.")
+    total = len(views) if total is None else total
     lines = [heading]
-    for view in views[:40]:
+    for view in views[:LIST_LIMIT]:
         nxt = view.next_deadline()
         due = (
             f" · {TIMER_NAMES.get(nxt.kind.value, nxt.kind.value)} {STATE_MARK[nxt.state]} {mrkdwn.due(nxt.deadline, 'UTC')}"
@@ -246,9 +254,10 @@ def incident_list(views: Sequence[IncidentView], heading: str) -> Message:
         lines.append(
             f"• *{view.ref}* Sev {view.severity} — {escape(clip(view.title, 80))} · {mrkdwn.channel(view.channel_id)}{paused}{due}"
         )
-    if len(views) > 40:
-        lines.append(f"… and {len(views) - 40} more")
-    return Message(text=heading, blocks=[_section("\n".join(lines))])
+    shown = min(len(views), LIST_LIMIT)
+    if total > shown:
+        lines.append(f"… and {total - shown} more")
+    return Message(text=heading, blocks=_sections("\n".join(lines)))
 
 
 def usage(text: str) -> Message:

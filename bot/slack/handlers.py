@@ -110,6 +110,17 @@ class Edge:
             with self.ctx.db.transaction() as session:
                 queries.release_request(session, key)
 
+    def after(self, job: Callable[[], None]) -> None:
+        """Run ``job`` once the request is answered (Slack waits for no more than the ack)."""
+
+        def logged() -> None:
+            try:
+                job()
+            except Exception:
+                log.exception("work after the ack failed")
+
+        self.executor.submit(logged)
+
     def answer(
         self,
         work: Callable[[], Reply],
@@ -130,7 +141,7 @@ class Edge:
                     )
                 )
             )
-            future.add_done_callback(lambda done: deliver_later(done.result()))
+            future.add_done_callback(lambda done: self.after(lambda: deliver_later(done.result())))
             return
         deliver_now(reply)
 
@@ -170,7 +181,7 @@ def declare(edge: Edge, user: str, origin_channel: str | None, command: Declare)
         channel_id=origin_channel,
     )  # fmt: skip
     try:
-        channel, card_ts = edge.channels.open(view, user, origin_channel)
+        channel, card_ts = edge.channels.open(view, origin_channel)
     except SlackApiError as exc:
         error = exc.response.get("error")
         log.warning("declared %s but could not open its channel: %s", view.ref, error)
@@ -179,16 +190,18 @@ def declare(edge: Edge, user: str, origin_channel: str | None, command: Declare)
             f"({escape(str(error))}). Use `/incident status {view.ref}` from here meanwhile."
         ), in_channel=True)  # fmt: skip
     view = service.set_slack_card(edge.ctx, view.ref, channel_id=channel, card_ts=card_ts)
+    settled = view
+    edge.after(lambda: edge.channels.settle(settled, channel, card_ts, user))
     if channel == origin_channel:
         return Reply(blocks.reply(f"Declared {view.ref}; its card is pinned here."))
     return Reply(blocks.declared_notice(view), in_channel=True)
 
 
-def locate(edge: Edge, channel: str | None, ref: str | None) -> IncidentView:
-    """The incident a command is about: the one named, else this channel's."""
+def locate(edge: Edge, channel: str | None, ref: str | None) -> str:
+    """The reference of the incident a command is about: the one named, else this channel's."""
     if ref:
-        return service.get(edge.ctx, ref)
-    here = service.in_channel(edge.ctx, channel) if channel else None
+        return ref
+    here = service.ref_in_channel(edge.ctx, channel) if channel else None
     if here is not None:
         return here
     open_ones = service.list_incidents(edge.ctx, open_only=True, limit=10)
@@ -216,18 +229,16 @@ def act(edge: Edge, user: str, channel: str | None, command: IncidentVerb) -> Re
     if verb == "help":
         return Reply(blocks.usage(INCIDENT_USAGE))
     if verb == "list":
-        views = service.list_incidents(edge.ctx, open_only=True)
-        return Reply(
-            blocks.incident_list(
-                views, f"*{len(views)} open incident{'s' if len(views) != 1 else ''}*"
-            )
-        )
-    view = locate(edge, channel, command.ref)
+        total = service.count_incidents(edge.ctx, open_only=True)
+        views = service.list_incidents(edge.ctx, open_only=True, limit=blocks.LIST_LIMIT)
+        heading = f"*{total} open incident{'s' if total != 1 else ''}*"
+        return Reply(blocks.incident_list(views, heading, total=total))
+    ref = locate(edge, channel, command.ref)
     if verb == "status":
-        return Reply(blocks.incident_card(view, edge.ctx.contracts))
+        return Reply(blocks.incident_card(service.get(edge.ctx, ref), edge.ctx.contracts))
     if not edge.permissions.may_respond(user):
         return refused(NOT_A_RESPONDER)
-    return change(edge, user, view.ref, verb, text=command.text, severity=command.severity)
+    return change(edge, user, ref, verb, text=command.text, severity=command.severity)
 
 
 def change(

@@ -18,7 +18,9 @@ def declared(workspace, text="declare 1 Checkout API down", **kwargs) -> str:
     """Declare, and return the new incident channel's id."""
     answer = workspace.ack_text(workspace.incident(text, **kwargs))
     assert "declared" in answer, answer
-    return workspace.slack.calls_to("conversations.create")[-1].response["channel"]["id"]
+    made = [c for c in workspace.slack.calls_to("conversations.create") if c.response.get("ok")]
+    workspace.slack.wait_for("pins.add", count=len(made))  # the invitation and pin that follow
+    return made[-1].response["channel"]["id"]
 
 
 def test_declare_opens_a_channel_posts_and_pins_the_card_and_says_where(workspace, slack):
@@ -28,7 +30,8 @@ def test_declare_opens_a_channel_posts_and_pins_the_card_and_says_where(workspac
     assert (
         slack.calls_to("conversations.create")[0].params["name"] == "inc-20261120-checkout-api-down"
     )
-    assert slack.calls_to("conversations.invite")[0].params == {"channel": channel, "users": "U1"}
+    # The answer does not wait for the invitation and the pin: they follow it.
+    assert slack.wait_for("conversations.invite")[0].params == {"channel": channel, "users": "U1"}
     card = slack.calls_to("chat.postMessage")[0]
     assert card.params["channel"] == channel
     header = card.params["blocks"][0]
@@ -40,6 +43,7 @@ def test_declare_opens_a_channel_posts_and_pins_the_card_and_says_where(workspac
     assert [b["action_id"] for b in card.params["blocks"][-1]["elements"]] == [
         "incident_ack", "incident_update", "incident_severity", "incident_pause", "incident_restore", "incident_resolve",
     ]  # fmt: skip
+    slack.wait_for("pins.add")
     assert slack.pins(channel) == [card.response["ts"]]
     assert body["response_type"] == "in_channel"
     assert body["text"] == f"🚨 INC-1 declared (Sev 1): Checkout API down → <#{channel}>"
@@ -68,6 +72,7 @@ def test_declaring_in_the_current_channel_when_configured(slack, ctx):
     answer = workspace.ack_text(workspace.incident("declare 2 Login slow"))
     assert answer == "Declared INC-1; its card is pinned here."
     assert slack.calls_to("conversations.create") == []
+    slack.wait_for("pins.add")
     card = slack.calls_to("chat.postMessage")[0]
     assert card.params["channel"] == "C0GENERAL" and slack.pins("C0GENERAL") == [
         card.response["ts"]
@@ -153,10 +158,14 @@ def test_outside_an_incident_channel_commands_say_which_are_open_and_how_to_pick
     assert workspace.ack_text(workspace.incident("ack INC-1")).startswith("✅ Acknowledged")
 
 
-def test_a_channel_name_already_taken_gets_a_suffix(workspace, slack):
+def test_a_channel_name_already_taken_gets_a_suffix_then_the_incidents_ref(workspace, slack):
     slack.add_channel("inc-20261120-checkout-api-down")
     channel = declared(workspace)
     assert slack.channel(channel)["name"] == "inc-20261120-checkout-api-down-2"
+    for n in (3, 4):
+        slack.add_channel(f"inc-20261120-checkout-api-down-{n}")
+    channel = declared(workspace)
+    assert slack.channel(channel)["name"] == "inc-20261120-checkout-api-down-inc-2"
 
 
 def test_when_slack_refuses_the_channel_the_incident_still_runs_and_says_so(workspace, slack):
@@ -175,3 +184,20 @@ def test_the_same_command_delivered_twice_declares_once(workspace, slack):
     workspace.incident("declare 1 Checkout down", trigger="same-trigger")
     workspace.incident("declare 1 Checkout down", trigger="same-trigger")
     assert len(service.list_incidents(workspace.ctx, open_only=False)) == 1
+
+
+def test_list_shows_the_newest_forty_and_counts_them_all(workspace, slack):
+    for n in range(42):
+        service.declare(workspace.ctx, title=f"Outage {n}", severity=3, actor="U1")
+    body = json.loads(workspace.incident("list").body)
+    assert body["text"] == "*42 open incidents*"
+    listing = "\n".join(b["text"]["text"] for b in body["blocks"])  # split within Slack's limit
+    assert all(len(b["text"]["text"]) <= 3000 for b in body["blocks"])
+    assert listing.count("\n• ") == 40 and "*INC-42*" in listing and "*INC-2*" not in listing
+    assert listing.endswith("… and 2 more")
+
+
+def test_references_are_read_in_any_case(workspace, slack):
+    declared(workspace)
+    status = json.loads(workspace.incident("status inc-1").body)
+    assert status["blocks"][0]["text"]["text"] == "🔴 INC-1 · Sev 1 · Checkout API down"

@@ -119,6 +119,7 @@ def test_a_repeated_form_submission_or_button_is_processed_once(workspace, slack
         == 1
     )
 
+    slack.wait_for("chat.postEphemeral")  # the form's confirmation
     slack.reset()
     for _ in range(2):  # the same click delivered twice
         workspace._payload({

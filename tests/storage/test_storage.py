@@ -116,3 +116,29 @@ def test_a_slack_request_is_processed_once(db: Database):
     with db.transaction() as session:
         assert queries.claim_request(session, "event:Ev1", at) is False
         assert queries.claim_request(session, "event:Ev2", at) is True
+
+
+def test_a_reference_is_looked_up_through_its_index(db: Database):
+    """The statement ``incident_by_ref`` sends uses the ``upper(ref)`` index: a command that
+    names an incident must not read every incident (70 ms at 100,000 on SQLite)."""
+    from sqlalchemy import event
+
+    sent: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with db.read() as session:
+            queries.incident_by_ref(session, "inc-7")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    statement, parameters = next((s, p) for s, p in sent if "FROM incident" in s)
+    with db.engine.begin() as connection:
+        if db.is_sqlite:
+            plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+        else:
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # tiny tables scan anyway
+            plan = connection.exec_driver_sql("EXPLAIN " + statement, parameters).all()
+    assert "ix_incident_ref_upper" in " ".join(str(row) for row in plan), plan

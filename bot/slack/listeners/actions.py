@@ -68,6 +68,10 @@ def register(app: App, edge: Edge) -> None:
 
 def _open_form(edge: Edge, client: WebClient, body: dict, form: Callable[[str], object]) -> None:
     """Open a button's form, unless the person may not act (then say why, privately)."""
+    edge.after(lambda: _open_now(edge, client, body, form))
+
+
+def _open_now(edge: Edge, client: WebClient, body: dict, form: Callable[[str], object]) -> None:
     user, ref = body["user"]["id"], body["actions"][0]["value"]
     channel = (body.get("channel") or {}).get("id")
     try:
@@ -78,7 +82,7 @@ def _open_form(edge: Edge, client: WebClient, body: dict, form: Callable[[str], 
         reason = str(refusal)
         _tell(edge, client, channel, user, lambda: handlers.refused(reason))
         return
-    client.views_open(trigger_id=body["trigger_id"], view=view)
+    client.views_open(trigger_id=body["trigger_id"], view=view)  # within the trigger's 3 s
 
 
 def _tell(edge: Edge, client: WebClient, channel: str | None, user: str, work) -> None:
@@ -88,4 +92,4 @@ def _tell(edge: Edge, client: WebClient, channel: str | None, user: str, work) -
         if channel and reply is not handlers.ALREADY_HANDLED:
             client.chat_postEphemeral(channel=channel, user=user, **reply.message.as_kwargs())
 
-    edge.answer(work, deliver_now=deliver, deliver_later=deliver)
+    edge.after(lambda: deliver(handlers.safely(work)))

@@ -31,10 +31,8 @@ def register(app: App, edge: Edge) -> None:
             return
         if isinstance(parsed, OpenDeclareForm):
             ack()
-            client.views_open(
-                trigger_id=command["trigger_id"],
-                view=blocks.declare_form(edge.severity_names(), edge.ctx.contracts, channel),
-            )
+            form = blocks.declare_form(edge.severity_names(), edge.ctx.contracts, channel)
+            edge.after(lambda: client.views_open(trigger_id=command["trigger_id"], view=form))
             return
 
         def work() -> Reply:

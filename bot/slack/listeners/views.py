@@ -118,7 +118,7 @@ def _submit(
             ack(response_action="errors", errors={where: mrkdwn.clip(text, 150)})
             return
         ack()
-        later(reply)
+        edge.after(lambda: later(reply))
 
     def later(reply: Reply) -> None:
         if reply is handlers.ALREADY_HANDLED:
