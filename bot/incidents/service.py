@@ -307,13 +307,12 @@ def mark_excluded(ctx: Context, ref: str, reason: str | None, actor: str) -> Inc
         return sync(session, incident, ctx.contracts, now)
 
 
-def set_slack_card(ctx: Context, ref: str, *, channel_id: str, card_ts: str | None) -> IncidentView:
+def set_slack_card(ctx: Context, ref: str, *, channel_id: str, card_ts: str | None) -> None:
     """Remember where the incident lives in Slack: its channel and the card to update.
     Nothing the engine reads changes, so the timers and reminders are left as they are."""
-    with _change(ctx, ref) as (session, incident, now):
+    with _change(ctx, ref) as (_session, incident, _now):
         incident.channel_id = channel_id
         incident.card_ts = card_ts
-        return _view(session, incident, ctx.contracts, now)
 
 
 # --- maintenance ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from slack_sdk import WebClient
@@ -189,9 +189,9 @@ def declare(edge: Edge, user: str, origin_channel: str | None, command: Declare)
             f"🚨 {view.ref} is declared and its clocks are running, but Slack refused its channel "
             f"({escape(str(error))}). Use `/incident status {view.ref}` from here meanwhile."
         ), in_channel=True)  # fmt: skip
-    view = service.set_slack_card(edge.ctx, view.ref, channel_id=channel, card_ts=card_ts)
-    settled = view
-    edge.after(lambda: edge.channels.settle(settled, channel, card_ts, user))
+    service.set_slack_card(edge.ctx, view.ref, channel_id=channel, card_ts=card_ts)
+    view = replace(view, channel_id=channel, card_ts=card_ts)
+    edge.after(lambda: edge.channels.settle(view, channel, card_ts, user))
     if channel == origin_channel:
         return Reply(blocks.reply(f"Declared {view.ref}; its card is pinned here."))
     return Reply(blocks.declared_notice(view), in_channel=True)
