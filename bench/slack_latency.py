@@ -443,10 +443,12 @@ def main() -> int:
                 base, server = serve(url, customers_file, slack, folder)
             pid = os.getpid() if args.profile else server.pid
             try:
-                cpu = cpu_seconds(pid)
+                cpu, load = cpu_seconds(pid), os.getloadavg()[0]
                 timings = run_mix(Sender(base, slack), slack, args.open, args.requests,
                                   args.incidents, random.Random(7))  # fmt: skip
                 cpu = cpu_seconds(pid) - cpu
+                print(f"load average (1 min) {load:.1f} before the run, "
+                      f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores", flush=True)  # fmt: skip
             finally:
                 if args.profile:
                     server.close()
