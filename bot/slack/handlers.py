@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -110,16 +110,35 @@ class Edge:
             with self.ctx.db.transaction() as session:
                 queries.release_request(session, key)
 
-    def after(self, job: Callable[[], None]) -> None:
-        """Run ``job`` once the request is answered (Slack waits for no more than the ack)."""
+    _in_flight: int = 0
+    _quiet: threading.Condition = field(default_factory=threading.Condition)
 
-        def logged() -> None:
+    def _run(self, job: Callable[[], None]) -> None:
+        """Run ``job`` on the edge's threads, counted until it is done (see ``wait_idle``)."""
+
+        def counted() -> None:
             try:
                 job()
             except Exception:
                 log.exception("work after the ack failed")
+            finally:
+                with self._quiet:
+                    self._in_flight -= 1
+                    self._quiet.notify_all()
 
-        self.executor.submit(logged)
+        with self._quiet:
+            self._in_flight += 1
+        self.executor.submit(counted)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no work is in flight (a graceful stop; tests before they empty the
+        database); ``False`` if some is still running after ``timeout`` seconds."""
+        with self._quiet:
+            return self._quiet.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def after(self, job: Callable[[], None]) -> None:
+        """Run ``job`` once the request is answered (Slack waits for no more than the ack)."""
+        self._run(job)
 
     def answer(
         self,
@@ -130,20 +149,34 @@ class Edge:
         """Run ``work``; answer with its reply if it is done within the ack budget, else answer
         "working on it" at once and deliver the reply when it is ready. Slack gets its ack in
         time even when the database is slow."""
-        future = self.executor.submit(safely, work)
-        try:
-            reply = future.result(timeout=self.ack_budget)
-        except FutureTimeout:
-            deliver_now(
-                Reply(
-                    blocks.reply(
-                        "⏳ Working on it — this is taking longer than usual; the answer will follow here."
-                    )
+        ready = threading.Condition()
+        outcome: dict[str, Reply | bool] = {}
+
+        def job() -> None:
+            reply = safely(work)
+            with ready:
+                if not outcome.get("gave_up"):
+                    outcome["reply"] = reply
+                    ready.notify_all()
+                    return
+            deliver_later(reply)  # the answer already said "working on it"
+
+        self._run(job)
+        with ready:
+            ready.wait_for(lambda: "reply" in outcome, self.ack_budget)
+            reply = outcome.get("reply")
+            if reply is None:
+                outcome["gave_up"] = True
+        if isinstance(reply, Reply):
+            deliver_now(reply)
+            return
+        deliver_now(
+            Reply(
+                blocks.reply(
+                    "⏳ Working on it — this is taking longer than usual; the answer will follow here."
                 )
             )
-            future.add_done_callback(lambda done: self.after(lambda: deliver_later(done.result())))
-            return
-        deliver_now(reply)
+        )
 
 
 def safely(work: Callable[[], Reply]) -> Reply:

@@ -130,6 +130,18 @@ class Workspace:
         return json.loads(response.body).get("text", "") if response.body else ""
 
 
+_EDGES: list[Edge] = []
+
+
+@pytest.fixture
+def ctx(ctx):
+    """The root ``ctx``; when the test ends, the work its apps left running (what follows an
+    ack) finishes before the database is emptied."""
+    yield ctx
+    while _EDGES:
+        assert _EDGES.pop().wait_idle(10), "work after the ack still running after 10 s"
+
+
 @pytest.fixture
 def workspace(slack, ctx) -> Workspace:
     return make_workspace(slack, ctx)
@@ -137,6 +149,7 @@ def workspace(slack, ctx) -> Workspace:
 
 def make_workspace(slack: LoopbackSlack, ctx: Context, **overrides) -> Workspace:
     app, edge = build_app(ctx, make_settings(slack, **overrides))
+    _EDGES.append(edge)
     return Workspace(app, edge, slack, ctx)
 
 
