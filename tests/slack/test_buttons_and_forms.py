@@ -104,7 +104,10 @@ def test_change_severity_form_lists_the_other_levels_and_regrades(workspace, sla
     assert service.get(workspace.ctx, "INC-1").severity == 2
     card = slack.calls_to("chat.update")[-1].params
     assert card["blocks"][0]["text"]["text"] == "🟠 INC-1 · Sev 2 · Checkout API down"  # in place
-    assert "<@U1> changed the severity 1 → *2*" in slack.calls_to("chat.postMessage")[-1].params["text"]
+    assert (
+        "<@U1> changed the severity 1 → *2*"
+        in slack.calls_to("chat.postMessage")[-1].params["text"]
+    )
 
 
 def test_bare_incident_opens_the_declare_form_and_submitting_it_declares(workspace, slack):
