@@ -7,6 +7,7 @@ contract file that stops start-up is reported in one line on stderr (exit status
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -361,11 +362,25 @@ def serve(port: int | None, host: str, socket_mode: bool) -> None:
     _logging()
     settings = get_settings()
     ctx = build_context(settings)
-    app, _ = build_app(ctx, settings, socket_mode=socket_mode)
-    if socket_mode:
-        click.echo("slabot: Socket Mode, connecting to Slack…", err=True)
-        socket_mode_handler(app, settings).start()
-        return
-    server = http_server(app, ctx, host=host, port=port or settings.port)
-    click.echo(f"slabot: listening on http://{host}:{server.effective_port}/slack/events", err=True)
-    server.run()
+    app, edge = build_app(ctx, settings, socket_mode=socket_mode)
+    previous = signal.signal(signal.SIGTERM, _stop)  # a platform's stop: finish what was acked
+    try:
+        if socket_mode:
+            click.echo("slabot: Socket Mode, connecting to Slack…", err=True)
+            socket_mode_handler(app, settings).start()
+            return
+        server = http_server(app, ctx, host=host, port=port or settings.port)
+        click.echo(
+            f"slabot: listening on http://{host}:{server.effective_port}/slack/events", err=True
+        )
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if not edge.wait_idle(timeout=20):
+            click.echo("slabot: stopped with work still running after 20 s", err=True)
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt

@@ -74,12 +74,14 @@ def served(tmp_path):
                     time.sleep(0.1)
             yield base, slack, health
         finally:
-            process.terminate()
+            process.terminate()  # SIGTERM, as a platform stops a web process
             try:
-                process.wait(timeout=10)
+                stopped = process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+                stopped = "killed"
             log.close()
+        assert stopped == 0, "slabot serve did not stop cleanly on SIGTERM"
 
 
 def post_command(
