@@ -7,6 +7,7 @@ contract file that stops start-up is reported in one line on stderr (exit status
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -417,14 +418,28 @@ def serve(port: int | None, host: str, socket_mode: bool) -> None:
     _logging()
     settings = get_settings()
     ctx = build_context(settings)
-    app, _ = build_app(ctx, settings, socket_mode=socket_mode)
-    if socket_mode:
-        click.echo("slabot: Socket Mode, connecting to Slack…", err=True)
-        socket_mode_handler(app, settings).start()
-        return
-    server = http_server(app, ctx, host=host, port=settings.port if port is None else port)
-    click.echo(f"slabot: listening on http://{host}:{server.effective_port}/slack/events", err=True)
-    server.run()
+    app, edge = build_app(ctx, settings, socket_mode=socket_mode)
+    previous = signal.signal(signal.SIGTERM, _stop)  # a platform's stop: finish what was acked
+    try:
+        if socket_mode:
+            click.echo("slabot: Socket Mode, connecting to Slack…", err=True)
+            socket_mode_handler(app, settings).start()
+            return
+        server = http_server(app, ctx, host=host, port=settings.port if port is None else port)
+        click.echo(
+            f"slabot: listening on http://{host}:{server.effective_port}/slack/events", err=True
+        )
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if not edge.wait_idle(timeout=20):
+            click.echo("slabot: stopped with work still running after 20 s", err=True)
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 # --- console -------------------------------------------------------------------------------
@@ -476,6 +491,8 @@ def console(speed, policy_id, customers_file, database_url, zone) -> None:
         )  # fmt: skip
     except LookupError as exc:
         raise click.BadParameter(str(exc.args[0]), param_hint="--policy") from None
+
+
 # --- the worker ----------------------------------------------------------------------------
 
 
@@ -559,7 +576,7 @@ def run_command(http: bool, port: int | None, host: str, poll: float) -> None:
     if not http:
         settings.require("SLACK_APP_TOKEN")
     ctx = build_context(settings)
-    app, _ = build_app(ctx, settings, socket_mode=not http)
+    app, edge = build_app(ctx, settings, socket_mode=not http)
     worker = _worker(ctx, settings, poll, 20)
     stop = threading.Event()
     port = settings.port if port is None else port
@@ -600,6 +617,8 @@ def run_command(http: bool, port: int | None, host: str, poll: float) -> None:
     finally:
         worker.stop.set()
         thread.join(timeout=30)
+        if not edge.wait_idle(timeout=20):
+            click.echo("slabot: stopped with work still running after 20 s", err=True)
     if failure:
         click.echo(f"slabot: {failure}", err=True)
         raise SystemExit(1)

@@ -9,7 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -28,6 +38,9 @@ def _incident_fk() -> Any:
 
 
 class Incident(SQLModel, table=True):
+    __table_args__ = (Index("ix_incident_ref_upper", text("upper(ref)")),)
+    """References are looked up case-insensitively (``inc-7`` is ``INC-7``)."""
+
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
     title: str = Field(sa_column=Column(Text, nullable=False))
@@ -159,6 +172,7 @@ class WorkerHeartbeat(SQLModel, table=True):
 
 class MaintenanceWindow(SQLModel, table=True):
     __tablename__ = "maintenance_window"
+    __table_args__ = (Index("ix_maintenance_window_ref_upper", text("upper(ref)")),)
 
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(sa_column=Column(String(64), nullable=False, unique=True))

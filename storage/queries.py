@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from typing import ClassVar
 
-from sqlalchemy import Result, case, delete, false, func, or_, select, true, update
+from sqlalchemy import Result, case, delete, false, func, insert, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
@@ -62,6 +62,13 @@ def incidents(session: Session, *, open_only: bool, limit: int | None = None) ->
     if limit is not None:
         statement = statement.limit(limit)
     return session.scalars(statement).all()
+
+
+def count_incidents(session: Session, *, open_only: bool) -> int:
+    statement = select(func.count()).select_from(Incident)
+    if open_only:
+        statement = statement.where(Incident.resolved_at.is_(None))
+    return session.scalar(statement) or 0
 
 
 def incidents_between(
@@ -249,12 +256,32 @@ def maintenance_between(
     ).all()
 
 
+# --- bulk loading ------------------------------------------------------------------------------
+
+
+def insert_rows(session: Session, model: type, rows: Sequence[dict], *, batch: int = 10_000) -> int:
+    """Insert plain rows into ``model``'s table in batches of executemany, with no ORM
+    bookkeeping: for loading history (benchmarks, large imports). Returns how many."""
+    table = model.__table__  # type: ignore[attr-defined]
+    for start in range(0, len(rows), batch):
+        session.execute(insert(table), rows[start : start + batch])
+    return len(rows)
+
+
 # --- Slack requests --------------------------------------------------------------------------
 
 
 def claim_request(session: Session, key: str, at: dt.datetime) -> bool:
-    """Record a Slack request id; ``False`` when it was already processed (a retry)."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    """Record a Slack request id; ``False`` when it was already processed (a retry).
+
+    On PostgreSQL the claim's commit does not wait for its WAL flush: the row is visible to
+    every other process at once, and only a server crash within a fraction of a second
+    could lose it (a retry after that crash would then be processed again). Waiting would
+    put a disk flush in front of every command's answer."""
+    postgres = session.bind.dialect.name == "postgresql"
+    if postgres:
+        session.execute(text("SET LOCAL synchronous_commit = off"))
+    insert = pg_insert if postgres else sqlite_insert
     claimed = session.execute(
         insert(ProcessedRequest)
         .values(key=key, received_at=at)
@@ -262,6 +289,19 @@ def claim_request(session: Session, key: str, at: dt.datetime) -> bool:
         .returning(ProcessedRequest.key)
     ).first()
     return claimed is not None
+
+
+def release_request(session: Session, key: str) -> None:
+    """Forget a claimed request id, so the same request may be processed again (a form
+    whose submission was refused is corrected and sent again under the same view id)."""
+    session.execute(delete(ProcessedRequest).where(ProcessedRequest.key == key))
+
+
+def forget_requests_before(session: Session, before: dt.datetime) -> int:
+    """Drop request ids older than Slack ever retries; returns how many went."""
+    return session.execute(
+        delete(ProcessedRequest).where(ProcessedRequest.received_at < before)
+    ).rowcount
 
 
 # --- uptime and credit reports -------------------------------------------------------------

@@ -70,6 +70,19 @@ def in_channel(ctx: Context, channel_id: str) -> IncidentView | None:
         return _view(session, incident, ctx.contracts, ctx.clock.now())
 
 
+def ref_in_channel(ctx: Context, channel_id: str) -> str | None:
+    """The reference of the incident whose channel this is, if any: one indexed lookup, for
+    a command that acts on it (the change itself reads the incident again, locked)."""
+    with ctx.db.read() as session:
+        incident = queries.incident_in_channel(session, channel_id)
+        return None if incident is None else incident.ref
+
+
+def count_incidents(ctx: Context, *, open_only: bool = True) -> int:
+    with ctx.db.read() as session:
+        return queries.count_incidents(session, open_only=open_only)
+
+
 def list_incidents(
     ctx: Context, *, open_only: bool = True, limit: int | None = None
 ) -> list[IncidentView]:
@@ -294,12 +307,12 @@ def mark_excluded(ctx: Context, ref: str, reason: str | None, actor: str) -> Inc
         return sync(session, incident, ctx.contracts, now)
 
 
-def set_slack_card(ctx: Context, ref: str, *, channel_id: str, card_ts: str | None) -> IncidentView:
-    """Remember where the incident lives in Slack: its channel and the card to update."""
-    with _change(ctx, ref) as (session, incident, now):
+def set_slack_card(ctx: Context, ref: str, *, channel_id: str, card_ts: str | None) -> None:
+    """Remember where the incident lives in Slack: its channel and the card to update.
+    Nothing the engine reads changes, so the timers and reminders are left as they are."""
+    with _change(ctx, ref) as (_session, incident, _now):
         incident.channel_id = channel_id
         incident.card_ts = card_ts
-        return sync(session, incident, ctx.contracts, now)
 
 
 # --- maintenance ---------------------------------------------------------------------------

@@ -82,6 +82,22 @@ def _section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))
 
 
+def _sections(text: str, limit: int = 3000) -> list[SectionBlock]:
+    """Long mrkdwn as consecutive sections (each within Slack's limit), so nothing is cut:
+    split at a line break or a space where there is one, never inside an ``&amp;`` entity."""
+    sections = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
+        if cut < limit // 2:
+            cut = limit
+        entity = text.rfind("&", cut - 5, cut)
+        if entity != -1 and ";" not in text[entity:cut]:
+            cut = entity
+        sections.append(SectionBlock(text=MarkdownTextObject(text=text[:cut])))
+        text = text[cut:].lstrip("\n ")
+    return [*sections, SectionBlock(text=MarkdownTextObject(text=text))]
+
+
 def _context(*parts: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=clip(p, 2000)) for p in parts if p][:10])
 
@@ -162,7 +178,7 @@ def incident_card(view: IncidentView, contracts: Contracts, zone: str = "UTC") -
     if view.excluded_reason:
         blocks.append(_context(f"Excluded from uptime: {escape(view.excluded_reason)}"))
     if view.summary:
-        blocks.append(_section(f"*Resolution:* {escape(view.summary)}"))
+        blocks.extend(_sections(f"*Resolution:* {escape(view.summary)}"))
     if view.reports_at_resolution and view.is_open:
         blocks.append(
             _context(
@@ -213,13 +229,14 @@ def card_buttons(view: IncidentView) -> list[ButtonElement]:
 def update_post(view: IncidentView, user_id: str, text: str) -> Message:
     """A responder's progress update, in their words, attributed."""
     body = f"📝 *Update* on {view.ref} from {mrkdwn.user(user_id)}:\n{escape(text)}"
-    return Message(text=f"Update on {view.ref}: {escape(text)}", blocks=[_section(body)])
+    return Message(text=f"Update on {view.ref}: {escape(text)}", blocks=_sections(body))
 
 
 def change_post(view: IncidentView, user_id: str, what: str) -> Message:
     """One line in the incident channel for each change: who did what."""
     text = f"{mrkdwn.user(user_id)} {what}"
-    return Message(text=f"{view.ref}: {text}", blocks=[_context(text)])
+    body = [_context(text)] if len(text) <= 2000 else _sections(text)
+    return Message(text=f"{view.ref}: {text}", blocks=body)
 
 
 def declared_notice(view: IncidentView) -> Message:
@@ -228,11 +245,19 @@ def declared_notice(view: IncidentView) -> Message:
     return Message(text=text, blocks=[_section(text)])
 
 
-def incident_list(views: Sequence[IncidentView], heading: str) -> Message:
+LIST_LIMIT = 40
+"""Incidents an ``/incident list`` shows; the heading counts them all."""
+
+
+def incident_list(
+    views: Sequence[IncidentView], heading: str, *, total: int | None = None
+) -> Message:
+    """The incidents, newest first, at most ``LIST_LIMIT`` of ``total`` (default: all given)."""
     if not views:
         return reply("No open incidents.")
+    total = len(views) if total is None else total
     lines = [heading]
-    for view in views[:40]:
+    for view in views[:LIST_LIMIT]:
         nxt = view.next_deadline()
         due = (
             f" · {TIMER_NAMES.get(nxt.kind.value, nxt.kind.value)} {STATE_MARK[nxt.state]} {mrkdwn.due(nxt.deadline, 'UTC')}"
@@ -243,9 +268,10 @@ def incident_list(views: Sequence[IncidentView], heading: str) -> Message:
         lines.append(
             f"• *{view.ref}* Sev {view.severity} — {escape(clip(view.title, 80))} · {mrkdwn.channel(view.channel_id)}{paused}{due}"
         )
-    if len(views) > 40:
-        lines.append(f"… and {len(views) - 40} more")
-    return Message(text=heading, blocks=[_section("\n".join(lines))])
+    shown = min(len(views), LIST_LIMIT)
+    if total > shown:
+        lines.append(f"… and {total - shown} more")
+    return Message(text=heading, blocks=_sections("\n".join(lines)))
 
 
 def usage(text: str) -> Message:
@@ -343,7 +369,7 @@ def home(
         blocks += [
             DividerBlock(),
             HeaderBlock(text="Uptime this period"),
-            *_sections(standings),
+            *_sections("\n".join(standings)),
         ]
     if problems:
         blocks += [DividerBlock(), HeaderBlock(text="Needs a look"), _section("\n".join(problems))]
@@ -451,21 +477,6 @@ HOME_STANDINGS = 25
 MONEY_NOTE = "Amounts are shown to managers and admins (SLABOT_MANAGERS, SLABOT_ADMINS)."
 
 
-def _sections(lines: Sequence[str], limit: int = 3000) -> list[SectionBlock]:
-    """Lines in as few sections as Slack's 3,000 characters allow, none cut mid-line."""
-    sections, chunk = [], ""
-    for line in lines:
-        line = clip(line, limit)
-        if chunk and len(chunk) + 1 + len(line) > limit:
-            sections.append(_section(chunk))
-            chunk = line
-        else:
-            chunk = f"{chunk}\n{line}" if chunk else line
-    if chunk:
-        sections.append(_section(chunk))
-    return sections
-
-
 def _met_mark(met: bool | None) -> str:
     return {True: "✅", False: "🔴", None: "⚪"}[met]
 
@@ -538,7 +549,7 @@ def report_summary(report: Report, *, money: bool, zone: str = "UTC") -> Message
     else:
         blocks.append(_section(_report_facts(report, money=money)))
         ordered = sorted(customers, key=_worst_first)
-        blocks += _sections([report_line(c, money=money) for c in ordered[:REPORT_LINES]])
+        blocks += _sections("\n".join(report_line(c, money=money) for c in ordered[:REPORT_LINES]))
         if len(ordered) > REPORT_LINES:
             blocks.append(
                 _context(
@@ -576,7 +587,7 @@ def _customer_detail(c: CustomerReport, *, money: bool) -> list[Block]:
         "• " + escape(line_text(line, c.currency) if money else line.reason) for line in c.credits
     ]
     if credits:
-        blocks += _sections(["*Credits and refunds*", *credits])
+        blocks += _sections("\n".join(["*Credits and refunds*", *credits]))
     if c.incidents:
         blocks.append(_context(f"Incidents that counted: {escape(', '.join(c.incidents))}"))
     if c.notes:
@@ -612,6 +623,8 @@ def standing_lines(standings: Sequence[CustomerStanding], *, money: bool) -> lis
     if len(ordered) > HOME_STANDINGS:
         lines.append(f"… and {len(ordered) - HOME_STANDINGS} more: `/sla report`")
     return lines
+
+
 _NO_TIME = format_span_words(dt.timedelta(0))
 
 

@@ -21,10 +21,16 @@ log = logging.getLogger(__name__)
 
 def channel_name(prefix: str, declared_at: dt.datetime, title: str) -> str:
     """``inc-20261120-checkout-api-down``: Slack's rules (lower case, ≤ 80, a-z 0-9 - _)."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-") or "incident"
+    slug = channel_name_part(title) or "incident"
     base = f"{prefix}-{declared_at:%Y%m%d}-"
     return (base + slug)[:80].rstrip("-")
+
+
+def channel_name_part(text: str) -> str:
+    """``Checkout API down`` → ``checkout-api-down``, ``INC-17`` → ``inc-17``: lower-case
+    ASCII letters and digits joined by ``-``, as Slack allows in a channel name."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 @dataclass
@@ -33,15 +39,21 @@ class IncidentChannels:
     settings: Settings
     contracts: Contracts
 
-    def open(
-        self, view: IncidentView, declarer: str, origin_channel: str | None
-    ) -> tuple[str, str | None]:
-        """The incident's channel (created, or the one it was declared in) with its pinned card."""
+    def open(self, view: IncidentView, origin_channel: str | None) -> tuple[str, str]:
+        """The incident's channel (created, or the one it was declared in) with its card."""
         if self.settings.incident_channels == "current" and origin_channel:
             channel = origin_channel
             self._join(channel)
         else:
             channel = self._create(view)
+        card = incident_card(view, self.contracts)
+        posted = self.client.chat_postMessage(channel=channel, **card.as_kwargs())
+        return channel, posted["ts"]
+
+    def settle(self, view: IncidentView, channel: str, card_ts: str, declarer: str) -> None:
+        """What can follow the answer: invite the declarer, pin the card. Each is a
+        convenience, logged when Slack refuses it; the channel and card are there either way."""
+        if channel != view.origin_channel_id:  # a channel of its own, not the current one
             try:
                 self.client.conversations_invite(channel=channel, users=declarer)
             except SlackApiError as exc:
@@ -52,26 +64,23 @@ class IncidentChannels:
                         channel,
                         exc.response.get("error"),
                     )
-        card = incident_card(view, self.contracts)
-        posted = self.client.chat_postMessage(channel=channel, **card.as_kwargs())
-        ts = posted["ts"]
         try:
-            self.client.pins_add(channel=channel, timestamp=ts)
-        except SlackApiError as exc:  # pinning is a convenience: the card is there either way
+            self.client.pins_add(channel=channel, timestamp=card_ts)
+        except SlackApiError as exc:
             log.warning("could not pin the card of %s: %s", view.ref, exc.response.get("error"))
-        return channel, ts
 
     def _create(self, view: IncidentView) -> str:
+        """``#inc-20261120-checkout-down``; when taken ``…-2`` to ``…-4``, then ``…-inc-17``
+        (the incident's own reference: free unless someone made that channel by hand)."""
         name = channel_name(self.settings.channel_prefix, view.declared_at, view.title)
-        candidate = name
-        for attempt in range(2, 12):
+        suffixes = ["", "-2", "-3", "-4", "-" + channel_name_part(view.ref)]
+        for suffix in suffixes:
+            candidate = name[: 80 - len(suffix)].rstrip("-") + suffix
             try:
                 return self.client.conversations_create(name=candidate)["channel"]["id"]
             except SlackApiError as exc:
                 if exc.response.get("error") != "name_taken":
                     raise
-                suffix = f"-{attempt}"
-                candidate = name[: 80 - len(suffix)] + suffix
         raise SlackApiError("no free channel name", {"ok": False, "error": "name_taken"})
 
     def _join(self, channel: str) -> None:

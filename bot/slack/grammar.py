@@ -136,7 +136,7 @@ def parse_incident(text: str, severity_names: Iterable[tuple[int, str]] = ()) ->
         try:
             level = parse_severity(rest.split()[0], severity_names)
         except ValueError as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(f"{exc}. {_levels(severity_names)}") from None
         return IncidentVerb(verb, ref, severity=level)
     if verb == "update" and not rest:
         raise UsageError("an update needs text: `/incident update Rolled back the deploy`")
@@ -157,12 +157,18 @@ def _declare(rest: str, severity_names: list[tuple[int, str]]) -> Declare:
     try:
         severity = parse_severity(sev_word, severity_names)
     except ValueError as exc:
-        raise UsageError(f"{exc}. Usage: {usage}") from None
+        raise UsageError(f"{exc}. {_levels(severity_names)}\nUsage: {usage}") from None
     body = body.strip()
     title, clauses = _split_title(body)
     if not title:
         raise UsageError(f"a title is required: say what is broken. Usage: {usage}")
     return Declare(severity, title, **clauses)
+
+
+def _levels(severity_names: Iterable[tuple[int, str]]) -> str:
+    """The levels the contracts have, for a reply to a severity that is none of them."""
+    levels = "; ".join(f"{level} ({name})" for level, name in severity_names)
+    return f"The contracts' levels: {levels}." if levels else ""
 
 
 _CLAUSE_WORDS = ("for", "outage", "started")

@@ -8,11 +8,12 @@ from a service becomes a clear ephemeral answer and nothing changes.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,12 +47,17 @@ from storage import queries
 
 log = logging.getLogger(__name__)
 
+REQUEST_MEMORY = dt.timedelta(days=1)
+"""How long a processed Slack request id is remembered (Slack retries for minutes)."""
+
 
 @dataclass(frozen=True)
 class Reply:
     message: Message
     in_channel: bool = False
     refused: bool = False
+    reason: str = ""
+    """A refusal's reason as plain text (a form shows it beside the field, unescaped)."""
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -60,8 +66,12 @@ class Reply:
         }
 
 
+ALREADY_HANDLED = Reply(blocks.reply("(already handled)"))
+"""The answer to a retry or a repeat of a request already processed."""
+
+
 def refused(text: str) -> Reply:
-    return Reply(blocks.refusal(escape(text)), refused=True)
+    return Reply(blocks.refusal(escape(text)), refused=True, reason=text)
 
 
 @dataclass
@@ -88,12 +98,57 @@ class Edge:
                     names.setdefault(spec.level, spec.name)
         return sorted(names.items())
 
+    _pruned_at: dt.datetime | None = None
+
     def first_time(self, key: str | None) -> bool:
-        """Record a Slack request id; ``False`` for a retry or a repeat already processed."""
+        """Record a Slack request id; ``False`` for a retry or a repeat already processed.
+
+        Ids older than ``REQUEST_MEMORY`` are dropped, at most once an hour per process:
+        Slack retries within minutes, and the table stays small."""
         if not key:
             return True
+        now = self.ctx.clock.now()
         with self.ctx.db.transaction() as session:
-            return queries.claim_request(session, key, self.ctx.clock.now())
+            if self._pruned_at is None or now - self._pruned_at >= dt.timedelta(hours=1):
+                self._pruned_at = now
+                queries.forget_requests_before(session, now - REQUEST_MEMORY)
+            return queries.claim_request(session, key, now)
+
+    def forget(self, key: str | None) -> None:
+        """Let a request id be processed again (its first processing was refused)."""
+        if key:
+            with self.ctx.db.transaction() as session:
+                queries.release_request(session, key)
+
+    _in_flight: int = 0
+    _quiet: threading.Condition = field(default_factory=threading.Condition)
+
+    def _run(self, job: Callable[[], None]) -> None:
+        """Run ``job`` on the edge's threads, counted until it is done (see ``wait_idle``)."""
+
+        def counted() -> None:
+            try:
+                job()
+            except Exception:
+                log.exception("work after the ack failed")
+            finally:
+                with self._quiet:
+                    self._in_flight -= 1
+                    self._quiet.notify_all()
+
+        with self._quiet:
+            self._in_flight += 1
+        self.executor.submit(counted)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no work is in flight (a graceful stop; tests before they empty the
+        database); ``False`` if some is still running after ``timeout`` seconds."""
+        with self._quiet:
+            return self._quiet.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def after(self, job: Callable[[], None]) -> None:
+        """Run ``job`` once the request is answered (Slack waits for no more than the ack)."""
+        self._run(job)
 
     def answer(
         self,
@@ -104,20 +159,34 @@ class Edge:
         """Run ``work``; answer with its reply if it is done within the ack budget, else answer
         "working on it" at once and deliver the reply when it is ready. Slack gets its ack in
         time even when the database is slow."""
-        future = self.executor.submit(safely, work)
-        try:
-            reply = future.result(timeout=self.ack_budget)
-        except FutureTimeout:
-            deliver_now(
-                Reply(
-                    blocks.reply(
-                        "⏳ Working on it — this is taking longer than usual; the answer will follow here."
-                    )
+        ready = threading.Condition()
+        outcome: dict[str, Reply | bool] = {}
+
+        def job() -> None:
+            reply = safely(work)
+            with ready:
+                if not outcome.get("gave_up"):
+                    outcome["reply"] = reply
+                    ready.notify_all()
+                    return
+            deliver_later(reply)  # the answer already said "working on it"
+
+        self._run(job)
+        with ready:
+            ready.wait_for(lambda: "reply" in outcome, self.ack_budget)
+            reply = outcome.get("reply")
+            if reply is None:
+                outcome["gave_up"] = True
+        if isinstance(reply, Reply):
+            deliver_now(reply)
+            return
+        deliver_now(
+            Reply(
+                blocks.reply(
+                    "⏳ Working on it — this is taking longer than usual; the answer will follow here."
                 )
             )
-            future.add_done_callback(lambda done: deliver_later(done.result()))
-            return
-        deliver_now(reply)
+        )
 
 
 def safely(work: Callable[[], Reply]) -> Reply:
@@ -155,7 +224,7 @@ def declare(edge: Edge, user: str, origin_channel: str | None, command: Declare)
         channel_id=origin_channel,
     )  # fmt: skip
     try:
-        channel, card_ts = edge.channels.open(view, user, origin_channel)
+        channel, card_ts = edge.channels.open(view, origin_channel)
     except SlackApiError as exc:
         error = exc.response.get("error")
         log.warning("declared %s but could not open its channel: %s", view.ref, error)
@@ -163,17 +232,19 @@ def declare(edge: Edge, user: str, origin_channel: str | None, command: Declare)
             f"🚨 {view.ref} is declared and its clocks are running, but Slack refused its channel "
             f"({escape(str(error))}). Use `/incident status {view.ref}` from here meanwhile."
         ), in_channel=True)  # fmt: skip
-    view = service.set_slack_card(edge.ctx, view.ref, channel_id=channel, card_ts=card_ts)
+    service.set_slack_card(edge.ctx, view.ref, channel_id=channel, card_ts=card_ts)
+    view = replace(view, channel_id=channel, card_ts=card_ts)
+    edge.after(lambda: edge.channels.settle(view, channel, card_ts, user))
     if channel == origin_channel:
         return Reply(blocks.reply(f"Declared {view.ref}; its card is pinned here."))
     return Reply(blocks.declared_notice(view), in_channel=True)
 
 
-def locate(edge: Edge, channel: str | None, ref: str | None) -> IncidentView:
-    """The incident a command is about: the one named, else this channel's."""
+def locate(edge: Edge, channel: str | None, ref: str | None) -> str:
+    """The reference of the incident a command is about: the one named, else this channel's."""
     if ref:
-        return service.get(edge.ctx, ref)
-    here = service.in_channel(edge.ctx, channel) if channel else None
+        return ref
+    here = service.ref_in_channel(edge.ctx, channel) if channel else None
     if here is not None:
         return here
     open_ones = service.list_incidents(edge.ctx, open_only=True, limit=10)
@@ -201,18 +272,16 @@ def act(edge: Edge, user: str, channel: str | None, command: IncidentVerb) -> Re
     if verb == "help":
         return Reply(blocks.usage(INCIDENT_USAGE))
     if verb == "list":
-        views = service.list_incidents(edge.ctx, open_only=True)
-        return Reply(
-            blocks.incident_list(
-                views, f"*{len(views)} open incident{'s' if len(views) != 1 else ''}*"
-            )
-        )
-    view = locate(edge, channel, command.ref)
+        total = service.count_incidents(edge.ctx, open_only=True)
+        views = service.list_incidents(edge.ctx, open_only=True, limit=blocks.LIST_LIMIT)
+        heading = f"*{total} open incident{'s' if total != 1 else ''}*"
+        return Reply(blocks.incident_list(views, heading, total=total))
+    ref = locate(edge, channel, command.ref)
     if verb == "status":
-        return Reply(blocks.incident_card(view, edge.ctx.contracts))
+        return Reply(blocks.incident_card(service.get(edge.ctx, ref), edge.ctx.contracts))
     if not edge.permissions.may_respond(user):
         return refused(NOT_A_RESPONDER)
-    return change(edge, user, view.ref, verb, text=command.text, severity=command.severity)
+    return change(edge, user, ref, verb, text=command.text, severity=command.severity)
 
 
 def change(

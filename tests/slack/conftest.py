@@ -22,11 +22,15 @@ SIGNING_SECRET = "test-signing-secret-9f8e7d"
 BOT_TOKEN = "xoxb-test-token-1234"
 
 
-def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict:
+def signed_headers(
+    body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+) -> dict:
     timestamp = int(time.time()) if timestamp is None else timestamp
     signature = SignatureVerifier(secret).generate_signature(timestamp=str(timestamp), body=body)
     return {
-        "content-type": ["application/x-www-form-urlencoded" if not body.startswith("{") else "application/json"],
+        "content-type": [
+            "application/x-www-form-urlencoded" if not body.startswith("{") else "application/json"
+        ],
         "x-slack-request-timestamp": [str(timestamp)],
         "x-slack-signature": [signature],
     }
@@ -65,7 +69,15 @@ class Workspace:
     def dispatch(self, body: str, headers: dict | None = None):
         return self.app.dispatch(BoltRequest(body=body, headers=headers or signed_headers(body)))
 
-    def command(self, command: str, text: str, *, user: str = "U1", channel: str = "C0GENERAL", trigger: str | None = None):
+    def command(
+        self,
+        command: str,
+        text: str,
+        *,
+        user: str = "U1",
+        channel: str = "C0GENERAL",
+        trigger: str | None = None,
+    ):
         body = urlencode({
             "token": "legacy", "team_id": "T0LOOP", "channel_id": channel, "channel_name": "x",
             "user_id": user, "user_name": user.lower(), "command": command, "text": text,
@@ -90,21 +102,44 @@ class Workspace:
             "actions": [{"action_id": action_id, "block_id": f"incident:{ref}", "value": ref, "type": "button"}],
         })  # fmt: skip
 
-    def submit(self, callback_id: str, values: dict, *, metadata: str = "", user: str = "U1"):
+    def submit(
+        self,
+        callback_id: str,
+        values: dict,
+        *,
+        metadata: str = "",
+        user: str = "U1",
+        view_id: str | None = None,
+    ):
+        """A form submitted; each opened form has its own view id (give one to repeat it)."""
         return self._payload({
             "type": "view_submission", "user": {"id": user}, "team": {"id": "T0LOOP"},
             "trigger_id": f"trig-{time.monotonic_ns()}",
-            "view": {"id": "V1", "type": "modal", "callback_id": callback_id, "private_metadata": metadata, "state": {"values": values}},
+            "view": {"id": view_id or f"V{time.monotonic_ns()}", "type": "modal", "callback_id": callback_id, "private_metadata": metadata, "state": {"values": values}},
         })  # fmt: skip
 
     def event(self, event: dict, event_id: str = "Ev1"):
-        body = json.dumps({"type": "event_callback", "team_id": "T0LOOP", "event_id": event_id, "event": event})
+        body = json.dumps(
+            {"type": "event_callback", "team_id": "T0LOOP", "event_id": event_id, "event": event}
+        )
         return self.dispatch(body)
 
     def ack_text(self, response) -> str:
         """The text of a command's immediate answer (its ack body)."""
         assert response.status == 200, response.body
         return json.loads(response.body).get("text", "") if response.body else ""
+
+
+_EDGES: list[Edge] = []
+
+
+@pytest.fixture
+def ctx(ctx):
+    """The root ``ctx``; when the test ends, the work its apps left running (what follows an
+    ack) finishes before the database is emptied."""
+    yield ctx
+    while _EDGES:
+        assert _EDGES.pop().wait_idle(10), "work after the ack still running after 10 s"
 
 
 @pytest.fixture
@@ -114,9 +149,12 @@ def workspace(slack, ctx) -> Workspace:
 
 def make_workspace(slack: LoopbackSlack, ctx: Context, **overrides) -> Workspace:
     app, edge = build_app(ctx, make_settings(slack, **overrides))
+    _EDGES.append(edge)
     return Workspace(app, edge, slack, ctx)
 
 
 def text_of(call) -> str:
     """Everything a posted message says: its fallback text and its blocks, as JSON."""
-    return call.params.get("text", "") + json.dumps(call.params.get("blocks", []), ensure_ascii=False)
+    return call.params.get("text", "") + json.dumps(
+        call.params.get("blocks", []), ensure_ascii=False
+    )

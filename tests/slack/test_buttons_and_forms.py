@@ -21,7 +21,10 @@ def test_acknowledge_button_acts_like_the_command_and_tells_the_clicker(workspac
     assert confirmation.params["user"] == "U2" and confirmation.params["channel"] == channel
     assert "Acknowledged — response met (INC-1)" in confirmation.params["text"]
     assert service.get(workspace.ctx, "INC-1").timers[TimerKind.RESPONSE].state is TimerState.MET
-    assert "Acknowledge" not in [b["text"]["text"] for b in slack.calls_to("chat.update")[-1].params["blocks"][-1]["elements"]]
+    assert "Acknowledge" not in [
+        b["text"]["text"]
+        for b in slack.calls_to("chat.update")[-1].params["blocks"][-1]["elements"]
+    ]
 
 
 def test_restore_and_resume_buttons(workspace, slack):
@@ -40,7 +43,12 @@ def test_post_update_opens_a_form_and_its_text_is_posted_attributed(workspace, s
     workspace.click("incident_update", "INC-1", channel=channel)
     opened = slack.wait_for("views.open")[0].params["view"]
     assert (opened["callback_id"], opened["private_metadata"]) == ("update", "INC-1")
-    response = workspace.submit("update", {"text": {"value": {"type": "plain_text_input", "value": "DB failover done"}}}, metadata="INC-1", user="U2")
+    response = workspace.submit(
+        "update",
+        {"text": {"value": {"type": "plain_text_input", "value": "DB failover done"}}},
+        metadata="INC-1",
+        user="U2",
+    )
     assert response.status == 200 and not response.body  # the form closes
     posted = [c for c in slack.calls_to("chat.postMessage") if "DB failover done" in text_of(c)]
     assert posted and posted[0].params["channel"] == channel and "from <@U2>" in text_of(posted[0])
@@ -50,19 +58,33 @@ def test_pause_and_resolve_forms(workspace, slack):
     channel = declared(workspace)
     workspace.click("incident_pause", "INC-1", channel=channel)
     assert slack.wait_for("views.open")[0].params["view"]["callback_id"] == "pause"
-    workspace.submit("pause", {"text": {"value": {"type": "plain_text_input", "value": "customer logs"}}}, metadata="INC-1")
+    workspace.submit(
+        "pause",
+        {"text": {"value": {"type": "plain_text_input", "value": "customer logs"}}},
+        metadata="INC-1",
+    )
     assert service.get(workspace.ctx, "INC-1").pause_reason == "customer logs"
     workspace.click("incident_resolve", "INC-1", channel=channel)
     assert slack.wait_for("views.open", count=2)[-1].params["view"]["callback_id"] == "resolve"
-    workspace.submit("resolve", {"text": {"value": {"type": "plain_text_input", "value": "Cache node replaced"}}}, metadata="INC-1")
+    workspace.submit(
+        "resolve",
+        {"text": {"value": {"type": "plain_text_input", "value": "Cache node replaced"}}},
+        metadata="INC-1",
+    )
     view = service.get(workspace.ctx, "INC-1")
     assert (view.state, view.summary) == ("resolved", "Cache node replaced")
 
 
 def test_a_refused_form_shows_the_reason_on_the_form(workspace, slack):
     declared(workspace)
-    workspace.incident("pause first", channel=slack.calls_to("conversations.create")[0].response["channel"]["id"])
-    response = workspace.submit("pause", {"text": {"value": {"type": "plain_text_input", "value": "again"}}}, metadata="INC-1")
+    workspace.incident(
+        "pause first", channel=slack.calls_to("conversations.create")[0].response["channel"]["id"]
+    )
+    response = workspace.submit(
+        "pause",
+        {"text": {"value": {"type": "plain_text_input", "value": "again"}}},
+        metadata="INC-1",
+    )
     body = json.loads(response.body)
     assert body["response_action"] == "errors"
     assert body["errors"]["text"].startswith("INC-1 is already paused since 2026-11-20 09:00 UTC")
@@ -74,8 +96,18 @@ def test_change_severity_form_lists_the_other_levels_and_regrades(workspace, sla
     opened = slack.wait_for("views.open")[0].params["view"]
     options = [o["value"] for o in opened["blocks"][1]["element"]["options"]]
     assert options == ["2", "3", "4"]  # every level a contract has, minus the current one
-    workspace.submit("severity", {"severity": {"value": {"type": "static_select", "selected_option": {"value": "2"}}}}, metadata="INC-1")
+    workspace.submit(
+        "severity",
+        {"severity": {"value": {"type": "static_select", "selected_option": {"value": "2"}}}},
+        metadata="INC-1",
+    )
     assert service.get(workspace.ctx, "INC-1").severity == 2
+    card = slack.calls_to("chat.update")[-1].params
+    assert card["blocks"][0]["text"]["text"] == "🟠 INC-1 · Sev 2 · Checkout API down"  # in place
+    assert (
+        "<@U1> changed the severity 1 → *2*"
+        in slack.calls_to("chat.postMessage")[-1].params["text"]
+    )
 
 
 def test_bare_incident_opens_the_declare_form_and_submitting_it_declares(workspace, slack):
@@ -83,11 +115,19 @@ def test_bare_incident_opens_the_declare_form_and_submitting_it_declares(workspa
     assert response.status == 200
     opened = slack.wait_for("views.open")[0].params["view"]
     assert opened["callback_id"] == "declare" and opened["private_metadata"] == "C0GENERAL"
-    assert {b["block_id"] for b in opened["blocks"]} == {"title", "severity", "customers", "outage", "started"}
+    assert {b["block_id"] for b in opened["blocks"]} == {
+        "title",
+        "severity",
+        "customers",
+        "outage",
+        "started",
+    }
     values = {
         "title": {"value": {"type": "plain_text_input", "value": "Search is down"}},
         "severity": {"value": {"type": "static_select", "selected_option": {"value": "1"}}},
-        "customers": {"value": {"type": "multi_static_select", "selected_options": [{"value": "acme"}]}},
+        "customers": {
+            "value": {"type": "multi_static_select", "selected_options": [{"value": "acme"}]}
+        },
         "outage": {"value": {"type": "checkboxes", "selected_options": [{"value": "outage"}]}},
         "started": {"value": {"type": "plain_text_input", "value": "5 minutes ago"}},
     }
@@ -105,5 +145,8 @@ def test_a_declare_form_with_a_bad_start_points_at_that_field(workspace, slack):
         "started": {"value": {"type": "plain_text_input", "value": "teatime"}},
     }
     body = json.loads(workspace.submit("declare", values, metadata="C0GENERAL").body)
-    assert body["response_action"] == "errors" and "'teatime' is not a time" in body["errors"]["started"]
+    assert (
+        body["response_action"] == "errors"
+        and "'teatime' is not a time" in body["errors"]["started"]
+    )
     assert service.list_incidents(workspace.ctx, open_only=False) == []

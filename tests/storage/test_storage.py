@@ -98,6 +98,10 @@ def test_postgres_asks_for_an_upgrade_instead_of_migrating_silently(postgres_url
         engine.dispose()
 
 
+@pytest.mark.filterwarnings(
+    "ignore:autogenerate skipping metadata-specified expression-based index",
+    "ignore:Skipped unsupported reflection of expression-based index",
+)  # SQLite cannot reflect the upper(ref) indexes; PostgreSQL compares them
 def test_migrations_are_at_head_and_match_the_models(migrated: Database):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
@@ -116,3 +120,29 @@ def test_a_slack_request_is_processed_once(db: Database):
     with db.transaction() as session:
         assert queries.claim_request(session, "event:Ev1", at) is False
         assert queries.claim_request(session, "event:Ev2", at) is True
+
+
+def test_a_reference_is_looked_up_through_its_index(db: Database):
+    """The statement ``incident_by_ref`` sends uses the ``upper(ref)`` index: a command that
+    names an incident must not read every incident (70 ms at 100,000 on SQLite)."""
+    from sqlalchemy import event
+
+    sent: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with db.read() as session:
+            queries.incident_by_ref(session, "inc-7")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    statement, parameters = next((s, p) for s, p in sent if "FROM incident" in s)
+    with db.engine.begin() as connection:
+        if db.is_sqlite:
+            plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+        else:
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # tiny tables scan anyway
+            plan = connection.exec_driver_sql("EXPLAIN " + statement, parameters).all()
+    assert "ix_incident_ref_upper" in " ".join(str(row) for row in plan), plan

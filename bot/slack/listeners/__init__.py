@@ -1,11 +1,12 @@
-"""Bolt listeners, registered per kind: commands, actions, views, events."""
+"""Bolt listeners, registered per kind: commands, actions, views, events.
+
+tests/slack/test_manifest.py records what ``register`` registers and checks manifest.yml
+declares the same commands and events."""
 
 from slack_bolt import App
 
 from bot.slack.handlers import Edge
 from bot.slack.listeners import actions, commands, events, views
-
-COMMANDS = ("/incident", "/sla")
 
 
 def register(app: App, edge: Edge) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
@@ -24,7 +26,7 @@ def register(app: App, edge: Edge) -> None:
 
         def work() -> Reply:
             if not edge.first_time(f"action:{body.get('trigger_id')}"):
-                return Reply(blocks.reply("(already handled)"))
+                return handlers.ALREADY_HANDLED
             if not edge.permissions.may_respond(user):
                 return handlers.refused(handlers.NOT_A_RESPONDER)
             return handlers.change(edge, user, ref, _DIRECT[action["action_id"]])
@@ -34,58 +36,60 @@ def register(app: App, edge: Edge) -> None:
     @app.action({"action_id": "incident_update"})
     def update(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        client.views_open(
-            trigger_id=body["trigger_id"],
-            view=blocks.text_form(
-                "update",
-                "Post an update",
-                "What is happening, what is next?",
-                action["value"],
-                "Post",
-            ),
-        )
+        _open_form(edge, client, body, lambda ref: blocks.text_form(
+            "update", "Post an update", "What is happening, what is next?", ref, "Post",
+        ))  # fmt: skip
 
     @app.action({"action_id": "incident_pause"})
     def pause(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        client.views_open(
-            trigger_id=body["trigger_id"],
-            view=blocks.text_form(
-                "pause",
-                "Pause the clocks",
-                "Why? (e.g. waiting for the customer's logs)",
-                action["value"],
-                "Pause",
-            ),
-        )
+        _open_form(edge, client, body, lambda ref: blocks.text_form(
+            "pause", "Pause the clocks", "Why? (e.g. waiting for the customer's logs)", ref, "Pause",
+        ))  # fmt: skip
 
     @app.action({"action_id": "incident_resolve"})
     def resolve(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        client.views_open(
-            trigger_id=body["trigger_id"],
-            view=blocks.text_form("resolve", "Resolve", "Summary: cause and fix", action["value"], "Resolve",
-                                  optional=True, hint="Posted in the channel and kept with the incident."),
-        )  # fmt: skip
+        _open_form(edge, client, body, lambda ref: blocks.text_form(
+            "resolve", "Resolve", "Summary: cause and fix", ref, "Resolve",
+            optional=True, hint="Posted in the channel and kept with the incident.",
+        ))  # fmt: skip
 
     @app.action({"action_id": "incident_severity"})
     def severity(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        try:
-            current = service.get(edge.ctx, action["value"]).severity
-        except Refusal:
-            return
-        client.views_open(
-            trigger_id=body["trigger_id"],
-            view=blocks.severity_form(action["value"], edge.severity_names(), current),
-        )
+
+        def form(ref: str):
+            current = service.get(edge.ctx, ref).severity
+            return blocks.severity_form(ref, edge.severity_names(), current)
+
+        _open_form(edge, client, body, form)
+
+
+def _open_form(edge: Edge, client: WebClient, body: dict, form: Callable[[str], object]) -> None:
+    """Open a button's form, unless the person may not act (then say why, privately)."""
+    edge.after(lambda: _open_now(edge, client, body, form))
+
+
+def _open_now(edge: Edge, client: WebClient, body: dict, form: Callable[[str], object]) -> None:
+    user, ref = body["user"]["id"], body["actions"][0]["value"]
+    channel = (body.get("channel") or {}).get("id")
+    try:
+        if not edge.permissions.may_respond(user):
+            raise Refusal(handlers.NOT_A_RESPONDER)
+        view = form(ref)
+    except Refusal as refusal:
+        reason = str(refusal)
+        _tell(edge, client, channel, user, lambda: handlers.refused(reason))
+        return
+    client.views_open(trigger_id=body["trigger_id"], view=view)  # within the trigger's 3 s
 
 
 def _tell(edge: Edge, client: WebClient, channel: str | None, user: str, work) -> None:
     """Buttons are acked at once; the outcome reaches the person who clicked, ephemerally."""
 
     def deliver(reply: Reply) -> None:
-        if channel:
+        if channel and reply is not handlers.ALREADY_HANDLED:
             client.chat_postEphemeral(channel=channel, user=user, **reply.message.as_kwargs())
 
-    edge.answer(work, deliver_now=deliver, deliver_later=deliver)
+    edge.after(lambda: deliver(handlers.safely(work)))

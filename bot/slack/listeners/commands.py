@@ -31,15 +31,13 @@ def register(app: App, edge: Edge) -> None:
             return
         if isinstance(parsed, OpenDeclareForm):
             ack()
-            client.views_open(
-                trigger_id=command["trigger_id"],
-                view=blocks.declare_form(edge.severity_names(), edge.ctx.contracts, channel),
-            )
+            form = blocks.declare_form(edge.severity_names(), edge.ctx.contracts, channel)
+            edge.after(lambda: client.views_open(trigger_id=command["trigger_id"], view=form))
             return
 
         def work() -> Reply:
-            if not edge.first_time(f"command:{command.get('trigger_id')}"):
-                return Reply(blocks.reply("(already handled)"))
+            if _changes(parsed) and not edge.first_time(f"command:{command.get('trigger_id')}"):
+                return handlers.ALREADY_HANDLED
             if isinstance(parsed, Declare):
                 return handlers.declare(edge, user, channel, parsed)
             assert isinstance(parsed, IncidentVerb)
@@ -58,6 +56,8 @@ def register(app: App, edge: Edge) -> None:
 
         def work() -> Reply:
             if isinstance(parsed, Maintenance):
+                if not edge.first_time(f"command:{command.get('trigger_id')}"):
+                    return handlers.ALREADY_HANDLED
                 return handlers.maintenance(edge, user, parsed)
             if isinstance(parsed, Report):
                 return handlers.report(edge, user, command.get("channel_id"), parsed)
@@ -69,6 +69,17 @@ def register(app: App, edge: Edge) -> None:
             return handlers.sla_help()
 
         _answer(edge, ack, respond, work)
+
+
+def _changes(parsed: object) -> bool:
+    """A command that changes something is processed once per delivery (a replayed or
+    repeated request changes nothing more); reading needs no claim, and saves its write."""
+    return isinstance(parsed, Declare) or (
+        isinstance(parsed, IncidentVerb) and parsed.verb not in READ_ONLY_VERBS
+    )
+
+
+READ_ONLY_VERBS = frozenset({"status", "list", "help"})
 
 
 def _answer(edge: Edge, ack: Ack, respond: Respond, work) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.slack import handlers
@@ -11,9 +11,14 @@ from bot.slack.handlers import Edge
 
 def register(app: App, edge: Edge) -> None:
     @app.event("app_home_opened")
-    def home(event: dict, body: dict, client: WebClient) -> None:
+    def home(ack: Ack, event: dict, body: dict, client: WebClient) -> None:
+        ack()
         if event.get("tab") not in (None, "home"):
             return
-        if not edge.first_time(f"event:{body.get('event_id')}"):
-            return
-        client.views_publish(user_id=event["user"], view=handlers.home_view(edge, event["user"]))
+
+        def publish() -> None:
+            if edge.first_time(f"event:{body.get('event_id')}"):
+                user = event["user"]
+                client.views_publish(user_id=user, view=handlers.home_view(edge, user))
+
+        edge.after(publish)

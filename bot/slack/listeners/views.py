@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.errors import Refusal
 from bot.incidents import service
 from bot.slack import handlers, mrkdwn
 from bot.slack.grammar import Declare
 from bot.slack.handlers import Edge, Reply
+
+log = logging.getLogger(__name__)
 
 
 def _value(view: dict, block: str):
@@ -36,14 +42,10 @@ def register(app: App, edge: Edge) -> None:
             started=_value(view, "started") or None,
         )
         _submit(
-            edge,
-            ack,
-            client,
-            user,
-            origin,
-            "title",
+            edge, ack, client, user, view, "title",
             lambda: handlers.declare(edge, user, origin, command),
-        )
+            channel=lambda: origin,
+        )  # fmt: skip
 
     @app.view("update")
     @app.view("pause")
@@ -58,7 +60,7 @@ def register(app: App, edge: Edge) -> None:
                 return handlers.refused(handlers.NOT_A_RESPONDER)
             return handlers.change(edge, user, ref, verb, text=text)
 
-        _submit(edge, ack, client, user, _channel_of(edge, ref), "text", work)
+        _submit(edge, ack, client, user, view, "text", work, channel=lambda: _channel_of(edge, ref))
 
     @app.view("severity")
     def severity(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
@@ -70,7 +72,9 @@ def register(app: App, edge: Edge) -> None:
                 return handlers.refused(handlers.NOT_A_RESPONDER)
             return handlers.change(edge, user, ref, "severity", severity=level)
 
-        _submit(edge, ack, client, user, _channel_of(edge, ref), "severity", work)
+        _submit(
+            edge, ack, client, user, view, "severity", work, channel=lambda: _channel_of(edge, ref)
+        )
 
 
 def _channel_of(edge: Edge, ref: str) -> str | None:
@@ -81,21 +85,51 @@ def _channel_of(edge: Edge, ref: str) -> str | None:
 
 
 def _submit(
-    edge: Edge, ack: Ack, client: WebClient, user: str, channel: str | None, field: str, work
+    edge: Edge,
+    ack: Ack,
+    client: WebClient,
+    user: str,
+    view: dict,
+    field: str,
+    work: Callable[[], Reply],
+    *,
+    channel: Callable[[], str | None],
 ) -> None:
-    """A refusal shows on the form itself; success closes it and confirms ephemerally."""
+    """A refusal shows on the form itself; success closes it and confirms where the person is.
+
+    A submission is processed once (``view:<id>``); a refused one may be corrected and sent
+    again under the same view id, so its claim is released. Everything that reads the
+    database runs inside ``work`` or after the ack, so a slow database never delays it.
+    """
+    key = f"view:{view['id']}" if view.get("id") else None
+
+    def once() -> Reply:
+        if not edge.first_time(key):
+            return handlers.ALREADY_HANDLED
+        reply = handlers.safely(work)
+        if reply.refused:
+            edge.forget(key)
+        return reply
 
     def now(reply: Reply) -> None:
         if reply.refused:
-            text = reply.message.text.removeprefix("⚠️ ")
+            text = reply.reason or reply.message.text.removeprefix("⚠️ ")
             where = "started" if text.startswith("started:") and field == "title" else field
             ack(response_action="errors", errors={where: mrkdwn.clip(text, 150)})
             return
         ack()
-        later(reply)
+        edge.after(lambda: later(reply))
 
     def later(reply: Reply) -> None:
-        if channel:
-            client.chat_postEphemeral(channel=channel, user=user, **reply.message.as_kwargs())
+        if reply is handlers.ALREADY_HANDLED:
+            return  # the first delivery told them
+        where = channel()
+        try:
+            if reply.in_channel and where:
+                edge.channels.post(where, reply.message)
+            elif where:
+                client.chat_postEphemeral(channel=where, user=user, **reply.message.as_kwargs())
+        except SlackApiError as exc:
+            log.warning("could not tell %s the outcome: %s", user, exc.response.get("error"))
 
-    edge.answer(work, deliver_now=now, deliver_later=later)
+    edge.answer(once, deliver_now=now, deliver_later=later)

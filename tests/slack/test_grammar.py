@@ -1,0 +1,106 @@
+"""The slash-command language, without Slack: aliases, typos, clauses, and no crash on any text."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.slack.grammar import (
+    Declare,
+    IncidentVerb,
+    Maintenance,
+    OpenDeclareForm,
+    Report,
+    SlaVerb,
+    UsageError,
+    parse_incident,
+    parse_sla,
+)
+
+NAMES = [
+    (1, "Critical Impact (Code Red)"),
+    (2, "High Impact"),
+    (3, "Medium Impact"),
+    (4, "Low Impact"),
+]
+
+
+@pytest.mark.parametrize(
+    ("typed", "verb"),
+    [
+        ("ack", "ack"), ("ACK", "ack"), ("acknowledge", "ack"), ("close Fixed", "resolve"),
+        ("resolved", "resolve"), ("restored", "restore"), ("unpause", "resume"), ("info", "status"),
+        ("ls", "list"), ("?", "help"), ("sev 2", "severity"), ("regrade 2", "severity"),
+    ],
+)  # fmt: skip
+def test_verbs_and_their_aliases(typed, verb):
+    assert parse_incident(typed, NAMES).verb == verb
+
+
+@pytest.mark.parametrize(("typed", "suggested"), [
+    ("acknowlege", "ack"), ("resovle", "resolve"), ("stauts", "status"), ("updte x", "update"),
+    ("pasue x", "pause"), ("declair 1 x", "declare"),
+])  # fmt: skip
+def test_a_mistyped_verb_suggests_the_closest(typed, suggested):
+    with pytest.raises(UsageError, match=f"Did you mean `/incident {suggested}`"):
+        parse_incident(typed, NAMES)
+
+
+@pytest.mark.parametrize("severity", ["1", "sev1", "SEV-1", "p1", "I", "critical", "Critical"])
+def test_declare_reads_every_spelling_of_a_severity(severity):
+    assert parse_incident(f"declare {severity} Checkout down", NAMES).severity == 1
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("declare 2 Checkout API down", Declare(2, "Checkout API down")),
+    ("new 2 Checkout down for acme", Declare(2, "Checkout down", ("acme",))),
+    ("declare 2 Checkout down for acme, globex outage", Declare(2, "Checkout down", ("acme", "globex"), True)),
+    ("declare 2 Checkout down for acme,globex started 10 minutes ago",
+     Declare(2, "Checkout down", ("acme", "globex"), False, "10 minutes ago")),
+    ("declare 2 Queue stuck started 14:05 outage", Declare(2, "Queue stuck", outage=True, started="14:05")),
+    ('declare 2 "Payments down for EU users" for acme', Declare(2, "Payments down for EU users", ("acme",))),
+    ("declare 2 Login &amp; signup down", Declare(2, "Login & signup down")),
+])  # fmt: skip
+def test_declare_clauses(text, expected):
+    assert parse_incident(text, NAMES) == expected
+
+
+def test_bare_incident_opens_the_form_and_verbs_may_name_their_incident():
+    assert parse_incident("", NAMES) == OpenDeclareForm()
+    assert parse_incident("   ", NAMES) == OpenDeclareForm()
+    assert parse_incident("ack inc-7", NAMES) == IncidentVerb("ack", "INC-7")
+    assert parse_incident("update INC-7 Rolled back", NAMES) == IncidentVerb(
+        "update", "INC-7", "Rolled back"
+    )
+    assert parse_incident("severity INC-7 sev2", NAMES) == IncidentVerb(
+        "severity", "INC-7", severity=2
+    )
+    assert parse_incident("update Rolled back INC-7", NAMES) == IncidentVerb(
+        "update", None, "Rolled back INC-7"
+    )
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("", SlaVerb("help")), ("help", SlaVerb("help")), ("customers", SlaVerb("customers")),
+    ("policies", SlaVerb("policies")), ("report", Report()), ("report 2026-11 acme", Report("2026-11", "acme")),
+    ("report 2026 csv", Report("2026", None, True)),
+    ("maint 2026-11-25T22:00 2026-11-25T23:30 DB upgrade for acme,globex",
+     Maintenance("2026-11-25T22:00", "2026-11-25T23:30", "DB upgrade", ("acme", "globex"))),
+])  # fmt: skip
+def test_sla_commands(text, expected):
+    assert parse_sla(text) == expected
+
+
+@given(st.text(max_size=80))
+def test_any_text_is_understood_or_refused_with_a_usage_error(text):
+    for parse in (lambda t: parse_incident(t, NAMES), parse_sla):
+        try:
+            parse(text)
+        except UsageError as error:
+            assert str(error)
+        for word in ("declare ", "update ", "severity ", "maintenance "):
+            try:
+                parse(word + text)
+            except UsageError as error:
+                assert str(error)

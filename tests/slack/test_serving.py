@@ -1,0 +1,132 @@
+"""How the app is served: the port, /healthz, and Socket Mode (in process, quick)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.request import SocketModeRequest
+
+from bot.cli import main
+from bot.context import Context
+from bot.slack import app as slack_app
+from bot.slack.app import build_app, socket_mode_handler, wsgi_app
+from bot.slack.loopback import LoopbackSlack
+from config import settings as settings_module
+from storage.db import Database
+from tests.slack.conftest import BOT_TOKEN, make_settings
+
+APP_TOKEN = "xapp-test-app-token"
+
+
+def get(application, path: str, method: str = "GET") -> tuple[str, dict]:
+    answered = {}
+
+    def start_response(status, headers):
+        answered["status"] = status
+
+    environ = {"PATH_INFO": path, "REQUEST_METHOD": method, "wsgi.input": io.BytesIO(b""),
+               "CONTENT_LENGTH": "0", "QUERY_STRING": ""}  # fmt: skip
+    body = b"".join(application(environ, start_response))
+    return answered["status"], json.loads(body) if body else {}
+
+
+def test_healthz_answers_ok_when_the_database_does(workspace):
+    status, body = get(wsgi_app(workspace.app, workspace.ctx), "/healthz")
+    assert status == "200 OK"
+    assert body["status"] == "ok" and body["database"] == "ok"
+    assert body["worker"] == "none"  # reported, but no worker alone makes the web process unhealthy
+
+
+def test_healthz_says_unhealthy_when_the_database_is_unreachable(
+    workspace, contracts, clock, tmp_path
+):
+    broken = Context(
+        db=Database(f"sqlite:///{tmp_path}/missing/dir/x.db"), contracts=contracts, clock=clock
+    )
+    status, body = get(wsgi_app(workspace.app, broken), "/healthz")
+    assert status == "503 Service Unavailable"
+    assert body == {"status": "unhealthy", "database": "OperationalError"}  # no URL, no secret
+
+
+@pytest.fixture
+def cli_env(monkeypatch, slack, tmp_path):
+    for name, value in {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'slabot.db'}", "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": "s3cret", "SLACK_API_URL": slack.api_url,
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    settings_module.reset()
+    served: dict = {}
+
+    class Server:
+        effective_port = 0
+
+        def __init__(self, port):
+            self.effective_port = port
+
+        def run(self):
+            served["ran"] = True
+
+    def fake_server(app, ctx, *, host, port, **_):
+        served["port"] = port
+        return Server(port)
+
+    monkeypatch.setattr(slack_app, "http_server", fake_server)
+    yield monkeypatch, served
+    settings_module.reset()
+
+
+def test_serve_listens_on_PORT_unless_port_is_given(cli_env):
+    monkeypatch, served = cli_env
+    monkeypatch.setenv("PORT", "5123")
+    settings_module.reset()
+    result = CliRunner().invoke(main, ["serve"])
+    assert result.exit_code == 0, result.output
+    assert served == {"port": 5123, "ran": True}
+    assert "listening on http://0.0.0.0:5123/slack/events" in result.output
+    CliRunner().invoke(main, ["serve", "--port", "6001"])
+    assert served["port"] == 6001
+
+
+def test_socket_mode_without_an_app_token_says_what_to_set(cli_env):
+    result = CliRunner().invoke(main, ["serve", "--socket"])
+    assert result.exit_code == 2
+    assert "SLACK_APP_TOKEN is not set" in result.output and "connections:write" in result.output
+
+
+class SocketClient:
+    """What Bolt's Socket Mode handler answers on: records the acknowledgements."""
+
+    def __init__(self, logger):
+        self.logger, self.sent = logger, []
+
+    def send_socket_mode_response(self, response):
+        self.sent.append(response)
+
+
+def test_socket_mode_delivers_commands_to_the_same_app_without_a_signature(
+    slack: LoopbackSlack, ctx
+):
+    settings = make_settings(slack, SLACK_APP_TOKEN=APP_TOKEN, SLACK_SIGNING_SECRET="")
+    app, _ = build_app(ctx, settings, socket_mode=True)
+    handler = socket_mode_handler(app, settings)
+    client = SocketClient(handler.client.logger)
+    command = {
+        "command": "/incident", "text": "declare 2 Search is slow", "user_id": "U1", "channel_id": "C0GENERAL",
+        "team_id": "T0LOOP", "trigger_id": "trig-socket", "response_url": slack.response_url(),
+    }  # fmt: skip
+    handler.handle(
+        client, SocketModeRequest(type="slash_commands", envelope_id="env-1", payload=command)
+    )
+    (ack,) = client.sent
+    assert ack.envelope_id == "env-1"
+    assert ack.payload["text"].startswith("🚨 INC-1 declared (Sev 2): Search is slow")
+    assert "Search is slow" in slack.calls_to("chat.postMessage")[0].params["text"]
+    # The connection itself is opened through SLACK_API_URL too, with the app-level token.
+    with pytest.raises(SlackApiError):
+        handler.client.issue_new_wss_url()
+    assert slack.calls_to("apps.connections.open")[0].token == APP_TOKEN
