@@ -281,7 +281,7 @@ class Worker:
         self.channels = IncidentChannels(client, settings, ctx.contracts)
         self.delivery = Delivery(client, settings, self.channels)
         if sources is None:
-            from bot.digest.sender import DigestSender, Digests
+            from bot.digest.sender import Digests, DigestSender
 
             sources = [Reminders(), Digests(DigestSender(ctx, client, settings))]
         self.sources: list[DueWork] = sources

@@ -67,7 +67,10 @@ def test_a_declared_incident_shows_its_card_then_its_first_reminder_falls_due(dr
     assert "🚨 INC-1 declared (Sev 1): Checkout API down → #inc-" in declared
     assert "→ You are now in #inc-" in declared
     waited = after(output, "wait 16m")
-    assert "⏳ INC-1 (Checkout API down): the response target of messaging-platform (30m 24x7)" in waited
+    assert (
+        "⏳ INC-1 (Checkout API down): the response target of messaging-platform (30m 24x7)"
+        in waited
+    )
     assert "is due in 15 minutes, at today" in waited
     assert "Acknowledge with `/incident ack`" in waited
     assert "missed the response target" not in waited
@@ -180,7 +183,9 @@ def test_slabot_console_from_a_script_on_a_fresh_database_each_time(cli, tmp_pat
     assert result.exit_code == 0, result.output
     assert "Database: sqlite:///slabot-console.db (new for this session)." in result.output
     assert "🔴 INC-1 · Sev 1 · Checkout API down" in result.output
-    assert "the response target of messaging-platform (30m 24x7) is due in 15 minutes" in after(result.output, "wait 16m")
+    assert "the response target of messaging-platform (30m 24x7) is due in 15 minutes" in after(
+        result.output, "wait 16m"
+    )
     assert (tmp_path / "slabot-console.db").exists()
     again = cli("--policy", "dixa", input="/incident declare 1 Checkout API down\n")
     assert again.exit_code == 0, again.output

@@ -11,9 +11,9 @@ import pytest
 from bot.clock import ManualClock
 from bot.context import Context
 from bot.digest import service
-from bot.digest.sender import DigestSender, Digests
-from bot.incidents import service as incidents
+from bot.digest.sender import Digests, DigestSender
 from bot.digest.weeks import parse_week
+from bot.incidents import service as incidents
 from bot.slack.app import make_client
 from bot.slack.loopback import LoopbackSlack, Reply
 from bot.worker import Reminders, Worker
