@@ -275,7 +275,8 @@ def incident_list(
 
 
 def usage(text: str) -> Message:
-    return Message(text=text, blocks=[_section(text)])
+    """Usage text as written: its ``<sev>`` and ``<when>`` are placeholders, not Slack links."""
+    return Message(text=escape(text), blocks=_sections(escape(text)))
 
 
 # --- modals --------------------------------------------------------------------------------

@@ -242,11 +242,20 @@ def test_app_home_lists_open_incidents_and_a_retried_event_is_processed_once(wor
 
 
 def test_sla_help_policies_and_bad_subcommands(workspace):
-    assert "/sla report [<YYYY-MM>|<YYYY>] [<customer>] [csv]" in workspace.ack_text(
-        workspace.sla("help")
+    assert "/sla report [<YYYY-MM>|<YYYY>] [<customer>] [csv]" in decode(
+        workspace.ack_text(workspace.sla("help"))
     )
     policies = json.loads(workspace.sla("policies").body)
     assert "Dixa Service-level Agreement (2018-04-03)" in json.dumps(
         policies["blocks"], ensure_ascii=False
     )
     assert "Did you mean `/sla policies`?" in workspace.ack_text(workspace.sla("polices"))
+
+
+def test_usage_placeholders_are_shown_as_written_not_read_as_slack_links(workspace):
+    """``<sev>`` in mrkdwn would be a link token; the usage escapes it like any user text."""
+    for command in ("/incident", "/sla"):
+        response = workspace.command(command, "help")
+        body = json.loads(response.body)
+        shown = body["text"] + json.dumps(body.get("blocks", []))
+        assert "&lt;" in shown and "<sev>" not in shown and "<customer>" not in shown
