@@ -144,7 +144,9 @@ def test_status_list_and_help(workspace, slack):
     assert (
         f"*INC-1* Sev 1 — Checkout API down · <#{channel}>" in listing["blocks"][0]["text"]["text"]
     )
-    assert "/incident declare &lt;sev&gt; &lt;title…&gt;" in workspace.ack_text(workspace.incident("help"))
+    assert "/incident declare &lt;sev&gt; &lt;title…&gt;" in workspace.ack_text(
+        workspace.incident("help")
+    )
 
 
 def test_outside_an_incident_channel_commands_say_which_are_open_and_how_to_pick(workspace, slack):
