@@ -14,11 +14,14 @@ _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def format_span(span: dt.timedelta) -> str:
-    """``1d 2h 5m``; seconds only under a minute; ``0m`` for nothing."""
+    """``1d 2h 5m``; seconds only under a minute; ``0m`` for nothing, ``<1s`` for a moment
+    (a timer breached by a fraction of a second is late, not "late by 0m")."""
     seconds = int(abs(span.total_seconds()))
     sign = "-" if span < dt.timedelta(0) else ""
     if seconds < 60:
-        return f"{sign}{seconds}s" if seconds else "0m"
+        if seconds:
+            return f"{sign}{seconds}s"
+        return f"{sign}<1s" if span else "0m"
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
