@@ -168,10 +168,18 @@ def sent(
 
 
 def retry(
-    ctx: Context, row: DigestDelivery, worker_id: str, not_before: dt.datetime, error: str
+    ctx: Context,
+    row: DigestDelivery,
+    worker_id: str,
+    not_before: dt.datetime,
+    error: str,
+    *,
+    counts: bool = True,
 ) -> bool:
+    """Back to pending until ``not_before``; an attempt that does not ``count`` (a rate
+    limit) is not counted towards failing."""
     with ctx.db.transaction() as session:
-        return digests.claims.release(session, row.id, worker_id, not_before, error)
+        return digests.claims.release(session, row.id, worker_id, not_before, error, counts=counts)
 
 
 def fail(ctx: Context, row: DigestDelivery, worker_id: str, error: str) -> bool:
