@@ -126,11 +126,11 @@ def standing_text(line: CustomerLine) -> str:
         )
     elif line.limits and all(m.credit_pct is None for m in line.limits):
         commitment = line.limits[0]
-        left = commitment.minutes - (line.downtime_minutes or 0)
         parts.append(
-            f"{minutes_span(left)} left before {limit_text(commitment)}"
-            if left >= 0
-            else f"{limit_text(commitment)} missed by {minutes_span(-left)} (no credit tiers)"
+            f"{minutes_span(commitment.left)} left before {limit_text(commitment)}"
+            if commitment.left >= 0
+            else f"{limit_text(commitment)} missed by {minutes_span(-commitment.left)} "
+            "(no credit tiers)"
         )
     elif line.limits:
         parts.append("every credit tier reached")

@@ -176,7 +176,7 @@ def tier_budgets(result: UptimeResult, tiers: Sequence[CreditTier]) -> list[Tier
     """
     budgets = []
     for tier in tiers:
-        left = downtime_allowed(result, tier.below) - result.downtime_minutes
+        left = downtime_left(result, tier.below)
         if left >= 0:
             budgets.append(TierBudget(tier, left))
     return budgets
@@ -185,6 +185,12 @@ def tier_budgets(result: UptimeResult, tiers: Sequence[CreditTier]) -> list[Tier
 def downtime_allowed(result: UptimeResult, below: Decimal) -> Fraction:
     """The downtime minutes the period can have with uptime still at ``below`` % (not under it)."""
     return result.available_minutes * (100 - Fraction(below)) / 100
+
+
+def downtime_left(result: UptimeResult, below: Decimal) -> Fraction:
+    """The downtime minutes the period can still take with uptime at ``below`` % (negative:
+    it is under ``below`` by that much downtime)."""
+    return downtime_allowed(result, below) - result.downtime_minutes
 
 
 def next_tier(result: UptimeResult, tiers: Sequence[CreditTier]) -> TierBudget | None:
