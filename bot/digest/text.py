@@ -14,7 +14,8 @@ from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 
 from bot.digest.model import Breach, CustomerLine, Digest, Limit, OpenIncident, Risk, Tally
-from bot.sla.credits import CreditLine, money, period_name, shown_pct
+from bot.reports.views import minutes_text
+from bot.sla.credits import CreditLine, decimal_pct, money, pct_text, period_name
 from bot.text import format_local, format_span
 
 TIMER_WORDS = {
@@ -40,19 +41,6 @@ def share(value: Fraction) -> str:
     return f"{cut} %"
 
 
-def percent(value: Decimal) -> str:
-    return f"{value.normalize():f} %"
-
-
-def uptime(value: Fraction) -> str:
-    return f"{shown_pct(value)} %"
-
-
-def minutes_span(minutes: Fraction) -> str:
-    """Downtime minutes as ``5h 12m``, cut to the second below."""
-    return format_span(dt.timedelta(seconds=int(minutes * 60)))
-
-
 def amount(value: Decimal | None, currency: str | None) -> str:
     if value is None:
         return "an amount unknown (no fee on file)"
@@ -63,7 +51,7 @@ def credit_text(line: CreditLine, currency: str | None, zone: str) -> str:
     what = (
         f"{money(line.amount)} {currency or ''}".strip()
         if line.amount is not None
-        else f"{percent(line.percent)} of the {line.fee} fee"
+        else f"{decimal_pct(line.percent)} of the {line.fee} fee"
     )
     return f"{what} ({period_name(line.period, zone)})"
 
@@ -108,28 +96,28 @@ def next_deadline_text(incident: OpenIncident, zone: str, now: dt.datetime) -> s
 
 def limit_text(limit: Limit) -> str:
     if limit.credit_pct is None:
-        return f"the {percent(limit.below)} commitment"
-    return f"the {percent(limit.credit_pct)} credit tier (below {percent(limit.below)})"
+        return f"the {decimal_pct(limit.below)} commitment"
+    return f"the {decimal_pct(limit.credit_pct)} credit tier (below {decimal_pct(limit.below)})"
 
 
 def standing_text(line: CustomerLine) -> str:
     """``99.7226 % (commitment 99.9 %) · down 2h · 5h 12m left before the 10 % credit tier``."""
     if line.uptime_pct is None:
         return "uptime not measured by this contract"
-    parts = [uptime(line.uptime_pct)]
+    parts = [pct_text(line.uptime_pct)]
     if line.commitment_pct is not None:
-        parts[0] += f" (commitment {percent(line.commitment_pct)})"
+        parts[0] += f" (commitment {decimal_pct(line.commitment_pct)})"
     parts.append(f"down {format_span(line.downtime or dt.timedelta(0))}")
     if line.next_tier is not None and line.budget_minutes is not None:
         parts.append(
-            f"{minutes_span(line.budget_minutes)} left before {limit_text(line.next_tier)}"
+            f"{minutes_text(line.budget_minutes)} left before {limit_text(line.next_tier)}"
         )
     elif line.limits and all(m.credit_pct is None for m in line.limits):
         commitment = line.limits[0]
         parts.append(
-            f"{minutes_span(commitment.left)} left before {limit_text(commitment)}"
+            f"{minutes_text(commitment.left)} left before {limit_text(commitment)}"
             if commitment.left >= 0
-            else f"{limit_text(commitment)} missed by {minutes_span(-commitment.left)} "
+            else f"{limit_text(commitment)} missed by {minutes_text(-commitment.left)} "
             "(no credit tiers)"
         )
     elif line.limits:
@@ -158,11 +146,11 @@ def closed_text(line: CustomerLine) -> str | None:
     else:
         verdict = "" if closed.met is None else (" — met" if closed.met else " — missed")
         commitment = (
-            f" (commitment {percent(closed.commitment_pct)}{verdict})"
+            f" (commitment {decimal_pct(closed.commitment_pct)}{verdict})"
             if closed.commitment_pct is not None
             else ""
         )
-        head = f"{closed.name} closed at {uptime(closed.uptime_pct)}{commitment}"
+        head = f"{closed.name} closed at {pct_text(closed.uptime_pct)}{commitment}"
     if closed.credits:
         claim = f", claim by {closed.claim_deadline:%a %d %b %Y}" if closed.claim_deadline else ""
         return f"{head}: {amount(closed.amount, closed.currency)} owed{claim}"
