@@ -10,6 +10,7 @@ is half-up to cents.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 
@@ -80,18 +81,32 @@ def breach_text(breach: Breach) -> str:
     )
 
 
-def next_deadline_text(incident: OpenIncident, zone: str, now: dt.datetime) -> str:
+def next_deadline_text(
+    incident: OpenIncident,
+    zone: str,
+    now: dt.datetime,
+    *,
+    due: Callable[[dt.datetime], str] | None = None,
+    marks: bool = False,
+) -> str:
+    """The incident's next deadline: breached by how much, paused with what is left, or when
+    it is due (``due`` writes the instant: by default local time and how long until then).
+    ``marks`` puts the Slack message's emoji before it."""
     timer = incident.next
     if timer is None:
         return "no target running"
     name = TIMER_WORDS.get(timer.kind.value, timer.kind.value)
     if timer.state.value == "breached":
-        return f"{name} breached by {format_span(timer.over_by or dt.timedelta(0))}"
+        text = f"{name} breached by {format_span(timer.over_by or dt.timedelta(0))}"
+        return f"🔥 {text}" if marks else text
     if timer.state.value == "paused":
-        return f"{name} paused, {format_span(timer.left or dt.timedelta(0))} left"
-    return (
-        f"{name} due {format_local(timer.deadline, zone)} (in {format_span(timer.deadline - now)})"
-    )
+        text = f"{name} paused, {format_span(timer.left or dt.timedelta(0))} left"
+        return f"⏸️ {text}" if marks else text
+    if due is None:
+        when = f"{format_local(timer.deadline, zone)} (in {format_span(timer.deadline - now)})"
+    else:
+        when = due(timer.deadline)
+    return f"⏳ {name} due {when}" if marks else f"{name} due {when}"
 
 
 def limit_text(limit: Limit) -> str:
