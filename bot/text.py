@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import arrow
 
+from bot.sla.credits import decimal_pct
 from config.policy import Policy, SeveritySpec
 
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -79,10 +80,6 @@ def _target(spec: SeveritySpec, kind: str) -> str | None:
     return None if target is None else f"{target.target} {target.clock}"
 
 
-def _percent(value) -> str:
-    return f"{value.normalize():f} %"
-
-
 def describe_policy(policy: Policy) -> str:
     """A policy as a support lead reads it: severities × targets, then uptime and money rules."""
     lines = [f"{policy.id} — {policy.name}"]
@@ -127,10 +124,10 @@ def describe_policy(policy: Policy) -> str:
         period = "monthly" if up.period == "month" else "yearly"
         fee = "month's" if up.period == "month" else "annual"
         credits = ", ".join(
-            f"below {_percent(t.below)} → {_percent(t.percent)}" for t in up.credits
+            f"below {decimal_pct(t.below)} → {decimal_pct(t.percent)}" for t in up.credits
         )
         lines.append(
-            f"uptime: {period}, commitment {_percent(up.commitment)}; "
+            f"uptime: {period}, commitment {decimal_pct(up.commitment)}; "
             + (f"credits of the {fee} fee: {credits}" if credits else "no uptime credits")
             + (f"; claim within {up.claim_window} after the period" if up.claim_window else "")
         )
@@ -145,19 +142,19 @@ def describe_policy(policy: Policy) -> str:
         )
     for refund in policy.refunds:
         impact = (
-            f" affecting ≥ {_percent(refund.min_impact_pct)} of traffic"
+            f" affecting ≥ {decimal_pct(refund.min_impact_pct)} of traffic"
             if refund.min_impact_pct
             else ""
         )
         lines.append(
             f"refund: more than {refund.more_than} severity {refund.severity} failures{impact} "
-            f"within {refund.within} → {_percent(refund.percent_of_monthly_fee)} of the monthly fee"
+            f"within {refund.within} → {decimal_pct(refund.percent_of_monthly_fee)} of the monthly fee"
         )
     miss = policy.response_misses
     if miss is not None:
         lines.append(
             f"response misses: more than {miss.more_than} in a {miss.period} → "
-            f"{_percent(miss.percent)} of the annual fee"
+            f"{decimal_pct(miss.percent)} of the annual fee"
             + (f"; claim within {miss.claim_window}" if miss.claim_window else "")
         )
     rem = policy.reminders

@@ -8,20 +8,11 @@ notice due at once, say) is noticed within ``poll``. When something is due it cl
 batch, posts each row outside any transaction, then marks it — only while still holding
 the claim, which it renews first if the post could outlive it.
 
-Slack's answers, and what the worker does with them (``Delivery``):
-
-- ``429``: the row is retried after Retry-After; other rows go on meanwhile. A rate limit
-  does not count towards failing (nothing was posted).
-- ``5xx``, timeouts and connection errors: retried with exponential backoff, then marked
-  failed, logged, and shown on App Home, in /healthz and by ``slabot doctor``.
-- ``not_in_channel``: join the channel and post again.
-- an archived or deleted channel: post in SLABOT_ANNOUNCE_CHANNEL instead, saying why.
-- anything else (``invalid_auth``, ``missing_scope``…): marked failed at once, logged.
-
-Every post carries its row's key as message metadata. A worker retrying a row whose last
-attempt may have reached Slack (a lease taken over from a worker that died, a timeout, a
-5xx) first looks for that key in the channel's recent messages, so a worker that died
-between posting and marking does not cause a second post.
+Posting goes through ``bot.slack.delivery.Delivery``, which says what each of Slack's answers
+means: posted (also: found already posted after a takeover), retry (429 after Retry-After,
+5xx and connection errors with backoff) or failed. An archived or deleted incident channel
+falls back to SLABOT_ANNOUNCE_CHANNEL. A failed reminder is logged, and shown on App Home,
+in /healthz and by ``slabot doctor``.
 """
 
 from __future__ import annotations
@@ -36,7 +27,6 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
@@ -46,132 +36,19 @@ from bot.context import Context
 from bot.incidents.views import IncidentView
 from bot.reminders import service
 from bot.reminders.service import Due
-from bot.slack.blocks import Message, reminder_message, with_note
+from bot.slack.blocks import Message, reminder_message
 from bot.slack.channels import IncidentChannels
+from bot.slack.delivery import Delivery, Posted, Retry, error_text, retry_at
 from config.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6
-"""Counted attempts (5xx, timeouts, connection errors) before a row is marked failed."""
 METADATA_EVENT = "slabot_reminder"
 MIN_NAP = 0.05
 """The shortest sleep when something looked due but another worker took it first."""
 SPREAD = 0.02
 """Up to this many seconds are added at random to a sleep until the next due row."""
-_GONE = {"is_archived", "channel_not_found"}
 _BAD_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
-
-
-# --- posting one message once ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Posted:
-    channel: str
-    ts: str | None
-    already: bool = False
-    """Found already posted (by a worker that died before it could say so)."""
-
-
-@dataclass(frozen=True)
-class Retry:
-    reason: str
-    after: float | None = None
-    """Seconds to wait (Slack's Retry-After); ``None``: back off by the attempts so far."""
-    counts: bool = True
-    """Whether it counts towards ``MAX_ATTEMPTS`` (a rate limit does not)."""
-
-
-@dataclass(frozen=True)
-class Failed:
-    reason: str
-
-
-Outcome = Posted | Retry | Failed
-
-
-class Delivery:
-    """Posts a message into a channel with the fallbacks above; never raises for Slack."""
-
-    def __init__(self, client: WebClient, settings: Settings, channels: IncidentChannels):
-        self.client, self.settings, self.channels = client, settings, channels
-
-    def deliver(
-        self,
-        channel: str,
-        message: Message,
-        key: str,
-        *,
-        check_first: bool = False,
-        since: dt.datetime | None = None,
-    ) -> Outcome:
-        """Post ``message`` tagged with ``key``. ``check_first``: an earlier attempt may have
-        reached Slack, so look for ``key`` in the channel's messages since ``since`` first."""
-        try:
-            if check_first and self.already_posted(channel, key, since):
-                return Posted(channel, None, already=True)
-            return Posted(channel, self._post(channel, message, key))
-        except SlackApiError as exc:
-            return self._refused(channel, message, key, exc, check_first, since)
-        except OSError as exc:  # timeouts and connection errors
-            return Retry(f"{type(exc).__name__}: {exc}")
-
-    def _post(self, channel: str, message: Message, key: str) -> str | None:
-        metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
-        return self.channels.post(channel, message, metadata=metadata)
-
-    def already_posted(self, channel: str, key: str, since: dt.datetime | None = None) -> bool:
-        """Whether a message with ``key`` is among the channel's recent messages. A channel
-        that cannot be read (no ``channels:history``, not a member) counts as "not posted":
-        a rare second post beats a lost one."""
-        extra = {"oldest": f"{since.timestamp() - 300:.6f}"} if since else {}
-        try:
-            history = self.client.conversations_history(
-                channel=channel, limit=100, include_all_metadata=True, **extra
-            )
-        except (SlackApiError, OSError) as exc:
-            log.warning("could not read %s to check for %s: %s", channel, key, _error(exc))
-            return False
-        return any(
-            ((m.get("metadata") or {}).get("event_payload") or {}).get("key") == key
-            for m in history.get("messages", [])
-        )
-
-    def _refused(
-        self,
-        channel: str,
-        message: Message,
-        key: str,
-        exc: SlackApiError,
-        check_first: bool,
-        since: dt.datetime | None,
-    ) -> Outcome:
-        response = exc.response
-        error = _error(exc)
-        if response.status_code == 429:
-            wait = response.headers.get("Retry-After", response.headers.get("retry-after", 1))
-            seconds = max(1, int(wait or 1))
-            return Retry(f"rate limited for {seconds}s", after=seconds, counts=False)
-        if response.status_code >= 500:
-            return Retry(f"Slack answered {response.status_code} ({error or 'no error'})")
-        fallback = self.settings.announce_channel
-        if error in _GONE and fallback and channel != fallback:
-            gone = "archived" if error == "is_archived" else "gone"
-            note = with_note(message, f"(Posted here because the incident channel is {gone}.)")
-            try:
-                if check_first and self.already_posted(fallback, key, since):
-                    return Posted(fallback, None, already=True)
-                return Posted(fallback, self._post(fallback, note, key))
-            except (SlackApiError, OSError) as again:
-                return Retry(f"announce channel: {_error(again)}")
-        return Failed(f"Slack refused it: {error or response.status_code}")
-
-
-def _error(exc: Exception) -> str:
-    if isinstance(exc, SlackApiError) and isinstance(exc.response.data, dict):
-        return str(exc.response.get("error") or exc.response.status_code)
-    return f"{type(exc).__name__}: {exc}"
 
 
 # --- sources of due work -------------------------------------------------------------------
@@ -245,7 +122,7 @@ class Reminders:
                 worker.refresh_card(view)
             return
         if isinstance(outcome, Retry):
-            not_before = worker.retry_at(outcome, r.attempts)
+            not_before = retry_at(outcome, r.attempts, ctx.clock.now())
             if not_before is not None:
                 service.retry(ctx, due, me, not_before, outcome.reason, counts=outcome.counts)
                 log.warning(
@@ -253,7 +130,7 @@ class Reminders:
                     r.dedupe_key, view.ref, outcome.reason, f"{not_before:%H:%M:%S}",
                 )  # fmt: skip
                 return
-            outcome = Failed(f"{outcome.reason} (after {r.attempts} attempts)")
+            outcome = outcome.gave_up(r.attempts)
         service.fail(ctx, due, me, outcome.reason)
         log.error("reminder %s of %s failed: %s", r.dedupe_key, view.ref, outcome.reason)
 
@@ -279,7 +156,9 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.poll, self.batch, self.heartbeat_every = poll, batch, heartbeat_every
         self.channels = IncidentChannels(client, settings, ctx.contracts)
-        self.delivery = Delivery(client, settings, self.channels)
+        self.delivery = Delivery(
+            client, self.channels, event_type=METADATA_EVENT, fallback=settings.announce_channel
+        )
         if sources is None:
             from bot.digest.sender import Digests, DigestSender
 
@@ -391,7 +270,7 @@ class Worker:
         try:
             who = self.client.auth_test()
         except SlackApiError as exc:
-            error = _error(exc)
+            error = error_text(exc)
             if error in _BAD_TOKEN:
                 raise SettingsError(
                     f"SLACK_BOT_TOKEN: Slack refused it ({error}); set the app's Bot User "
@@ -405,13 +284,6 @@ class Worker:
         log.info("posting as @%s in %s", who.get("user"), who.get("team"))
 
     # --- what sources share ---------------------------------------------------------------
-
-    def retry_at(self, outcome: Retry, attempts: int) -> dt.datetime | None:
-        """When to try a row again, or ``None`` to give up on it."""
-        if outcome.counts and attempts >= MAX_ATTEMPTS:
-            return None
-        wait = outcome.after if outcome.after is not None else min(60.0, 2.0 ** (attempts - 1))
-        return self.ctx.clock.now() + dt.timedelta(seconds=wait)
 
     def refresh_card(self, view: IncidentView) -> None:
         """Show the incident's card as of the claim (a breach turns its timer red)."""

@@ -1,11 +1,10 @@
 """The weekly digest's outbox: one row per ISO week and recipient, claimed like reminders.
 
 Rows are written once per week (``INSERT … ON CONFLICT DO NOTHING`` on the unique week and
-recipient, so two workers scheduling the same week write each row once). A claim is one
-conditional ``UPDATE … RETURNING`` over the due rows, chosen ``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL; on SQLite the write transaction (``BEGIN IMMEDIATE``) serializes claims. Every
-later change is conditional on still holding the claim. Week labels (``2026-W44``) sort
-as the weeks do.
+recipient, so two workers scheduling the same week write each row once). Claiming and
+marking by the claim's holder are the leased outbox's (``storage.leased``), as for
+reminders: ``claims.mark_sent``, ``claims.release``, ``claims.mark_failed``,
+``claims.release_all``. Week labels (``2026-W44``) sort as the weeks do.
 """
 
 from __future__ import annotations
@@ -13,15 +12,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import and_, case, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from storage.leased import LeasedOutbox
 from storage.models import DigestDelivery
 
 D = DigestDelivery
+claims = LeasedOutbox(DigestDelivery)
 
 
 def week_scheduled(session: Session, week: str) -> bool:
@@ -69,34 +70,8 @@ def supersede_stale(session: Session) -> int:
     return session.execute(statement).rowcount or 0
 
 
-def _claimable(now: dt.datetime):
-    return or_(
-        and_(
-            D.status == "pending",
-            or_(D.next_attempt_at.is_(None), D.next_attempt_at <= now),
-        ),
-        and_(D.status == "claimed", D.lease_until < now),
-    )
-
-
 def _claim(session: Session, chosen, worker_id: str, now: dt.datetime, lease, late_after):
-    late = case((D.due_at < now - late_after, True), else_=False) if late_after else False
-    statement = (
-        update(D)
-        .where(D.id.in_(chosen.with_for_update(skip_locked=True).scalar_subquery()))
-        .values(
-            status="claimed",
-            claimed_by=worker_id,
-            lease_until=now + lease,
-            attempts=D.attempts + 1,
-            late=late,
-        )
-        .returning(D)
-        .execution_options(synchronize_session=False)
-    )
-    claimed = list(session.scalars(statement))
-    for row in claimed:
-        session.expunge(row)
+    claimed = claims.claim(session, chosen, worker_id, now, lease=lease, late_after=late_after)
     return sorted(claimed, key=lambda r: (r.week, r.recipient))
 
 
@@ -111,7 +86,10 @@ def claim_due(
 ) -> list[DigestDelivery]:
     """Claim up to ``limit`` due rows for ``lease``; each says whether it is late."""
     chosen = (
-        select(D.id).where(D.due_at <= now, _claimable(now)).order_by(D.due_at, D.id).limit(limit)
+        select(D.id)
+        .where(D.due_at <= now, claims.claimable(now))
+        .order_by(D.due_at, D.id)
+        .limit(limit)
     )
     return _claim(session, chosen, worker_id, now, lease, late_after)
 
@@ -137,60 +115,6 @@ def claim_week(
 
 def of_week(session: Session, week: str) -> Sequence[DigestDelivery]:
     return session.scalars(select(D).where(D.week == week).order_by(D.recipient)).all()
-
-
-def _held(row_id: int, worker_id: str):
-    return and_(D.id == row_id, D.claimed_by == worker_id, D.status == "claimed")
-
-
-def _set(session: Session, row_id: int, worker_id: str, **values) -> bool:
-    statement = (
-        update(D)
-        .where(_held(row_id, worker_id))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return (session.execute(statement).rowcount or 0) == 1
-
-
-def mark_sent(
-    session: Session,
-    row_id: int,
-    worker_id: str,
-    now: dt.datetime,
-    channel: str,
-    ts: str | None,
-    note: str | None = None,
-) -> bool:
-    return _set(
-        session, row_id, worker_id, status="sent", sent_at=now, channel_id=channel,
-        message_ts=ts, lease_until=None, last_error=note,
-    )  # fmt: skip
-
-
-def release(
-    session: Session, row_id: int, worker_id: str, not_before: dt.datetime | None, error: str
-) -> bool:
-    """Back to pending, to be tried again from ``not_before``."""
-    return _set(
-        session, row_id, worker_id, status="pending", claimed_by=None, lease_until=None,
-        next_attempt_at=not_before, last_error=error,
-    )  # fmt: skip
-
-
-def mark_failed(session: Session, row_id: int, worker_id: str, error: str) -> bool:
-    return _set(session, row_id, worker_id, status="failed", lease_until=None, last_error=error)
-
-
-def release_all(session: Session, worker_id: str) -> int:
-    """A worker shutting down hands back what it claimed but did not send."""
-    statement = (
-        update(D)
-        .where(D.claimed_by == worker_id, D.status == "claimed")
-        .values(status="pending", claimed_by=None, lease_until=None, attempts=D.attempts - 1)
-        .execution_options(synchronize_session=False)
-    )
-    return session.execute(statement).rowcount or 0
 
 
 def failed(session: Session, limit: int = 20) -> Sequence[DigestDelivery]:

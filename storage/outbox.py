@@ -1,10 +1,8 @@
-"""The reminder outbox: claiming due reminders, and marking them by the claim's holder.
+"""The reminder outbox: which reminders are due, superseding stale ones, and listings.
 
-A claim is one conditional ``UPDATE … RETURNING`` over the due rows; on PostgreSQL the
-rows are chosen ``FOR UPDATE SKIP LOCKED``, so several workers take disjoint batches
-without waiting on each other. On SQLite the write transaction itself (``BEGIN
-IMMEDIATE``) serializes claims. Every later change is conditional on still holding the
-claim, so a worker whose lease expired cannot mark a reminder another worker took over.
+Claiming and marking by the claim's holder are the leased outbox's (``storage.leased``):
+``claims.mark_sent``, ``claims.release``, ``claims.renew``, ``claims.mark_failed``,
+``claims.release_all``, and ``claims.set`` for a reminder's own outcomes.
 """
 
 from __future__ import annotations
@@ -16,19 +14,10 @@ from sqlalchemy import and_, case, delete, exists, func, literal, or_, select, u
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from storage.leased import LeasedOutbox
 from storage.models import Reminder, WorkerHeartbeat
 
-
-def _due(now: dt.datetime):
-    """Pending and due (and past any retry time), or claimed by a worker whose lease ran out."""
-    return or_(
-        and_(
-            Reminder.status == "pending",
-            Reminder.due_at <= now,
-            or_(Reminder.next_attempt_at.is_(None), Reminder.next_attempt_at <= now),
-        ),
-        and_(Reminder.status == "claimed", Reminder.lease_until < now),
-    )
+claims = LeasedOutbox(Reminder)
 
 
 def supersede_stale(session: Session, now: dt.datetime) -> int:
@@ -82,27 +71,11 @@ def claim_due(
     """Claim up to ``limit`` due reminders, oldest first, for ``lease``."""
     chosen = (
         select(Reminder.id)
-        .where(_due(now))
+        .where(claims.claimable(now, Reminder.due_at <= now))
         .order_by(Reminder.due_at, Reminder.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
     )
-    statement = (
-        update(Reminder)
-        .where(Reminder.id.in_(chosen.scalar_subquery()))
-        .values(
-            status="claimed",
-            claimed_by=worker_id,
-            lease_until=now + lease,
-            attempts=Reminder.attempts + 1,
-            late=case((Reminder.due_at < now - late_after, True), else_=False),
-        )
-        .returning(Reminder)
-        .execution_options(synchronize_session=False)
-    )
-    claimed = list(session.scalars(statement))
-    for reminder in claimed:
-        session.expunge(reminder)
+    claimed = claims.claim(session, chosen, worker_id, now, lease=lease, late_after=late_after)
     return sorted(claimed, key=lambda r: (r.due_at, r.id))
 
 
@@ -131,80 +104,10 @@ def next_due(session: Session) -> dt.datetime | None:
     return min(found) if found else None
 
 
-def _held(reminder_id: int, worker_id: str):
-    return and_(
-        Reminder.id == reminder_id, Reminder.claimed_by == worker_id, Reminder.status == "claimed"
-    )
-
-
-def _set(session: Session, reminder_id: int, worker_id: str, **values) -> bool:
-    statement = (
-        update(Reminder)
-        .where(_held(reminder_id, worker_id))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return (session.execute(statement).rowcount or 0) == 1
-
-
-def mark_sent(
-    session: Session,
-    reminder_id: int,
-    worker_id: str,
-    now: dt.datetime,
-    channel: str,
-    ts: str | None,
-) -> bool:
-    return _set(
-        session, reminder_id, worker_id, status="sent", sent_at=now, channel_id=channel,
-        message_ts=ts, lease_until=None, last_error=None,
-    )  # fmt: skip
-
-
-def release(
-    session: Session,
-    reminder_id: int,
-    worker_id: str,
-    not_before: dt.datetime | None,
-    error: str | None,
-    *,
-    counts: bool = True,
-) -> bool:
-    """Back to pending, to be tried again from ``not_before``. An attempt that does not
-    ``count`` (Slack's rate limit: nothing was posted) is not counted towards failing."""
-    return _set(
-        session, reminder_id, worker_id, status="pending", claimed_by=None, lease_until=None,
-        next_attempt_at=not_before, last_error=error,
-        **({} if counts else {"attempts": Reminder.attempts - 1}),
-    )  # fmt: skip
-
-
-def renew(session: Session, reminder_id: int, worker_id: str, lease_until: dt.datetime) -> bool:
-    """Extend a claim before posting; ``False`` if another worker has taken it over."""
-    return _set(session, reminder_id, worker_id, lease_until=lease_until)
-
-
-def mark_failed(session: Session, reminder_id: int, worker_id: str, error: str) -> bool:
-    return _set(
-        session, reminder_id, worker_id, status="failed", lease_until=None, last_error=error
-    )
-
-
 def mark_cancelled(session: Session, reminder_id: int, worker_id: str, why: str) -> bool:
-    return _set(
+    return claims.set(
         session, reminder_id, worker_id, status="cancelled", lease_until=None, last_error=why
     )
-
-
-def release_all(session: Session, worker_id: str) -> int:
-    """A worker shutting down hands back what it claimed but did not post."""
-    statement = (
-        update(Reminder)
-        .where(Reminder.claimed_by == worker_id, Reminder.status == "claimed")
-        .values(status="pending", claimed_by=None, lease_until=None, attempts=Reminder.attempts - 1)
-        .execution_options(synchronize_session=False)
-    )
-    return session.execute(statement).rowcount or 0
 
 
 def failed(session: Session, limit: int = 20) -> Sequence[Reminder]:

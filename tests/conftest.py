@@ -113,3 +113,38 @@ def clock() -> ManualClock:
 @pytest.fixture
 def ctx(db: Database, contracts: Contracts, clock: ManualClock) -> Context:
     return Context(db=db, contracts=contracts, clock=clock)
+
+
+@pytest.fixture
+def env(monkeypatch):
+    """Set environment variables, then forget cached settings (and again when the test ends)."""
+    from config import settings
+
+    def set_env(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        settings.reset()
+
+    yield set_env
+    settings.reset()
+
+
+@pytest.fixture
+def cli_db(env, migrated, db):
+    """The CLI pointed at the test database and customers (``env`` sets more)."""
+    env(
+        DATABASE_URL=migrated.url,
+        SLABOT_CUSTOMERS_FILE=str(FIXTURES / "customers.yaml"),
+        SLABOT_DEFAULT_POLICY="messaging-platform",
+    )
+    return env
+
+
+@pytest.fixture
+def cli_history(cli_db, monkeypatch, ctx):
+    """``cli_db`` at the tests' now, with the fixture history imported."""
+    from bot.incidents.importer import import_history, read_records
+
+    monkeypatch.setattr("bot.context.SystemClock", lambda: ManualClock(T0))
+    import_history(ctx, *read_records(FIXTURES / "history.json"))
+    return cli_db

@@ -12,7 +12,8 @@ import io
 from collections.abc import Sequence
 
 from bot.digest.model import CustomerLine, Digest, Limit, Risk
-from bot.digest.text import minutes_span, percent
+from bot.reports.views import minutes_text
+from bot.sla.credits import decimal_pct
 
 MAX_ROWS = 12
 COLOURS = {Risk.MISSED: "#d62828", Risk.AT_RISK: "#f77f00", Risk.ON_TRACK: "#2a9d8f"}
@@ -62,8 +63,8 @@ def budget_chart(digest: Digest) -> bytes | None:
             x = float(limit.minutes)
             ax.axvline(x, color="#333333", linewidth=1, linestyle="--")
             label = (
-                f"{percent(limit.below)} commitment" if limit.credit_pct is None
-                else f"<{percent(limit.below)}: {percent(limit.credit_pct)} credit"
+                f"{decimal_pct(limit.below)} commitment" if limit.credit_pct is None
+                else f"<{decimal_pct(limit.below)}: {decimal_pct(limit.credit_pct)} credit"
             )  # fmt: skip
             ax.text(x, 0.42, f" {label}", fontsize=7, va="bottom", ha="left", color="#333333")
         ax.set_xlim(0, right)
@@ -71,7 +72,7 @@ def budget_chart(digest: Digest) -> bytes | None:
         ax.set_yticks([])
         ax.tick_params(axis="x", labelsize=7)
         ax.set_title(
-            f"{line.name} — {line.period}: {minutes_span(line.downtime_minutes or 0)} down",
+            f"{line.name} — {line.period}: {minutes_text(line.downtime_minutes or 0)} down",
             fontsize=8,
             loc="left",
         )

@@ -33,8 +33,9 @@ from zoneinfo import ZoneInfo
 from bot.digest.weeks import IsoWeek
 from bot.incidents.views import IncidentView, TimerView
 from bot.reports.views import CustomerReport, CustomerStanding
-from bot.sla.credits import CreditLine, downtime_allowed, money, period_name, tier_budgets
+from bot.sla.credits import CreditLine, downtime_allowed, downtime_left, money, period_name
 from bot.sla.timers import TimerKind, TimerState
+from bot.sla.uptime import minutes
 from config.contracts import Customer
 
 CLAIM_HORIZON = dt.timedelta(days=14)
@@ -125,6 +126,8 @@ class Limit:
     """Downtime allowed before it is crossed."""
     credit_pct: Decimal | None
     """The tier's credit; ``None`` for a commitment that owes no credit by itself."""
+    left: Fraction
+    """Downtime still allowed before it is crossed (negative: crossed by that much)."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,7 @@ class CustomerLine:
 
     @property
     def downtime_minutes(self) -> Fraction | None:
-        return None if self.downtime is None else Fraction(self.downtime.total_seconds()) / 60
+        return None if self.downtime is None else minutes(self.downtime)
 
 
 @dataclass(frozen=True)
@@ -365,16 +368,16 @@ def _mean(spans: Sequence[dt.timedelta]) -> dt.timedelta | None:
 def _limits(report: CustomerReport, customer: Customer | None) -> tuple[Limit, ...]:
     """The customer's commitment and credit tiers as downtime minutes this period."""
     uptime = None if customer is None else customer.policy.uptime
-    if report.uptime is None or uptime is None:
+    up = report.uptime
+    if up is None or uptime is None:
         return ()
-    limits = {
-        tier.below: Limit(tier.below, downtime_allowed(report.uptime, tier.below), tier.percent)
-        for tier in uptime.credits
-    }
+
+    def limit(below: Decimal, credit_pct: Decimal | None) -> Limit:
+        return Limit(below, downtime_allowed(up, below), credit_pct, downtime_left(up, below))
+
+    limits = {tier.below: limit(tier.below, tier.percent) for tier in uptime.credits}
     if uptime.commitment not in limits:
-        limits[uptime.commitment] = Limit(
-            uptime.commitment, downtime_allowed(report.uptime, uptime.commitment), None
-        )
+        limits[uptime.commitment] = limit(uptime.commitment, None)
     return tuple(sorted(limits.values(), key=lambda limit: limit.minutes))
 
 
@@ -388,10 +391,8 @@ def _customer_line(
     up = report.uptime
     limits = _limits(report, customer)
     next_tier = None
-    if up is not None and customer is not None and customer.policy.uptime is not None:
-        budgets = tier_budgets(up, customer.policy.uptime.credits)
-        if budgets:
-            next_tier = next(m for m in limits if m.below == budgets[0].tier.below)
+    if report.next_tier is not None:  # the reports service's: the next tier not yet triggered
+        next_tier = next(m for m in limits if m.below == report.next_tier.below)
     used = None
     # Against the next tier; with no tier left (or none at all), against the commitment.
     line = next_tier or next((m for m in limits if m.below == report.commitment_pct), None)

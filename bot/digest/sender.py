@@ -14,9 +14,10 @@ lease, posted outside any transaction, marked sent only while the claim is held.
   so nobody silently misses a week.
 - **Exactly once**: each post carries ``<week>/<recipient>`` as message metadata; a worker
   taking over an expired claim first looks for it in the conversation's recent messages.
-- **Slack errors**: ``429`` waits Retry-After, ``5xx`` and connection errors back off and
-  then fail visibly, other errors (``user_not_found``…) fail at once. A chart that cannot be
-  uploaded does not hold back the message; the row says so.
+- **Slack errors**: posted through ``bot.slack.delivery.Delivery``, as reminders are:
+  ``429`` waits Retry-After, ``5xx`` and connection errors back off and then fail visibly,
+  other errors (``user_not_found``…) fail at once. A chart that cannot be uploaded does not
+  hold back the message; the row says so.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from bot.digest.model import Digest
 from bot.digest.weeks import IsoWeek, due_week, latest_occurrence, parse_week
 from bot.errors import Refusal
 from bot.slack.channels import IncidentChannels
+from bot.slack.delivery import Delivery, Posted, Retry, retry_at
 from bot.slack.digest import digest_message
 from config.settings import Settings
 from storage.models import DigestDelivery
@@ -43,7 +45,6 @@ from storage.models import DigestDelivery
 log = logging.getLogger(__name__)
 
 METADATA_EVENT = "slabot_digest"
-MAX_ATTEMPTS = 6
 CONTENT_FOR = dt.timedelta(minutes=5)
 """A digest built for one recipient is reused for the others claimed meanwhile."""
 
@@ -69,6 +70,7 @@ class DigestSender:
     ):
         self.ctx, self.client, self.settings = ctx, client, settings
         self.channels = IncidentChannels(client, settings, ctx.contracts)
+        self.delivery = Delivery(client, self.channels, event_type=METADATA_EVENT)
         self.check_every, self.batch = dt.timedelta(seconds=check_every), batch
         self._next_check: dt.datetime | None = None
         self._written: IsoWeek | None = None
@@ -154,37 +156,41 @@ class DigestSender:
         key = f"{row.week}/{row.recipient}"
         try:
             channel = self._conversation(row.recipient)
-            if row.attempts > 1 and self._already_posted(channel, key):
-                service.sent(self.ctx, row, holder, channel, None, "found posted after a takeover")
+        except (SlackApiError, OSError) as exc:
+            posted = self.delivery.failure(exc)
+        else:
+            posted = self.delivery.deliver(channel, message, key, check_first=row.attempts > 1)
+        if isinstance(posted, Posted):
+            if posted.already:
+                service.sent(
+                    self.ctx, row, holder, posted.channel, None, "found posted after a takeover"
+                )
                 return Outcome(row.recipient, "already sent")
-            ts = self.channels.post(
-                channel,
-                message,
-                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}},
-            )
-        except SlackApiError as exc:
-            return self._slack_error(row, holder, exc)
-        except OSError as exc:  # timeouts and connection errors
-            return self._retry_or_fail(row, holder, f"{type(exc).__name__}: {exc}")
-        note = self._upload(channel, chart, row.week)
-        if not service.sent(self.ctx, row, holder, channel, ts, note):
-            log.warning("digest %s was posted but its claim had been taken over", key)
-        return Outcome(row.recipient, "sent", note)
+            note = self._upload(posted.channel, chart, row.week)
+            if not service.sent(self.ctx, row, holder, posted.channel, posted.ts, note):
+                log.warning("digest %s was posted but its claim had been taken over", key)
+            return Outcome(row.recipient, "sent", note)
+        if isinstance(posted, Retry):
+            not_before = retry_at(posted, row.attempts, self.ctx.clock.now())
+            if not_before is not None:
+                service.retry(
+                    self.ctx, row, holder, not_before, posted.reason, counts=posted.counts
+                )
+                log.warning(
+                    "digest %s to %s: %s; retrying at %s",
+                    row.week, row.recipient, posted.reason, f"{not_before:%H:%M:%S}",
+                )  # fmt: skip
+                return Outcome(row.recipient, "retry", posted.reason)
+            posted = posted.gave_up(row.attempts)
+        service.fail(self.ctx, row, holder, posted.reason)
+        log.error("digest %s to %s failed: %s", row.week, row.recipient, posted.reason)
+        return Outcome(row.recipient, "failed", posted.reason)
 
     def _conversation(self, recipient: str) -> str:
         """The channel to post in: a user's direct-message channel, or the channel itself."""
         if recipient[:1] in ("U", "W"):
             return self.client.conversations_open(users=recipient)["channel"]["id"]
         return recipient
-
-    def _already_posted(self, channel: str, key: str) -> bool:
-        history = self.client.conversations_history(
-            channel=channel, limit=50, include_all_metadata=True
-        )
-        return any(
-            (m.get("metadata") or {}).get("event_payload", {}).get("key") == key
-            for m in history.get("messages", [])
-        )
 
     def _upload(self, channel: str, chart: bytes | None, week: str) -> str | None:
         if chart is None:
@@ -200,40 +206,6 @@ class DigestSender:
             log.warning("digest %s: the chart was not uploaded to %s: %s", week, channel, exc)
             return f"chart not uploaded: {exc}"
         return None
-
-    def _slack_error(self, row: DigestDelivery, holder: str, exc: SlackApiError) -> Outcome:
-        response = exc.response
-        error = response.get("error") if isinstance(response.data, dict) else None
-        if response.status_code == 429:
-            wait = int(
-                response.headers.get("Retry-After", response.headers.get("retry-after", 1)) or 1
-            )
-            not_before = self.ctx.clock.now() + dt.timedelta(seconds=wait)
-            service.retry(self.ctx, row, holder, not_before, f"rate limited for {wait}s")
-            return Outcome(row.recipient, "retry", f"rate limited for {wait}s")
-        if response.status_code >= 500:
-            return self._retry_or_fail(
-                row, holder, f"Slack answered {response.status_code} ({error or 'no error'})"
-            )
-        reason = f"Slack refused it: {error or response.status_code}"
-        service.fail(self.ctx, row, holder, reason)
-        log.error("digest %s to %s failed: %s", row.week, row.recipient, reason)
-        return Outcome(row.recipient, "failed", reason)
-
-    def _retry_or_fail(self, row: DigestDelivery, holder: str, reason: str) -> Outcome:
-        if row.attempts >= MAX_ATTEMPTS:
-            reason = f"{reason} (after {row.attempts} attempts)"
-            service.fail(self.ctx, row, holder, reason)
-            log.error("digest %s to %s failed: %s", row.week, row.recipient, reason)
-            return Outcome(row.recipient, "failed", reason)
-        backoff = min(300.0, 5.0 * 2.0 ** (row.attempts - 1))
-        service.retry(
-            self.ctx, row, holder, self.ctx.clock.now() + dt.timedelta(seconds=backoff), reason
-        )
-        log.warning(
-            "digest %s to %s: %s; retrying in %.0fs", row.week, row.recipient, reason, backoff
-        )
-        return Outcome(row.recipient, "retry", reason)
 
     # --- slabot digest --send -----------------------------------------------------------------
 

@@ -162,24 +162,34 @@ def sent(
 ) -> bool:
     """Record the post; ``False`` if the claim was lost meanwhile."""
     with ctx.db.transaction() as session:
-        return digests.mark_sent(session, row.id, worker_id, ctx.clock.now(), channel, ts, note)
+        return digests.claims.mark_sent(
+            session, row.id, worker_id, ctx.clock.now(), channel, ts, note
+        )
 
 
 def retry(
-    ctx: Context, row: DigestDelivery, worker_id: str, not_before: dt.datetime, error: str
+    ctx: Context,
+    row: DigestDelivery,
+    worker_id: str,
+    not_before: dt.datetime,
+    error: str,
+    *,
+    counts: bool = True,
 ) -> bool:
+    """Back to pending until ``not_before``; an attempt that does not ``count`` (a rate
+    limit) is not counted towards failing."""
     with ctx.db.transaction() as session:
-        return digests.release(session, row.id, worker_id, not_before, error)
+        return digests.claims.release(session, row.id, worker_id, not_before, error, counts=counts)
 
 
 def fail(ctx: Context, row: DigestDelivery, worker_id: str, error: str) -> bool:
     with ctx.db.transaction() as session:
-        return digests.mark_failed(session, row.id, worker_id, error)
+        return digests.claims.mark_failed(session, row.id, worker_id, error)
 
 
 def release_all(ctx: Context, worker_id: str) -> int:
     with ctx.db.transaction() as session:
-        return digests.release_all(session, worker_id)
+        return digests.claims.release_all(session, worker_id)
 
 
 def deliveries(ctx: Context, week: IsoWeek) -> list[DigestDelivery]:

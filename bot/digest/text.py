@@ -10,11 +10,13 @@ is half-up to cents.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 
 from bot.digest.model import Breach, CustomerLine, Digest, Limit, OpenIncident, Risk, Tally
-from bot.sla.credits import CreditLine, money, period_name, shown_pct
+from bot.reports.views import minutes_text
+from bot.sla.credits import CreditLine, decimal_pct, money, pct_text, period_name
 from bot.text import format_local, format_span
 
 TIMER_WORDS = {
@@ -40,19 +42,6 @@ def share(value: Fraction) -> str:
     return f"{cut} %"
 
 
-def percent(value: Decimal) -> str:
-    return f"{value.normalize():f} %"
-
-
-def uptime(value: Fraction) -> str:
-    return f"{shown_pct(value)} %"
-
-
-def minutes_span(minutes: Fraction) -> str:
-    """Downtime minutes as ``5h 12m``, cut to the second below."""
-    return format_span(dt.timedelta(seconds=int(minutes * 60)))
-
-
 def amount(value: Decimal | None, currency: str | None) -> str:
     if value is None:
         return "an amount unknown (no fee on file)"
@@ -63,7 +52,7 @@ def credit_text(line: CreditLine, currency: str | None, zone: str) -> str:
     what = (
         f"{money(line.amount)} {currency or ''}".strip()
         if line.amount is not None
-        else f"{percent(line.percent)} of the {line.fee} fee"
+        else f"{decimal_pct(line.percent)} of the {line.fee} fee"
     )
     return f"{what} ({period_name(line.period, zone)})"
 
@@ -92,45 +81,59 @@ def breach_text(breach: Breach) -> str:
     )
 
 
-def next_deadline_text(incident: OpenIncident, zone: str, now: dt.datetime) -> str:
+def next_deadline_text(
+    incident: OpenIncident,
+    zone: str,
+    now: dt.datetime,
+    *,
+    due: Callable[[dt.datetime], str] | None = None,
+    marks: bool = False,
+) -> str:
+    """The incident's next deadline: breached by how much, paused with what is left, or when
+    it is due (``due`` writes the instant: by default local time and how long until then).
+    ``marks`` puts the Slack message's emoji before it."""
     timer = incident.next
     if timer is None:
         return "no target running"
     name = TIMER_WORDS.get(timer.kind.value, timer.kind.value)
     if timer.state.value == "breached":
-        return f"{name} breached by {format_span(timer.over_by or dt.timedelta(0))}"
+        text = f"{name} breached by {format_span(timer.over_by or dt.timedelta(0))}"
+        return f"🔥 {text}" if marks else text
     if timer.state.value == "paused":
-        return f"{name} paused, {format_span(timer.left or dt.timedelta(0))} left"
-    return (
-        f"{name} due {format_local(timer.deadline, zone)} (in {format_span(timer.deadline - now)})"
-    )
+        text = f"{name} paused, {format_span(timer.left or dt.timedelta(0))} left"
+        return f"⏸️ {text}" if marks else text
+    if due is None:
+        when = f"{format_local(timer.deadline, zone)} (in {format_span(timer.deadline - now)})"
+    else:
+        when = due(timer.deadline)
+    return f"⏳ {name} due {when}" if marks else f"{name} due {when}"
 
 
 def limit_text(limit: Limit) -> str:
     if limit.credit_pct is None:
-        return f"the {percent(limit.below)} commitment"
-    return f"the {percent(limit.credit_pct)} credit tier (below {percent(limit.below)})"
+        return f"the {decimal_pct(limit.below)} commitment"
+    return f"the {decimal_pct(limit.credit_pct)} credit tier (below {decimal_pct(limit.below)})"
 
 
 def standing_text(line: CustomerLine) -> str:
     """``99.7226 % (commitment 99.9 %) · down 2h · 5h 12m left before the 10 % credit tier``."""
     if line.uptime_pct is None:
         return "uptime not measured by this contract"
-    parts = [uptime(line.uptime_pct)]
+    parts = [pct_text(line.uptime_pct)]
     if line.commitment_pct is not None:
-        parts[0] += f" (commitment {percent(line.commitment_pct)})"
+        parts[0] += f" (commitment {decimal_pct(line.commitment_pct)})"
     parts.append(f"down {format_span(line.downtime or dt.timedelta(0))}")
     if line.next_tier is not None and line.budget_minutes is not None:
         parts.append(
-            f"{minutes_span(line.budget_minutes)} left before {limit_text(line.next_tier)}"
+            f"{minutes_text(line.budget_minutes)} left before {limit_text(line.next_tier)}"
         )
     elif line.limits and all(m.credit_pct is None for m in line.limits):
         commitment = line.limits[0]
-        left = commitment.minutes - (line.downtime_minutes or 0)
         parts.append(
-            f"{minutes_span(left)} left before {limit_text(commitment)}"
-            if left >= 0
-            else f"{limit_text(commitment)} missed by {minutes_span(-left)} (no credit tiers)"
+            f"{minutes_text(commitment.left)} left before {limit_text(commitment)}"
+            if commitment.left >= 0
+            else f"{limit_text(commitment)} missed by {minutes_text(-commitment.left)} "
+            "(no credit tiers)"
         )
     elif line.limits:
         parts.append("every credit tier reached")
@@ -158,11 +161,11 @@ def closed_text(line: CustomerLine) -> str | None:
     else:
         verdict = "" if closed.met is None else (" — met" if closed.met else " — missed")
         commitment = (
-            f" (commitment {percent(closed.commitment_pct)}{verdict})"
+            f" (commitment {decimal_pct(closed.commitment_pct)}{verdict})"
             if closed.commitment_pct is not None
             else ""
         )
-        head = f"{closed.name} closed at {uptime(closed.uptime_pct)}{commitment}"
+        head = f"{closed.name} closed at {pct_text(closed.uptime_pct)}{commitment}"
     if closed.credits:
         claim = f", claim by {closed.claim_deadline:%a %d %b %Y}" if closed.claim_deadline else ""
         return f"{head}: {amount(closed.amount, closed.currency)} owed{claim}"

@@ -178,11 +178,7 @@ def acknowledge(ctx: Context, ref: str, actor: str, at: dt.datetime | None = Non
 
 
 def post_update(ctx: Context, ref: str, text: str, actor: str) -> IncidentView:
-    text = (text or "").strip()
-    if not text:
-        raise Refusal("an update needs text: what is happening, what is next")
-    if len(text) > MAX_TEXT:
-        raise Refusal(f"an update is at most {MAX_TEXT} characters; this one has {len(text)}")
+    text = _text(text, "an update", needed="an update needs text: what is happening, what is next")
     with _change(ctx, ref) as (session, incident, now):
         if incident.resolved_at is not None:
             raise Refusal(f"{incident.ref} is resolved; updates go to open incidents")
@@ -210,11 +206,11 @@ def change_severity(ctx: Context, ref: str, severity: int, actor: str) -> Incide
 
 
 def pause(ctx: Context, ref: str, reason: str, actor: str) -> IncidentView:
-    reason = (reason or "").strip()
-    if not reason:
-        raise Refusal("a pause needs a reason, e.g. `pause waiting for the customer's logs`")
-    if len(reason) > MAX_TEXT:
-        raise Refusal(f"a reason is at most {MAX_TEXT} characters; this one has {len(reason)}")
+    reason = _text(
+        reason,
+        "a reason",
+        needed="a pause needs a reason, e.g. `pause waiting for the customer's logs`",
+    )
     with _change(ctx, ref) as (session, incident, now):
         if incident.resolved_at is not None:
             raise Refusal(f"{incident.ref} is resolved; its timers have stopped")
@@ -264,9 +260,7 @@ def restore(ctx: Context, ref: str, actor: str, at: dt.datetime | None = None) -
 def resolve(
     ctx: Context, ref: str, actor: str, summary: str | None = None, at: dt.datetime | None = None
 ) -> IncidentView:
-    summary = (summary or "").strip() or None
-    if summary is not None and len(summary) > MAX_TEXT:
-        raise Refusal(f"a summary is at most {MAX_TEXT} characters; this one has {len(summary)}")
+    summary = _text(summary, "a summary") or None
     with _change(ctx, ref) as (session, incident, now):
         at = _at(at, now, incident)
         if incident.resolved_at is not None:
@@ -395,6 +389,17 @@ def check_severity(contracts: Sequence[Contract], severity: int) -> None:
         raise Refusal(
             f"severity {severity} is not in the {lacking.label} contract; its levels: {levels}"
         )
+
+
+def _text(text: str | None, what: str, *, needed: str | None = None) -> str:
+    """A person's text, stripped, of at most ``MAX_TEXT`` characters (``what``: "a reason");
+    ``needed`` is the refusal when it is empty (else empty is allowed)."""
+    text = (text or "").strip()
+    if not text and needed:
+        raise Refusal(needed)
+    if len(text) > MAX_TEXT:
+        raise Refusal(f"{what} is at most {MAX_TEXT} characters; this one has {len(text)}")
+    return text
 
 
 def _title(title: str) -> str:

@@ -72,7 +72,7 @@ def sent(ctx: Context, due: Due, worker_id: str, channel: str, ts: str | None) -
     escalation (a warning implies nothing new)."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        if not outbox.mark_sent(session, due.reminder.id, worker_id, now, channel, ts):
+        if not outbox.claims.mark_sent(session, due.reminder.id, worker_id, now, channel, ts):
             return False
         if due.reminder.kind != "warning":
             incident = queries.incident_by_id(session, due.reminder.incident_id, lock=True)
@@ -88,7 +88,7 @@ def renew(ctx: Context, due: Due, worker_id: str) -> bool:
     if lease_until is not None and lease_until - now >= POST_BUDGET:
         return True
     with ctx.db.transaction() as session:
-        return outbox.renew(session, due.reminder.id, worker_id, now + LEASE)
+        return outbox.claims.renew(session, due.reminder.id, worker_id, now + LEASE)
 
 
 def retry(
@@ -101,12 +101,14 @@ def retry(
     counts: bool = True,
 ) -> bool:
     with ctx.db.transaction() as session:
-        return outbox.release(session, due.reminder.id, worker_id, not_before, error, counts=counts)
+        return outbox.claims.release(
+            session, due.reminder.id, worker_id, not_before, error, counts=counts
+        )
 
 
 def fail(ctx: Context, due: Due, worker_id: str, error: str) -> bool:
     with ctx.db.transaction() as session:
-        return outbox.mark_failed(session, due.reminder.id, worker_id, error)
+        return outbox.claims.mark_failed(session, due.reminder.id, worker_id, error)
 
 
 def drop(ctx: Context, due: Due, worker_id: str) -> bool:
@@ -117,7 +119,7 @@ def drop(ctx: Context, due: Due, worker_id: str) -> bool:
 
 def release_all(ctx: Context, worker_id: str) -> int:
     with ctx.db.transaction() as session:
-        return outbox.release_all(session, worker_id)
+        return outbox.claims.release_all(session, worker_id)
 
 
 def next_due(ctx: Context) -> dt.datetime | None:

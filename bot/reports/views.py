@@ -18,7 +18,15 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.sla.credits import CreditLine, TierBudget, money, period_name, shown_pct
+from bot.sla.credits import (
+    CreditLine,
+    TierBudget,
+    decimal_pct,
+    money,
+    pct_text,
+    period_name,
+    shown_pct,
+)
 from bot.sla.uptime import UptimeResult
 from bot.text import format_span, table
 from config.policy import CreditTier
@@ -324,16 +332,6 @@ def _cell(text: str) -> str:
 
 
 # --- shared with the Slack surfaces (bot.slack.blocks) ------------------------------------
-
-
-def pct_text(value: Fraction) -> str:
-    """An exact uptime as shown: cut to four decimals, never rounded up to a threshold."""
-    return f"{shown_pct(value)} %"
-
-
-def decimal_pct(value: Decimal) -> str:
-    """A contract's percentage as written: ``99.9 %``, ``2.5 %``."""
-    return f"{value.normalize():f} %"
 
 
 def amount_text(amount: Decimal, currency: str | None) -> str:

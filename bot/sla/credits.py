@@ -94,8 +94,14 @@ def shown_pct(value: Fraction) -> Decimal:
     return cut.quantize(PCT_PLACES, rounding=ROUND_DOWN)
 
 
-def _pct(value: Decimal) -> str:
+def decimal_pct(value: Decimal) -> str:
+    """A contract's percentage as written: ``99.9 %``, ``2.5 %``."""
     return f"{value.normalize():f} %"
+
+
+def pct_text(value: Fraction) -> str:
+    """An exact uptime as shown: cut to four decimals, never rounded up to a threshold."""
+    return f"{shown_pct(value)} %"
 
 
 def period_name(period: Interval, zone: str) -> str:
@@ -158,8 +164,8 @@ def uptime_credit(
             fee=fee_basis,
             amount=_of_fee(fee, tier.percent),
             reason=(
-                f"uptime {shown_pct(result.uptime_pct)} % in {period_name(period, zone)} is "
-                f"below {_pct(tier.below)}: {_pct(tier.percent)} of the {fee_basis} fee"
+                f"uptime {pct_text(result.uptime_pct)} in {period_name(period, zone)} is "
+                f"below {decimal_pct(tier.below)}: {decimal_pct(tier.percent)} of the {fee_basis} fee"
                 + _claim(claim_by)
             ),
             period=period,
@@ -176,7 +182,7 @@ def tier_budgets(result: UptimeResult, tiers: Sequence[CreditTier]) -> list[Tier
     """
     budgets = []
     for tier in tiers:
-        left = downtime_allowed(result, tier.below) - result.downtime_minutes
+        left = downtime_left(result, tier.below)
         if left >= 0:
             budgets.append(TierBudget(tier, left))
     return budgets
@@ -185,6 +191,12 @@ def tier_budgets(result: UptimeResult, tiers: Sequence[CreditTier]) -> list[Tier
 def downtime_allowed(result: UptimeResult, below: Decimal) -> Fraction:
     """The downtime minutes the period can have with uptime still at ``below`` % (not under it)."""
     return result.available_minutes * (100 - Fraction(below)) / 100
+
+
+def downtime_left(result: UptimeResult, below: Decimal) -> Fraction:
+    """The downtime minutes the period can still take with uptime at ``below`` % (negative:
+    it is under ``below`` by that much downtime)."""
+    return downtime_allowed(result, below) - result.downtime_minutes
 
 
 def next_tier(result: UptimeResult, tiers: Sequence[CreditTier]) -> TierBudget | None:
@@ -286,7 +298,7 @@ def _refund(
 ) -> CreditLine:
     refs = tuple(f.ref for f in window)
     impact = (
-        f" affecting ≥ {_pct(rule.min_impact_pct)} of traffic"
+        f" affecting ≥ {decimal_pct(rule.min_impact_pct)} of traffic"
         if rule.min_impact_pct is not None
         else ""
     )
@@ -298,7 +310,7 @@ def _refund(
         reason=(
             f"{len(window)} severity {rule.severity} failures{impact} within {rule.within} up "
             f"to {trigger.ref} ({_local(at, zone)}), more than {rule.more_than}: "
-            f"{', '.join(refs)}; refund of {_pct(rule.percent_of_monthly_fee)} of the "
+            f"{', '.join(refs)}; refund of {decimal_pct(rule.percent_of_monthly_fee)} of the "
             f"{period_name(month, zone)} monthly fee"
         ),
         period=month,
@@ -368,7 +380,7 @@ def response_miss_credit(
             amount=_of_fee(fee, spec.percent),
             reason=(
                 f"{len(missed)} response commitments missed in {period_name(period, zone)}, "
-                f"more than {spec.more_than}: {', '.join(missed)}; {_pct(spec.percent)} of the "
+                f"more than {spec.more_than}: {', '.join(missed)}; {decimal_pct(spec.percent)} of the "
                 f"{basis} fee" + _claim(claim_by)
             ),
             period=period,

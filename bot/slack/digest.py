@@ -25,7 +25,6 @@ from bot.digest.model import Digest
 from bot.slack import mrkdwn
 from bot.slack.blocks import SEVERITY_MARK, Message
 from bot.slack.mrkdwn import clip, escape
-from bot.text import format_span
 
 MAX_INCIDENTS = 15
 MAX_BREACHES = 10
@@ -100,9 +99,12 @@ def digest_message(digest: Digest, *, late_since: dt.datetime | None = None) -> 
     if digest.open:
         lines = [f"*Open incidents* ({len(digest.open)})"]
         for o in digest.open[:MAX_OPEN]:
+            next_deadline = text.next_deadline_text(
+                o, zone, digest.as_of, due=lambda d: mrkdwn.due(d, zone), marks=True
+            )
             lines.append(
                 f"{SEVERITY_MARK.get(o.severity, '⚪')} *{escape(o.ref)}* {escape(clip(o.title, 60))}"
-                f"{_link(o.channel_id)} · {_next(o, zone)}"
+                f"{_link(o.channel_id)} · {next_deadline}"
             )
         blocks.append(_section("\n".join(_more(lines, MAX_OPEN, len(digest.open), "open"))))
     else:
@@ -144,15 +146,3 @@ def digest_message(digest: Digest, *, late_since: dt.datetime | None = None) -> 
     else:
         blocks.append(_section("*Customers*: none configured."))
     return Message(text=text.summary(digest, late=late_since is not None), blocks=blocks[:50])
-
-
-def _next(incident, zone: str) -> str:
-    timer = incident.next
-    if timer is None:
-        return "no target running"
-    name = text.TIMER_WORDS.get(timer.kind.value, timer.kind.value)
-    if timer.state.value == "breached":
-        return f"🔥 {name} breached by {format_span(timer.over_by or dt.timedelta(0))}"
-    if timer.state.value == "paused":
-        return f"⏸️ {name} paused, {format_span(timer.left or dt.timedelta(0))} left"
-    return f"⏳ {name} due {mrkdwn.due(timer.deadline, zone)}"

@@ -406,8 +406,9 @@ def home_view(edge: Edge, user: str):
         for r in state.failed[:10]
     ]
     if not state.workers:
+        alive = int(reminders.ALIVE_WITHIN.total_seconds())
         problems.append(
-            "• No worker has checked in for 30 seconds: reminders are not going out (`slabot worker`)."
+            f"• No worker has checked in for {alive} seconds: reminders are not going out (`slabot worker`)."
         )
     if state.overdue:
         problems.append(f"• {state.overdue} reminders are overdue.")

@@ -23,18 +23,6 @@ CUSTOMERS = (
 )
 
 
-@pytest.fixture
-def env(monkeypatch):
-    """Set environment variables, then forget cached settings."""
-
-    def set_env(**values: str) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)
-        settings.reset()
-
-    return set_env
-
-
 def dotenv(text: str) -> None:
     Path(".env").write_text(text, encoding="utf-8")
     settings.reset()

@@ -205,6 +205,20 @@ def test_ordering_puts_missed_then_at_risk_then_on_track(ctx, clock):
     assert summary(digest).endswith("customers: 1 missed, 1 at risk; owed 200.00 USD.")
 
 
+def test_a_commitment_without_tiers_says_by_how_much_it_is_missed(ctx, clock):
+    start = utc(2026, 11, 17, 10)
+    clock.set(start + dt.timedelta(minutes=1))
+    ref = service.declare(ctx, title="Globex down", severity=1, actor="U1",
+                          customers=["globex"], outage=True, started_at=start).ref  # fmt: skip
+    clock.set(start + dt.timedelta(minutes=1100))  # 1,051.2 minutes a year are allowed
+    service.restore(ctx, ref, "U1")
+    clock.set(utc(2026, 11, 23, 8))
+    digest = make_digest(ctx, parse_week("2026-W47"), CPH)
+    globex = next(c for c in digest.customers if c.customer == "globex")
+    assert globex.risk is Risk.MISSED and globex.limits[0].left == Fraction("-48.8")
+    assert "the 99.8 % commitment missed by 48m (no credit tiers)" in as_text(digest)
+
+
 def test_the_running_week_is_the_week_so_far_and_a_future_week_is_refused(ctx, history):
     running = make_digest(ctx, parse_week("2026-W47"), CPH)
     assert not running.complete and [i.ref for i in running.incidents] == ["INC-N"]

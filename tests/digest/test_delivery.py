@@ -15,6 +15,7 @@ from bot.digest.sender import Digests, DigestSender
 from bot.digest.weeks import parse_week
 from bot.incidents import service as incidents
 from bot.slack.app import make_client
+from bot.slack.delivery import MAX_ATTEMPTS
 from bot.slack.loopback import LoopbackSlack, Reply
 from bot.worker import Reminders, Worker
 from storage.db import Database
@@ -198,6 +199,41 @@ def test_slack_errors_wait_retry_or_fail_visibly(ctx, clock, slack):
     assert sender.run_once("w1") == 0
     clock.set(MONDAY_9 + 32 * S)
     assert sender.run_once("w1") == 1 and len(dms(slack, "UM1")) == 1
+
+
+def test_server_errors_back_off_as_reminders_do_and_rate_limits_are_not_counted(ctx, clock, slack):
+    """One retry policy for reminders and digests (``bot.slack.delivery``)."""
+    sender = sender_for(ctx, slack, SLABOT_MANAGERS="UM1")
+    slack.script("chat.postMessage", *[Reply(status=429, headers={"Retry-After": "1"})] * 3)
+    slack.fail_always("chat.postMessage", Reply(status=500))
+    moment = MONDAY_9 + S
+    for _ in range(3):
+        clock.set(moment)
+        assert sender.run_once("w1") == 1
+        moment += 2 * S
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        clock.set(moment)
+        assert sender.run_once("w1") == 1
+        [row] = service.deliveries(ctx, W47)
+        assert row.attempts == attempt  # the three rate limits were not counted
+        if attempt < MAX_ATTEMPTS:
+            wait = dt.timedelta(seconds=2 ** (attempt - 1))
+            assert (row.status, row.next_attempt_at) == ("pending", moment + wait)
+            moment += wait + S
+    assert row.status == "failed"
+    assert row.last_error.startswith("Slack answered 500")
+    assert row.last_error.endswith(f"(after {MAX_ATTEMPTS} attempts)")
+
+
+def test_an_unreadable_conversation_risks_a_second_digest_rather_than_losing_one(ctx, clock, slack):
+    sender = sender_for(ctx, slack, SLABOT_MANAGERS="UM1")
+    clock.set(MONDAY_9 + S)
+    service.schedule_week(ctx, W47, ["UM1"], MONDAY_9)
+    service.claim(ctx, "dead-worker")
+    slack.script("conversations.history", Reply(error="missing_scope"))
+    clock.set(MONDAY_9 + service.LEASE + 2 * S)
+    assert sender.run_once("w1") == 1
+    assert len(dms(slack, "UM1")) == 1 and rows(ctx) == {"UM1": ("sent", False)}
 
 
 def test_the_worker_loop_runs_the_digest_step(ctx, clock, slack):

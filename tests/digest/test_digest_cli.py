@@ -8,13 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.clock import ManualClock
 from bot.digest import service
 from bot.digest.weeks import parse_week
-from bot.incidents.importer import import_history, read_records
 from bot.slack.loopback import LoopbackSlack
 from config import settings
-from tests.conftest import FIXTURES, T0
 from tests.slack.conftest import BOT_TOKEN
 
 W44 = parse_week("2026-W44")
@@ -29,23 +26,14 @@ def slack():
 
 
 @pytest.fixture
-def cli_env(monkeypatch, migrated, db, ctx, slack):
-    """The CLI at the tests' now on the test database with the fixture history, two managers."""
-    for name, value in {
-        "DATABASE_URL": migrated.url,
-        "SLABOT_CUSTOMERS_FILE": str(FIXTURES / "customers.yaml"),
-        "SLABOT_DEFAULT_POLICY": "messaging-platform",
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_API_URL": slack.api_url,
-        "SLABOT_MANAGERS": "UM1, UM2",
-        "SLABOT_DIGEST_SCHEDULE": "mon 09:00 Europe/Copenhagen",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr("bot.context.SystemClock", lambda: ManualClock(T0))
-    settings.reset()
-    import_history(ctx, *read_records(FIXTURES / "history.json"))
-    yield
-    settings.reset()
+def cli_env(cli_history, slack):
+    """Two managers, the local Slack."""
+    cli_history(
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_API_URL=slack.api_url,
+        SLABOT_MANAGERS="UM1, UM2",
+        SLABOT_DIGEST_SCHEDULE="mon 09:00 Europe/Copenhagen",
+    )
 
 
 def run(*args: str):

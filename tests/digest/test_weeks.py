@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.digest.weeks import IsoWeek, due_week, last_complete_week, latest_occurrence, parse_week
-from config import settings
 from config.schedule import WeeklySchedule, parse_schedule
 from config.settings import SettingsError, get_settings
 
@@ -114,17 +113,6 @@ def test_the_latest_occurrence_is_the_last_scheduled_instant_before_now(
 )
 def test_schedules_that_are_accepted(text, expected):
     assert parse_schedule(text) == expected
-
-
-@pytest.fixture
-def env(monkeypatch):
-    def set_env(**values: str) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)
-        settings.reset()
-
-    yield set_env
-    settings.reset()
 
 
 @pytest.mark.parametrize(

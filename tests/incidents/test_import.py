@@ -29,18 +29,7 @@ def history():
     return read_records(HISTORY)
 
 
-@pytest.fixture
-def cli_env(monkeypatch, migrated, db):
-    """The CLI pointed at the test database and customers."""
-    monkeypatch.setenv("DATABASE_URL", migrated.url)
-    monkeypatch.setenv("SLABOT_CUSTOMERS_FILE", str(FIXTURES / "customers.yaml"))
-    monkeypatch.setenv("SLABOT_DEFAULT_POLICY", "messaging-platform")
-    settings.reset()
-    yield
-    settings.reset()
-
-
-def test_importing_a_history_twice_then_listing_it_shows_each_incident_once(cli_env):
+def test_importing_a_history_twice_then_listing_it_shows_each_incident_once(cli_db):
     runner = CliRunner()
     first = runner.invoke(main, ["import", str(HISTORY)])
     assert first.exit_code == 0, first.output
@@ -295,7 +284,7 @@ def test_a_file_that_is_not_a_history_is_refused(tmp_path, ctx):
         read_records(path)
 
 
-def test_the_cli_reports_a_refused_import_and_exits_1(cli_env, tmp_path):
+def test_the_cli_reports_a_refused_import_and_exits_1(cli_db, tmp_path):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"incidents": [{"ref": "X", "title": "t", "severity": 1}]}))
     result = CliRunner().invoke(main, ["import", str(path)])

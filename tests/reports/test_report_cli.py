@@ -10,30 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.clock import ManualClock
-from bot.incidents.importer import import_history, read_records
-from config import settings
-from tests.conftest import FIXTURES, T0
-
-
-@pytest.fixture
-def cli_env(monkeypatch, migrated, db, ctx):
-    """The CLI on the test database and customers, at the tests' now, with the history imported."""
-    monkeypatch.setenv("DATABASE_URL", migrated.url)
-    monkeypatch.setenv("SLABOT_CUSTOMERS_FILE", str(FIXTURES / "customers.yaml"))
-    monkeypatch.setenv("SLABOT_DEFAULT_POLICY", "messaging-platform")
-    monkeypatch.setattr("bot.context.SystemClock", lambda: ManualClock(T0))
-    settings.reset()
-    import_history(ctx, *read_records(FIXTURES / "history.json"))
-    yield
-    settings.reset()
 
 
 def run(*args: str):
     return CliRunner().invoke(main, ["report", *args])
 
 
-def test_json_for_one_customer(cli_env):
+def test_json_for_one_customer(cli_history):
     result = run("--period", "2026-10", "--customer", "acme", "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -53,7 +36,7 @@ def test_json_for_one_customer(cli_env):
     ]  # fmt: skip
 
 
-def test_csv_has_one_row_per_customer_that_a_spreadsheet_reads(cli_env):
+def test_csv_has_one_row_per_customer_that_a_spreadsheet_reads(cli_history):
     result = run("--period", "2026-10", "--format", "csv")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
@@ -81,7 +64,7 @@ def test_csv_has_one_row_per_customer_that_a_spreadsheet_reads(cli_env):
     assert "refund of 100 % of the October 2026 monthly fee = 5,000.00 EUR" in umbrella["credits"]
 
 
-def test_text_is_a_table_a_manager_reads(cli_env):
+def test_text_is_a_table_a_manager_reads(cli_history):
     result = run("--period", "2026-10")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -105,7 +88,7 @@ def test_text_is_a_table_a_manager_reads(cli_env):
         (["--period", "2027"], "2027 has not begun yet"),
     ],
 )
-def test_a_refusal_is_said_on_stderr_and_exits_1(cli_env, args, message):
+def test_a_refusal_is_said_on_stderr_and_exits_1(cli_history, args, message):
     result = run(*args)
     assert result.exit_code == 1
     assert message in result.stderr

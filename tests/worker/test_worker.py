@@ -14,8 +14,9 @@ from bot.context import Context
 from bot.incidents import service
 from bot.reminders import service as reminders
 from bot.slack.app import make_client
+from bot.slack.delivery import MAX_ATTEMPTS
 from bot.slack.loopback import LoopbackSlack, Reply
-from bot.worker import MAX_ATTEMPTS, SPREAD, Reminders, Worker
+from bot.worker import SPREAD, Reminders, Worker
 from storage import queries
 from storage.db import Database
 from tests.conftest import T0, empty

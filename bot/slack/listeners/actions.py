@@ -13,6 +13,22 @@ from bot.slack import blocks, handlers
 from bot.slack.handlers import Edge, Reply
 
 _DIRECT = {"incident_ack": "ack", "incident_resume": "resume", "incident_restore": "restore"}
+_TEXT_FORMS: dict[str, dict] = {
+    "incident_update": {
+        "callback_id": "update", "title": "Post an update", "submit": "Post",
+        "label": "What is happening, what is next?",
+    },
+    "incident_pause": {
+        "callback_id": "pause", "title": "Pause the clocks", "submit": "Pause",
+        "label": "Why? (e.g. waiting for the customer's logs)",
+    },
+    "incident_resolve": {
+        "callback_id": "resolve", "title": "Resolve", "submit": "Resolve",
+        "label": "Summary: cause and fix",
+        "optional": True, "hint": "Posted in the channel and kept with the incident.",
+    },
+}  # fmt: skip
+"""The buttons that open a one-field form first (``blocks.text_form``'s arguments)."""
 
 
 def register(app: App, edge: Edge) -> None:
@@ -34,26 +50,12 @@ def register(app: App, edge: Edge) -> None:
         _tell(edge, client, channel, user, work)
 
     @app.action({"action_id": "incident_update"})
-    def update(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
-        ack()
-        _open_form(edge, client, body, lambda ref: blocks.text_form(
-            "update", "Post an update", "What is happening, what is next?", ref, "Post",
-        ))  # fmt: skip
-
     @app.action({"action_id": "incident_pause"})
-    def pause(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
-        ack()
-        _open_form(edge, client, body, lambda ref: blocks.text_form(
-            "pause", "Pause the clocks", "Why? (e.g. waiting for the customer's logs)", ref, "Pause",
-        ))  # fmt: skip
-
     @app.action({"action_id": "incident_resolve"})
-    def resolve(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+    def text_form(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        _open_form(edge, client, body, lambda ref: blocks.text_form(
-            "resolve", "Resolve", "Summary: cause and fix", ref, "Resolve",
-            optional=True, hint="Posted in the channel and kept with the incident.",
-        ))  # fmt: skip
+        fields = _TEXT_FORMS[action["action_id"]]
+        _open_form(edge, client, body, lambda ref: blocks.text_form(ref=ref, **fields))
 
     @app.action({"action_id": "incident_severity"})
     def severity(ack: Ack, body: dict, action: dict, client: WebClient) -> None:

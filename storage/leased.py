@@ -1,0 +1,147 @@
+"""A leased outbox: rows claimed by one worker at a time, and changed only by the holder.
+
+Reminders (``storage.outbox``) and weekly digests (``storage.digests``) are both outboxes
+of this kind; each keeps what is its own (which rows are due, superseding, listings) and
+shares this mechanism, parametrised by its table. The table has ``id``, ``status``
+(``pending`` → ``claimed`` → ``sent`` | ``failed``), ``next_attempt_at``, ``claimed_by``,
+``lease_until``, ``attempts``, ``due_at``, ``late``, ``sent_at``, ``channel_id``,
+``message_ts`` and ``last_error``.
+
+A claim is one conditional ``UPDATE … RETURNING`` over the chosen rows; on PostgreSQL they
+are chosen ``FOR UPDATE SKIP LOCKED``, so several workers take disjoint batches without
+waiting on each other. On SQLite the write transaction itself (``BEGIN IMMEDIATE``)
+serializes claims. Every later change is conditional on still holding the claim, so a
+worker whose lease expired cannot mark a row another worker took over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import and_, case, or_, update
+from sqlalchemy.sql import ColumnElement, Select
+from sqlmodel import Session
+
+Row = TypeVar("Row")
+
+
+class LeasedOutbox(Generic[Row]):
+    def __init__(self, model: type[Row]):
+        self.model: Any = model
+
+    def claimable(self, now: dt.datetime, *pending: ColumnElement[bool]) -> ColumnElement[bool]:
+        """Pending (with the conditions ``pending`` too) and past any retry time, or claimed
+        by a worker whose lease ran out."""
+        m = self.model
+        return or_(
+            and_(
+                m.status == "pending",
+                *pending,
+                or_(m.next_attempt_at.is_(None), m.next_attempt_at <= now),
+            ),
+            and_(m.status == "claimed", m.lease_until < now),
+        )
+
+    def claim(
+        self,
+        session: Session,
+        chosen: Select,
+        worker_id: str,
+        now: dt.datetime,
+        *,
+        lease: dt.timedelta,
+        late_after: dt.timedelta | None,
+    ) -> list[Row]:
+        """Claim the rows whose ids ``chosen`` selects, for ``lease``, counting an attempt;
+        each says whether it is later than ``late_after`` (``None``: never late). The rows
+        come back detached, in no particular order."""
+        m = self.model
+        late: Any = False
+        if late_after is not None:
+            late = case((m.due_at < now - late_after, True), else_=False)
+        statement = (
+            update(m)
+            .where(m.id.in_(chosen.with_for_update(skip_locked=True).scalar_subquery()))
+            .values(
+                status="claimed",
+                claimed_by=worker_id,
+                lease_until=now + lease,
+                attempts=m.attempts + 1,
+                late=late,
+            )
+            .returning(m)
+            .execution_options(synchronize_session=False)
+        )
+        claimed = list(session.scalars(statement))
+        for row in claimed:
+            session.expunge(row)
+        return claimed
+
+    def set(self, session: Session, row_id: int, worker_id: str, **values) -> bool:
+        """Change a row only while ``worker_id`` holds its claim; whether it did."""
+        m = self.model
+        statement = (
+            update(m)
+            .where(m.id == row_id, m.claimed_by == worker_id, m.status == "claimed")
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return (session.execute(statement).rowcount or 0) == 1
+
+    def mark_sent(
+        self,
+        session: Session,
+        row_id: int,
+        worker_id: str,
+        now: dt.datetime,
+        channel: str,
+        ts: str | None,
+        note: str | None = None,
+    ) -> bool:
+        """Posted in ``channel`` (message ``ts``); ``note`` says what did not go as planned."""
+        return self.set(
+            session, row_id, worker_id, status="sent", sent_at=now, channel_id=channel,
+            message_ts=ts, lease_until=None, last_error=note,
+        )  # fmt: skip
+
+    def release(
+        self,
+        session: Session,
+        row_id: int,
+        worker_id: str,
+        not_before: dt.datetime | None,
+        error: str | None,
+        *,
+        counts: bool = True,
+    ) -> bool:
+        """Back to pending, to be tried again from ``not_before``. An attempt that does not
+        ``count`` (Slack's rate limit: nothing was posted) is not counted towards failing."""
+        return self.set(
+            session, row_id, worker_id, status="pending", claimed_by=None, lease_until=None,
+            next_attempt_at=not_before, last_error=error,
+            **({} if counts else {"attempts": self.model.attempts - 1}),
+        )  # fmt: skip
+
+    def renew(
+        self, session: Session, row_id: int, worker_id: str, lease_until: dt.datetime
+    ) -> bool:
+        """Extend a claim before posting; ``False`` if another worker has taken it over."""
+        return self.set(session, row_id, worker_id, lease_until=lease_until)
+
+    def mark_failed(self, session: Session, row_id: int, worker_id: str, error: str) -> bool:
+        return self.set(
+            session, row_id, worker_id, status="failed", lease_until=None, last_error=error
+        )
+
+    def release_all(self, session: Session, worker_id: str) -> int:
+        """A worker shutting down hands back what it claimed but did not post (the attempt
+        is not counted)."""
+        m = self.model
+        statement = (
+            update(m)
+            .where(m.claimed_by == worker_id, m.status == "claimed")
+            .values(status="pending", claimed_by=None, lease_until=None, attempts=m.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+        return session.execute(statement).rowcount or 0
