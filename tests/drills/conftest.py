@@ -58,12 +58,17 @@ def make_worker(ctx: Context, slack: LoopbackSlack, **options) -> Worker:
 
 
 def declare_due_soon(
-    ctx: Context, slack: LoopbackSlack, count: int, within: float, channels: int = 6
+    ctx: Context,
+    slack: LoopbackSlack,
+    count: int,
+    within: float,
+    channels: int = 6,
+    after: float = 0.5,
 ) -> dt.datetime:
     """``count`` Severity I incidents (messaging-platform: 30-minute response target) spread
     over ``channels`` channels, each with a card, half with their 15-minute warning and half
-    with their response breach due within the next ``within`` seconds. Returns the instant
-    by which all of those are due."""
+    with their response breach due over ``within`` seconds from ``after`` seconds from now.
+    Returns the instant by which all of those are due."""
     made = [
         slack.add_channel(f"drill-{n}", id=f"C0DRILL{n:03d}", bot_member=True, members=("U1",))
         for n in range(channels)
@@ -71,12 +76,12 @@ def declare_due_soon(
     now = ctx.clock.now()
     for n in range(count):
         lead = dt.timedelta(minutes=15 if n % 2 else 30)
-        started = now - lead + dt.timedelta(seconds=0.5 + within * n / count)
+        started = now - lead + dt.timedelta(seconds=after + within * n / count)
         view = service.declare(ctx, title=f"Drill {n}", severity=1, actor="U1", started_at=started)
         channel = made[n % channels]
         card = slack.add_message(channel, f"card of {view.ref}", user=slack.bot_user_id)
         service.set_slack_card(ctx, view.ref, channel_id=channel, card_ts=card)
-    return now + dt.timedelta(seconds=0.5 + within)
+    return now + dt.timedelta(seconds=after + within)
 
 
 @dataclass
