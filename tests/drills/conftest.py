@@ -20,6 +20,8 @@ from bot.incidents import service
 from bot.slack.app import make_client
 from bot.slack.loopback import LoopbackSlack
 from bot.worker import Worker
+from storage.db import Database
+from tests.conftest import empty
 from tests.slack import conftest as slack_harness
 from tests.slack.conftest import BOT_TOKEN, make_settings
 
@@ -38,9 +40,26 @@ def slack():
         yield server
 
 
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory):
+    database = Database(f"sqlite:///{tmp_path_factory.mktemp('drills') / 'slabot.db'}")
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
 @pytest.fixture
-def workspace(slack, ctx):
-    return slack_harness.make_workspace(slack, ctx)
+def sqlite_ctx(sqlite_database, contracts, clock):
+    """A context on SQLite only, for the tests about Slack that no database changes."""
+    yield Context(sqlite_database, contracts, clock)
+    while slack_harness._EDGES:
+        assert slack_harness._EDGES.pop().wait_idle(10), "work after the ack still running"
+    empty(sqlite_database)
+
+
+@pytest.fixture
+def workspace(slack, sqlite_ctx):
+    return slack_harness.make_workspace(slack, sqlite_ctx)
 
 
 @pytest.fixture

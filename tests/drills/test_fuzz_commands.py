@@ -122,11 +122,13 @@ def test_any_command_text_is_answered_in_time_changes_nothing_when_refused_and_p
         assert not [t for t in shown if PINGS.search(t)], shown
 
 
-def test_control_characters_in_typed_or_imported_text_are_dropped_not_a_crash(workspace, slack):
+def test_control_characters_in_typed_or_imported_text_are_dropped_not_a_crash(slack, ctx):
     """Found by the fuzzer: PostgreSQL refuses a NUL, so ``declare 1 \\x00`` was an
     unexplained error there (and a title nobody could see on SQLite)."""
     from bot.incidents import service
     from bot.incidents.importer import import_history
+
+    workspace = make_workspace(slack, ctx)
 
     assert workspace.ack_text(workspace.incident("declare 1 \x00")).startswith(
         "⚠️ a title is required"
