@@ -30,6 +30,7 @@ from bot.worker import Worker
 from config import settings as settings_module
 from config.settings import Settings, SettingsError
 from storage.db import Database
+from tests.conftest import empty
 from tests.drills.conftest import declare_due_soon
 from tests.slack import conftest as slack_harness
 from tests.slack.conftest import Workspace, signed_headers
@@ -98,8 +99,11 @@ def urls(postgres_url):
     password = url.password or PASSWORD
     reachable = url.set(password=password).render_as_string(hide_password=False)
     nowhere = url.set(password=password, port=1).render_as_string(hide_password=False)
-    Database(reachable).upgrade()
-    return reachable, nowhere, password
+    database = Database(reachable)
+    database.upgrade()
+    yield reachable, nowhere, password
+    empty(database)  # as the ``db`` fixture leaves it, for the tests that follow
+    database.dispose()
 
 
 def secret_settings(slack: LoopbackSlack, **overrides) -> Settings:

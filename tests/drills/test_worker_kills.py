@@ -17,7 +17,6 @@ from bot.context import Context
 from bot.slack.loopback import Storm
 from config.settings import HOW_TO_SET
 from drills import ledger
-from storage.db import Database
 from storage.models import Reminder
 from tests.conftest import FIXTURES
 from tests.drills.conftest import declare_due_soon
@@ -26,15 +25,15 @@ from tests.worker.test_processes import Process
 
 
 def test_workers_killed_at_random_moments_lose_no_reminder_and_double_none(
-    database_url, migrated, contracts, slack, tmp_path
+    db, contracts, slack, tmp_path
 ):
-    ctx = Context(Database(database_url), contracts, SystemClock())
+    ctx = Context(db, contracts, SystemClock())
     due_by = declare_due_soon(ctx, slack, count=30, within=3.0, channels=10, after=2.0)
     # Posts take a little while, so a kill often lands between a post and its mark.
     slack.storm(Storm(slow=0.6, slow_delay=(0.02, 0.15), methods={"chat.postMessage"}, seed=1))
     env = {k: v for k, v in os.environ.items() if k not in HOW_TO_SET}
     env.update(
-        DATABASE_URL=database_url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack.api_url,
+        DATABASE_URL=db.url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack.api_url,
         SLABOT_DEFAULT_POLICY="messaging-platform", PYTHONUNBUFFERED="1",
         SLABOT_CUSTOMERS_FILE=str(FIXTURES / "customers.yaml"),
     )  # fmt: skip
@@ -76,7 +75,6 @@ def test_workers_killed_at_random_moments_lose_no_reminder_and_double_none(
                 worker.popen.kill()
         slack.storm(None)
     counted = ledger.count(ctx.db, slack, due_by)
-    ctx.db.dispose()
     assert len(killed) >= 3
     assert counted.due >= 30 and counted.unfinished == 0, counted.summary()
     assert counted.lost == [] and counted.doubled == {} and counted.failed == [], counted.summary()
