@@ -55,9 +55,13 @@ class Drill:
     base_url: str = ""
     processes: list = field(default_factory=list)
     web: object = None
+    schema_url: str = ""
 
     @classmethod
-    def open(cls, kind: str, postgres_url: str = DEFAULT_POSTGRES) -> Drill:
+    def open(
+        cls, kind: str, postgres_url: str = DEFAULT_POSTGRES, application_name: str | None = None
+    ) -> Drill:
+        """``application_name`` names the processes' PostgreSQL connections."""
         folder = Path(tempfile.mkdtemp(prefix=f"slabot-drill-{kind}-"))
         url = (
             f"sqlite:///{folder / 'slabot.db'}" if kind == "sqlite" else fresh_schema(postgres_url)
@@ -67,7 +71,10 @@ class Drill:
         for user in USERS:
             slack.add_user(user, user.lower(), tz="Europe/Copenhagen")
         slack.add_channel("general", id="C0GENERAL", bot_member=True, members=USERS)
-        return cls(kind, url, slack, folder)
+        drill = cls(kind, url, slack, folder, schema_url=url)
+        if application_name and kind != "sqlite":
+            drill.url += f"&application_name={application_name}"
+        return drill
 
     def database(self) -> Database:
         return Database(self.url)
@@ -110,7 +117,7 @@ class Drill:
             codes.append(self.web.wait(20))
         self.slack.stop()
         if self.kind != "sqlite":
-            drop_schema(postgres_url, self.url)
+            drop_schema(postgres_url, self.schema_url)
         return codes
 
 
@@ -216,9 +223,9 @@ class Commands:
         timed = [s.seconds * 1000 for s in sent if s.seconds is not None]
         result: dict = {"sent": len(sent), **{k: kinds.get(k, 0) for k in KINDS}}
         result["working on it, answered later"] = sum(1 for s in promised if s.response in later)
-        result["unanswered"] = kinds.get("error", 0) + len(promised) - result[
-            "working on it, answered later"
-        ]
+        result["unanswered"] = (
+            kinds.get("error", 0) + len(promised) - result["working on it, answered later"]
+        )
         if timed:
             result.update(
                 p50_ms=round(statistics.median(timed), 1),
@@ -226,9 +233,10 @@ class Commands:
                 max_ms=round(max(timed), 1),
                 over_3s=sum(1 for t in timed if t >= 3000),
             )
-        errors = Counter(s.detail for s in sent if s.kind == "error")
-        if errors:
-            result["errors"] = dict(errors.most_common(5))
+        for kind in ("refused", "error"):
+            details = Counter(s.detail[:70] for s in sent if s.kind == kind)
+            if details:
+                result[f"{kind}: most common"] = dict(details.most_common(3))
         return result
 
 
