@@ -12,7 +12,8 @@ them, chosen at random, is killed with SIGKILL — while claiming, posting, mark
 sleeping, wherever it happens to be — and a new one started in its place. After the
 window the drill waits for the dead workers' leases to run out (60 s: their claims are
 taken over then, each checked against the channel before it is posted again), then counts
-every reminder's posts by its metadata key: lost and doubled must be zero.
+every reminder's posts by its metadata key: lost and doubled must be zero. Each post takes
+``--slack-latency`` seconds, as in real Slack, so kills land while posts are in flight.
 """
 
 from __future__ import annotations
@@ -29,10 +30,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlmodel import select  # noqa: E402
+
 from bench.reminders import percentile  # noqa: E402
 from bot.reminders.service import LEASE  # noqa: E402
+from bot.slack.loopback import Storm  # noqa: E402
 from drills import ledger  # noqa: E402
 from drills.harness import DEFAULT_POSTGRES, Drill, machine, show  # noqa: E402
+from storage.models import Reminder  # noqa: E402
 
 
 def main() -> int:
@@ -45,6 +50,9 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=10, help="at most this many SIGKILLs")
     parser.add_argument("--every", type=float, nargs=2, default=(4, 14), metavar=("MIN", "MAX"),
                         help="seconds between kills, drawn at random")  # fmt: skip
+    parser.add_argument("--slack-latency", type=float, nargs=2, default=(0.05, 0.3),
+                        metavar=("MIN", "MAX"), help="seconds each post takes, as in real Slack "
+                        "(the fake answers in well under a millisecond)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     print(machine(), flush=True)
@@ -57,6 +65,11 @@ def main() -> int:
         due, ends = drill.incidents(args.incidents, args.window, 15 + args.incidents * 0.004)
         workers = [drill.worker("--poll", "0.5") for _ in range(args.workers)]
         drill.wait_ready(workers)
+        # Posts take as long as Slack's do, so a kill lands inside a claim as often as it
+        # would in production (and more: the rate is high).
+        latency = Storm(slow=1.0, slow_delay=tuple(args.slack_latency), seed=args.seed,
+                        methods={"chat.postMessage", "chat.update", "conversations.history"})  # fmt: skip
+        drill.slack.storm(latency)
         starts = ends - dt.timedelta(seconds=args.window)
         time.sleep(max(0.0, (starts - dt.datetime.now(dt.UTC)).total_seconds()))
         print(f"{args.database}: {len(due)} reminders due over {args.window:g} s, "
@@ -79,6 +92,10 @@ def main() -> int:
             time.sleep(1)
         time.sleep(3)
         counted = ledger.count(database, drill.slack, ends)
+        with database.read() as session:
+            retried = set(
+                session.exec(select(Reminder.dedupe_key).where(Reminder.attempts > 1)).all()
+            )
         database.dispose()
         drill.wait_ready(workers)
         arrivals: dict[str, float] = {}
@@ -107,6 +124,12 @@ def main() -> int:
             "over 5 s (a dead worker's claim, taken over after its lease)":
                 sum(1 for v in lags if v > 5),
         })  # fmt: skip
+    taken = [k for k in retried if k in arrivals]
+    show("claims taken over from dead workers", {
+        "posted by the taker": sum(1 for k in taken if arrivals[k] > 5),
+        "found already posted by the dead worker, not posted again":
+            sum(1 for k in taken if arrivals[k] <= 5),
+    })  # fmt: skip
     show("workers", {"killed (SIGKILL)": len(killed), "exit codes of the last (SIGTERM)": codes})
     if counted.doubled:
         print("doubled:", ", ".join(sorted(counted.doubled)[:10]))

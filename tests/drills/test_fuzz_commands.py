@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
@@ -22,6 +23,8 @@ from tests.slack.conftest import make_workspace
 from tests.slack.test_incident_commands import declared
 from tests.slack.test_safety import mrkdwn_texts
 
+EXAMPLES = int(os.environ.get("SLABOT_FUZZ_EXAMPLES", "60"))
+"""Inputs tried per database; the drill runs thousands (docs/drills.md)."""
 PINGS = re.compile(r"<!(channel|here|everyone|subteam)|<@(?!U1\b)")
 """A broadcast, a user group, or a mention of anyone but the one typing (U1)."""
 
@@ -89,7 +92,7 @@ def fuzzed(slack, ctx):
 
 
 @settings(
-    max_examples=60, deadline=None, database=None,
+    max_examples=EXAMPLES, deadline=None, database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )  # fmt: skip
 @given(command=commands, in_incident_channel=st.booleans())
@@ -114,7 +117,9 @@ def test_any_command_text_is_answered_in_time_changes_nothing_when_refused_and_p
     if not answer:  # a bare /incident opens the declaration form instead
         assert name == "/incident" and not (verb + text).strip(), response.body
         assert slack.calls_to("views.open")
-    if answer.startswith("⚠️") or answer == "(already handled)":
+    refused = answer.startswith("⚠️") or answer == "(already handled)"
+    event(f"{name} {'refused' if refused else 'answered' if answer else 'form'}")
+    if refused:
         assert snapshot(workspace.ctx.db) == before, answer
     assert unexplained.records == [], [logging.Formatter().format(r) for r in unexplained.records]
     for surface in [body, *(c.params for c in slack.calls[calls:] if c.method != "views.open")]:
