@@ -210,10 +210,20 @@ class Sender:
         self.base, self.slack = base, slack
         self.verifier = SignatureVerifier(SIGNING_SECRET)
 
-    def command(self, text_: str, channel: str, user: str) -> tuple[float, dict]:
+    def command(
+        self,
+        text_: str,
+        channel: str,
+        user: str,
+        *,
+        command: str = "/incident",
+        response_url: str | None = None,
+        timeout: float = 10,
+    ) -> tuple[float, dict]:
         body = urlencode({
             "token": "legacy", "team_id": "T0LOOP", "channel_id": channel, "user_id": user,
-            "command": "/incident", "text": text_, "response_url": self.slack.response_url("r"),
+            "command": command, "text": text_,
+            "response_url": response_url or self.slack.response_url("r"),
             "trigger_id": f"bench-{time.monotonic_ns()}",
         })  # fmt: skip
         stamp = str(int(time.time()))
@@ -224,7 +234,7 @@ class Sender:
         }
         request = urllib.request.Request(f"{self.base}/slack/events", body.encode(), headers)
         started = time.perf_counter()
-        with urllib.request.urlopen(request, timeout=10) as answer:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
             payload = answer.read()
         return time.perf_counter() - started, json.loads(payload or b"{}")
 

@@ -19,7 +19,7 @@ from bot.sla.timers import TimerKind
 from bot.text import describe_policy, format_local, table
 from config.contracts import ContractError, load_customers, load_policies, policy_files, read_yaml
 from config.settings import SettingsError, get_contracts, get_settings
-from storage.db import Database, SchemaOutOfDate
+from storage.db import Database, SchemaOutOfDate, unavailable
 
 
 class SlabotGroup(click.Group):
@@ -30,6 +30,16 @@ class SlabotGroup(click.Group):
             return super().invoke(ctx)
         except (SettingsError, ContractError, SchemaOutOfDate) as exc:
             click.echo(f"slabot: {exc}", err=True)
+            sys.exit(2)
+        except Exception as exc:  # a database that does not answer at start-up: one line
+            if not unavailable(exc):
+                raise
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            click.echo(
+                f"slabot: the database did not answer ({reason}); check DATABASE_URL and "
+                "that the server is up",
+                err=True,
+            )
             sys.exit(2)
 
 

@@ -129,7 +129,7 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str) -> str:
         if "://" not in value:
             raise ValueError("is not a database URL")
-        return value
+        return _check_database_url(value)
 
     @field_validator("digest_schedule")
     @classmethod
@@ -167,6 +167,33 @@ class Settings(BaseSettings):
                 f"{name} is not set: set it in the environment or in .env ({HOW_TO_SET[name]})"
             )
         return value
+
+
+def _check_database_url(value: str) -> str:
+    """A URL SQLAlchemy can use, with its driver installed. The messages never repeat the
+    URL: it may hold a password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError):
+        raise ValueError(
+            "is not a database URL (is the port a number, and are @ : / in the password "
+            "written %40 %3A %2F?)"
+        ) from None
+    try:
+        url.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        raise ValueError(
+            f"{url.drivername} is not a database slabot can use; write sqlite:///… or "
+            "postgresql+psycopg://…"
+        ) from None
+    except ImportError:
+        raise ValueError(
+            f"{url.drivername} needs its driver: pip install 'slabot[postgres]'"
+        ) from None
+    return value
 
 
 _FIELD_BY_ENV = {

@@ -18,6 +18,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
@@ -28,6 +29,15 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 class SchemaOutOfDate(RuntimeError):
     """The database's schema is behind the code; the message says what to run."""
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database did not answer — refused, lost (a server
+    restarting), timed out, locked for too long — rather than a mistake in a query. The
+    next unit of work reconnects (pre-ping), so trying again later is the remedy."""
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError))
 
 
 def make_engine(url: str) -> Engine:

@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.context import Context
 from bot.errors import Refusal
-from bot.incidents.service import check_severity, resolve_customers, sync
+from bot.incidents.service import check_severity, plain, resolve_customers, sync
 from bot.parse import parse_severity
 from bot.sla.contract import contracts_touched
 from storage import queries
@@ -133,7 +133,7 @@ class _Record:
 
     def text(self, key: str) -> str:
         value = self.raw.get(key)
-        return "" if value is None else str(value).strip()
+        return "" if value is None else plain(str(value))
 
     def instant(self, key: str, *, may_be_future: bool = False) -> dt.datetime | None:
         value = self.raw.get(key)

@@ -21,6 +21,7 @@ Transitions the issue leaves open, decided as a lead responder would (docs/decis
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +50,17 @@ from storage.models import (
 
 MAX_TITLE = 200
 MAX_TEXT = 3000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def plain(text: str | None) -> str:
+    """User text as it is stored: control characters (a NUL, a terminal's colour codes
+    pasted with a log line) dropped — none of them shows in Slack, and PostgreSQL refuses a
+    NUL — with line breaks and tabs kept; surrounding whitespace stripped."""
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text).strip()
+
+
 MAX_START_AGE = dt.timedelta(days=30)
 
 
@@ -287,7 +299,7 @@ def _restore(session: Session, incident: Incident, at: dt.datetime, actor: str) 
 
 def mark_excluded(ctx: Context, ref: str, reason: str | None, actor: str) -> IncidentView:
     """Exclude an outage from uptime (customer's own network, force majeure…) or include it again."""
-    reason = (reason or "").strip() or None
+    reason = plain(reason) or None
     with _change(ctx, ref) as (session, incident, now):
         if reason == incident.excluded_reason:
             state = f"excluded ({reason})" if reason else "counted"
@@ -394,7 +406,7 @@ def check_severity(contracts: Sequence[Contract], severity: int) -> None:
 def _text(text: str | None, what: str, *, needed: str | None = None) -> str:
     """A person's text, stripped, of at most ``MAX_TEXT`` characters (``what``: "a reason");
     ``needed`` is the refusal when it is empty (else empty is allowed)."""
-    text = (text or "").strip()
+    text = plain(text)
     if not text and needed:
         raise Refusal(needed)
     if len(text) > MAX_TEXT:
@@ -403,7 +415,7 @@ def _text(text: str | None, what: str, *, needed: str | None = None) -> str:
 
 
 def _title(title: str) -> str:
-    title = " ".join((title or "").split())
+    title = " ".join(plain(title).split())
     if not title:
         raise Refusal("a title is required: say what is broken, e.g. `Checkout API down`")
     if len(title) > MAX_TITLE:

@@ -14,7 +14,9 @@ from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -27,7 +29,7 @@ from bot.slack.channels import IncidentChannels
 from bot.slack.handlers import Edge
 from bot.slack.listeners import register
 from bot.slack.people import Directory
-from config.settings import Settings
+from config.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +70,16 @@ def build_app(
     ``slabot console`` passes one it can wait on, so each command's output is complete
     before the next line is read.
     """
-    settings.require("SLACK_BOT_TOKEN")
+    token = settings.require("SLACK_BOT_TOKEN").get_secret_value()
     secret = None if socket_mode else settings.require("SLACK_SIGNING_SECRET").get_secret_value()
     client = client or make_client(settings)
     app = App(
-        client=client,
+        # Bolt's own client has no token: ``workspace_authorize`` hands it over per request, so no
+        # request (and no start-up) waits on Slack answering auth.test.
+        client=WebClient(
+            base_url=client.base_url, timeout=client.timeout, retry_handlers=client.retry_handlers
+        ),
+        authorize=workspace_authorize(token, check_bot_token(client)),
         signing_secret=secret,
         request_verification_enabled=not socket_mode,
         # Listeners ack themselves (``Edge.answer``) and hand what follows to ``Edge.after``;
@@ -93,6 +100,56 @@ def build_app(
     )
     register(app, edge)
     return app, edge
+
+
+BAD_TOKEN = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
+"""What Slack answers to a bot token it will never accept."""
+
+
+def check_bot_token(client: WebClient) -> dict | None:
+    """The bot's identity (auth.test): a token Slack refuses stops start-up with a one-line
+    ``SettingsError``; a Slack that is down, slow or rate limiting only warns (``None``), so
+    a deployment made during a Slack incident still starts and serves when Slack is back."""
+    try:
+        who = client.auth_test()
+    except SlackApiError as exc:
+        error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+        if error in BAD_TOKEN:
+            raise SettingsError(
+                f"SLACK_BOT_TOKEN: Slack refused it ({error}); set the app's Bot User "
+                "OAuth Token (xoxb-…) from OAuth & Permissions"
+            ) from None
+        log.warning(
+            "Slack did not confirm the bot token (HTTP %s, %s); serving anyway",
+            exc.response.status_code, error,
+        )  # fmt: skip
+        return None
+    except OSError as exc:
+        log.warning("Slack is not reachable (%s); serving anyway", type(exc).__name__)
+        return None
+    return dict(who.data) if isinstance(who.data, dict) else None
+
+
+def workspace_authorize(token: str, identity: dict | None) -> Callable[..., AuthorizeResult]:
+    """Bolt's ``authorize`` for the one workspace slabot serves: the bot token, and the
+    bot's identity when auth.test answered at start-up. (Bolt's own single-workspace path
+    makes start-up fail when Slack does not answer auth.test, as if the token were invalid,
+    and then asks again before every request until Slack does.)"""
+    who = identity or {}
+
+    def authorize(enterprise_id, team_id, user_id) -> AuthorizeResult:
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id or who.get("team_id"),
+            bot_token=token,
+            bot_id=who.get("bot_id"),
+            bot_user_id=who.get("user_id"),
+            user_id=user_id,
+        )
+
+    return authorize
 
 
 def health(ctx: Context, *, strict: bool = False) -> tuple[int, dict]:

@@ -33,6 +33,18 @@ def channel_name_part(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
+SLACK_FAILURES = (SlackApiError, OSError)
+"""What a Web API call raises when Slack refuses it, or does not answer (a timeout, a
+dropped connection, after the client's own retries)."""
+
+
+def why(exc: Exception) -> str:
+    """Slack's error code (``is_archived``), or what kept the answer from coming."""
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or exc.response.status_code)
+    return f"no answer from Slack ({type(exc).__name__})"
+
+
 @dataclass
 class IncidentChannels:
     client: WebClient
@@ -56,18 +68,13 @@ class IncidentChannels:
         if channel != view.origin_channel_id:  # a channel of its own, not the current one
             try:
                 self.client.conversations_invite(channel=channel, users=declarer)
-            except SlackApiError as exc:
-                if exc.response.get("error") != "already_in_channel":
-                    log.warning(
-                        "could not invite %s to %s: %s",
-                        declarer,
-                        channel,
-                        exc.response.get("error"),
-                    )
+            except SLACK_FAILURES as exc:
+                if why(exc) != "already_in_channel":
+                    log.warning("could not invite %s to %s: %s", declarer, channel, why(exc))
         try:
             self.client.pins_add(channel=channel, timestamp=card_ts)
-        except SlackApiError as exc:
-            log.warning("could not pin the card of %s: %s", view.ref, exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("could not pin the card of %s: %s", view.ref, why(exc))
 
     def _create(self, view: IncidentView) -> str:
         """``#inc-20261120-checkout-down``; when taken ``…-2`` to ``…-4``, then ``…-inc-17``
@@ -86,8 +93,8 @@ class IncidentChannels:
     def _join(self, channel: str) -> None:
         try:
             self.client.conversations_join(channel=channel)
-        except SlackApiError as exc:  # a private channel or a DM: the bot may already be there
-            log.info("could not join %s: %s", channel, exc.response.get("error"))
+        except SLACK_FAILURES as exc:  # a private channel or a DM: the bot may already be there
+            log.info("could not join %s: %s", channel, why(exc))
 
     def refresh_card(self, view: IncidentView) -> None:
         """Show the incident as it now is, in place. A card that cannot be updated is logged."""
@@ -99,8 +106,8 @@ class IncidentChannels:
                 ts=view.card_ts,
                 **incident_card(view, self.contracts).as_kwargs(),
             )
-        except SlackApiError as exc:
-            log.warning("could not update the card of %s: %s", view.ref, exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("could not update the card of %s: %s", view.ref, why(exc))
 
     def post(self, channel: str, message: Message, *, metadata: dict | None = None) -> str | None:
         """Post into a channel, joining it first if the bot is not in it yet."""

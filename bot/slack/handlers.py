@@ -29,7 +29,7 @@ from bot.reports import service as reports
 from bot.slack import blocks, mrkdwn
 from bot.slack.authz import NOT_A_RESPONDER, NOT_AN_ADMIN, Permissions
 from bot.slack.blocks import Message
-from bot.slack.channels import IncidentChannels
+from bot.slack.channels import SLACK_FAILURES, IncidentChannels, why
 from bot.slack.grammar import (
     INCIDENT_USAGE,
     REPORT_USAGE,
@@ -44,6 +44,7 @@ from bot.slack.people import Directory
 from bot.text import describe_policy, format_span
 from config.settings import Settings
 from storage import queries
+from storage.db import unavailable
 
 log = logging.getLogger(__name__)
 
@@ -199,11 +200,20 @@ def safely(work: Callable[[], Reply]) -> Reply:
         return refused(
             f"Slack refused a call ({exc.response.get('error')}); nothing more was done. Try again, or tell your slabot admin."
         )
-    except Exception:
+    except Exception as exc:
+        if unavailable(exc):
+            log.warning("the database did not answer (%s)", type(exc).__name__, exc_info=True)
+            return refused(DATABASE_DOWN)
         log.exception("command failed")
         return refused(
             "something went wrong on slabot's side; the error is in its log. Try again in a moment."
         )
+
+
+DATABASE_DOWN = (
+    "slabot's database did not answer just now (it may be restarting). Try again in a "
+    "moment; `/incident list` shows what was recorded."
+)
 
 
 # --- /incident ---------------------------------------------------------------------------
@@ -225,8 +235,8 @@ def declare(edge: Edge, user: str, origin_channel: str | None, command: Declare)
     )  # fmt: skip
     try:
         channel, card_ts = edge.channels.open(view, origin_channel)
-    except SlackApiError as exc:
-        error = exc.response.get("error")
+    except SLACK_FAILURES as exc:  # declared all the same: saying otherwise invites a second one
+        error = why(exc)
         log.warning("declared %s but could not open its channel: %s", view.ref, error)
         return Reply(blocks.reply(
             f"🚨 {view.ref} is declared and its clocks are running, but Slack refused its channel "
@@ -338,8 +348,8 @@ def _post(edge: Edge, view: IncidentView, message: Message) -> None:
     if view.channel_id:
         try:
             edge.channels.post(view.channel_id, message)
-        except SlackApiError as exc:
-            log.warning("could not post to %s: %s", view.channel_id, exc.response.get("error"))
+        except SLACK_FAILURES as exc:  # the change is made; its post is a courtesy
+            log.warning("could not post to %s: %s", view.channel_id, why(exc))
 
 
 # --- /sla ----------------------------------------------------------------------------------
@@ -458,8 +468,8 @@ def _send_csv(edge: Edge, user: str, result, *, money: bool) -> str:
             f"{len(result.customers)} customer{'s' if len(result.customers) != 1 else ''}"
             + ("" if money else " (amounts are for managers and admins)"),
         )
-    except SlackApiError as exc:
-        error = exc.response.get("error")
+    except SLACK_FAILURES as exc:
+        error = why(exc)
         log.warning("could not upload the report CSV to %s: %s", user, error)
         return (
             f"⚠️ Slack refused the CSV ({escape(str(error))}); the summary above is complete. "

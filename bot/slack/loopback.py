@@ -22,6 +22,7 @@ import contextlib
 import copy
 import json
 import logging
+import random
 import re
 import socket
 import threading
@@ -63,14 +64,15 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     drop: bool = False
-    body: dict[str, Any] | None = None
+    body: dict[str, Any] | str | None = None
+    """The answer as it is: JSON, or text (a proxy's HTML error page)."""
 
     @property
     def answers(self) -> bool:
         """This reply replaces the normal answer (rather than only slowing it down)."""
         return self.status != 200 or self.error is not None or self.body is not None
 
-    def payload(self) -> dict[str, Any]:
+    def payload(self) -> dict[str, Any] | str:
         if self.body is not None:
             return self.body
         if self.error is not None:
@@ -83,6 +85,83 @@ class Reply:
         if self.status == 429 and not any(k.lower() == "retry-after" for k in self.headers):
             return {"Retry-After": "1", **self.headers}
         return dict(self.headers)
+
+
+FAULTS = ("rate_limited", "server_error", "slow", "timeout", "dropped")
+
+
+class Storm:
+    """Random faults for a reliability drill: each Web API call (or only ``methods``, and
+    never those in ``spare``) is, with these probabilities, answered
+
+    - ``rate_limited``: 429 with ``Retry-After: retry_after`` (nothing done);
+    - ``server_error``: 500, 503, or 502 with an HTML page as a proxy sends it (nothing done);
+    - ``slow``: normally, after a delay drawn from ``slow_delay`` seconds;
+    - ``timeout``: normally — the work is done — but only after ``timeout_delay`` seconds,
+      when a client with a shorter timeout has given up: a post its sender never heard of;
+    - ``dropped``: not at all, the connection closed before anything was done.
+
+    ``counts`` says how many of each were injected. Seeded, so a drill can be replayed.
+    """
+
+    def __init__(
+        self,
+        *,
+        rate_limited: float = 0.0,
+        server_error: float = 0.0,
+        slow: float = 0.0,
+        timeout: float = 0.0,
+        dropped: float = 0.0,
+        retry_after: int = 1,
+        slow_delay: tuple[float, float] = (0.2, 1.0),
+        timeout_delay: float = 6.0,
+        methods: Iterable[str] | None = None,
+        spare: Iterable[str] = (),
+        seed: int | None = None,
+    ):
+        self.rates = {
+            "rate_limited": rate_limited, "server_error": server_error, "slow": slow,
+            "timeout": timeout, "dropped": dropped,
+        }  # fmt: skip
+        if sum(self.rates.values()) > 1:
+            raise ValueError("the fault rates add up to more than 1")
+        self.retry_after = retry_after
+        self.slow_delay, self.timeout_delay = slow_delay, timeout_delay
+        self.methods = frozenset(methods) if methods is not None else None
+        self.spare = frozenset(spare)
+        self.counts: dict[str, int] = dict.fromkeys(FAULTS, 0)
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def __call__(self, method: str) -> Reply | None:
+        if method in (RESPONSE_URL, UPLOAD_URL) and self.methods is None:
+            return None  # response URLs and uploads are other hosts than the Web API
+        if method in self.spare or (self.methods is not None and method not in self.methods):
+            return None
+        with self._lock:
+            roll, chosen = self._random.random(), None
+            for kind, rate in self.rates.items():
+                if roll < rate:
+                    chosen = kind
+                    break
+                roll -= rate
+            if chosen is None:
+                return None
+            self.counts[chosen] += 1
+            which = self._random.random()
+            delay = self._random.uniform(*self.slow_delay)
+        if chosen == "rate_limited":
+            return Reply(status=429, headers={"Retry-After": str(self.retry_after)})
+        if chosen == "server_error":
+            if which < 1 / 3:
+                html = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+                return Reply(status=502, body=html)
+            return Reply(status=500 if which < 2 / 3 else 503)
+        if chosen == "slow":
+            return Reply(delay=delay)
+        if chosen == "timeout":
+            return Reply(delay=self.timeout_delay)
+        return Reply(drop=True)
 
 
 @dataclass
@@ -293,6 +372,7 @@ class LoopbackSlack:
         self._calls: list[Call] = []
         self._scripts: dict[str, deque[Reply]] = {}
         self._always: dict[str, Reply] = {}
+        self._storm: Callable[[str], Reply | None] | None = None
         self._users: dict[str, dict[str, Any]] = {}
         self._conversations: dict[str, _Conversation] = {}
         self._usergroups: dict[str, dict[str, Any]] = {}
@@ -452,13 +532,23 @@ class LoopbackSlack:
             self._scripts.clear()
             self._always.clear()
 
+    def storm(self, faults: Callable[[str], Reply | None] | None) -> None:
+        """Ask ``faults`` (a ``Storm``, say) how to answer each call that neither a script
+        nor ``fail_always`` answers; ``None`` ends the storm."""
+        with self._lock:
+            self._storm = faults
+
     def _next_reply(self, method: str) -> Reply | None:
         with self._lock:
             for key in (method, "*"):
                 queue = self._scripts.get(key)
                 if queue:
                     return queue.popleft()
-            return self._always.get(method) or self._always.get("*")
+            scripted = self._always.get(method) or self._always.get("*")
+            storm = self._storm
+        if scripted is None and storm is not None:
+            return storm(method)
+        return scripted
 
     # ------------------------------------------------------------------ workspace
 
@@ -554,6 +644,18 @@ class LoopbackSlack:
         with self._lock:
             conversation = self._find(channel)
             return copy.deepcopy(conversation.messages) if conversation else []
+
+    def metadata_payloads(self, event_type: str) -> list[tuple[str, dict[str, Any]]]:
+        """``(channel id, event_payload)`` of every message now in the workspace whose
+        metadata is of ``event_type``, oldest first in each channel: how a drill counts what
+        was posted (a post answered too late for its sender is here too)."""
+        with self._lock:
+            return [
+                (c.id, copy.deepcopy((m.get("metadata") or {}).get("event_payload") or {}))
+                for c in self._conversations.values()
+                for m in c.messages
+                if (m.get("metadata") or {}).get("event_type") == event_type
+            ]
 
     def channel(self, channel: str) -> dict[str, Any]:
         """The channel as ``conversations.info`` shows it to the bot, plus ``members``."""
@@ -1029,11 +1131,31 @@ class LoopbackSlack:
         return {"channel": self._shape(mpim)}
 
     def _conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, at most ``limit`` (Slack's default 100, at most 999) between
+        ``oldest`` and ``latest`` (exclusive unless ``inclusive``); metadata only with
+        ``include_all_metadata``, as Slack does."""
         conversation = self._visible(p.get("channel"))
         if self.bot_user_id not in conversation.members:
             raise SlackError("not_in_channel")
-        top = [m for m in conversation.messages if m.get("thread_ts", m["ts"]) == m["ts"]]
-        return {"messages": copy.deepcopy(top[::-1]), "has_more": False}
+        oldest, latest = float(p.get("oldest") or 0), float(p.get("latest") or "inf")
+        inclusive = _flag(p.get("inclusive"))
+
+        def within(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        found = [
+            m
+            for m in reversed(conversation.messages)
+            if m.get("thread_ts", m["ts"]) == m["ts"] and within(float(m["ts"]))
+        ]
+        limit = max(1, min(int(p.get("limit") or 100), 999))
+        shown = copy.deepcopy(found[:limit])
+        if not _flag(p.get("include_all_metadata")):
+            for message in shown:
+                message.pop("metadata", None)
+        return {"messages": shown, "has_more": len(found) > limit}
 
     def _conversations_members(self, p: dict[str, Any]) -> dict[str, Any]:
         conversation = self._visible(p.get("channel"))

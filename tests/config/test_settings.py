@@ -168,6 +168,12 @@ def test_a_required_secret_that_is_missing_stops_with_one_line(env, name, value)
     [
         ("DATABASE_URL", "foo", "is not a database URL"),
         ("DATABASE_URL", "", "is not a database URL"),
+        (
+            "DATABASE_URL",
+            "postgresql+psycopg://u:pw@db:five/x",
+            "is not a database URL (is the port",
+        ),
+        ("DATABASE_URL", "postgres://u:pw@db/x", "postgres is not a database slabot can use"),
         ("SLACK_API_URL", "slack.com/api", "must start with http:// or https://"),
         ("PORT", "http", "valid integer"),
         ("PORT", "0", "greater than or equal to 1"),

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.slack.loopback import RESPONSE_URL, UPLOAD_URL, Call, LoopbackSlack, Reply
+from bot.slack.loopback import RESPONSE_URL, UPLOAD_URL, Call, LoopbackSlack, Reply, Storm
 
 TOKEN = "xoxb-test"
 
@@ -342,3 +342,68 @@ def test_stop_is_prompt_even_with_a_pending_delay(slack: LoopbackSlack):
     caller.join(timeout=5)
     assert time.monotonic() - started < 2 and not caller.is_alive()
     assert outcome and isinstance(outcome[0], (ConnectionError, URLError))
+
+
+def test_history_is_newest_first_within_its_bounds_and_limit_and_shows_metadata_on_request(
+    slack: LoopbackSlack, client: WebClient
+):
+    slack.add_channel("ops", id="C0OPS", bot_member=True)
+    stamps = [
+        client.chat_postMessage(
+            channel="C0OPS", text=f"m{n}", metadata={"event_type": "t", "event_payload": {"n": n}}
+        )["ts"]
+        for n in range(5)
+    ]
+    page = client.conversations_history(channel="C0OPS", limit=2)
+    assert [m["text"] for m in page["messages"]] == ["m4", "m3"] and page["has_more"]
+    assert "metadata" not in page["messages"][0]  # as Slack: only with include_all_metadata
+    since = client.conversations_history(
+        channel="C0OPS", oldest=stamps[2], include_all_metadata=True
+    )
+    assert [m["metadata"]["event_payload"]["n"] for m in since["messages"]] == [4, 3]
+    assert not since["has_more"]
+    between = client.conversations_history(
+        channel="C0OPS", oldest=stamps[1], latest=stamps[3], inclusive=True
+    )
+    assert [m["text"] for m in between["messages"]] == ["m3", "m2", "m1"]
+    assert [p["n"] for _, p in slack.metadata_payloads("t")] == [0, 1, 2, 3, 4]
+
+
+def test_a_storm_answers_with_its_faults_at_their_rates_and_leaves_other_hosts_alone(
+    slack: LoopbackSlack, client: WebClient
+):
+    storm = Storm(rate_limited=0.2, server_error=0.2, dropped=0.2, slow=0.1, slow_delay=(0, 0.01),
+                  seed=3)  # fmt: skip
+    slack.storm(storm)
+    outcomes = []
+    for _ in range(200):
+        try:
+            client.auth_test()
+            outcomes.append("ok")
+        except SlackApiError as exc:
+            outcomes.append(exc.response.status_code)
+        except OSError:
+            outcomes.append("dropped")
+    assert sum(storm.counts.values()) == 200 - outcomes.count("ok") + storm.counts["slow"]
+    assert outcomes.count("dropped") == storm.counts["dropped"] > 20
+    assert outcomes.count(429) == storm.counts["rate_limited"] > 20
+    assert sum(outcomes.count(code) for code in (500, 502, 503)) == storm.counts["server_error"]
+    assert {c.status for c in slack.calls_to("auth.test")} == {0, 200, 429, 500, 502, 503}
+    Respond(response_url=slack.response_url())(text="answered")  # response URLs: no storm
+    assert slack.calls_to(RESPONSE_URL)[-1].status == 200
+    slack.storm(Storm(server_error=1.0, spare={"auth.test"}))
+    assert all(client.auth_test()["ok"] for _ in range(20))
+    with pytest.raises(SlackApiError) as raised:
+        client.users_info(user="U1")
+    assert raised.value.response.status_code in (500, 502, 503)
+    slack.storm(None)
+    assert all(client.users_info(user="U1")["ok"] for _ in range(5))
+
+
+def test_a_timed_out_post_is_done_though_its_sender_never_heard(slack: LoopbackSlack):
+    impatient = WebClient(token=TOKEN, base_url=slack.api_url, timeout=1, retry_handlers=[])
+    slack.storm(Storm(timeout=1.0, timeout_delay=1.3, methods={"chat.postMessage"}))
+    with pytest.raises(TimeoutError):
+        impatient.chat_postMessage(channel="U2", text="did it land?")
+    slack.wait_for("chat.postMessage", timeout=3)
+    assert [m["text"] for m in slack.messages("U2")] == ["did it land?"]

@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.errors import Refusal
 from bot.incidents import service
 from bot.slack import handlers, mrkdwn
+from bot.slack.channels import SLACK_FAILURES, why
 from bot.slack.grammar import Declare
 from bot.slack.handlers import Edge, Reply
 
@@ -129,7 +129,7 @@ def _submit(
                 edge.channels.post(where, reply.message)
             elif where:
                 client.chat_postEphemeral(channel=where, user=user, **reply.message.as_kwargs())
-        except SlackApiError as exc:
-            log.warning("could not tell %s the outcome: %s", user, exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("could not tell %s the outcome: %s", user, why(exc))
 
     edge.answer(once, deliver_now=now, deliver_later=later)

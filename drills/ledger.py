@@ -1,0 +1,82 @@
+"""Counting reminders: what the database says was due, against what the fake Slack shows.
+
+Every reminder the worker posts carries its row's key as message metadata, so the messages
+in ``LoopbackSlack``'s channels say exactly which reminders reached the channel and how
+many times — including posts whose answer never reached the worker (a timeout).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlmodel import select
+
+from bot.slack.loopback import LoopbackSlack
+from bot.worker import METADATA_EVENT
+from storage.db import Database
+from storage.models import Reminder
+
+SETTLED = frozenset({"superseded", "cancelled"})
+"""Statuses that need no post: a newer reminder of the same timer replaced it, or its
+deadline stopped holding (acknowledged, paused, re-graded)."""
+
+
+@dataclass
+class Ledger:
+    due: int
+    """Reminders due by the instant asked about."""
+    statuses: Counter[str]
+    """Their statuses in the database."""
+    posted: int
+    """Reminders (of those due) in Slack exactly once."""
+    lost: list[str] = field(default_factory=list)
+    """Due, not settled, and in no channel."""
+    doubled: dict[str, int] = field(default_factory=dict)
+    """Keys in Slack more than once (any reminder, due or not), with their count."""
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """Marked failed: (key, error). Visible in /healthz and ``slabot doctor``; lost too
+    unless in Slack."""
+
+    @property
+    def unfinished(self) -> int:
+        """Due and still pending or claimed (a lease not yet run out, a retry waiting)."""
+        return self.statuses["pending"] + self.statuses["claimed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.lost and not self.doubled
+
+    def summary(self) -> str:
+        states = ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items()))
+        return (
+            f"reminders due {self.due} ({states}); posted once {self.posted}, "
+            f"lost {len(self.lost)}, doubled {len(self.doubled)}, failed {len(self.failed)}"
+        )
+
+
+def count(database: Database, slack: LoopbackSlack, due_by: dt.datetime) -> Ledger:
+    """The ledger of every reminder due by ``due_by``."""
+    with database.read() as session:
+        rows = session.exec(select(Reminder).where(Reminder.due_at <= due_by)).all()
+    in_slack = Counter(p.get("key") for _, p in slack.metadata_payloads(METADATA_EVENT))
+    return Ledger(
+        due=len(rows),
+        statuses=Counter(r.status for r in rows),
+        posted=sum(1 for r in rows if in_slack[r.dedupe_key] == 1),
+        lost=[r.dedupe_key for r in rows if not in_slack[r.dedupe_key] and r.status not in SETTLED],
+        doubled={k: n for k, n in in_slack.items() if n > 1},
+        failed=[(r.dedupe_key, r.last_error or "") for r in rows if r.status == "failed"],
+    )
+
+
+def unfinished(database: Database, due_by: dt.datetime) -> int:
+    """How many reminders due by ``due_by`` are still pending or claimed."""
+    with database.read() as session:
+        rows = session.exec(
+            select(Reminder.id).where(
+                Reminder.due_at <= due_by, Reminder.status.in_(("pending", "claimed"))
+            )
+        ).all()
+    return len(rows)

@@ -1,0 +1,130 @@
+"""The database going away under the worker and the web process (PostgreSQL): every
+connection of both is terminated, again and again, while reminders fall due and commands
+arrive. Neither is restarted; both reconnect on their own, and nothing is lost or doubled.
+
+Terminating the connections is what a server restart does to its clients, without stopping
+the server other test runs on this machine share: only the connections of this test (its
+``application_name``) are terminated. A real restart: ``drills/db_restart.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+import threading
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.clock import SystemClock
+from bot.context import Context
+from bot.reminders.service import LEASE
+from bot.slack.handlers import DATABASE_DOWN
+from drills import ledger
+from storage.db import Database
+from tests.conftest import empty, postgres_base_url
+from tests.drills.conftest import Answers, declare_due_soon, make_worker
+from tests.slack.conftest import make_workspace
+
+
+class LaterClock(SystemClock):
+    """The real clock, which a test can move on: waiting out a lease without the wait."""
+
+    def __init__(self):
+        self.ahead = dt.timedelta()
+
+    def now(self) -> dt.datetime:
+        return super().now() + self.ahead
+
+
+@pytest.fixture
+def databases(postgres_url, contracts):
+    """Two handles on this session's schema — the web process's and the worker's — whose
+    connections carry an application name of their own, and a way to cut them all."""
+    name = f"slabot-drill-{secrets.token_hex(4)}"
+    url = f"{postgres_url}&application_name={name}"
+    web, work = Database(url), Database(url)
+    web.upgrade()
+    admin = create_engine(postgres_base_url())
+
+    def cut() -> int:
+        with admin.begin() as connection:
+            return len(
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                ).all()
+            )
+
+    yield web, work, cut
+    empty(web)
+    for database in (web, work):
+        database.dispose()
+    admin.dispose()
+
+
+def test_web_and_worker_reconnect_by_themselves_when_their_connections_are_cut(
+    databases, contracts, slack
+):
+    web_db, worker_db, cut = databases
+    web = Context(web_db, contracts, SystemClock())
+    clock = LaterClock()
+    due_by = declare_due_soon(web, slack, count=12, within=2.5)
+    workspace = make_workspace(slack, web)
+    worker = make_worker(Context(worker_db, contracts, clock), slack)
+    thread = worker.start()
+    answers, cuts = Answers(), []
+    channels = [f"C0DRILL{n:03d}" for n in range(6)]
+    ends = time.monotonic() + 3.0
+
+    def cutting() -> None:  # at random moments, so some cuts land inside units of work
+        rng = random.Random(5)
+        while time.monotonic() < ends:
+            cuts.append(cut())
+            time.sleep(rng.uniform(0.01, 0.08))
+
+    cutter = threading.Thread(target=cutting)
+    cutter.start()
+    try:
+        n = 0
+        while time.monotonic() < ends:
+            text_, channel = [("status", channels[n % 6]), ("list", "C0GENERAL"),
+                              ("update Still investigating", channels[n % 6])][n % 3]  # fmt: skip
+            answers.send(workspace, text_, channel)
+            n += 1
+        cutter.join()
+        # Afterwards, with no more cuts, every command is answered as usual at once.
+        after = Answers()
+        for text_, channel in [("status", channels[0]), ("update Rolled back", channels[1]),
+                               ("declare 2 After the cuts", "C0GENERAL")]:  # fmt: skip
+            after.send(workspace, text_, channel)
+        deadline = time.monotonic() + 15
+        while ledger.unfinished(worker_db, due_by) and time.monotonic() < deadline:
+            if dt.datetime.now(dt.UTC) > due_by + dt.timedelta(seconds=2):
+                # A post whose "sent" mark was lost with its connection is claimed until its
+                # lease runs out; the worker's clock moves on by a lease instead of waiting.
+                clock.ahead = LEASE + dt.timedelta(seconds=1)
+            time.sleep(0.1)
+        time.sleep(1.0)
+    finally:
+        worker.stop.set()
+        thread.join(10)
+        assert workspace.edge.wait_idle(10)
+    counted = ledger.count(worker_db, slack, due_by)
+    assert sum(cuts) >= 20, cuts  # connections of both processes were cut, many times
+    assert counted.due >= 12 and counted.unfinished == 0, counted.summary()
+    assert counted.lost == [] and counted.doubled == {} and counted.failed == [], counted.summary()
+    assert set(answers.statuses) == {200} and max(answers.seconds) < 3.0, answers.seconds
+    # Each command was answered, or refused saying why — never an unexplained error.
+    refused = [a for a in answers.texts if a.startswith("⚠️")]
+    assert len(answers.texts) >= 9 and refused, answers.texts  # some cuts landed mid-command
+    assert set(refused) == {f"⚠️ {DATABASE_DOWN}"}, set(refused)
+    assert all(answers.texts), answers.texts
+    assert not [a for a in after.texts if a.startswith("⚠️")], after.texts
+    assert max(after.seconds) < 1.0, after.seconds
+    assert threading.active_count() < 100

@@ -1,0 +1,143 @@
+"""Slack misbehaving — 429s with Retry-After, 5xx (one in three an HTML page from a proxy),
+slow answers, timeouts whose post did land, dropped connections — on the Web API calls of
+the web process and of the worker: no reminder lost or doubled, and every slash command sent
+meanwhile is acknowledged within Slack's 3 seconds. The long version:
+``drills/slack_faults.py`` (docs/drills.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+
+import pytest
+
+from bot.incidents import service
+from bot.slack.loopback import RESPONSE_URL, Reply, Storm
+from config.settings import SettingsError
+from drills import ledger
+from tests.conftest import T0
+from tests.drills.conftest import WORKER_TIMEOUT, Answers, declare_due_soon, make_worker
+from tests.slack.conftest import make_workspace
+
+HISTORY = "conversations.history"
+
+
+def test_a_storm_of_slack_faults_loses_no_reminder_doubles_none_and_commands_are_acked_in_time(
+    live, slack, caplog
+):
+    due_by = declare_due_soon(live, slack, count=20, within=2.0)
+    storm = Storm(
+        rate_limited=0.12, server_error=0.1, slow=0.1, timeout=0.06, dropped=0.06,
+        slow_delay=(0.1, 0.8), timeout_delay=WORKER_TIMEOUT + 0.3, seed=8,
+        spare={HISTORY},  # see the xfail test below
+    )  # fmt: skip
+    slack.storm(storm)
+    worker = make_worker(live, slack)
+    thread = worker.start()
+    workspace = make_workspace(slack, live)  # built while Slack misbehaves
+    answers = Answers()
+    channels = [f"C0DRILL{n:03d}" for n in range(6)]
+    commands = [
+        ("status", channels[0]), ("update Still investigating &lt;!channel&gt;", channels[1]),
+        ("list", "C0GENERAL"), ("declare 3 Declared in the storm", "C0GENERAL"),
+        ("help", "C0GENERAL"), ("severity 2", channels[2]), ("status", channels[3]),
+    ]  # fmt: skip
+    try:
+        storm_ends, n = time.monotonic() + 2.5, 0
+        while time.monotonic() < storm_ends:
+            answers.send(workspace, *commands[n % len(commands)])
+            n += 1
+        slack.storm(None)  # Slack recovers; the retries waiting finish
+        deadline = time.monotonic() + 20
+        while ledger.unfinished(live.db, due_by) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(WORKER_TIMEOUT + 0.5)  # room for a late duplicate to show
+    finally:
+        worker.stop.set()
+        thread.join(10)
+        slack.storm(None)
+    counted = ledger.count(live.db, slack, due_by)
+    assert sum(storm.counts.values()) > 20 and all(storm.counts.values()), storm.counts
+    assert counted.due >= 20 and counted.unfinished == 0, counted.summary()
+    assert counted.lost == [] and counted.doubled == {}, counted.summary()
+    assert counted.failed == [], counted.failed
+    assert len(answers.seconds) >= 5
+    assert set(answers.statuses) == {200} and all(answers.texts), answers.texts
+    assert max(answers.seconds) < 3.0, answers.seconds
+    assert not [t for t in answers.texts if "went wrong" in t], answers.texts
+    # A command that took too long was answered "working on it"; its answer followed.
+    assert workspace.edge.wait_idle(10)
+    later = [c for c in slack.calls_to(RESPONSE_URL) if c.params.get("text")]
+    assert len(later) >= answers.later
+    broken = [r for r in caplog.records if r.exc_info and r.name.startswith("bot.")]
+    assert broken == [], [r.getMessage() for r in broken]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bot/worker.py Delivery.already_posted counts a channel it cannot read for a "
+    "moment (5xx, 429, timeout) as 'not posted', so the retry of a post that did land posts "
+    "it again; only a channel it may never read should. Reported to the lead (worker.py is "
+    "being refactored meanwhile).",
+)
+def test_a_post_that_landed_unheard_is_not_repeated_when_the_channel_check_fails_for_a_moment(
+    sqlite_ctx, clock, slack
+):
+    ctx = sqlite_ctx
+    slack.add_channel("inc-1", id="C0INC", bot_member=True)
+    view = service.declare(
+        ctx, title="Checkout down", severity=1, actor="U1", started_at=T0 - dt.timedelta(minutes=15)
+    )  # its 15-minute warning is due now
+    service.set_slack_card(ctx, view.ref, channel_id="C0INC", card_ts=None)
+    worker = make_worker(ctx, slack, concurrency=1)
+    slack.script("chat.postMessage", Reply(delay=WORKER_TIMEOUT + 0.3))  # lands, unheard
+    slack.script(HISTORY, Reply(status=503))  # the retry's check: Slack hiccups once
+    assert worker.run_once() == 1  # the post times out: retried in a second
+    slack.wait_for("chat.postMessage", timeout=3)
+    clock.advance(seconds=2)
+    worker.run_once()
+    keys = [p["key"] for _, p in slack.metadata_payloads("slabot_reminder")]
+    assert len(keys) == 1, keys
+
+
+@pytest.mark.parametrize("outage", [Reply(status=503), Reply(drop=True)], ids=["503", "dropped"])
+def test_the_web_process_starts_and_answers_while_slack_does_not_answer_auth_test(
+    sqlite_ctx, slack, outage, caplog
+):
+    slack.fail_always("auth.test", outage)
+    with caplog.at_level(logging.WARNING, logger="bot.slack.app"):
+        workspace = make_workspace(slack, sqlite_ctx)  # Bolt's check raised "invalid token"
+    assert "serving anyway" in caplog.text
+    answer = workspace.ack_text(workspace.incident("declare 1 Checkout down"))
+    assert "INC-1 declared" in answer, answer
+    assert len(slack.calls_to("auth.test")) <= 2  # at start-up only, not before each request
+
+
+def test_the_web_process_refuses_to_start_with_a_token_slack_rejects(sqlite_ctx, slack):
+    slack.fail_always("auth.test", Reply(error="invalid_auth"))
+    with pytest.raises(SettingsError, match=r"^SLACK_BOT_TOKEN: Slack refused it \(invalid_auth\)"):
+        make_workspace(slack, sqlite_ctx)
+
+
+def test_a_declaration_whose_channel_gets_no_answer_is_declared_once_and_says_so(workspace, slack):
+    slack.script("conversations.create", Reply(drop=True), Reply(drop=True))  # retried once
+    answer = workspace.ack_text(workspace.incident("declare 1 Checkout down"))
+    assert "INC-1 is declared and its clocks are running, but Slack refused its channel" in answer
+    assert "no answer from Slack (RemoteDisconnected)" in answer
+    assert [v.ref for v in service.list_incidents(workspace.ctx, open_only=False)] == ["INC-1"]
+
+
+def test_a_change_whose_channel_post_and_card_get_no_answer_still_says_it_is_done(workspace, slack):
+    answer = workspace.ack_text(workspace.incident("declare 1 Checkout down"))
+    assert "declared" in answer
+    channel = slack.calls_to("conversations.create")[0].response["channel"]["id"]
+    slack.wait_for("pins.add")
+    slack.fail_always("chat.postMessage", Reply(drop=True))
+    slack.fail_always("chat.update", Reply(drop=True))
+    answer = json.loads(workspace.incident("ack", channel=channel).body)["text"]
+    if answer.startswith("⏳"):  # the client's retries outlasted the ack budget
+        answer = slack.wait_for(RESPONSE_URL, timeout=10)[-1].params["text"]
+    assert answer.startswith("✅ Acknowledged"), answer
+    assert service.get(workspace.ctx, "INC-1").acknowledged_at is not None
