@@ -30,7 +30,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
 from bot.incidents.views import IncidentView
@@ -38,8 +37,8 @@ from bot.reminders import service
 from bot.reminders.service import Due
 from bot.slack.blocks import Message, reminder_message
 from bot.slack.channels import IncidentChannels
-from bot.slack.delivery import Delivery, Posted, Retry, error_text, retry_at
-from config.settings import Settings, SettingsError
+from bot.slack.delivery import Delivery, Posted, Retry, retry_at
+from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,6 @@ MIN_NAP = 0.05
 """The shortest sleep when something looked due but another worker took it first."""
 SPREAD = 0.02
 """Up to this many seconds are added at random to a sleep until the next due row."""
-_BAD_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 
 
 # --- sources of due work -------------------------------------------------------------------
@@ -194,9 +192,17 @@ class Worker:
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
-            released = sum(source.release(self.ctx, self.worker_id) for source in self.sources)
-            service.heartbeat(self.ctx, self.worker_id, self.posted, stopping=True)
-            log.info("worker %s stopped (%d claims handed back)", self.worker_id, released)
+            try:
+                released = sum(source.release(self.ctx, self.worker_id) for source in self.sources)
+                service.heartbeat(self.ctx, self.worker_id, self.posted, stopping=True)
+            except Exception as exc:  # the database is down: the leases run out instead
+                log.warning(
+                    "worker %s stopped; its claims could not be handed back (%s), so other "
+                    "workers take them over when their leases run out",
+                    self.worker_id, type(exc).__name__,
+                )  # fmt: skip
+            else:
+                log.info("worker %s stopped (%d claims handed back)", self.worker_id, released)
 
     def step(self) -> float:
         """Handle what is due now; how many seconds to sleep before the next step.
@@ -267,21 +273,11 @@ class Worker:
 
     def check_token(self) -> None:
         """Refuse to start with a token Slack rejects; a Slack that is down only warns."""
-        try:
-            who = self.client.auth_test()
-        except SlackApiError as exc:
-            error = error_text(exc)
-            if error in _BAD_TOKEN:
-                raise SettingsError(
-                    f"SLACK_BOT_TOKEN: Slack refused it ({error}); set the app's Bot User "
-                    "OAuth Token (xoxb-…) from OAuth & Permissions"
-                ) from None
-            log.warning("auth.test failed (%s); starting anyway", error)
-            return
-        except OSError as exc:
-            log.warning("Slack is not reachable (%s); reminders wait and are retried", exc)
-            return
-        log.info("posting as @%s in %s", who.get("user"), who.get("team"))
+        from bot.slack.app import check_bot_token
+
+        who = check_bot_token(self.client)
+        if who is not None:
+            log.info("posting as @%s in %s", who.get("user"), who.get("team"))
 
     # --- what sources share ---------------------------------------------------------------
 

@@ -15,8 +15,9 @@ waits for every retry and lease. It counts every reminder's posts by its metadat
 every command's answer: in time (< 3 s), "working on it" followed by the answer, or none.
 
 ``--spare-history`` keeps the faults off conversations.history, the worker's "was it posted
-already?" check: bot/worker.py treats a failed check as "not posted", so a post that landed
-unheard and whose check then failed is posted twice (docs/drills.md).
+already?" check. Before the fix in ``bot/slack/delivery.py`` a failed check counted as "not
+posted", so a post that landed unheard and whose check then failed was posted twice; the
+option stays to compare (docs/drills.md).
 """
 
 from __future__ import annotations

@@ -32,8 +32,10 @@ from bot.slack.channels import IncidentChannels
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6
-"""Counted attempts (5xx, timeouts, connection errors) before a row is marked failed."""
+MAX_ATTEMPTS = 10
+"""Counted attempts (5xx, timeouts, connection errors) before a row is marked failed: with
+the backoff of ``retry_at`` (1, 2, 4 … 60 s) a row rides out about four minutes of Slack
+being down, then fails visibly (App Home, /healthz, ``slabot doctor``)."""
 _GONE = {"is_archived", "channel_not_found"}
 
 
@@ -136,16 +138,23 @@ class Delivery:
         return Failed(f"Slack refused it: {error or response.status_code}")
 
     def already_posted(self, channel: str, key: str, since: dt.datetime | None = None) -> bool:
-        """Whether a message with ``key`` is among the channel's recent messages. A channel
-        that cannot be read (no ``channels:history``, not a member) counts as "not posted":
-        a rare second post beats a lost one."""
+        """Whether a message with ``key`` is among the channel's recent messages.
+
+        A channel that can never be read (no ``channels:history``, not a member) counts as
+        "not posted": a rare second post beats a lost one. One that cannot be read *for a
+        moment* (5xx, 429, a timeout) raises, so the row is retried later instead: an
+        earlier post that landed unheard would otherwise be posted again."""
         extra = {"oldest": f"{since.timestamp() - 300:.6f}"} if since else {}
         try:
             history = self.client.conversations_history(
                 channel=channel, limit=100, include_all_metadata=True, **extra
             )
         except (SlackApiError, OSError) as exc:
-            log.warning("could not read %s to check for %s: %s", channel, key, error_text(exc))
+            if isinstance(self.failure(exc), Retry):
+                raise
+            log.warning(
+                "cannot read %s to check for %s (%s); posting", channel, key, error_text(exc)
+            )
             return False
         return any(
             ((m.get("metadata") or {}).get("event_payload") or {}).get("key") == key

@@ -12,11 +12,13 @@ import logging
 import time
 
 import pytest
+from sqlmodel import select
 
 from bot.incidents import service
 from bot.slack.loopback import RESPONSE_URL, Reply, Storm
 from config.settings import SettingsError
 from drills import ledger
+from storage.models import Reminder
 from tests.conftest import T0
 from tests.drills.conftest import WORKER_TIMEOUT, Answers, declare_due_soon, make_worker
 from tests.slack.conftest import make_workspace
@@ -31,7 +33,6 @@ def test_a_storm_of_slack_faults_loses_no_reminder_doubles_none_and_commands_are
     storm = Storm(
         rate_limited=0.12, server_error=0.1, slow=0.1, timeout=0.06, dropped=0.06,
         slow_delay=(0.1, 0.8), timeout_delay=WORKER_TIMEOUT + 0.3, seed=8,
-        spare={HISTORY},  # see the xfail test below
     )  # fmt: skip
     slack.storm(storm)
     worker = make_worker(live, slack)
@@ -75,13 +76,6 @@ def test_a_storm_of_slack_faults_loses_no_reminder_doubles_none_and_commands_are
     assert broken == [], [r.getMessage() for r in broken]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/worker.py Delivery.already_posted counts a channel it cannot read for a "
-    "moment (5xx, 429, timeout) as 'not posted', so the retry of a post that did land posts "
-    "it again; only a channel it may never read should. Reported to the lead (worker.py is "
-    "being refactored meanwhile).",
-)
 def test_a_post_that_landed_unheard_is_not_repeated_when_the_channel_check_fails_for_a_moment(
     sqlite_ctx, clock, slack
 ):
@@ -97,9 +91,15 @@ def test_a_post_that_landed_unheard_is_not_repeated_when_the_channel_check_fails
     assert worker.run_once() == 1  # the post times out: retried in a second
     slack.wait_for("chat.postMessage", timeout=3)
     clock.advance(seconds=2)
-    worker.run_once()
+    worker.run_once()  # the check fails for a moment: retried, not posted blindly
     keys = [p["key"] for _, p in slack.metadata_payloads("slabot_reminder")]
     assert len(keys) == 1, keys
+    clock.advance(seconds=5)
+    worker.run_once()  # the check works: the post is found, and recorded as sent
+    assert [p["key"] for _, p in slack.metadata_payloads("slabot_reminder")] == keys
+    with ctx.db.read() as session:
+        statuses = {r.dedupe_key: r.status for r in session.exec(select(Reminder))}
+    assert statuses[keys[0]] == "sent"
 
 
 @pytest.mark.parametrize("outage", [Reply(status=503), Reply(drop=True)], ids=["503", "dropped"])

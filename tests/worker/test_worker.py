@@ -602,3 +602,16 @@ def test_workers_share_the_due_reminders_without_duplicates(database_url, contra
     finally:
         empty(database)
         database.dispose()
+
+
+def test_a_worker_stopped_while_the_database_is_down_exits_cleanly_and_says_so(
+    contracts, clock, slack, tmp_path, caplog
+):
+    """Its claims cannot be handed back: they are taken over when their leases run out."""
+    down = Context(
+        db=Database(f"sqlite:///{tmp_path}/missing/dir/x.db"), contracts=contracts, clock=clock
+    )
+    worker = make_worker(down, slack)
+    worker.stop.set()
+    worker.run()  # returns; no traceback escapes
+    assert "its claims could not be handed back" in caplog.text
