@@ -91,15 +91,14 @@ def main() -> int:
         url, customers_path, week = args.measure
         print(json.dumps(measure(url, Path(customers_path), week)))
         return 0
-    history.CUSTOMERS, history.INCIDENTS = args.customers, args.incidents
     folder = Path(tempfile.mkdtemp(prefix="slabot-bench-digest-"))
     url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
     database = Database(url)
     database.upgrade()
     rng = history.random.Random(2026)
     customers_path = folder / "customers.yaml"
-    customers = history.write_customers(customers_path, rng)
-    history.generate(database, customers, rng, 0.001)
+    customers = history.write_customers(customers_path, rng, args.customers)
+    history.generate(database, customers, rng, 0.001, count=args.incidents)
     database.dispose()
     out = subprocess.run(
         [sys.executable, __file__, "--measure", url, str(customers_path), args.week],
