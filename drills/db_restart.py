@@ -177,14 +177,7 @@ def main() -> int:
         "not 200 for s": round(unhealthy[1] - unhealthy[0] + 0.5, 1) if unhealthy else 0,
         "statuses": json.dumps(sorted({s for _, s in health.seen})),
     })  # fmt: skip
-    show(
-        "reminders",
-        {
-            "due": counted.due, "posted once": counted.posted, "lost": len(counted.lost),
-            "doubled": len(counted.doubled), "failed": len(counted.failed),
-            "unfinished": counted.unfinished, "statuses": dict(counted.statuses),
-        },
-    )  # fmt: skip
+    show("reminders", counted.figures())
     show("exit codes (SIGTERM)", {"processes": codes})
     after = commands.score(phases["after"])
     ok = counted.ok and not counted.failed and counted.unfinished == 0

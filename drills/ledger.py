@@ -48,6 +48,14 @@ class Ledger:
     def ok(self) -> bool:
         return not self.lost and not self.doubled
 
+    def figures(self) -> dict:
+        """What a drill prints of it: counts, and the statuses in the database."""
+        return {
+            "due": self.due, "posted once": self.posted, "lost": len(self.lost),
+            "doubled": len(self.doubled), "failed": len(self.failed),
+            "unfinished": self.unfinished, "statuses": dict(self.statuses),
+        }  # fmt: skip
+
     def summary(self) -> str:
         states = ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items()))
         return (

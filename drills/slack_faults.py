@@ -107,14 +107,7 @@ def main() -> int:
             drill.close(args.postgres_url)
 
     show("faults injected", {**storm.counts, "calls": len(drill.slack.calls)})
-    show(
-        "reminders",
-        {
-            "due": counted.due, "posted once": counted.posted, "lost": len(counted.lost),
-            "doubled": len(counted.doubled), "failed": len(counted.failed),
-            "unfinished": counted.unfinished, "statuses": dict(counted.statuses),
-        },
-    )  # fmt: skip
+    show("reminders", counted.figures())
     show("commands", {**commands.score(), "schedule lag max s": round(lag, 3)})
     show("exit codes (SIGTERM)", {"processes": codes})
     if counted.doubled:

@@ -109,14 +109,7 @@ def main() -> int:
             drill.close(args.postgres_url)
 
     lags = sorted(arrivals.values())
-    show(
-        "reminders",
-        {
-            "due": counted.due, "posted once": counted.posted, "lost": len(counted.lost),
-            "doubled": len(counted.doubled), "failed": len(counted.failed),
-            "unfinished": counted.unfinished, "statuses": dict(counted.statuses),
-        },
-    )  # fmt: skip
+    show("reminders", counted.figures())
     if lags:
         show("lag (s) from due to posted", {
             "p50": round(statistics.median(lags), 2), "p99": round(percentile(lags, 0.99), 2),
