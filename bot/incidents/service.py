@@ -299,7 +299,7 @@ def _restore(session: Session, incident: Incident, at: dt.datetime, actor: str) 
 
 def mark_excluded(ctx: Context, ref: str, reason: str | None, actor: str) -> IncidentView:
     """Exclude an outage from uptime (customer's own network, force majeure…) or include it again."""
-    reason = plain(reason) or None
+    reason = _text(reason, "a reason") or None
     with _change(ctx, ref) as (session, incident, now):
         if reason == incident.excluded_reason:
             state = f"excluded ({reason})" if reason else "counted"

@@ -391,6 +391,7 @@ def _declared(ctx):
         (_declared, lambda ctx: service.acknowledge(ctx, "INC-1", "U2", at=T0 + M), "is in the future"),
         (_declared, lambda ctx: service.restore(ctx, "INC-1", "U2", at=T0 - M), "is before INC-1 started"),
         (_declared, lambda ctx: service.mark_excluded(ctx, "INC-1", None, "U2"), "INC-1 is already counted"),
+        (_declared, lambda ctx: service.mark_excluded(ctx, "INC-1", "x" * 3001, "U2"), "a reason is at most 3000 characters; this one has 3001"),
     ],
 )  # fmt: skip
 def test_a_transition_that_makes_no_sense_is_refused_and_changes_nothing(
