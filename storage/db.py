@@ -142,6 +142,7 @@ class Database:
             self.upgrade()
             return
         raise SchemaOutOfDate(
-            f"DATABASE_URL: the schema is at {current or 'nothing'}, this slabot needs {head}; "
-            "run `slabot db upgrade` (the Procfile's release phase does it)"
+            f"the database's schema is at {current or 'nothing'}, this slabot needs {head}; "
+            "run `slabot db upgrade` with DATABASE_URL naming it (the Procfile's release "
+            "phase does it)"
         )
