@@ -428,11 +428,13 @@ def reminder_message(
     if kind == "warning":
         left = format_span_words(deadline - now)
         if timer == "progress":
-            head = f"📝 {ref}: update due in {left}, at {when}{asks}."
+            head = f"📝 {ref}: update due {when}, in {left}{asks}."
         elif step.endswith("%"):
-            head = f"⏳ {ref}: {step} of the {name} target{of} is used; it is due in {left}, at {when}."
+            head = (
+                f"⏳ {ref}: {step} of the {name} target{of} is used; it is due {when}, in {left}."
+            )
         else:
-            head = f"⏳ {ref}: the {name} target{of} is due in {left}, at {when}."
+            head = f"⏳ {ref}: the {name} target{of} is due {when}, in {left}."
     elif timer == "progress":
         if kind == "escalation":
             late_by = f"still overdue, by {over}"

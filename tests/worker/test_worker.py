@@ -91,24 +91,24 @@ def test_every_reminder_kind_is_posted_at_its_time_once_and_says_what_to_do(
     declare(ctx)
     assert at(clock, worker, slack, 14.9) == []
     assert at(clock, worker, slack, 15) == [
-        f"⏳ INC-1 (Checkout down): {RESPONSE} is due in 15 minutes, at Fri 2026-11-20 09:30 UTC."
+        f"⏳ INC-1 (Checkout down): {RESPONSE} is due Fri 2026-11-20 09:30 UTC, in 15 minutes."
     ]
     warning = posted(slack)[0].params["blocks"]
     section = warning[0]["text"]["text"]
     # The deadline is a <!date> token: every reader sees it in their own local time.
-    assert "at <!date^1795167000^{date_short_pretty} {time}|Fri 2026-11-20 09:30 UTC>" in section
+    assert "is due <!date^1795167000^{date_short_pretty} {time}|Fri 2026-11-20 09:30 UTC>" in section
     assert "Acknowledge with `/incident ack` or the button below." in section
     assert warning[1]["elements"][0]["action_id"] == "incident_ack"
     assert at(clock, worker, slack, 15.5) == []  # once
     assert at(clock, worker, slack, 25) == [
-        f"⏳ INC-1 (Checkout down): {RESPONSE} is due in 5 minutes, at Fri 2026-11-20 09:30 UTC."
+        f"⏳ INC-1 (Checkout down): {RESPONSE} is due Fri 2026-11-20 09:30 UTC, in 5 minutes."
     ]
     assert at(clock, worker, slack, 30) == [
         f"🔥 INC-1 (Checkout down) missed {RESPONSE}: it was due Fri 2026-11-20 09:30 UTC, "
         "over by less than a minute."
     ]
     assert at(clock, worker, slack, 50) == [
-        f"📝 INC-1 (Checkout down): update due in 10 minutes, at Fri 2026-11-20 10:00 UTC {UPDATES}."
+        f"📝 INC-1 (Checkout down): update due Fri 2026-11-20 10:00 UTC, in 10 minutes {UPDATES}."
     ]
     update_due = posted(slack)[-1].params["blocks"]
     assert (
@@ -171,7 +171,7 @@ def test_long_business_targets_warn_at_half_and_three_quarters_in_the_customers_
     half = next(t for t in at(clock, worker, slack, 270) if "restore" in t)  # Fri 14:30 local
     assert half == (
         "⏳ INC-1 (Checkout down): 50% of the restore target of dixa for nordlys (1bd business) is "
-        "used; it is due in 2 days 19 hours 30 minutes, at Mon 2026-11-23 10:00 CET."
+        "used; it is due Mon 2026-11-23 10:00 CET, in 2 days 19 hours 30 minutes."
     )
     three_quarters = next(t for t in at(clock, worker, slack, 405) if "restore" in t)  # Fri 16:45
     assert three_quarters.startswith(
@@ -186,7 +186,7 @@ def test_an_update_restarts_the_progress_cadence(ctx, clock, worker, slack):
     service.post_update(ctx, "INC-1", "Rolled back", "U2")  # the next one is due at 10:45
     assert [t for t in at(clock, worker, slack, 50) if "update" in t] == []
     assert at(clock, worker, slack, 95) == [
-        f"📝 INC-1 (Checkout down): update due in 10 minutes, at Fri 2026-11-20 10:45 UTC {UPDATES}."
+        f"📝 INC-1 (Checkout down): update due Fri 2026-11-20 10:45 UTC, in 10 minutes {UPDATES}."
     ]
 
 
@@ -206,7 +206,8 @@ def test_a_severity_change_replans_and_never_announces_the_old_deadline(ctx, clo
     assert [
         p
         for p in at(clock, worker, slack, 45)
-        if "the response target of messaging-platform (1h 24x7) is due in 15 minutes" in p
+        if "the response target of messaging-platform (1h 24x7) is due" in p
+        and "in 15 minutes" in p
     ]
     assert [
         p
@@ -274,7 +275,7 @@ def test_after_downtime_only_the_newest_reminder_of_each_timer_is_posted_marked_
         response.startswith(f"🔥 INC-1 (Checkout down) missed {RESPONSE}")
         and "over by 28 minutes" in response
     )
-    assert "update due in 2 minutes" in next(p for p in texts if "update" in p)
+    assert ", in 2 minutes (" in next(p for p in texts if "update" in p)
     blocks = str(posted(slack)[0].params["blocks"])
     assert (
         "Posted late: this was due <!date^1795167000^{date_short_pretty} {time}|Fri 2026-11-20 09:30 UTC>; slabot's worker was not running then."
@@ -410,7 +411,7 @@ def test_failed_reminders_can_be_sent_again_late_once_the_cause_is_fixed(ctx, cl
     assert reminders.retry_failed(ctx) == 1
     texts = at(clock, worker, slack, 17)
     assert texts == [
-        f"⏳ INC-1 (Checkout down): {RESPONSE} is due in 13 minutes, at Fri 2026-11-20 09:30 UTC."
+        f"⏳ INC-1 (Checkout down): {RESPONSE} is due Fri 2026-11-20 09:30 UTC, in 13 minutes."
     ]
     assert "Posted late" in str(posted(slack)[-1].params["blocks"])
     assert row(ctx, "15m").status == "sent"
