@@ -13,8 +13,10 @@ rule; the few numbers it derives are presentation (means, shares, ordering):
   from the impact start to the restore, of the week's incidents that have one.
 - **Risk**: a customer has *missed* when its running period is below its commitment or
   already owes a credit; it is *at risk* when it has used at least half the downtime its
-  next credit tier (or, without tiers, its commitment) allows; otherwise *on track*.
-  Missed first, then at risk, each by the share used, then by name.
+  next credit tier (or, without tiers, its commitment) allows, or counted at least half of
+  what owes a count rule's credit (2 of the 4 severity I failures within 28 days that refund
+  a month; 2 of the 4 missed responses of a year); otherwise *on track*. Missed first, then
+  at risk, each by the larger share used, then by name.
 - **Owed** is the running period's credits plus the earlier period's still claimable;
   totals add them up per currency.
 """
@@ -33,7 +35,14 @@ from zoneinfo import ZoneInfo
 from bot.digest.weeks import IsoWeek
 from bot.incidents.views import IncidentView, TimerView
 from bot.reports.views import CustomerReport, CustomerStanding
-from bot.sla.credits import CreditLine, downtime_allowed, downtime_left, money, period_name
+from bot.sla.credits import (
+    CountStanding,
+    CreditLine,
+    downtime_allowed,
+    downtime_left,
+    money,
+    period_name,
+)
 from bot.sla.timers import TimerKind, TimerState
 from bot.sla.uptime import minutes
 from config.contracts import Customer
@@ -162,6 +171,8 @@ class CustomerLine:
     limits: tuple[Limit, ...]
     used: Fraction | None
     """Share of the downtime the next limit allows that is used (1 or more: crossed)."""
+    counts: tuple[CountStanding, ...]
+    """The count rules' standings now (incident-count refunds, response misses)."""
     risk: Risk
     owed: Decimal | None
     """This period's credits so far (``None``: no fee on file)."""
@@ -176,6 +187,17 @@ class CustomerLine:
     @property
     def downtime_minutes(self) -> Fraction | None:
         return None if self.downtime is None else minutes(self.downtime)
+
+    @property
+    def most_used(self) -> Fraction:
+        return most_used(self.used, self.counts)
+
+
+def most_used(downtime_used: Fraction | None, counts: Sequence[CountStanding]) -> Fraction:
+    """The larger share used: of the downtime the next limit allows, or of the count that owes
+    a count rule's credit (a rule whose credit is owed is among the credits already)."""
+    shares = [n.used for n in counts if n.counted < n.owed_at]
+    return max((downtime_used or Fraction(0), *shares))
 
 
 @dataclass(frozen=True)
@@ -251,7 +273,7 @@ def build_digest(
         _customer_line(s, customers.get(s.customer), (closed or {}).get(s.customer), as_of)
         for s in standings
     ]
-    lines.sort(key=lambda c: (c.risk, -(c.used or 0), c.name.lower(), c.customer))
+    lines.sort(key=lambda c: (c.risk, -c.most_used, c.name.lower(), c.customer))
     totals: dict[str, Decimal] = {}
     unpriced = []
     for line in lines:
@@ -401,7 +423,7 @@ def _customer_line(
         used = down / line.minutes if line.minutes > 0 else Fraction(1 if down else 0)
     if report.met is False or report.credits:
         risk = Risk.MISSED
-    elif used is not None and used >= AT_RISK_USED:
+    elif most_used(used, report.counts) >= AT_RISK_USED:
         risk = Risk.AT_RISK
     else:
         risk = Risk.ON_TRACK
@@ -426,6 +448,7 @@ def _customer_line(
         next_tier=next_tier,
         limits=limits,
         used=used,
+        counts=report.counts,
         risk=risk,
         owed=report.credit_amount,
         currency=report.currency,

@@ -15,7 +15,7 @@ from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 
 from bot.digest.model import Breach, CustomerLine, Digest, Limit, OpenIncident, Risk, Tally
-from bot.reports.views import minutes_text
+from bot.reports.views import approaching, count_text, minutes_text
 from bot.sla.credits import CreditLine, decimal_pct, money, pct_text, period_name
 from bot.text import format_local, format_span
 
@@ -116,9 +116,11 @@ def limit_text(limit: Limit) -> str:
 
 
 def standing_text(line: CustomerLine) -> str:
-    """``99.7226 % (commitment 99.9 %) · down 2h · 5h 12m left before the 10 % credit tier``."""
+    """``99.7226 % (commitment 99.9 %) · down 2h · 5h 12m left before the 10 % credit tier``,
+    then how near each count rule is to its credit (``bot.reports.views.count_text``)."""
+    counting = [count_text(n) for n in approaching(line.counts)]
     if line.uptime_pct is None:
-        return "uptime not measured by this contract"
+        return " · ".join(["uptime not measured by this contract", *counting])
     parts = [pct_text(line.uptime_pct)]
     if line.commitment_pct is not None:
         parts[0] += f" (commitment {decimal_pct(line.commitment_pct)})"
@@ -137,7 +139,7 @@ def standing_text(line: CustomerLine) -> str:
         )
     elif line.limits:
         parts.append("every credit tier reached")
-    return " · ".join(parts)
+    return " · ".join([*parts, *counting])
 
 
 def owed_text(line: CustomerLine) -> str | None:

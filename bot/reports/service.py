@@ -48,13 +48,16 @@ from bot.sla.calendar import BusinessCalendar
 from bot.sla.clocks import WallClock
 from bot.sla.contract import Contract
 from bot.sla.credits import (
+    CountStanding,
     CreditLine,
     Failure,
     TierBudget,
     counted_failures,
     incident_count_refunds,
+    incident_count_standing,
     response_judge,
     response_miss_credit,
+    response_miss_standing,
     tier_budgets,
     uptime_credit,
 )
@@ -407,7 +410,11 @@ def _assess(
                 )
             )
     facts = history.incidents(customer.id) if policy.refunds or policy.response_misses else []
+    running = until < plan.cut
+    counts: list[CountStanding] = []
     if policy.refunds:
+        if running:
+            counts += [incident_count_standing(rule, facts, until) for rule in policy.refunds]
         credits += incident_count_refunds(
             facts,
             policy.refunds,
@@ -440,6 +447,8 @@ def _assess(
                     missed.append(f)
             missed.sort(key=_by_declaration)
             counted.update((f.id, f) for f in missed)
+            if running and period[0] <= until < period[1]:
+                counts.append(response_miss_standing([f.ref for f in missed], misses))
             credits += response_miss_credit(
                 [f.ref for f in missed],
                 misses,
@@ -472,6 +481,7 @@ def _assess(
         months=months,
         incidents=tuple(f.ref for f in sorted(counted.values(), key=_by_declaration)),
         notes=tuple(notes),
+        counts=tuple(sorted(counts, key=lambda c: (-c.used, c.counts))),
     )
 
 

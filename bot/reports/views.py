@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.sla.credits import (
+    CountStanding,
     CreditLine,
     TierBudget,
     decimal_pct,
@@ -66,6 +67,9 @@ class CustomerReport:
     months: tuple[UptimeResult, ...] = ()
     """Each calendar month of the period begun so far (contract zone), measured alike: the
     months of a monthly contract, or the months that make up a yearly contract's year."""
+    counts: tuple[CountStanding, ...] = ()
+    """While the period runs: each count rule's standing now (incident-count refunds, the
+    response misses of the running period), the nearest to its credit first."""
 
     @property
     def credit_amount(self) -> Decimal | None:
@@ -122,6 +126,17 @@ class CustomerReport:
             if self.budget_minutes is None
             else _number(self.budget_minutes, ROUND_DOWN),
             "incidents": list(self.incidents),
+            "counts": [
+                {
+                    "kind": count.kind.value,
+                    "counts": count.counts,
+                    "counted": count.counted,
+                    "owed_at": count.owed_at,
+                    "credit": count.credit,
+                    "incidents": list(count.incidents),
+                }
+                for count in self.counts
+            ],
         }
 
 
@@ -181,6 +196,7 @@ class Report:
                     f"- {c.customer}: {format_span(c.uptime.excluded)} of outage excluded "
                     "(maintenance announced in time, outages marked excluded)"
                 )
+            details += [f"- {c.customer}: {count_text(n)} so far" for n in approaching(c.counts)]
             details += [f"- {c.customer}: {note}" for note in c.notes]
         if details:
             lines += ["", *details]
@@ -353,6 +369,20 @@ def budget_text(c: CustomerReport) -> str | None:
     if c.next_tier is None:
         return spent
     return f"{spent} to the {decimal_pct(c.next_tier.percent)} tier"
+
+
+def approaching(counts: Sequence[CountStanding]) -> list[CountStanding]:
+    """The count rules that have counted something and do not owe their credit yet (one that
+    does is among the report's credits)."""
+    return [n for n in counts if 0 < n.counted < n.owed_at]
+
+
+def count_text(n: CountStanding) -> str:
+    """``2 of the 4 severity 1 failures within 28d that owe a refund of 100 % of the monthly
+    fee (INC-K, INC-E)``: a count rule's budget, as the downtime budget is a tier's."""
+    return (
+        f"{n.counted} of the {n.owed_at} {n.counts} that owe {n.credit} ({', '.join(n.incidents)})"
+    )
 
 
 def budgets_text(c: CustomerReport) -> str | None:

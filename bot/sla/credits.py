@@ -20,7 +20,9 @@ Every function takes plain values and returns credit lines; money stays an exact
 
 **Budget**: for each tier not yet triggered, the downtime minutes the period can still take
 before uptime falls below the tier; the budget of a report is the one before the *next*
-tier. **Claim deadline**: ``bot.sla.uptime.claim_deadline``.
+tier. A count rule's budget is its **count standing**: how many it counts now (the 28 days
+ending now; the response misses of the running period) of the ``more_than + 1`` that owe
+its credit. **Claim deadline**: ``bot.sla.uptime.claim_deadline``.
 """
 
 from __future__ import annotations
@@ -316,6 +318,72 @@ def _refund(
         period=month,
         claim_deadline=None,
         incidents=refs,
+    )
+
+
+# --- how near the count rules are to their credits -------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountStanding:
+    """``counted`` of the ``owed_at`` that owe a count rule's credit (its count budget)."""
+
+    kind: CreditKind
+    counted: int
+    owed_at: int
+    """``more_than + 1``: the count at which the credit is owed."""
+    counts: str
+    """What is counted, and over what: ``severity 1 failures within 28d``."""
+    credit: str
+    """What the credit is: ``a refund of 100% of the monthly fee``."""
+    incidents: tuple[str, ...]
+
+    @property
+    def left(self) -> int:
+        """How many more would owe the credit now (0: it is owed)."""
+        return max(self.owed_at - self.counted, 0)
+
+    @property
+    def used(self) -> Fraction:
+        return Fraction(self.counted, self.owed_at)
+
+
+def incident_count_standing(
+    rule: IncidentCountRefund, failures: Iterable[Failure], at: dt.datetime
+) -> CountStanding:
+    """The failures ``rule`` counts in the ``within`` span ending at ``at``, ``(at − 28 × 24 h,
+    at]``: a failure declared at ``at`` would be counted with them."""
+    at = as_utc(at)
+    span = _WALL.length(rule.within)
+    window = sorted(
+        (f for f in counted_failures(rule, failures) if at - span < _utc(f.declared_at) <= at),
+        key=_declared,
+    )
+    impact = (
+        f" affecting ≥ {decimal_pct(rule.min_impact_pct)} of traffic"
+        if rule.min_impact_pct is not None
+        else ""
+    )
+    return CountStanding(
+        kind=CreditKind.INCIDENT_COUNT,
+        counted=len(window),
+        owed_at=rule.more_than + 1,
+        counts=f"severity {rule.severity} failures{impact} within {rule.within}",
+        credit=f"a refund of {decimal_pct(rule.percent_of_monthly_fee)} of the monthly fee",
+        incidents=tuple(f.ref for f in window),
+    )
+
+
+def response_miss_standing(missed: Sequence[str], spec: ResponseMissCredit) -> CountStanding:
+    """The running period's missed responses, of the ``more_than + 1`` that owe the credit."""
+    basis = "annual" if spec.period == "year" else "monthly"
+    return CountStanding(
+        kind=CreditKind.RESPONSE_MISSES,
+        counted=len(missed),
+        owed_at=spec.more_than + 1,
+        counts=f"missed response commitments this {spec.period}",
+        credit=f"{decimal_pct(spec.percent)} of the {basis} fee",
+        incidents=tuple(missed),
     )
 
 

@@ -37,8 +37,10 @@ from bot.reports.views import (
     CustomerStanding,
     Report,
     amount_text,
+    approaching,
     budget_text,
     budgets_text,
+    count_text,
     decimal_pct,
     line_text,
     owed_text,
@@ -591,6 +593,9 @@ def _customer_detail(c: CustomerReport, *, money: bool) -> list[Block]:
     ]
     if credits:
         blocks += _sections("\n".join(["*Credits and refunds*", *credits]))
+    counting = ["• " + escape(count_text(n)) for n in approaching(c.counts)]
+    if counting:
+        blocks += _sections("\n".join(["*Counting towards a credit*", *counting]))
     if c.incidents:
         blocks.append(_context(f"Incidents that counted: {escape(', '.join(c.incidents))}"))
     if c.notes:

@@ -7,6 +7,7 @@ a few seconds; ``wait`` returns only once the worker has posted what fell due.
 from __future__ import annotations
 
 import io
+import re
 import threading
 from pathlib import Path
 
@@ -71,7 +72,9 @@ def test_a_declared_incident_shows_its_card_then_its_first_reminder_falls_due(dr
         "⏳ INC-1 (Checkout API down): the response target of messaging-platform (30m 24x7)"
         in waited
     )
-    assert "is due today " in waited and ", in 15 minutes." in waited
+    # The deadline first, as Slack renders the token for the reader; the time left to the
+    # minute (a loaded machine may print it a drill minute late; near midnight it is tomorrow).
+    assert re.search(r"is due (today|tomorrow) \d\d:\d\d, in 1[45] minutes\.", waited), waited
     assert "Acknowledge with `/incident ack`" in waited
     assert "missed the response target" not in waited
 

@@ -83,9 +83,24 @@ def test_customers_at_risk_first_with_budgets_and_money(w44):
         ("umbrella", Risk.MISSED),  # two 28-day refunds this year; 7 h down against 52.56 min
         ("acme", Risk.MISSED),  # November below 99.9 %: 5 %
         ("nordlys", Risk.MISSED),
-        ("initech", Risk.ON_TRACK),  # 200 of 525.6 minutes (38 %)
-        ("globex", Risk.ON_TRACK),  # 250 of 1,051.2 minutes (24 %)
+        # Downtime alone would leave these two on track (24 % and 38 % of what they may take),
+        # but each has counted half of what owes a count rule's credit: two of the four
+        # severity I failures within 28 days (INC-K, INC-E) that refund Globex a month, and
+        # two of the four missed responses (INC-G, INC-M) that cost Initech 1.5 % of the year.
+        ("globex", Risk.AT_RISK),  # 2 of 4, and 250 of 1,051.2 minutes; by name at 1/2
+        ("initech", Risk.AT_RISK),  # 2 of 4, and 200 of 525.6 minutes
     ]
+    globex = lines["globex"]
+    assert [(n.counts, n.counted, n.owed_at, n.incidents) for n in globex.counts] == [
+        ("severity 1 failures within 28d", 2, 4, ("INC-K", "INC-E")),
+        ("severity 2 failures affecting ≥ 25 % of traffic within 28d", 1, 6, ("INC-H",)),
+    ]
+    (misses,) = lines["initech"].counts
+    assert (misses.counted, misses.owed_at, misses.incidents) == (2, 4, ("INC-G", "INC-M"))
+    assert (
+        "2 of the 4 missed response commitments this year that owe 1.5 % of the annual fee "
+        "(INC-G, INC-M)" in as_text(w44)
+    )
     acme = lines["acme"]
     # November in New York to now: 120 of 43,260 minutes down (INC-N); 432.6 allowed before
     # the 99 % tier, so 312.6 left; 5 % of 4,000 USD owed, and October's 200 USD to claim.
@@ -128,7 +143,7 @@ def test_the_notification_text_says_it_in_one_line(w44):
     line = summary(w44)
     assert line == (
         "SLA digest 2026-W44: 6 incidents (Sev 1: 1, Sev 2: 3, Sev 3: 1, Sev 4: 1); 2 targets "
-        "breached; 1 open; customers: 3 missed, 0 at risk; owed 3000.00 DKK, 10000.00 EUR, 400.00 USD."
+        "breached; 1 open; customers: 3 missed, 2 at risk; owed 3000.00 DKK, 10000.00 EUR, 400.00 USD."
     )
     message = digest_message(w44)
     assert message.text == line and "\n" not in line and len(line) < 250

@@ -102,6 +102,7 @@ def test_october_judges_each_customer_by_its_own_contract_zone_and_fee(ctx, hist
         "claim_deadline": "2026-11-30",
         "budget_minutes": 96.4,
         "incidents": ["INC-A", "INC-B", "INC-K", "INC-L"],
+        "counts": [],
     }
     # globex — messaging platform, yearly (year to date through October), UTC, order form
     # commitment 99.8. Down: INC-B 80 + INC-K 120 + INC-E 50 = 250 of 525,600 → 99.95243… %.
@@ -125,6 +126,7 @@ def test_october_judges_each_customer_by_its_own_contract_zone_and_fee(ctx, hist
         "claim_deadline": None,
         "budget_minutes": None,
         "incidents": ["INC-B", "INC-K", "INC-E", "INC-H"],
+        "counts": [],
     }
     # initech — Diplomasafe, yearly, Copenhagen: INC-B 80 + INC-K 120 = 200 → 525,400 / 525,600
     # = 99.96194… %; budget 525.6 − 200 = 325.6. INC-G's response was missed (due Wed 11:00
@@ -358,6 +360,35 @@ def test_severity_two_refunds_count_only_failures_with_enough_impact(ctx, clock)
            impact_pct=25)  # fmt: skip
     umbrella = by_customer(customer_report(ctx, "2026-11", "umbrella"))["umbrella"]
     assert [(c["kind"], c["amount"]) for c in umbrella["credits"]] == [("incident_count", 5000.0)]
+
+
+def test_a_running_period_says_how_near_each_count_rule_is_to_its_credit(ctx, history):
+    # As of 20 Nov: globex's 28 days (23 Oct, 20 Nov] hold INC-K and INC-E (severity I) and
+    # INC-H (severity II, 40 %); initech has missed two responses this year (INC-G, INC-M).
+    report = customer_report(ctx, "2026-11")
+    customers = by_customer(report)
+    assert customers["globex"]["counts"] == [
+        {
+            "kind": "incident_count", "counts": "severity 1 failures within 28d",
+            "counted": 2, "owed_at": 4, "credit": "a refund of 100 % of the monthly fee",
+            "incidents": ["INC-K", "INC-E"],
+        },
+        {
+            "kind": "incident_count",
+            "counts": "severity 2 failures affecting ≥ 25 % of traffic within 28d",
+            "counted": 1, "owed_at": 6, "credit": "a refund of 100 % of the monthly fee",
+            "incidents": ["INC-H"],
+        },
+    ]  # fmt: skip
+    assert [(n["counted"], n["owed_at"]) for n in customers["initech"]["counts"]] == [(2, 4)]
+    assert customers["acme"]["counts"] == []  # Dixa counts nothing
+    text = report.as_text()
+    assert (
+        "- initech: 2 of the 4 missed response commitments this year that owe 1.5 % of the "
+        "annual fee (INC-G, INC-M) so far" in text
+    )
+    # A period that has closed stands nowhere: what it owes is in its credits.
+    assert all(c["counts"] == [] for c in by_customer(customer_report(ctx, "2026-10")).values())
 
 
 def test_a_customers_order_form_overrides_its_policy(db, clock, tmp_path):

@@ -19,6 +19,7 @@ from bot.sla.credits import (
     applicable_tier,
     counted_failures,
     incident_count_refunds,
+    incident_count_standing,
     next_tier,
 )
 from bot.sla.uptime import (
@@ -94,6 +95,23 @@ def test_more_failures_never_take_a_refund_away(failures, more):
     before = {line.period for line in refunds(failures)}
     after = {line.period for line in refunds([*failures, *more])}
     assert before <= after
+
+
+@given(failures_strategy, st.integers(0, 60 * 24 * 200), st.sampled_from((1, 2)))
+def test_the_standing_says_exactly_whether_one_more_failure_now_would_refund(
+    failures, minute, level
+):
+    """A failure declared now refunds its month iff the 28 days ending now already hold the
+    limit (``owed_at − 1``) of what the rule counts, the failures declared now included."""
+    now = START + minute * M
+    rule = next(r for r in MESSAGING.refunds if r.severity == level)
+    one_more = Failure("NEW", level, now, 100.0, False)
+    triggered = incident_count_refunds(
+        [*failures, one_more], [rule], zone="UTC", monthly_fee=None, since=now, until=now + MICRO
+    )
+    n = incident_count_standing(rule, failures, now)
+    assert bool(triggered) == (n.counted + 1 >= n.owed_at)
+    assert n.counted == len(n.incidents) and n.owed_at == rule.more_than + 1
 
 
 # --- the 28 days: real time, edges ----------------------------------------------------------------

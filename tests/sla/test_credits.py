@@ -15,10 +15,12 @@ from bot.sla.credits import (
     Failure,
     applicable_tier,
     incident_count_refunds,
+    incident_count_standing,
     money,
     next_tier_budget,
     period_name,
     response_miss_credit,
+    response_miss_standing,
     response_missed,
     shown_pct,
     tier_budgets,
@@ -388,6 +390,51 @@ def test_more_than_three_missed_responses_in_the_year_owe_one_and_a_half_percent
         Decimal(270),
     )
     assert line.incidents == ("R1", "R2", "R3", "R4") and "in 2026" in line.reason
+
+
+# --- count standings: how near a count rule is to its credit -------------------------------------
+
+
+def standing(failures, at, level=1):
+    rule = next(r for r in MESSAGING.refunds if r.severity == level)
+    return incident_count_standing(rule, failures, at)
+
+
+def test_the_standing_counts_the_28_days_that_end_now_as_the_next_failure_would():
+    # Now is 29 Oct 10:00: (1 Oct 10:00, 29 Oct 10:00]. A failure exactly 28 × 24 h ago is out,
+    # one now is in, an excluded one and another severity are out.
+    failures = [
+        sev(1, utc(2026, 10, 1, 10), "edge"),
+        sev(1, utc(2026, 10, 1, 10, 1), "inside"),
+        sev(1, utc(2026, 10, 20, 10), "vpn", excluded=True),
+        sev(2, utc(2026, 10, 21, 10), "other", 50),
+        sev(1, utc(2026, 10, 29, 10), "now"),
+    ]
+    n = standing(failures, utc(2026, 10, 29, 10))
+    assert (n.kind, n.counted, n.owed_at, n.left, n.incidents) == (
+        CreditKind.INCIDENT_COUNT, 2, 4, 2, ("inside", "now"),
+    )  # fmt: skip
+    assert n.counts == "severity 1 failures within 28d"
+    assert n.credit == "a refund of 100 % of the monthly fee"
+    assert n.used == Fraction(1, 2)
+
+
+def test_the_standing_of_an_impact_rule_says_the_impact_it_counts():
+    failures = [sev(2, utc(2026, 10, 5, 9), "S1", 25), sev(2, utc(2026, 10, 6, 9), "S2", 24.9)]
+    n = standing(failures, utc(2026, 10, 7), level=2)
+    assert (n.counted, n.owed_at, n.incidents) == (1, 6, ("S1",))
+    assert n.counts == "severity 2 failures affecting ≥ 25 % of traffic within 28d"
+
+
+def test_response_misses_stand_against_the_count_that_owes_their_credit():
+    spec = POLICIES["diplomasafe"].response_misses
+    n = response_miss_standing(["R1", "R2"], spec)
+    assert (n.kind, n.counted, n.owed_at, n.left) == (CreditKind.RESPONSE_MISSES, 2, 4, 2)
+    assert (n.counts, n.credit) == (
+        "missed response commitments this year",
+        "1.5 % of the annual fee",
+    )
+    assert response_miss_standing(["R1", "R2", "R3", "R4", "R5"], spec).left == 0
 
 
 # --- presentation ----------------------------------------------------------------------------------

@@ -155,6 +155,20 @@ def test_one_customer_shows_its_detail_and_the_incidents_that_counted(workspace,
     assert "Incidents that counted: INC-B, INC-K" in everything(body)
 
 
+def test_one_customer_in_a_running_period_shows_what_counts_towards_a_credit(workspace, slack):
+    # globex as of 20 November: two severity I failures within 28 days (INC-K, INC-E); a
+    # fourth would refund the month.
+    body = answer(workspace.sla("report 2026-11 globex", user="U1"))
+    assert (
+        "*Counting towards a credit*\n• 2 of the 4 severity 1 failures within 28d that owe a "
+        "refund of 100 % of the monthly fee (INC-K, INC-E)\n• 1 of the 6 severity 2 failures "
+        "affecting ≥ 25 % of traffic within 28d that owe a refund of 100 % of the monthly fee "
+        "(INC-H)" in mrkdwn_texts(body["blocks"])
+    )
+    closed = answer(workspace.sla("report 2026-10 globex", user="U1"))
+    assert "Counting towards a credit" not in everything(closed)
+
+
 def test_no_period_means_this_month_in_the_readers_zone(workspace, slack):
     # T0 is 20 November: the report is November's so far.
     body = answer(workspace.sla("report acme", user=MANAGER))

@@ -96,7 +96,9 @@ def test_every_reminder_kind_is_posted_at_its_time_once_and_says_what_to_do(
     warning = posted(slack)[0].params["blocks"]
     section = warning[0]["text"]["text"]
     # The deadline is a <!date> token: every reader sees it in their own local time.
-    assert "is due <!date^1795167000^{date_short_pretty} {time}|Fri 2026-11-20 09:30 UTC>" in section
+    assert (
+        "is due <!date^1795167000^{date_short_pretty} {time}|Fri 2026-11-20 09:30 UTC>" in section
+    )
     assert "Acknowledge with `/incident ack` or the button below." in section
     assert warning[1]["elements"][0]["action_id"] == "incident_ack"
     assert at(clock, worker, slack, 15.5) == []  # once
