@@ -377,12 +377,11 @@ def approaching(counts: Sequence[CountStanding]) -> list[CountStanding]:
     return [n for n in counts if 0 < n.counted < n.owed_at]
 
 
-def count_text(n: CountStanding) -> str:
+def count_text(n: CountStanding, *, incidents: bool = True) -> str:
     """``2 of the 4 severity 1 failures within 28d that owe a refund of 100 % of the monthly
     fee (INC-K, INC-E)``: a count rule's budget, as the downtime budget is a tier's."""
-    return (
-        f"{n.counted} of the {n.owed_at} {n.counts} that owe {n.credit} ({', '.join(n.incidents)})"
-    )
+    text = f"{n.counted} of the {n.owed_at} {n.counts} that owe {n.credit}"
+    return f"{text} ({', '.join(n.incidents)})" if incidents else text
 
 
 def budgets_text(c: CustomerReport) -> str | None:

@@ -619,6 +619,7 @@ def standing_lines(standings: Sequence[CustomerStanding], *, money: bool) -> lis
         budget = budget_text(c)
         if budget:
             parts.append(budget)
+        parts += [escape(count_text(n, incidents=False)) for n in approaching(c.counts)]
         if c.credits:
             parts.append(f"owes {owed_text(c, money=money)}")
         for line in s.claimable:
