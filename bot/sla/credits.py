@@ -281,6 +281,16 @@ def incident_count_refunds(
     return [months[m] for m in sorted(months)]
 
 
+def _failures_counted(rule: IncidentCountRefund) -> str:
+    """``severity 2 failures affecting ≥ 25 % of traffic``: what the rule counts, in words."""
+    impact = (
+        f" affecting ≥ {decimal_pct(rule.min_impact_pct)} of traffic"
+        if rule.min_impact_pct is not None
+        else ""
+    )
+    return f"severity {rule.severity} failures{impact}"
+
+
 def _declared(failure: Failure) -> dt.datetime:
     return failure.declared_at
 
@@ -299,19 +309,14 @@ def _refund(
     monthly_fee: Decimal | None,
 ) -> CreditLine:
     refs = tuple(f.ref for f in window)
-    impact = (
-        f" affecting ≥ {decimal_pct(rule.min_impact_pct)} of traffic"
-        if rule.min_impact_pct is not None
-        else ""
-    )
     return CreditLine(
         kind=CreditKind.INCIDENT_COUNT,
         percent=rule.percent_of_monthly_fee,
         fee="monthly",
         amount=_of_fee(monthly_fee, rule.percent_of_monthly_fee),
         reason=(
-            f"{len(window)} severity {rule.severity} failures{impact} within {rule.within} up "
-            f"to {trigger.ref} ({_local(at, zone)}), more than {rule.more_than}: "
+            f"{len(window)} {_failures_counted(rule)} within {rule.within} up to {trigger.ref} "
+            f"({_local(at, zone)}), more than {rule.more_than}: "
             f"{', '.join(refs)}; refund of {decimal_pct(rule.percent_of_monthly_fee)} of the "
             f"{period_name(month, zone)} monthly fee"
         ),
@@ -359,16 +364,11 @@ def incident_count_standing(
         (f for f in counted_failures(rule, failures) if at - span < _utc(f.declared_at) <= at),
         key=_declared,
     )
-    impact = (
-        f" affecting ≥ {decimal_pct(rule.min_impact_pct)} of traffic"
-        if rule.min_impact_pct is not None
-        else ""
-    )
     return CountStanding(
         kind=CreditKind.INCIDENT_COUNT,
         counted=len(window),
         owed_at=rule.more_than + 1,
-        counts=f"severity {rule.severity} failures{impact} within {rule.within}",
+        counts=f"{_failures_counted(rule)} within {rule.within}",
         credit=f"a refund of {decimal_pct(rule.percent_of_monthly_fee)} of the monthly fee",
         incidents=tuple(f.ref for f in window),
     )
@@ -376,13 +376,12 @@ def incident_count_standing(
 
 def response_miss_standing(missed: Sequence[str], spec: ResponseMissCredit) -> CountStanding:
     """The running period's missed responses, of the ``more_than + 1`` that owe the credit."""
-    basis = "annual" if spec.period == "year" else "monthly"
     return CountStanding(
         kind=CreditKind.RESPONSE_MISSES,
         counted=len(missed),
         owed_at=spec.more_than + 1,
         counts=f"missed response commitments this {spec.period}",
-        credit=f"{decimal_pct(spec.percent)} of the {basis} fee",
+        credit=f"{decimal_pct(spec.percent)} of the {_fee_basis(spec)} fee",
         incidents=tuple(missed),
     )
 
@@ -427,6 +426,11 @@ def response_judge(
     return missed
 
 
+def _fee_basis(spec: ResponseMissCredit) -> Literal["monthly", "annual"]:
+    """The fee a response-miss credit is a share of: the annual fee for a yearly period."""
+    return "annual" if spec.period == "year" else "monthly"
+
+
 def response_miss_credit(
     missed: Sequence[str],
     spec: ResponseMissCredit,
@@ -439,7 +443,7 @@ def response_miss_credit(
     """The credit owed when more than ``spec.more_than`` responses were missed in ``period``."""
     if len(missed) <= spec.more_than:
         return []
-    basis: Literal["monthly", "annual"] = "annual" if spec.period == "year" else "monthly"
+    basis = _fee_basis(spec)
     return [
         CreditLine(
             kind=CreditKind.RESPONSE_MISSES,
