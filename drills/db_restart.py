@@ -144,11 +144,7 @@ def main() -> int:
         commands.finish()
         health.stop.set()
         database = drill.database()
-        give_up = time.monotonic() + 180
-        while ledger.unfinished(database, ends) and time.monotonic() < give_up:
-            time.sleep(1)
-        time.sleep(3)
-        counted = ledger.count(database, drill.slack, ends)
+        counted = ledger.settle(database, drill.slack, ends, within=180, then=3)
         database.dispose()
         codes = drill.close(args.postgres_url)
     finally:

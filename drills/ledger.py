@@ -8,6 +8,7 @@ many times — including posts whose answer never reached the worker (a timeout)
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -77,6 +78,24 @@ def count(database: Database, slack: LoopbackSlack, due_by: dt.datetime) -> Ledg
         doubled={k: n for k, n in in_slack.items() if n > 1},
         failed=[(r.dedupe_key, r.last_error or "") for r in rows if r.status == "failed"],
     )
+
+
+def settle(
+    database: Database,
+    slack: LoopbackSlack,
+    due_by: dt.datetime,
+    *,
+    within: float,
+    then: float,
+    poll: float = 1.0,
+) -> Ledger:
+    """The ledger once every reminder due by ``due_by`` is finished (or ``within`` seconds have
+    passed), and ``then`` seconds more: room for a late post or a duplicate to show."""
+    give_up = time.monotonic() + within
+    while unfinished(database, due_by) and time.monotonic() < give_up:
+        time.sleep(poll)
+    time.sleep(then)
+    return count(database, slack, due_by)
 
 
 def unfinished(database: Database, due_by: dt.datetime) -> int:

@@ -95,11 +95,8 @@ def main() -> int:
         print(f"the storm is over ({sum(storm.counts.values())} faults); waiting for retries "
               "and leases", flush=True)  # fmt: skip
         database = drill.database()
-        give_up = time.monotonic() + 180
-        while ledger.unfinished(database, ends) and time.monotonic() < give_up:
-            time.sleep(1)
-        time.sleep(6)  # a late post (a 5.5 s answer) would show by now
-        counted = ledger.count(database, drill.slack, ends)
+        # then: a late post (a 5.5 s answer) would show by then
+        counted = ledger.settle(database, drill.slack, ends, within=180, then=6)
         database.dispose()
         codes = drill.close(args.postgres_url)
     finally:

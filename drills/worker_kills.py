@@ -87,11 +87,8 @@ def main() -> int:
         print(f"{len(killed)} kills at {[t for t, _ in killed]} s; waiting for the leases "
               f"({LEASE.total_seconds():g} s) of the dead", flush=True)  # fmt: skip
         database = drill.database()
-        give_up = time.monotonic() + LEASE.total_seconds() + 120
-        while ledger.unfinished(database, ends) and time.monotonic() < give_up:
-            time.sleep(1)
-        time.sleep(3)
-        counted = ledger.count(database, drill.slack, ends)
+        within = LEASE.total_seconds() + 120
+        counted = ledger.settle(database, drill.slack, ends, within=within, then=3)
         with database.read() as session:
             retried = set(
                 session.exec(select(Reminder.dedupe_key).where(Reminder.attempts > 1)).all()
