@@ -259,7 +259,7 @@ def incident_count_refunds(
     for rule in rules:
         counted = sorted(counted_failures(rule, candidates), key=_declared)
         # In UTC: an aware local time minus 28 days would be 28 calendar days, not 28 × 24 h.
-        times = [_utc(f.declared_at) for f in counted]
+        times = [as_utc(f.declared_at) for f in counted]
         span = _WALL.length(rule.within)  # real time: 28d is 28 × 24 h
         first = last = 0
         month: Interval | None = None
@@ -293,10 +293,6 @@ def _failures_counted(rule: IncidentCountRefund) -> str:
 
 def _declared(failure: Failure) -> dt.datetime:
     return failure.declared_at
-
-
-def _utc(instant: dt.datetime) -> dt.datetime:
-    return instant if instant.tzinfo is dt.UTC else as_utc(instant)  # as stored: no work
 
 
 def _refund(
@@ -361,7 +357,7 @@ def incident_count_standing(
     at = as_utc(at)
     span = _WALL.length(rule.within)
     window = sorted(
-        (f for f in counted_failures(rule, failures) if at - span < _utc(f.declared_at) <= at),
+        (f for f in counted_failures(rule, failures) if at - span < as_utc(f.declared_at) <= at),
         key=_declared,
     )
     return CountStanding(
