@@ -69,14 +69,12 @@ class WeekIncident:
     ref: str
     title: str
     severity: int
-    severity_name: str
     state: str
     paused: bool
     channel_id: str | None
     declared_at: dt.datetime
     customers: tuple[str, ...]
     """Names of the customers it affects; empty: every customer."""
-    outage: bool
     excluded: str | None
 
 
@@ -316,13 +314,11 @@ def _week_incident(view: IncidentView, names: Mapping[str, str]) -> WeekIncident
         ref=view.ref,
         title=view.title,
         severity=view.severity,
-        severity_name=view.severity_name,
         state=view.state,
         paused=view.paused,
         channel_id=view.channel_id,
         declared_at=view.declared_at,
         customers=tuple(names.get(c, c) for c in view.customers),
-        outage=view.outage,
         excluded=view.excluded_reason,
     )
 
