@@ -360,9 +360,9 @@ def _assess(
     begun = [p for p in plan.periods if p[0] < until] or [plan.periods[0]]
     current = begun[-1]
     uptime = policy.uptime
-    result = met = budget = tier = None
+    result = met = None
     budgets: tuple[TierBudget, ...] = ()
-    months: tuple[UptimeResult, ...] = ()
+    month_to_date: UptimeResult | None = None
     if uptime is None:
         notes.append(f"the {policy.id} policy has no uptime section: uptime is not measured")
     else:
@@ -373,10 +373,10 @@ def _assess(
         excluded = [f.outage for f in outage_facts if f.excluded]
         excluded += exclusions.spans(customer.id, uptime.maintenance, calendar)
         # Measured month by month (the months of a yearly contract add up to its year
-        # exactly), so every report also knows each month's uptime so far.
+        # exactly), so every report also knows the running month's uptime so far.
         month_bounds = periods_between("month", start, end, zone)
         by_month = measure_periods(month_bounds, until, [f.outage for f in outage_facts], excluded)
-        months = tuple(m for m in by_month if m.start < until) or by_month[:1]
+        month_to_date = next((m for m in reversed(by_month) if m.start < until), by_month[0])
         if uptime.period == "month":
             results = by_month
         else:
@@ -386,8 +386,6 @@ def _assess(
         result = combine(results)
         met = all(r.meets(uptime.commitment) for r in results if (r.start, r.end) in begun)
         budgets = tuple(tier_budgets(results[len(begun) - 1], uptime.credits))
-        tier = budgets[0] if budgets else None
-        budget = None if tier is None else tier.minutes
         for r in results:
             credits += uptime_credit(
                 r,
@@ -475,10 +473,8 @@ def _assess(
         credits=tuple(credits),
         currency=None if fee is None else fee.currency,
         claim_deadline=claim_deadline(current[1], window, zone),
-        budget_minutes=budget,
-        next_tier=None if tier is None else tier.tier,
         budgets=budgets,
-        months=months,
+        month_to_date=month_to_date,
         incidents=tuple(f.ref for f in sorted(counted.values(), key=_by_declaration)),
         notes=tuple(notes),
         counts=tuple(sorted(counts, key=lambda c: (-c.used, c.counts))),

@@ -55,21 +55,27 @@ class CustomerReport:
     currency: str | None
     claim_deadline: dt.date | None
     """The last day to claim credits of the last contract period begun (contract's zone)."""
-    budget_minutes: Fraction | None
-    """Downtime minutes left before the next credit tier; ``None`` when no tier is left."""
     incidents: tuple[str, ...]
     """Incidents that counted: downtime, failures a refund rule counts, missed responses."""
     notes: tuple[str, ...] = ()
-    next_tier: CreditTier | None = None
-    """The tier ``budget_minutes`` is measured before."""
     budgets: tuple[TierBudget, ...] = ()
     """The downtime left before each tier not yet triggered, the next one first."""
-    months: tuple[UptimeResult, ...] = ()
-    """Each calendar month of the period begun so far (contract zone), measured alike: the
-    months of a monthly contract, or the months that make up a yearly contract's year."""
+    month_to_date: UptimeResult | None = None
+    """The last calendar month of the period begun (contract zone), measured alike: a month of
+    a monthly contract, or the running month of a yearly contract's year."""
     counts: tuple[CountStanding, ...] = ()
     """While the period runs: each count rule's standing now (incident-count refunds, the
     response misses of the running period), the nearest to its credit first."""
+
+    @property
+    def budget_minutes(self) -> Fraction | None:
+        """Downtime minutes left before the next credit tier; ``None`` when no tier is left."""
+        return self.budgets[0].minutes if self.budgets else None
+
+    @property
+    def next_tier(self) -> CreditTier | None:
+        """The tier ``budget_minutes`` is measured before."""
+        return self.budgets[0].tier if self.budgets else None
 
     @property
     def credit_amount(self) -> Decimal | None:
@@ -297,7 +303,7 @@ class CustomerStanding:
     def month_to_date(self) -> UptimeResult | None:
         """The running calendar month so far (contract zone), also for a yearly contract, whose
         commitment is judged on the year (``current.uptime``)."""
-        return self.current.months[-1] if self.current.months else None
+        return self.current.month_to_date
 
     @property
     def claimable_amount(self) -> Decimal | None:
@@ -363,12 +369,12 @@ def minutes_text(value: Fraction) -> str:
 def budget_text(c: CustomerReport) -> str | None:
     """``1h 36m to the 10 % tier``: the downtime the period can still take before the next
     credit tier; ``None`` when no tier is left (or the contract has none)."""
-    if c.budget_minutes is None:
-        return None
-    spent = minutes_text(c.budget_minutes)
-    if c.next_tier is None:
-        return spent
-    return f"{spent} to the {decimal_pct(c.next_tier.percent)} tier"
+    return tier_budget_text(c.budgets[0]) if c.budgets else None
+
+
+def tier_budget_text(budget: TierBudget) -> str:
+    """``1h 36m to the 10 % tier``."""
+    return f"{minutes_text(budget.minutes)} to the {decimal_pct(budget.tier.percent)} tier"
 
 
 def approaching(counts: Sequence[CountStanding]) -> list[CountStanding]:
@@ -386,11 +392,7 @@ def count_text(n: CountStanding, *, incidents: bool = True) -> str:
 
 def budgets_text(c: CustomerReport) -> str | None:
     """``14m 42s to the 5 % tier, 6h 57m to the 10 % tier``: every tier not yet triggered."""
-    if not c.budgets:
-        return None
-    return ", ".join(
-        f"{minutes_text(b.minutes)} to the {decimal_pct(b.tier.percent)} tier" for b in c.budgets
-    )
+    return ", ".join(tier_budget_text(b) for b in c.budgets) or None
 
 
 def owed_text(c: CustomerReport, *, money: bool = True) -> str:
