@@ -119,7 +119,17 @@ def check_zone(value: Any) -> str:
 
 ZoneName = Annotated[str, BeforeValidator(check_zone)]
 
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def weekday_index(word: object) -> int | None:
+    """0 for ``mon`` or ``Monday`` (any case) … 6 for Sunday; ``None`` for anything else."""
+    text = str(word).strip().lower()
+    if text[:3] not in WEEKDAYS:
+        return None
+    index = WEEKDAYS.index(text[:3])
+    return index if text in (WEEKDAYS[index], _FULL_DAYS[index]) else None
 
 
 def _clock_time(value: Any) -> str:
@@ -249,9 +259,10 @@ class CalendarSpec(ContractModel):
             )
         days = []
         for day in value:
-            name = str(day).strip().lower()[:3]
-            if name not in _WEEKDAYS or str(day).strip().lower() not in (name, _full_day(name)):
-                raise ValueError(f"{day!r} is not a weekday; use {', '.join(_WEEKDAYS)}")
+            index = weekday_index(day)
+            if index is None:
+                raise ValueError(f"{day!r} is not a weekday; use {', '.join(WEEKDAYS)}")
+            name = WEEKDAYS[index]
             if name in days:
                 raise ValueError(f"{day!r} is listed twice")
             days.append(name)
@@ -288,18 +299,6 @@ class CalendarSpec(ContractModel):
         if self.timezone != "customer":
             return self.timezone
         return customer_zone or self.default_timezone
-
-
-def _full_day(short: str) -> str:
-    return {
-        "mon": "monday",
-        "tue": "tuesday",
-        "wed": "wednesday",
-        "thu": "thursday",
-        "fri": "friday",
-        "sat": "saturday",
-        "sun": "sunday",
-    }[short]
 
 
 class TargetSpec(ContractModel):

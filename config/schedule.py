@@ -10,9 +10,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from config.policy import check_zone
+from config.policy import WEEKDAYS, check_zone, weekday_index
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SCHEDULE_FORMAT = "a weekday, a 24-hour time and an IANA zone, e.g. mon 09:00 Europe/Copenhagen"
 _SCHEDULE = re.compile(r"^([a-z]+)\s+(\d{1,2}):(\d{2})(?:\s+(\S+))?$")
 _OFF = {"off", "none", "never", "disabled"}
@@ -43,9 +42,8 @@ def parse_schedule(text: str | None) -> WeeklySchedule | None:
     if not match:
         raise ValueError(f"{text!r} is not a schedule; write {SCHEDULE_FORMAT}, or off")
     day, hour, minute, zone = match.groups()
-    weekday = next((i for i, name in enumerate(WEEKDAYS) if day[:3] == name), None)
-    full = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-    if weekday is None or day not in (WEEKDAYS[weekday], full[weekday]):
+    weekday = weekday_index(day)
+    if weekday is None:
         raise ValueError(f"{day!r} is not a weekday; write one of {', '.join(WEEKDAYS)}")
     if int(hour) > 23 or int(minute) > 59:
         raise ValueError(f"{hour}:{minute} is not a time of day; write 00:00 to 23:59")
