@@ -194,7 +194,7 @@ class CustomerLine:
 def most_used(downtime_used: Fraction | None, counts: Sequence[CountStanding]) -> Fraction:
     """The larger share used: of the downtime the next limit allows, or of the count that owes
     a count rule's credit (a rule whose credit is owed is among the credits already)."""
-    shares = [n.used for n in counts if n.counted < n.owed_at]
+    shares = [n.used for n in counts if n.left]
     return max((downtime_used or Fraction(0), *shares))
 
 

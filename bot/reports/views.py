@@ -380,7 +380,7 @@ def tier_budget_text(budget: TierBudget) -> str:
 def approaching(counts: Sequence[CountStanding]) -> list[CountStanding]:
     """The count rules that have counted something and do not owe their credit yet (one that
     does is among the report's credits)."""
-    return [n for n in counts if 0 < n.counted < n.owed_at]
+    return [n for n in counts if n.counted and n.left]
 
 
 def count_text(n: CountStanding, *, incidents: bool = True) -> str:
