@@ -289,15 +289,17 @@ def act(edge: Edge, user: str, channel: str | None, command: IncidentVerb) -> Re
     ref = locate(edge, channel, command.ref)
     if verb == "status":
         return Reply(blocks.incident_card(service.get(edge.ctx, ref), edge.ctx.contracts))
-    if not edge.permissions.may_respond(user):
-        return refused(NOT_A_RESPONDER)
     return change(edge, user, ref, verb, text=command.text, severity=command.severity)
 
 
 def change(
     edge: Edge, user: str, ref: str, verb: str, *, text: str = "", severity: int | None = None
 ) -> Reply:
-    """Apply one change to an incident, then tell its channel and refresh its card."""
+    """Apply one change to an incident, then tell its channel and refresh its card.
+
+    Only a responder may change an incident; anyone else is refused before anything is read."""
+    if not edge.permissions.may_respond(user):
+        return refused(NOT_A_RESPONDER)
     ctx = edge.ctx
     if verb == "ack":
         view = service.acknowledge(ctx, ref, user)
