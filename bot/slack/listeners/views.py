@@ -109,7 +109,7 @@ def _submit(
 
     def now(reply: Reply) -> None:
         if reply.refused:
-            text = reply.reason or reply.message.text.removeprefix("⚠️ ")
+            text = reply.reason
             where = "started" if text.startswith("started:") and field == "title" else field
             ack(response_action="errors", errors={where: mrkdwn.clip(text, 150)})
             return
