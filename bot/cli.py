@@ -373,7 +373,7 @@ def digest(week: str | None, action: str) -> None:
 
     settings = get_settings()
     ctx = build_context(settings)
-    zone = settings.weekly_digest.zone if settings.weekly_digest else "UTC"
+    zone = settings.digest_zone
     try:
         wanted = parse_week(week) if week else last_complete_week(ctx.clock.now(), zone)
     except ValueError as exc:

@@ -78,8 +78,7 @@ class DigestSender:
     @property
     def zone(self) -> str:
         """Weeks run Monday to Sunday in the schedule's zone (UTC without a schedule)."""
-        schedule = self.settings.weekly_digest
-        return schedule.zone if schedule else "UTC"
+        return self.settings.digest_zone
 
     def recipients(self) -> list[str]:
         """Managers' user ids (user groups expanded) and the digest channel, each once.
