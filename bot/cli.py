@@ -373,7 +373,7 @@ def digest(week: str | None, action: str) -> None:
 
     settings = get_settings()
     ctx = build_context(settings)
-    zone = settings.weekly_digest.zone if settings.weekly_digest else "UTC"
+    zone = settings.digest_zone
     try:
         wanted = parse_week(week) if week else last_complete_week(ctx.clock.now(), zone)
     except ValueError as exc:
@@ -524,10 +524,12 @@ _POLL = click.option(
     show_default=True,
     help="Longest sleep (seconds) before looking for new reminders.",
 )
+DEFAULT_BATCH = 20
+"""Reminders a worker claims at a time, unless ``slabot worker --batch`` says otherwise."""
 _BATCH = click.option(
     "--batch",
     type=click.IntRange(1, 500),
-    default=20,
+    default=DEFAULT_BATCH,
     show_default=True,
     help="Reminders claimed at a time.",
 )
@@ -573,7 +575,6 @@ def run_command(http: bool, port: int | None, host: str, poll: float) -> None:
     Socket Mode by default (SLACK_APP_TOKEN; no public URL needed). SIGTERM or Ctrl-C stops
     both: the worker finishes the reminder in hand and hands back the rest.
     """
-    import signal
     import threading
 
     from slack_sdk.errors import SlackApiError
@@ -587,7 +588,7 @@ def run_command(http: bool, port: int | None, host: str, poll: float) -> None:
         settings.require("SLACK_APP_TOKEN")
     ctx = build_context(settings)
     app, edge = build_app(ctx, settings, socket_mode=not http)
-    worker = _worker(ctx, settings, poll, 20)
+    worker = _worker(ctx, settings, poll, DEFAULT_BATCH)
     stop = threading.Event()
     port = settings.port if port is None else port
     server = http_server(app, ctx, host=host, port=port) if http else None
@@ -651,7 +652,7 @@ def doctor(retry_failed: bool, as_json: bool) -> None:
     from bot.clock import SystemClock
     from bot.context import Context
     from bot.reminders import service as reminders
-    from bot.text import format_local, format_span
+    from bot.text import format_span
 
     settings = get_settings()
     database = Database(settings.database_url)

@@ -153,6 +153,13 @@ class Settings(BaseSettings):
         return parse_schedule(self.digest_schedule)
 
     @property
+    def digest_zone(self) -> str:
+        """The zone the digest's weeks run in, Monday to Sunday: the schedule's (UTC without
+        a schedule)."""
+        schedule = self.weekly_digest
+        return schedule.zone if schedule else "UTC"
+
+    @property
     def customers_path(self) -> Path | None:
         """The customers file; a missing *default* file means no customers."""
         if self.customers_file is not None:

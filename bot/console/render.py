@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.slack.mrkdwn import decode
 from bot.text import format_relative
 
 Block = Mapping[str, Any]
@@ -57,11 +58,6 @@ _EMPHASIS = (
 )
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 _DATE = re.compile(r"^!date\^(-?\d+)\^([^^|]*)(?:\^([^|]*))?(?:\|(.*))?$", re.DOTALL)
-
-
-def decode(text: str) -> str:
-    """Slack's three entities, as the reader sees them."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def mrkdwn(text: str, reader: Reader) -> str:

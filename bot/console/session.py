@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import inspect
 import json
 import logging
 import os
@@ -64,7 +63,7 @@ log = logging.getLogger(__name__)
 CONSOLE_DATABASE = "slabot-console.db"
 """The default database: a SQLite file in the working directory, new for every session."""
 MAX_WAIT = dt.timedelta(days=30)
-WORKER_SEEN: dt.timedelta = inspect.signature(reminders.health).parameters["within"].default
+WORKER_SEEN: dt.timedelta = reminders.ALIVE_WITHIN
 """How recently App Home wants to have seen a worker, in drill time."""
 GENERAL = "C0GENERAL"
 

@@ -28,7 +28,6 @@ import threading
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
 from bot.digest import service
@@ -36,7 +35,7 @@ from bot.digest.chart import budget_chart
 from bot.digest.model import Digest
 from bot.digest.weeks import IsoWeek, due_week, latest_occurrence, parse_week
 from bot.errors import Refusal
-from bot.slack.channels import IncidentChannels
+from bot.slack.channels import SLACK_FAILURES, IncidentChannels
 from bot.slack.delivery import Delivery, Posted, Retry, retry_at
 from bot.slack.digest import digest_message
 from config.settings import Settings
@@ -79,8 +78,7 @@ class DigestSender:
     @property
     def zone(self) -> str:
         """Weeks run Monday to Sunday in the schedule's zone (UTC without a schedule)."""
-        schedule = self.settings.weekly_digest
-        return schedule.zone if schedule else "UTC"
+        return self.settings.digest_zone
 
     def recipients(self) -> list[str]:
         """Managers' user ids (user groups expanded) and the digest channel, each once.
@@ -126,7 +124,7 @@ class DigestSender:
             if not service.week_scheduled(self.ctx, week):
                 try:
                     recipients = self.recipients()
-                except (SlackApiError, OSError) as exc:
+                except SLACK_FAILURES as exc:
                     log.warning("weekly digest %s: cannot list its recipients yet: %s", week, exc)
                     return 0
                 service.schedule_week(self.ctx, week, recipients, occurrence)
@@ -156,7 +154,7 @@ class DigestSender:
         key = f"{row.week}/{row.recipient}"
         try:
             channel = self._conversation(row.recipient)
-        except (SlackApiError, OSError) as exc:
+        except SLACK_FAILURES as exc:
             posted = self.delivery.failure(exc)
         else:
             posted = self.delivery.deliver(channel, message, key, check_first=row.attempts > 1)
@@ -202,7 +200,7 @@ class DigestSender:
                 filename=f"slabot-digest-{week}.png",
                 title=f"Downtime budgets, {week}",
             )
-        except (SlackApiError, OSError) as exc:
+        except SLACK_FAILURES as exc:
             log.warning("digest %s: the chart was not uploaded to %s: %s", week, channel, exc)
             return f"chart not uploaded: {exc}"
         return None
@@ -230,7 +228,7 @@ class DigestSender:
             try:
                 channel = self._conversation(recipient)
                 self.channels.post(channel, message)
-            except (SlackApiError, OSError) as exc:
+            except SLACK_FAILURES as exc:
                 outcomes.append(Outcome(recipient, "failed", str(exc)))
                 continue
             status = "sent again" if digest.complete else "sent as a preview (week so far)"

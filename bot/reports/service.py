@@ -81,7 +81,7 @@ from config.policy import Duration, Fee, MaintenanceSpec
 from storage import queries
 
 PERIOD_FORMATS = "YYYY-MM for a month (e.g. 2026-10) or YYYY for a year (e.g. 2026)"
-_PERIOD_RE = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+PERIOD_RE = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
 _EARLIEST_OFFSET = dt.timedelta(hours=14)  # the furthest-ahead zone (UTC+14) starts a day first
 _MICROSECOND = dt.timedelta(microseconds=1)
 
@@ -114,7 +114,7 @@ class RequestedPeriod:
 
 def parse_period(text: str) -> RequestedPeriod:
     """``2026-10`` or ``2026``; anything else is refused with what is accepted."""
-    match = _PERIOD_RE.match((text or "").strip())
+    match = PERIOD_RE.match((text or "").strip())
     if not match:
         raise Refusal(f"{text!r} is not a period; write {PERIOD_FORMATS}")
     year = int(match.group(1))

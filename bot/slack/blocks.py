@@ -80,7 +80,7 @@ class Message:
         return {"text": self.text, "blocks": [b.to_dict() for b in self.blocks]}
 
 
-def _section(text: str) -> SectionBlock:
+def section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))
 
 
@@ -100,18 +100,18 @@ def _sections(text: str, limit: int = 3000) -> list[SectionBlock]:
     return [*sections, SectionBlock(text=MarkdownTextObject(text=text))]
 
 
-def _context(*parts: str) -> ContextBlock:
+def context(*parts: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=clip(p, 2000)) for p in parts if p][:10])
 
 
 def reply(text: str) -> Message:
     """A short answer; ``text`` is mrkdwn the caller has already escaped."""
-    return Message(text=text, blocks=[_section(text)])
+    return Message(text=text, blocks=[section(text)])
 
 
 def with_note(message: Message, note: str) -> Message:
     """The same message with a small line of context under it."""
-    return Message(text=message.text, blocks=[*message.blocks, _context(note)])
+    return Message(text=message.text, blocks=[*message.blocks, context(note)])
 
 
 def refusal(text: str) -> Message:
@@ -166,7 +166,7 @@ def incident_card(view: IncidentView, contracts: Contracts, zone: str = "UTC") -
     ]
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=clip(title_line(view), 150), emoji=True)),
-        _context(" · ".join(f for f in facts if f)),
+        context(" · ".join(f for f in facts if f)),
     ]
     timers = [t for t in view.timers.values()]
     if timers:
@@ -178,12 +178,12 @@ def incident_card(view: IncidentView, contracts: Contracts, zone: str = "UTC") -
             )
         )
     if view.excluded_reason:
-        blocks.append(_context(f"Excluded from uptime: {escape(view.excluded_reason)}"))
+        blocks.append(context(f"Excluded from uptime: {escape(view.excluded_reason)}"))
     if view.summary:
         blocks.extend(_sections(f"*Resolution:* {escape(view.summary)}"))
     if view.reports_at_resolution and view.is_open:
         blocks.append(
-            _context(
+            context(
                 "This contract asks for one progress report, at resolution: add it when you resolve."
             )
         )
@@ -237,14 +237,14 @@ def update_post(view: IncidentView, user_id: str, text: str) -> Message:
 def change_post(view: IncidentView, user_id: str, what: str) -> Message:
     """One line in the incident channel for each change: who did what."""
     text = f"{mrkdwn.user(user_id)} {what}"
-    body = [_context(text)] if len(text) <= 2000 else _sections(text)
+    body = [context(text)] if len(text) <= 2000 else _sections(text)
     return Message(text=f"{view.ref}: {text}", blocks=body)
 
 
 def declared_notice(view: IncidentView) -> Message:
     where = mrkdwn.channel(view.channel_id)
     text = f"🚨 {escape(view.ref)} declared (Sev {view.severity}): {escape(view.title)} → {where}"
-    return Message(text=text, blocks=[_section(text)])
+    return Message(text=text, blocks=[section(text)])
 
 
 LIST_LIMIT = 40
@@ -336,7 +336,7 @@ def severity_form(ref: str, levels: Sequence[tuple[int, str]], current: int) -> 
     return View(
         type="modal", callback_id="severity", title="Change severity", submit="Change", close="Cancel", private_metadata=ref,
         blocks=[
-            _context(f"{escape(ref)} is severity {current}. Deadlines are recomputed from the original start."),
+            context(f"{escape(ref)} is severity {current}. Deadlines are recomputed from the original start."),
             InputBlock(block_id="severity", label="New severity", element=StaticSelectElement(action_id="value", options=options)),
         ],
     )  # fmt: skip
@@ -354,20 +354,20 @@ def home(
     """The Home tab: open incidents with each timer, customers' uptime, and what needs a look."""
     blocks: list[Block] = [HeaderBlock(text="Open incidents")]
     if not views:
-        blocks.append(_section("No open incidents. 🎉"))
+        blocks.append(section("No open incidents. 🎉"))
     for view in views[:20]:
         blocks.append(
-            _section(
+            section(
                 f"*{escape(clip(title_line(view), 200))}* · {mrkdwn.channel(view.channel_id)}"
                 + (" · ⏸️ paused" if view.paused else "")
             )
         )
         if view.timers:
             blocks.append(
-                _context(*[timer_text(t, "UTC").replace("\n", " · ") for t in view.timers.values()])
+                context(*[timer_text(t, "UTC").replace("\n", " · ") for t in view.timers.values()])
             )
     if len(views) > 20:
-        blocks.append(_context(f"… and {len(views) - 20} more: `/incident list`"))
+        blocks.append(context(f"… and {len(views) - 20} more: `/incident list`"))
     if standings:
         blocks += [
             DividerBlock(),
@@ -375,8 +375,8 @@ def home(
             *_sections("\n".join(standings)),
         ]
     if problems:
-        blocks += [DividerBlock(), HeaderBlock(text="Needs a look"), _section("\n".join(problems))]
-    blocks.append(_context(f"Updated {mrkdwn.date(now, 'UTC')}"))
+        blocks += [DividerBlock(), HeaderBlock(text="Needs a look"), section("\n".join(problems))]
+    blocks.append(context(f"Updated {mrkdwn.date(now, 'UTC')}"))
     return View(type="home", blocks=blocks[:100])
 
 
@@ -457,7 +457,7 @@ def reminder_message(
             else "slabot's worker was not running then"
         )
         lines.append(f"_(Posted late: this was due {mrkdwn.date(due_at, zone)}; {why}.)_")
-    body: list[Block] = [_section("\n".join(line for line in lines if line))]
+    body: list[Block] = [section("\n".join(line for line in lines if line))]
     buttons = []
     if timer == "response" and view.acknowledged_at is None and view.is_open:
         buttons.append(
@@ -541,29 +541,29 @@ def report_summary(report: Report, *, money: bool, zone: str = "UTC") -> Message
         title = f"{single.name} · {single.period_text()}"
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=clip(title, 150), emoji=True)),
-        _context(
+        context(
             f"As of {mrkdwn.date(report.as_of, zone)} · each customer by its own contract · a "
             "period still running reads “if nothing else goes down”"
         ),
     ]
     if not customers:
-        blocks.append(_section("No customers are configured (SLABOT_CUSTOMERS_FILE)."))
+        blocks.append(section("No customers are configured (SLABOT_CUSTOMERS_FILE)."))
         return Message(text=title, blocks=blocks)
     if single is not None:
         blocks += _customer_detail(single, money=money)
     else:
-        blocks.append(_section(_report_facts(report, money=money)))
+        blocks.append(section(_report_facts(report, money=money)))
         ordered = sorted(customers, key=_worst_first)
         blocks += _sections("\n".join(report_line(c, money=money) for c in ordered[:REPORT_LINES]))
         if len(ordered) > REPORT_LINES:
             blocks.append(
-                _context(
+                context(
                     f"… and {len(ordered) - REPORT_LINES} more: add `csv` to get every customer "
                     f"(`/sla report {report.period} csv`)"
                 )
             )
     if not money and any(c.credits for c in customers):
-        blocks.append(_context(MONEY_NOTE))
+        blocks.append(context(MONEY_NOTE))
     text = f"Uptime and credits for {report.period}: " + mrkdwn.plain(
         _report_facts(report, money=money)
     )
@@ -597,9 +597,9 @@ def _customer_detail(c: CustomerReport, *, money: bool) -> list[Block]:
     if counting:
         blocks += _sections("\n".join(["*Counting towards a credit*", *counting]))
     if c.incidents:
-        blocks.append(_context(f"Incidents that counted: {escape(', '.join(c.incidents))}"))
+        blocks.append(context(f"Incidents that counted: {escape(', '.join(c.incidents))}"))
     if c.notes:
-        blocks.append(_context(*(escape(note) for note in c.notes)))
+        blocks.append(context(*(escape(note) for note in c.notes)))
     return blocks
 
 

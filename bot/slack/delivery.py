@@ -28,7 +28,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import Message, with_note
-from bot.slack.channels import IncidentChannels
+from bot.slack.channels import SLACK_FAILURES, IncidentChannels
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class Delivery:
             if check_first and self.already_posted(channel, key, since):
                 return Posted(channel, None, already=True)
             return Posted(channel, self._post(channel, message, key))
-        except (SlackApiError, OSError) as exc:
+        except SLACK_FAILURES as exc:
             outcome, error, fallback = self.failure(exc), error_text(exc), self.fallback
             if isinstance(outcome, Failed) and error in _GONE and fallback and channel != fallback:
                 return self._fall_back(fallback, message, key, error, check_first, since)
@@ -149,7 +149,7 @@ class Delivery:
             history = self.client.conversations_history(
                 channel=channel, limit=100, include_all_metadata=True, **extra
             )
-        except (SlackApiError, OSError) as exc:
+        except SLACK_FAILURES as exc:
             if isinstance(self.failure(exc), Retry):
                 raise
             log.warning(
@@ -180,5 +180,5 @@ class Delivery:
             if check_first and self.already_posted(fallback, key, since):
                 return Posted(fallback, None, already=True)
             return Posted(fallback, self._post(fallback, note, key))
-        except (SlackApiError, OSError) as again:
+        except SLACK_FAILURES as again:
             return Retry(f"announce channel: {error_text(again)}")

@@ -12,7 +12,6 @@ import datetime as dt
 
 from slack_sdk.models.blocks import (
     Block,
-    ContextBlock,
     DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -23,21 +22,13 @@ from slack_sdk.models.blocks import (
 from bot.digest import text
 from bot.digest.model import Digest
 from bot.slack import mrkdwn
-from bot.slack.blocks import SEVERITY_MARK, Message
+from bot.slack.blocks import SEVERITY_MARK, Message, context, section
 from bot.slack.mrkdwn import clip, escape
 
 MAX_INCIDENTS = 15
 MAX_BREACHES = 10
 MAX_OPEN = 10
 MAX_CUSTOMERS = 15
-
-
-def _section(body: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=clip(body, 3000)))
-
-
-def _context(*parts: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=clip(p, 2000)) for p in parts if p][:10])
 
 
 def _more(lines: list[str], shown: int, total: int, what: str) -> list[str]:
@@ -57,18 +48,18 @@ def digest_message(digest: Digest, *, late_since: dt.datetime | None = None) -> 
                 text=f"📊 SLA digest · week {digest.week.week}{so_far}", emoji=True
             )
         ),
-        _context(
+        context(
             f"{digest.week.label} · {digest.week.days_text()} · as of {mrkdwn.date(digest.as_of, zone)}"
         ),
     ]
     if late_since is not None:
         blocks.append(
-            _context(
+            context(
                 f"⏰ Sent late: it was due {mrkdwn.date(late_since, zone)}; the worker was not running then."
             )
         )
     if digest.quiet:
-        blocks.append(_section(f"✅ *No incidents were declared in {digest.week.label}.*"))
+        blocks.append(section(f"✅ *No incidents were declared in {digest.week.label}.*"))
     else:
         lines = [f"*{len(digest.incidents)} incidents* — {text.severities_text(digest)}"]
         for i in digest.incidents[:MAX_INCIDENTS]:
@@ -79,7 +70,7 @@ def digest_message(digest: Digest, *, late_since: dt.datetime | None = None) -> 
                 f"{escape(clip(i.title, 80))}{_link(i.channel_id)} · {state} · {who}"
             )
         blocks.append(
-            _section("\n".join(_more(lines, MAX_INCIDENTS, len(digest.incidents), "incidents")))
+            section("\n".join(_more(lines, MAX_INCIDENTS, len(digest.incidents), "incidents")))
         )
         fields = [f"*{t.kind.value.title()} targets*\n{text.tally_text(t).split(' ', 1)[1]}"
                   for t in digest.tallies]  # fmt: skip
@@ -91,10 +82,10 @@ def digest_message(digest: Digest, *, late_since: dt.datetime | None = None) -> 
             for b in digest.breaches[:MAX_BREACHES]:
                 lines.append(f"🔥 {escape(text.breach_text(b))}{_link(b.channel_id)}")
             blocks.append(
-                _section("\n".join(_more(lines, MAX_BREACHES, len(digest.breaches), "breaches")))
+                section("\n".join(_more(lines, MAX_BREACHES, len(digest.breaches), "breaches")))
             )
         else:
-            blocks.append(_section("*Breaches*: none 🎉"))
+            blocks.append(section("*Breaches*: none 🎉"))
     blocks.append(DividerBlock())
     if digest.open:
         lines = [f"*Open incidents* ({len(digest.open)})"]
@@ -106,22 +97,22 @@ def digest_message(digest: Digest, *, late_since: dt.datetime | None = None) -> 
                 f"{SEVERITY_MARK.get(o.severity, '⚪')} *{escape(o.ref)}* {escape(clip(o.title, 60))}"
                 f"{_link(o.channel_id)} · {next_deadline}"
             )
-        blocks.append(_section("\n".join(_more(lines, MAX_OPEN, len(digest.open), "open"))))
+        blocks.append(section("\n".join(_more(lines, MAX_OPEN, len(digest.open), "open"))))
     else:
-        blocks.append(_section("*Open incidents*: none"))
+        blocks.append(section("*Open incidents*: none"))
     blocks.append(DividerBlock())
     if digest.customers:
-        blocks.append(_section("*Customers*, at risk first"))
+        blocks.append(section("*Customers*, at risk first"))
         for c in digest.customers[:MAX_CUSTOMERS]:
             lines = [
                 f"{text.RISK_MARK[c.risk]} *{escape(c.name)}* ({c.risk.label}) · {escape(c.period)}",
                 escape(text.standing_text(c)),
             ]
             lines += [escape(extra) for extra in (text.owed_text(c), text.closed_text(c)) if extra]
-            blocks.append(_section("\n".join(lines)))
+            blocks.append(section("\n".join(lines)))
         if len(digest.customers) > MAX_CUSTOMERS:
             blocks.append(
-                _context(
+                context(
                     f"… and {len(digest.customers) - MAX_CUSTOMERS} more customers: "
                     "`slabot report --period YYYY-MM` has them all."
                 )
@@ -137,12 +128,12 @@ def digest_message(digest: Digest, *, late_since: dt.datetime | None = None) -> 
                 f"{escape(text.credit_text(credit, c.currency, c.zone))}"
                 for c, credit in soon[:10]
             ]
-            blocks.append(_section("\n".join(lines)))
+            blocks.append(section("\n".join(lines)))
         blocks.append(
-            _section(
+            section(
                 f"💶 *Credits owed* (this period and still to claim): {escape(text.totals_text(digest))}"
             )
         )
     else:
-        blocks.append(_section("*Customers*: none configured."))
+        blocks.append(section("*Customers*: none configured."))
     return Message(text=text.summary(digest, late=late_since is not None), blocks=blocks[:50])

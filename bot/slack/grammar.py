@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.parse import WHEN_FORMATS, parse_severity
+from bot.reports.service import PERIOD_FORMATS, PERIOD_RE
 from bot.slack.mrkdwn import decode
 
 INCIDENT_USAGE = (
@@ -259,7 +260,6 @@ REPORT_USAGE = (
     "`/sla report [<YYYY-MM>|<YYYY>] [<customer>] [csv]`, e.g. `/sla report 2026-10`, "
     "`/sla report 2026 acme csv`; no period means this month"
 )
-_PERIOD = re.compile(r"^\d{4}(-\d{2})?$")
 _PERIOD_LIKE = re.compile(r"^(\d{4}[-/.]\d{1,2}([-/.]\d{1,2})?|\d{1,2}[-/.]\d{4})$")
 
 
@@ -273,15 +273,12 @@ def _report(rest: str) -> Report:
     csv = False
     customer: list[str] = []
     for word in words:
-        if _PERIOD.match(word):
+        if PERIOD_RE.match(word):
             if period is not None:
                 raise UsageError(f"give one period, not `{period}` and `{word}`: {REPORT_USAGE}")
             period = word
         elif _PERIOD_LIKE.match(word):
-            raise UsageError(
-                f"`{word}` is not a period: write YYYY-MM for a month (e.g. 2026-10) or YYYY "
-                f"for a year (e.g. 2026). {REPORT_USAGE}"
-            )
+            raise UsageError(f"`{word}` is not a period: write {PERIOD_FORMATS}. {REPORT_USAGE}")
         elif word.lower() == "csv":
             csv = True
         else:

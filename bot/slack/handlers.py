@@ -124,8 +124,9 @@ class Edge:
     _in_flight: int = 0
     _quiet: threading.Condition = field(default_factory=threading.Condition)
 
-    def _run(self, job: Callable[[], None]) -> None:
-        """Run ``job`` on the edge's threads, counted until it is done (see ``wait_idle``)."""
+    def after(self, job: Callable[[], None]) -> None:
+        """Run ``job`` on the edge's threads, counted until it is done (see ``wait_idle``):
+        what a listener does after its ack, since Slack waits for no more than the ack."""
 
         def counted() -> None:
             try:
@@ -146,10 +147,6 @@ class Edge:
         database); ``False`` if some is still running after ``timeout`` seconds."""
         with self._quiet:
             return self._quiet.wait_for(lambda: self._in_flight == 0, timeout)
-
-    def after(self, job: Callable[[], None]) -> None:
-        """Run ``job`` once the request is answered (Slack waits for no more than the ack)."""
-        self._run(job)
 
     def answer(
         self,
@@ -172,7 +169,7 @@ class Edge:
                     return
             deliver_later(reply)  # the answer already said "working on it"
 
-        self._run(job)
+        self.after(job)
         with ready:
             ready.wait_for(lambda: "reply" in outcome, self.ack_budget)
             reply = outcome.get("reply")
@@ -289,15 +286,17 @@ def act(edge: Edge, user: str, channel: str | None, command: IncidentVerb) -> Re
     ref = locate(edge, channel, command.ref)
     if verb == "status":
         return Reply(blocks.incident_card(service.get(edge.ctx, ref), edge.ctx.contracts))
-    if not edge.permissions.may_respond(user):
-        return refused(NOT_A_RESPONDER)
     return change(edge, user, ref, verb, text=command.text, severity=command.severity)
 
 
 def change(
     edge: Edge, user: str, ref: str, verb: str, *, text: str = "", severity: int | None = None
 ) -> Reply:
-    """Apply one change to an incident, then tell its channel and refresh its card."""
+    """Apply one change to an incident, then tell its channel and refresh its card.
+
+    Only a responder may change an incident; anyone else is refused before anything is read."""
+    if not edge.permissions.may_respond(user):
+        return refused(NOT_A_RESPONDER)
     ctx = edge.ctx
     if verb == "ack":
         view = service.acknowledge(ctx, ref, user)

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+
+from bot.slack.channels import SLACK_FAILURES
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -30,7 +31,7 @@ class Directory:
                 return hit[1]  # type: ignore[return-value]
         try:
             value = load()
-        except (SlackApiError, OSError) as exc:
+        except SLACK_FAILURES as exc:
             log.warning("Slack lookup %s failed: %s", key, exc)
             return fallback
         with self._lock:

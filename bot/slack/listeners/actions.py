@@ -43,8 +43,6 @@ def register(app: App, edge: Edge) -> None:
         def work() -> Reply:
             if not edge.first_time(f"action:{body.get('trigger_id')}"):
                 return handlers.ALREADY_HANDLED
-            if not edge.permissions.may_respond(user):
-                return handlers.refused(handlers.NOT_A_RESPONDER)
             return handlers.change(edge, user, ref, _DIRECT[action["action_id"]])
 
         _tell(edge, client, channel, user, work)

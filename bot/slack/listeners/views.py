@@ -56,8 +56,6 @@ def register(app: App, edge: Edge) -> None:
         text = _value(view, "text") or ""
 
         def work() -> Reply:
-            if not edge.permissions.may_respond(user):
-                return handlers.refused(handlers.NOT_A_RESPONDER)
             return handlers.change(edge, user, ref, verb, text=text)
 
         _submit(edge, ack, client, user, view, "text", work, channel=lambda: _channel_of(edge, ref))
@@ -68,8 +66,6 @@ def register(app: App, edge: Edge) -> None:
         level = int(_value(view, "severity"))
 
         def work() -> Reply:
-            if not edge.permissions.may_respond(user):
-                return handlers.refused(handlers.NOT_A_RESPONDER)
             return handlers.change(edge, user, ref, "severity", severity=level)
 
         _submit(
@@ -113,7 +109,7 @@ def _submit(
 
     def now(reply: Reply) -> None:
         if reply.refused:
-            text = reply.reason or reply.message.text.removeprefix("⚠️ ")
+            text = reply.reason
             where = "started" if text.startswith("started:") and field == "title" else field
             ack(response_action="errors", errors={where: mrkdwn.clip(text, 150)})
             return
