@@ -109,9 +109,3 @@ def claim_week(
 
 def of_week(session: Session, week: str) -> Sequence[DigestDelivery]:
     return session.scalars(select(D).where(D.week == week).order_by(D.recipient)).all()
-
-
-def failed(session: Session, limit: int = 20) -> Sequence[DigestDelivery]:
-    return session.scalars(
-        select(D).where(D.status == "failed").order_by(D.week.desc(), D.recipient).limit(limit)
-    ).all()

@@ -71,28 +71,6 @@ def count_incidents(session: Session, *, open_only: bool) -> int:
     return session.scalar(statement) or 0
 
 
-def incidents_between(
-    session: Session, start: dt.datetime, end: dt.datetime, customer_id: str | None = None
-) -> Sequence[Incident]:
-    """Incidents whose impact overlaps ``[start, end)`` or that were declared in it.
-
-    With ``customer_id``, only those that affect that customer (named, or affecting all).
-    """
-    statement = select(Incident).where(
-        or_(
-            Incident.declared_at.between(start, end),
-            (Incident.impact_start < end)
-            & or_(Incident.restored_at.is_(None), Incident.restored_at > start),
-        )
-    )
-    if customer_id is not None:
-        named = select(IncidentCustomer.incident_id).where(
-            IncidentCustomer.customer_id == customer_id
-        )
-        statement = statement.where(or_(Incident.affects_all, Incident.id.in_(named)))
-    return session.scalars(statement.order_by(Incident.declared_at, Incident.id)).all()
-
-
 def incidents_declared(
     session: Session, start: dt.datetime, end: dt.datetime
 ) -> Sequence[Incident]:
