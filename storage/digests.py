@@ -13,13 +13,12 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import exists, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from storage.leased import LeasedOutbox
 from storage.models import DigestDelivery
+from storage.queries import insert_new
 
 D = DigestDelivery
 claims = LeasedOutbox(DigestDelivery)
@@ -47,10 +46,7 @@ def schedule(
     ]  # fmt: skip
     if not rows:
         return 0
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    written = session.execute(
-        insert(D).values(rows).on_conflict_do_nothing(index_elements=["week", "recipient"])
-    )
+    written = session.execute(insert_new(session, D, rows, unique=["week", "recipient"]))
     return written.rowcount or 0
 
 

@@ -246,6 +246,14 @@ def insert_rows(session: Session, model: type, rows: Sequence[dict], *, batch: i
     return len(rows)
 
 
+def insert_new(session: Session, model: type, values: dict | Sequence[dict], *, unique: list[str]):
+    """``INSERT … ON CONFLICT (unique) DO NOTHING`` of ``values`` into ``model``'s table: the
+    rows not already there (by the unique columns ``unique``) are written. PostgreSQL and
+    SQLite both have it; SQLAlchemy spells it per dialect."""
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    return insert(model).values(values).on_conflict_do_nothing(index_elements=unique)
+
+
 # --- Slack requests --------------------------------------------------------------------------
 
 
@@ -259,13 +267,8 @@ def claim_request(session: Session, key: str, at: dt.datetime) -> bool:
     postgres = session.bind.dialect.name == "postgresql"
     if postgres:
         session.execute(text("SET LOCAL synchronous_commit = off"))
-    insert = pg_insert if postgres else sqlite_insert
-    claimed = session.execute(
-        insert(ProcessedRequest)
-        .values(key=key, received_at=at)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(ProcessedRequest.key)
-    ).first()
+    new = insert_new(session, ProcessedRequest, {"key": key, "received_at": at}, unique=["key"])
+    claimed = session.execute(new.returning(ProcessedRequest.key)).first()
     return claimed is not None
 
 
