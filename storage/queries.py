@@ -86,6 +86,15 @@ def ref_taken(session: Session, ref: str) -> bool:
     return incident_by_ref(session, ref) is not None
 
 
+def refs_of(session: Session, incident_ids: Iterable[int]) -> dict[int, str]:
+    """The reference of each of these incidents that exists."""
+    ids = list(incident_ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(Incident.id, Incident.ref).where(Incident.id.in_(ids)))
+    return {incident_id: ref for incident_id, ref in rows}
+
+
 def customers_of(session: Session, incident_ids: Iterable[int]) -> dict[int, list[str]]:
     ids = list(incident_ids)
     result: dict[int, list[str]] = defaultdict(list)

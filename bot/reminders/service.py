@@ -201,11 +201,10 @@ def health(ctx: Context, *, within: dt.timedelta = ALIVE_WITHIN) -> Health:
         ]
         last = outbox.last_heartbeat(session)
         failed = list(outbox.failed(session))
-        incidents = {r.incident_id: queries.incident_by_id(session, r.incident_id) for r in failed}
         return Health(
             workers=alive,
             failed=failed,
-            refs={i: incident.ref for i, incident in incidents.items() if incident is not None},
+            refs=queries.refs_of(session, {r.incident_id for r in failed}),
             overdue=outbox.overdue_count(session, now, LATE_AFTER),
             failed_count=outbox.failed_count(session),
             last_seen=(last.worker_id, last.seen_at, last.stopped_at is not None) if last else None,
