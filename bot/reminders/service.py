@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from bot.context import Context
 from bot.incidents.service import sync
 from bot.incidents.views import IncidentView, build_views
+from bot.sla.reminders import ReminderKind
 from storage import outbox, queries
 from storage.models import Reminder
 
@@ -74,7 +75,7 @@ def sent(ctx: Context, due: Due, worker_id: str, channel: str, ts: str | None) -
     with ctx.db.transaction() as session:
         if not outbox.claims.mark_sent(session, due.reminder.id, worker_id, now, channel, ts):
             return False
-        if due.reminder.kind != "warning":
+        if due.reminder.kind != ReminderKind.WARNING:
             incident = queries.incident_by_id(session, due.reminder.incident_id, lock=True)
             sync(session, incident, ctx.contracts, now)
     return True
