@@ -35,6 +35,7 @@ from bot.context import Context
 from bot.incidents.views import IncidentView
 from bot.reminders import service
 from bot.reminders.service import Due
+from bot.sla.reminders import ReminderKind
 from bot.slack.blocks import Message, reminder_message
 from bot.slack.channels import IncidentChannels
 from bot.slack.delivery import Delivery, Posted, Retry, retry_at
@@ -116,7 +117,7 @@ class Reminders:
                 )
                 return
             worker.count_posted()
-            if r.kind == "breach" and not outcome.already:
+            if r.kind == ReminderKind.BREACH and not outcome.already:
                 worker.refresh_card(view)
             return
         if isinstance(outcome, Retry):

@@ -12,14 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import and_, exists, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from storage.leased import LeasedOutbox
 from storage.models import DigestDelivery
+from storage.queries import insert_new
 
 D = DigestDelivery
 claims = LeasedOutbox(DigestDelivery)
@@ -47,10 +46,7 @@ def schedule(
     ]  # fmt: skip
     if not rows:
         return 0
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    written = session.execute(
-        insert(D).values(rows).on_conflict_do_nothing(index_elements=["week", "recipient"])
-    )
+    written = session.execute(insert_new(session, D, rows, unique=["week", "recipient"]))
     return written.rowcount or 0
 
 
@@ -70,8 +66,7 @@ def supersede_stale(session: Session) -> int:
     return session.execute(statement).rowcount or 0
 
 
-def _claim(session: Session, chosen, worker_id: str, now: dt.datetime, lease, late_after):
-    claimed = claims.claim(session, chosen, worker_id, now, lease=lease, late_after=late_after)
+def _by_week(claimed: list[DigestDelivery]) -> list[DigestDelivery]:
     return sorted(claimed, key=lambda r: (r.week, r.recipient))
 
 
@@ -85,13 +80,11 @@ def claim_due(
     limit: int,
 ) -> list[DigestDelivery]:
     """Claim up to ``limit`` due rows for ``lease``; each says whether it is late."""
-    chosen = (
-        select(D.id)
-        .where(D.due_at <= now, claims.claimable(now))
-        .order_by(D.due_at, D.id)
-        .limit(limit)
-    )
-    return _claim(session, chosen, worker_id, now, lease, late_after)
+    claimed = claims.claim_due(
+        session, worker_id, now, lease=lease, late_after=late_after, limit=limit,
+        where=(D.due_at <= now,),
+    )  # fmt: skip
+    return _by_week(claimed)
 
 
 def claim_week(
@@ -105,19 +98,10 @@ def claim_week(
 ) -> list[DigestDelivery]:
     """Claim the rows of ``week`` for ``recipients`` that nobody holds and that were not sent,
     due or not: pending, failed or superseded ones too (sending now is a person's decision)."""
-    free = or_(
-        D.status.in_(("pending", "failed", "superseded")),
-        and_(D.status == "claimed", D.lease_until < now),
-    )
+    free = or_(D.status.in_(("pending", "failed", "superseded")), claims.lease_expired(now))
     chosen = select(D.id).where(D.week == week, D.recipient.in_(recipients), free)
-    return _claim(session, chosen, worker_id, now, lease, None)
+    return _by_week(claims.claim(session, chosen, worker_id, now, lease=lease, late_after=None))
 
 
 def of_week(session: Session, week: str) -> Sequence[DigestDelivery]:
     return session.scalars(select(D).where(D.week == week).order_by(D.recipient)).all()
-
-
-def failed(session: Session, limit: int = 20) -> Sequence[DigestDelivery]:
-    return session.scalars(
-        select(D).where(D.status == "failed").order_by(D.week.desc(), D.recipient).limit(limit)
-    ).all()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, case, or_, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
@@ -29,6 +29,11 @@ Row = TypeVar("Row")
 class LeasedOutbox(Generic[Row]):
     def __init__(self, model: type[Row]):
         self.model: Any = model
+
+    def lease_expired(self, now: dt.datetime) -> ColumnElement[bool]:
+        """Claimed by a worker whose lease ran out: free to be taken over."""
+        m = self.model
+        return and_(m.status == "claimed", m.lease_until < now)
 
     def claimable(self, now: dt.datetime, *pending: ColumnElement[bool]) -> ColumnElement[bool]:
         """Pending (with the conditions ``pending`` too) and past any retry time, or claimed
@@ -40,8 +45,36 @@ class LeasedOutbox(Generic[Row]):
                 *pending,
                 or_(m.next_attempt_at.is_(None), m.next_attempt_at <= now),
             ),
-            and_(m.status == "claimed", m.lease_until < now),
+            self.lease_expired(now),
         )
+
+    def claim_due(
+        self,
+        session: Session,
+        worker_id: str,
+        now: dt.datetime,
+        *,
+        lease: dt.timedelta,
+        late_after: dt.timedelta | None,
+        limit: int,
+        pending: tuple[ColumnElement[bool], ...] = (),
+        where: tuple[ColumnElement[bool], ...] = (),
+    ) -> list[Row]:
+        """Claim up to ``limit`` claimable rows, the earliest due first, for ``lease``; they
+        come back in that order (``due_at``, then ``id``).
+
+        ``pending`` narrows the pending rows only (as in ``claimable``), ``where`` every row,
+        those whose lease ran out too: a row that can be claimed before it is due (a digest
+        sent by hand) is then not taken over until it is due."""
+        m = self.model
+        chosen = (
+            select(m.id)
+            .where(*where, self.claimable(now, *pending))
+            .order_by(m.due_at, m.id)
+            .limit(limit)
+        )
+        claimed = self.claim(session, chosen, worker_id, now, lease=lease, late_after=late_after)
+        return sorted(claimed, key=lambda r: (r.due_at, r.id))
 
     def claim(
         self,

@@ -69,14 +69,10 @@ def claim_due(
     limit: int,
 ) -> list[Reminder]:
     """Claim up to ``limit`` due reminders, oldest first, for ``lease``."""
-    chosen = (
-        select(Reminder.id)
-        .where(claims.claimable(now, Reminder.due_at <= now))
-        .order_by(Reminder.due_at, Reminder.id)
-        .limit(limit)
-    )
-    claimed = claims.claim(session, chosen, worker_id, now, lease=lease, late_after=late_after)
-    return sorted(claimed, key=lambda r: (r.due_at, r.id))
+    return claims.claim_due(
+        session, worker_id, now, lease=lease, late_after=late_after, limit=limit,
+        pending=(Reminder.due_at <= now,),
+    )  # fmt: skip
 
 
 def next_due(session: Session) -> dt.datetime | None:

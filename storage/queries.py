@@ -71,28 +71,6 @@ def count_incidents(session: Session, *, open_only: bool) -> int:
     return session.scalar(statement) or 0
 
 
-def incidents_between(
-    session: Session, start: dt.datetime, end: dt.datetime, customer_id: str | None = None
-) -> Sequence[Incident]:
-    """Incidents whose impact overlaps ``[start, end)`` or that were declared in it.
-
-    With ``customer_id``, only those that affect that customer (named, or affecting all).
-    """
-    statement = select(Incident).where(
-        or_(
-            Incident.declared_at.between(start, end),
-            (Incident.impact_start < end)
-            & or_(Incident.restored_at.is_(None), Incident.restored_at > start),
-        )
-    )
-    if customer_id is not None:
-        named = select(IncidentCustomer.incident_id).where(
-            IncidentCustomer.customer_id == customer_id
-        )
-        statement = statement.where(or_(Incident.affects_all, Incident.id.in_(named)))
-    return session.scalars(statement.order_by(Incident.declared_at, Incident.id)).all()
-
-
 def incidents_declared(
     session: Session, start: dt.datetime, end: dt.datetime
 ) -> Sequence[Incident]:
@@ -106,6 +84,15 @@ def incidents_declared(
 
 def ref_taken(session: Session, ref: str) -> bool:
     return incident_by_ref(session, ref) is not None
+
+
+def refs_of(session: Session, incident_ids: Iterable[int]) -> dict[int, str]:
+    """The reference of each of these incidents that exists."""
+    ids = list(incident_ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(Incident.id, Incident.ref).where(Incident.id.in_(ids)))
+    return {incident_id: ref for incident_id, ref in rows}
 
 
 def customers_of(session: Session, incident_ids: Iterable[int]) -> dict[int, list[str]]:
@@ -268,6 +255,14 @@ def insert_rows(session: Session, model: type, rows: Sequence[dict], *, batch: i
     return len(rows)
 
 
+def insert_new(session: Session, model: type, values: dict | Sequence[dict], *, unique: list[str]):
+    """``INSERT … ON CONFLICT (unique) DO NOTHING`` of ``values`` into ``model``'s table: the
+    rows not already there (by the unique columns ``unique``) are written. PostgreSQL and
+    SQLite both have it; SQLAlchemy spells it per dialect."""
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    return insert(model).values(values).on_conflict_do_nothing(index_elements=unique)
+
+
 # --- Slack requests --------------------------------------------------------------------------
 
 
@@ -281,13 +276,8 @@ def claim_request(session: Session, key: str, at: dt.datetime) -> bool:
     postgres = session.bind.dialect.name == "postgresql"
     if postgres:
         session.execute(text("SET LOCAL synchronous_commit = off"))
-    insert = pg_insert if postgres else sqlite_insert
-    claimed = session.execute(
-        insert(ProcessedRequest)
-        .values(key=key, received_at=at)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(ProcessedRequest.key)
-    ).first()
+    new = insert_new(session, ProcessedRequest, {"key": key, "received_at": at}, unique=["key"])
+    claimed = session.execute(new.returning(ProcessedRequest.key)).first()
     return claimed is not None
 
 

@@ -38,6 +38,7 @@ from bot.errors import Refusal
 from bot.slack.channels import SLACK_FAILURES, IncidentChannels
 from bot.slack.delivery import Delivery, Posted, Retry, retry_at
 from bot.slack.digest import digest_message
+from bot.slack.mrkdwn import is_user_id
 from config.settings import Settings
 from storage.models import DigestDelivery
 
@@ -80,6 +81,13 @@ class DigestSender:
         """Weeks run Monday to Sunday in the schedule's zone (UTC without a schedule)."""
         return self.settings.digest_zone
 
+    @property
+    def enabled(self) -> bool:
+        """The digest is switched on: it has a schedule, and managers or a channel to go to."""
+        return self.settings.weekly_digest is not None and bool(
+            self.settings.managers or self.settings.digest_channel
+        )
+
     def recipients(self) -> list[str]:
         """Managers' user ids (user groups expanded) and the digest channel, each once.
 
@@ -87,7 +95,7 @@ class DigestSender:
         """
         found: list[str] = []
         for entry in self.settings.managers:
-            if entry[:1] in ("U", "W"):
+            if is_user_id(entry):
                 found.append(entry)
             elif entry.startswith("S"):
                 found += self.client.usergroups_users_list(usergroup=entry)["users"]
@@ -101,8 +109,7 @@ class DigestSender:
 
     def next_check(self, now: dt.datetime) -> dt.datetime | None:
         """When ``run_once`` next has something to look at (``None``: the digest is off)."""
-        schedule = self.settings.weekly_digest
-        if schedule is None or not (self.settings.managers or self.settings.digest_channel):
+        if not self.enabled:
             return None
         return self._next_check or now
 
@@ -111,13 +118,14 @@ class DigestSender:
 
         Does nothing (and reads nothing) between checks, every ``check_every`` seconds.
         """
-        schedule = self.settings.weekly_digest
-        if schedule is None or not (self.settings.managers or self.settings.digest_channel):
+        if not self.enabled:
             return 0
         now = self.ctx.clock.now()
         if self._next_check is not None and now < self._next_check:
             return 0
         self._next_check = now + self.check_every
+        schedule = self.settings.weekly_digest
+        assert schedule is not None  # enabled
         occurrence = latest_occurrence(schedule, now)
         week = due_week(schedule, occurrence)
         if self._written != week:
@@ -186,7 +194,7 @@ class DigestSender:
 
     def _conversation(self, recipient: str) -> str:
         """The channel to post in: a user's direct-message channel, or the channel itself."""
-        if recipient[:1] in ("U", "W"):
+        if is_user_id(recipient):
             return self.client.conversations_open(users=recipient)["channel"]["id"]
         return recipient
 

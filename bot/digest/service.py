@@ -45,12 +45,13 @@ def make_digest(ctx: Context, week: IsoWeek, zone: str) -> Digest:
             "ask for the current or an earlier week"
         )
     with ctx.db.read() as session:
-        declared = build_views(
-            session, queries.incidents_declared(session, start, end), ctx.contracts, now
-        )
-        still_open = build_views(
-            session, queries.incidents(session, open_only=True), ctx.contracts, now
-        )
+        week_rows = queries.incidents_declared(session, start, end)
+        open_rows = queries.incidents(session, open_only=True)
+        # An open incident declared this week is in both lists: its view is built once.
+        both = {i.id: i for i in (*week_rows, *open_rows)}
+        views = {v.id: v for v in build_views(session, list(both.values()), ctx.contracts, now)}
+    declared = [views[i.id] for i in week_rows]
+    still_open = [views[i.id] for i in open_rows]
     return build_digest(
         week,
         zone,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from bot.context import Context
 from bot.incidents.service import sync
 from bot.incidents.views import IncidentView, build_views
+from bot.sla.reminders import ReminderKind
 from storage import outbox, queries
 from storage.models import Reminder
 
@@ -74,7 +75,7 @@ def sent(ctx: Context, due: Due, worker_id: str, channel: str, ts: str | None) -
     with ctx.db.transaction() as session:
         if not outbox.claims.mark_sent(session, due.reminder.id, worker_id, now, channel, ts):
             return False
-        if due.reminder.kind != "warning":
+        if due.reminder.kind != ReminderKind.WARNING:
             incident = queries.incident_by_id(session, due.reminder.incident_id, lock=True)
             sync(session, incident, ctx.contracts, now)
     return True
@@ -201,11 +202,10 @@ def health(ctx: Context, *, within: dt.timedelta = ALIVE_WITHIN) -> Health:
         ]
         last = outbox.last_heartbeat(session)
         failed = list(outbox.failed(session))
-        incidents = {r.incident_id: queries.incident_by_id(session, r.incident_id) for r in failed}
         return Health(
             workers=alive,
             failed=failed,
-            refs={i: incident.ref for i, incident in incidents.items() if incident is not None},
+            refs=queries.refs_of(session, {r.incident_id for r in failed}),
             overdue=outbox.overdue_count(session, now, LATE_AFTER),
             failed_count=outbox.failed_count(session),
             last_seen=(last.worker_id, last.seen_at, last.stopped_at is not None) if last else None,

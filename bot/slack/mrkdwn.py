@@ -45,8 +45,13 @@ def plain(text: str) -> str:
     return _DATE_TOKEN.sub(r"\1", text).replace("*", "")
 
 
+def is_user_id(entry: str) -> bool:
+    """A Slack user id (``U…``, or ``W…`` on Enterprise Grid), not a channel or a group."""
+    return entry[:1] in ("U", "W")
+
+
 def user(user_id: str | None) -> str:
-    return f"<@{user_id}>" if user_id and user_id[:1] in "UW" else escape(user_id or "someone")
+    return f"<@{user_id}>" if user_id and is_user_id(user_id) else escape(user_id or "someone")
 
 
 def channel(channel_id: str | None) -> str:
