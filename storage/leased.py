@@ -2,10 +2,8 @@
 
 Reminders (``storage.outbox``) and weekly digests (``storage.digests``) are both outboxes
 of this kind; each keeps what is its own (which rows are due, superseding, listings) and
-shares this mechanism, parametrised by its table. The table has ``id``, ``status``
-(``pending`` → ``claimed`` → ``sent`` | ``failed``), ``next_attempt_at``, ``claimed_by``,
-``lease_until``, ``attempts``, ``due_at``, ``late``, ``sent_at``, ``channel_id``,
-``message_ts`` and ``last_error``.
+shares this mechanism, parametrised by its table: an ``id`` and the columns of
+``storage.models.LeasedRow``.
 
 A claim is one conditional ``UPDATE … RETURNING`` over the chosen rows; on PostgreSQL they
 are chosen ``FOR UPDATE SKIP LOCKED``, so several workers take disjoint batches without
@@ -23,7 +21,9 @@ from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
-Row = TypeVar("Row")
+from storage.models import LeasedRow
+
+Row = TypeVar("Row", bound=LeasedRow)
 
 
 class LeasedOutbox(Generic[Row]):

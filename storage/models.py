@@ -126,7 +126,30 @@ class Timer(SQLModel, table=True):
     """``met`` or ``breached`` once stopped; open timers are read against the clock."""
 
 
-class Reminder(SQLModel, table=True):
+class LeasedRow(SQLModel):
+    """The columns of a leased outbox row (``storage.leased``), each table declaring its own
+    id, key and indexes: reminders and weekly digests."""
+
+    due_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    status: str = Field(default="pending", max_length=16)
+    """pending → claimed → sent | failed; pending → cancelled | superseded (reminders: the
+    deadline stopped holding, or a newer one of the timer; digests: a newer week came first)."""
+    next_attempt_at: dt.datetime | None = _instant()
+    """Not before this instant (a 429's Retry-After, or the backoff after an error)."""
+    claimed_by: str | None = Field(default=None, max_length=128)
+    lease_until: dt.datetime | None = _instant()
+    attempts: int = 0
+    created_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    sent_at: dt.datetime | None = _instant()
+    late: bool = False
+    last_error: str | None = Field(default=None, sa_type=Text)
+    channel_id: str | None = Field(default=None, max_length=32)
+    """Where it was posted: a reminder's incident channel (or the announce channel as a
+    fallback), a digest's direct-message channel (``D…``) or channel."""
+    message_ts: str | None = Field(default=None, max_length=32)
+
+
+class Reminder(LeasedRow, table=True):
     """The outbox: one announcement, due at an instant, posted once by whichever worker claims it."""
 
     __table_args__ = (
@@ -139,23 +162,8 @@ class Reminder(SQLModel, table=True):
     timer: str = Field(max_length=16)
     kind: str = Field(max_length=16)
     step: str = Field(max_length=32)
-    due_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
     deadline_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
-    status: str = Field(default="pending", max_length=16)
-    """pending → claimed → sent | failed; pending → cancelled | superseded."""
-    next_attempt_at: dt.datetime | None = _instant()
-    """Not before this instant (a 429's Retry-After, or the backoff after an error)."""
-    claimed_by: str | None = Field(default=None, max_length=128)
-    lease_until: dt.datetime | None = _instant()
-    attempts: int = 0
     dedupe_key: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
-    created_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
-    sent_at: dt.datetime | None = _instant()
-    late: bool = False
-    last_error: str | None = Field(default=None, sa_type=Text)
-    channel_id: str | None = Field(default=None, max_length=32)
-    """Where it was posted (the incident channel, or the announce channel as a fallback)."""
-    message_ts: str | None = Field(default=None, max_length=32)
 
 
 class WorkerHeartbeat(SQLModel, table=True):
@@ -204,7 +212,7 @@ class ProcessedRequest(SQLModel, table=True):
     received_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 
 
-class DigestDelivery(SQLModel, table=True):
+class DigestDelivery(LeasedRow, table=True):
     """One weekly digest for one recipient: the row is the claim that it is sent once.
 
     ``recipient`` is a user id (``U…``/``W…``: a direct message) or a channel id (``C…``).
@@ -220,19 +228,5 @@ class DigestDelivery(SQLModel, table=True):
     week: str = Field(max_length=8)
     """The ISO week it covers: ``2026-W44``."""
     recipient: str = Field(max_length=32)
-    due_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
-    status: str = Field(default="pending", max_length=16)
-    """pending → claimed → sent | failed; pending → superseded (a newer week came first)."""
     source: str = Field(default="schedule", max_length=16)
     """``schedule`` (the worker) or ``cli`` (``slabot digest --send``)."""
-    next_attempt_at: dt.datetime | None = _instant()
-    claimed_by: str | None = Field(default=None, max_length=128)
-    lease_until: dt.datetime | None = _instant()
-    attempts: int = 0
-    created_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
-    sent_at: dt.datetime | None = _instant()
-    late: bool = False
-    last_error: str | None = Field(default=None, sa_type=Text)
-    channel_id: str | None = Field(default=None, max_length=32)
-    """Where it was posted: the direct-message channel (``D…``) or the channel."""
-    message_ts: str | None = Field(default=None, max_length=32)
