@@ -345,17 +345,24 @@ def severity_form(ref: str, levels: Sequence[tuple[int, str]], current: int) -> 
 # --- App Home --------------------------------------------------------------------------------
 
 
+HOME_INCIDENTS = 20
+"""Open incidents the Home tab shows, each with its timers."""
+
+
 def home(
     views: Sequence[IncidentView],
     standings: Sequence[str],
     problems: Sequence[str],
     now: dt.datetime,
+    *,
+    total: int | None = None,
 ) -> View:
-    """The Home tab: open incidents with each timer, customers' uptime, and what needs a look."""
+    """The Home tab: open incidents (at most ``HOME_INCIDENTS`` of ``total``, default: all
+    given) with each timer, customers' uptime, and what needs a look."""
     blocks: list[Block] = [HeaderBlock(text="Open incidents")]
     if not views:
         blocks.append(section("No open incidents. 🎉"))
-    for view in views[:20]:
+    for view in views[:HOME_INCIDENTS]:
         blocks.append(
             section(
                 f"*{escape(clip(title_line(view), 200))}* · {mrkdwn.channel(view.channel_id)}"
@@ -366,8 +373,10 @@ def home(
             blocks.append(
                 context(*[timer_text(t, "UTC").replace("\n", " · ") for t in view.timers.values()])
             )
-    if len(views) > 20:
-        blocks.append(context(f"… and {len(views) - 20} more: `/incident list`"))
+    total = len(views) if total is None else total
+    shown = min(len(views), HOME_INCIDENTS)
+    if total > shown:
+        blocks.append(context(f"… and {total - shown} more: `/incident list`"))
     if standings:
         blocks += [
             DividerBlock(),

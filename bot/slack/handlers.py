@@ -408,7 +408,8 @@ def policies(edge: Edge) -> Reply:
 def home_view(edge: Edge, user: str):
     from bot.reminders import service as reminders
 
-    views = service.list_incidents(edge.ctx, open_only=True)
+    total = service.count_incidents(edge.ctx, open_only=True)
+    views = service.list_incidents(edge.ctx, open_only=True, limit=blocks.HOME_INCIDENTS)
     state = reminders.health(edge.ctx)
     problems = [
         f"• Reminder for *{escape(state.refs.get(r.incident_id, '?'))}* could not be posted: {escape(r.last_error or '')}"
@@ -429,7 +430,9 @@ def home_view(edge: Edge, user: str):
         log.exception("App Home: uptime to date failed")
         standings = []
         problems.append("• Uptime could not be worked out just now; the error is in slabot's log.")
-    return blocks.home(views, standings=standings, problems=problems, now=edge.ctx.clock.now())
+    return blocks.home(
+        views, standings=standings, problems=problems, now=edge.ctx.clock.now(), total=total
+    )
 
 
 def report(edge: Edge, user: str, channel: str | None, command: ReportCommand) -> Reply:

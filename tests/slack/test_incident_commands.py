@@ -188,6 +188,19 @@ def test_the_same_command_delivered_twice_declares_once(workspace, slack):
     assert len(service.list_incidents(workspace.ctx, open_only=False)) == 1
 
 
+def test_app_home_shows_twenty_open_incidents_and_counts_the_rest(workspace, slack):
+    from bot.slack.handlers import home_view
+
+    for n in range(22):
+        service.declare(workspace.ctx, title=f"Outage {n}", severity=3, actor="U1")
+    texts = [
+        json.dumps(b, ensure_ascii=False)
+        for b in home_view(workspace.edge, "U1").to_dict()["blocks"]
+    ]
+    assert sum("Outage " in t for t in texts if '"section"' in t) == 20
+    assert any("… and 2 more: `/incident list`" in t for t in texts)
+
+
 def test_list_shows_the_newest_forty_and_counts_them_all(workspace, slack):
     for n in range(42):
         service.declare(workspace.ctx, title=f"Outage {n}", severity=3, actor="U1")
