@@ -21,8 +21,7 @@ from bot.digest.model import Digest, build_digest
 from bot.digest.weeks import IsoWeek
 from bot.errors import Refusal
 from bot.incidents.views import build_views
-from bot.reports.service import customer_report, uptime_to_date
-from bot.reports.views import CustomerReport
+from bot.reports.service import periods_closed, uptime_to_date
 from storage import digests, queries
 from storage.models import DigestDelivery
 
@@ -60,39 +59,8 @@ def make_digest(ctx: Context, week: IsoWeek, zone: str) -> Digest:
         still_open,
         uptime_to_date(ctx, now),
         ctx.contracts.customers,
-        closed_during(ctx, start, min(end, now)),
+        periods_closed(ctx, start, min(end, now)),
     )
-
-
-def closed_during(ctx: Context, start: dt.datetime, cut: dt.datetime) -> dict[str, CustomerReport]:
-    """Each customer's contract period (month or year, in its zone) that ended in
-    ``(start, cut]``, with its final figures, from the reports service."""
-    labels: set[tuple[str, str]] = set()  # (label, period kind) of periods ending near the span
-    day, last = (start - dt.timedelta(days=1)).date(), (cut + dt.timedelta(days=1)).date()
-    while day <= last:  # a day ± 14 h of zones either side covers every customer's zone
-        if day.day == 1:
-            ended = day - dt.timedelta(days=1)
-            labels.add((f"{ended:%Y-%m}", "month"))
-            if day.month == 1:
-                labels.add((f"{ended:%Y}", "year"))
-        day += dt.timedelta(days=1)
-    found: dict[str, CustomerReport] = {}
-    for label, kind in sorted(labels):
-        wanted = [
-            c.id
-            for c in ctx.contracts.customers.values()
-            if c.policy.uptime is not None and c.policy.uptime.period == kind
-        ]
-        if not wanted:
-            continue
-        try:
-            report = customer_report(ctx, label)
-        except Refusal:  # not begun yet, or no customers
-            continue
-        for r in report.customers:
-            if r.customer in wanted and start < r.period_end <= cut and not r.is_running:
-                found[r.customer] = r
-    return found
 
 
 # --- the outbox ----------------------------------------------------------------------------------

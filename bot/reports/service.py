@@ -572,6 +572,24 @@ def customer_report(ctx: Context, period: str, customer_id: str | None = None) -
     return Report(period=requested.label, as_of=now, customers=tuple(reports))
 
 
+def periods_closed(ctx: Context, start: dt.datetime, cut: dt.datetime) -> dict[str, CustomerReport]:
+    """Each customer's contract period (month or year, in its zone) that ended in
+    ``(start, cut]``, with its final figures: the period before the one running at ``cut``,
+    for the customers whose running period began after ``start`` (a span shorter than a
+    month holds one such end at most). One read for all of them."""
+    now = ctx.clock.now()
+    plans = []
+    for customer in _customers(ctx, None):
+        uptime = customer.policy.uptime
+        if uptime is None:
+            continue
+        boundary = period_containing(uptime.period, cut, customer.zone)[0]
+        if start < boundary <= cut:
+            ended = period_containing(uptime.period, boundary - _MICROSECOND, customer.zone)
+            plans.append(_plan(customer, ended, now))
+    return {r.customer: r for r in _assess_all(ctx, plans, now, None)}
+
+
 def uptime_to_date(ctx: Context, now: dt.datetime | None = None) -> list[CustomerStanding]:
     """Each customer's running contract period to date (App Home, the weekly digest).
 
