@@ -45,7 +45,7 @@ from bot.sla.credits import (
 )
 from bot.sla.timers import TimerKind, TimerState
 from bot.sla.uptime import minutes
-from config.contracts import Customer
+from config.policy import Customer
 
 CLAIM_HORIZON = dt.timedelta(days=14)
 """Claim deadlines this close are called out."""

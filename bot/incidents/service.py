@@ -37,7 +37,7 @@ from bot.sla.incident import plan_incident_reminders
 from bot.sla.reminders import PlannedReminder
 from bot.sla.timers import TimerKind
 from bot.text import format_span
-from config.contracts import Contracts
+from config.policy import Contracts
 from storage import queries
 from storage.models import (
     Incident,

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from bot.sla.contract import Contract, contracts_touched
 from bot.sla.incident import IncidentFacts, read_timers
 from bot.sla.timers import Pause, TimerKind, TimerReading, TimerState
-from config.contracts import Contracts
+from config.policy import Contracts
 from storage import queries
 from storage.models import Incident, IncidentPause
 

@@ -52,7 +52,7 @@ from bot.sla.timers import TimerState
 from bot.slack import mrkdwn
 from bot.slack.mrkdwn import clip, escape
 from bot.text import format_span, format_span_words
-from config.contracts import Contracts
+from config.policy import Contracts
 
 SEVERITY_MARK = {1: "🔴", 2: "🟠", 3: "🟡"}
 STATE_MARK = {
