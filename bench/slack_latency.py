@@ -63,6 +63,7 @@ from storage.models import (  # noqa: E402
     Incident,
     IncidentCustomer,
     IncidentPause,
+    OutboxStatus,
     ProcessedRequest,
     Reminder,
     TimelineEvent,
@@ -170,7 +171,7 @@ def history(count: int, customers: list[tuple[str, str]], now: dt.datetime, rng:
             rows[Reminder].append({
                 "incident_id": n, "timer": "response", "kind": "warning", "step": step,
                 "due_at": due, "deadline_at": declared + 30 * m,
-                "status": "sent" if due < acknowledged else "cancelled", "next_attempt_at": None,
+                "status": OutboxStatus.SENT if due < acknowledged else OutboxStatus.CANCELLED, "next_attempt_at": None,
                 "claimed_by": None, "lease_until": None, "attempts": 1, "late": False,
                 "dedupe_key": f"{n}/response/{due:%Y%m%dT%H%M%SZ}/{step}", "created_at": declared,
                 "sent_at": due if due < acknowledged else None, "last_error": None,

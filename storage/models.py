@@ -7,6 +7,7 @@ follows from which instants are set, so the two can never disagree.
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -22,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, Word
 
 
 def _instant(*, nullable: bool = True, index: bool = False) -> Any:
@@ -126,12 +127,30 @@ class Timer(SQLModel, table=True):
     """``met`` or ``breached`` once stopped; open timers are read against the clock."""
 
 
+class OutboxStatus(StrEnum):
+    """Where a leased outbox row is (``LeasedRow.status``)."""
+
+    PENDING = "pending"
+    """Waiting to be claimed: when due, and past any retry time."""
+    CLAIMED = "claimed"
+    """Held by one worker until its lease runs out."""
+    SENT = "sent"
+    FAILED = "failed"
+    """Given up on (shown on App Home, in /healthz and by ``slabot doctor``); re-queued by hand."""
+    CANCELLED = "cancelled"
+    """A reminder whose deadline stopped holding."""
+    SUPERSEDED = "superseded"
+    """A newer row of the same timer (reminders) or recipient (digests) came first."""
+
+
 class LeasedRow(SQLModel):
     """The columns of a leased outbox row (``storage.leased``), each table declaring its own
     id, key and indexes: reminders and weekly digests."""
 
     due_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
-    status: str = Field(default="pending", max_length=16)
+    status: OutboxStatus = Field(
+        default=OutboxStatus.PENDING, sa_type=Word(OutboxStatus, 16), nullable=False
+    )
     """pending → claimed → sent | failed; pending → cancelled | superseded (reminders: the
     deadline stopped holding, or a newer one of the timer; digests: a newer week came first)."""
     next_attempt_at: dt.datetime | None = _instant()

@@ -22,6 +22,7 @@ from storage.models import (
     IncidentPause,
     MaintenanceCustomer,
     MaintenanceWindow,
+    OutboxStatus,
     ProcessedRequest,
     Reminder,
     TimelineEvent,
@@ -170,7 +171,9 @@ def timers_of(session: Session, incident_ids: Iterable[int]) -> dict[int, dict[s
 
 def pending_reminders(session: Session, incident_id: int) -> Sequence[Reminder]:
     return session.scalars(
-        select(Reminder).where(Reminder.incident_id == incident_id, Reminder.status == "pending")
+        select(Reminder).where(
+            Reminder.incident_id == incident_id, Reminder.status == OutboxStatus.PENDING
+        )
     ).all()
 
 
@@ -186,8 +189,8 @@ def cancel_reminders(session: Session, reminder_ids: Iterable[int]) -> None:
     if ids:
         session.execute(
             update(Reminder)
-            .where(Reminder.id.in_(ids), Reminder.status == "pending")
-            .values(status="cancelled")
+            .where(Reminder.id.in_(ids), Reminder.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.CANCELLED)
         )
 
 
