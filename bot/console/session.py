@@ -290,9 +290,12 @@ class Console:
         )
         self.client = make_client(self.settings)
         self.app, self.edge = build_app(
-            self.ctx, self.settings, client=self.client, listener_executor=self._bolt_pool
+            self.ctx,
+            self.settings,
+            client=self.client,
+            listener_executor=self._bolt_pool,
+            executor=self._work_pool,
         )
-        self.edge.executor = self._work_pool
         adopted = self._adopt_open_incidents()
         self.slack.on_call = self._on_call
         self.worker = DrillWorker(

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -75,9 +75,13 @@ def refused(text: str) -> Reply:
     return Reply(blocks.refusal(escape(text)), refused=True, reason=text)
 
 
-@dataclass
+@dataclass(eq=False)
 class Edge:
-    """Everything the listeners need, made once per app."""
+    """Everything the listeners need, made once per app.
+
+    ``executor`` runs what listeners do after their ack (``after``). Besides these fields an
+    edge keeps state of its own, not constructor parameters: when it last forgot old request
+    ids, and the work in flight (``wait_idle``)."""
 
     ctx: Context
     settings: Settings
@@ -85,10 +89,11 @@ class Edge:
     directory: Directory
     permissions: Permissions
     channels: IncidentChannels
+    executor: Executor
     ack_budget: float = 2.0
-    executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(16, thread_name_prefix="slabot-work")
-    )
+    _pruned_at: dt.datetime | None = field(default=None, init=False, repr=False)
+    _in_flight: int = field(default=0, init=False, repr=False)
+    _quiet: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
 
     def severity_names(self) -> list[tuple[int, str]]:
         """Every numbered level any contract has, named by the deployment's own contract first."""
@@ -98,8 +103,6 @@ class Edge:
                 if spec.level != "any":
                     names.setdefault(spec.level, spec.name)
         return sorted(names.items())
-
-    _pruned_at: dt.datetime | None = None
 
     def first_time(self, key: str | None) -> bool:
         """Record a Slack request id; ``False`` for a retry or a repeat already processed.
@@ -120,9 +123,6 @@ class Edge:
         if key:
             with self.ctx.db.transaction() as session:
                 queries.release_request(session, key)
-
-    _in_flight: int = 0
-    _quiet: threading.Condition = field(default_factory=threading.Condition)
 
     def after(self, job: Callable[[], None]) -> None:
         """Run ``job`` on the edge's threads, counted until it is done (see ``wait_idle``):
