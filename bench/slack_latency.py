@@ -60,6 +60,7 @@ from bot.slack.loopback import LoopbackSlack  # noqa: E402
 from storage import queries  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import (  # noqa: E402
+    EventKind,
     Incident,
     IncidentCustomer,
     IncidentPause,
@@ -159,12 +160,15 @@ def history(count: int, customers: list[tuple[str, str]], now: dt.datetime, rng:
                 "started_at": started, "deadline_at": started + target, "stopped_at": stopped,
                 "outcome": "met" if stopped <= started + target else "breached",
             })  # fmt: skip
-        events = [("declared", declared), ("acknowledged", acknowledged)]
-        events += [("update", acknowledged + (i + 1) * 20 * m) for i in range(rng.randint(0, 4))]
-        events += [("restored", restored), ("resolved", resolved)]
+        events = [(EventKind.DECLARED, declared), (EventKind.ACKNOWLEDGED, acknowledged)]
+        events += [
+            (EventKind.UPDATE, acknowledged + (i + 1) * 20 * m) for i in range(rng.randint(0, 4))
+        ]
+        events += [(EventKind.RESTORED, restored), (EventKind.RESOLVED, resolved)]
         rows[TimelineEvent].extend(
             {"incident_id": n, "at": at, "actor": rng.choice(USERS), "kind": kind,
-             "text": "Investigating" if kind == "update" else None, "before": None, "after": None}
+             "text": "Investigating" if kind == EventKind.UPDATE else None,
+             "before": None, "after": None}
             for kind, at in events
         )  # fmt: skip
         for step, due in (("15m", declared + 15 * m), ("breach", declared + 30 * m)):

@@ -38,6 +38,15 @@ def _incident_fk() -> Any:
     )
 
 
+class IncidentState(StrEnum):
+    """Where an incident is, from the instants it has (``Incident.state``)."""
+
+    DECLARED = "declared"
+    ACKNOWLEDGED = "acknowledged"
+    RESTORED = "restored"
+    RESOLVED = "resolved"
+
+
 class Incident(SQLModel, table=True):
     __table_args__ = (Index("ix_incident_ref_upper", text("upper(ref)")),)
     """References are looked up case-insensitively (``inc-7`` is ``INC-7``)."""
@@ -67,14 +76,14 @@ class Incident(SQLModel, table=True):
     updated_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
 
     @property
-    def state(self) -> str:
+    def state(self) -> IncidentState:
         if self.resolved_at is not None:
-            return "resolved"
+            return IncidentState.RESOLVED
         if self.restored_at is not None:
-            return "restored"
+            return IncidentState.RESTORED
         if self.acknowledged_at is not None:
-            return "acknowledged"
-        return "declared"
+            return IncidentState.ACKNOWLEDGED
+        return IncidentState.DECLARED
 
 
 class IncidentCustomer(SQLModel, table=True):
@@ -86,6 +95,24 @@ class IncidentCustomer(SQLModel, table=True):
     customer_id: str = Field(sa_column=Column(String(64), primary_key=True, index=True))
 
 
+class EventKind(StrEnum):
+    """What a timeline event records: a person's change, or a re-import of the history."""
+
+    DECLARED = "declared"
+    ACKNOWLEDGED = "acknowledged"
+    UPDATE = "update"
+    """A progress update (it restarts the progress cadence)."""
+    SEVERITY_CHANGED = "severity_changed"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    RESTORED = "restored"
+    RESOLVED = "resolved"
+    EXCLUDED = "excluded"
+    """Excluded from uptime (``text``: why); ``included`` counts it again."""
+    INCLUDED = "included"
+    REIMPORTED = "reimported"
+
+
 class TimelineEvent(SQLModel, table=True):
     __tablename__ = "timeline_event"
 
@@ -93,7 +120,7 @@ class TimelineEvent(SQLModel, table=True):
     incident_id: int = _incident_fk()
     at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
     actor: str = Field(max_length=64)
-    kind: str = Field(max_length=32)
+    kind: EventKind = Field(sa_type=Word(EventKind, 32), nullable=False)
     text: str | None = Field(default=None, sa_type=Text)
     before: dict | None = Field(default=None, sa_type=JSON)
     after: dict | None = Field(default=None, sa_type=JSON)

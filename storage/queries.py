@@ -17,6 +17,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session
 
 from storage.models import (
+    EventKind,
     Incident,
     IncidentCustomer,
     IncidentPause,
@@ -142,7 +143,7 @@ def last_reports(session: Session, incident_ids: Iterable[int]) -> dict[int, dt.
         return {}
     rows = session.execute(
         select(TimelineEvent.incident_id, func.max(TimelineEvent.at))
-        .where(TimelineEvent.incident_id.in_(ids), TimelineEvent.kind == "update")
+        .where(TimelineEvent.incident_id.in_(ids), TimelineEvent.kind == EventKind.UPDATE)
         .group_by(TimelineEvent.incident_id)
     )
     return {incident_id: latest for incident_id, latest in rows if latest is not None}

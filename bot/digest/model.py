@@ -46,6 +46,7 @@ from bot.sla.credits import (
 from bot.sla.timers import TimerKind, TimerState
 from bot.sla.uptime import minutes
 from config.policy import Customer
+from storage.models import IncidentState
 
 CLAIM_HORIZON = dt.timedelta(days=14)
 """Claim deadlines this close are called out."""
@@ -69,7 +70,7 @@ class WeekIncident:
     ref: str
     title: str
     severity: int
-    state: str
+    state: IncidentState
     paused: bool
     channel_id: str | None
     declared_at: dt.datetime
@@ -117,7 +118,7 @@ class OpenIncident:
     title: str
     severity: int
     channel_id: str | None
-    state: str
+    state: IncidentState
     paused: bool
     next: TimerView | None
     """The open timer due first (a breached one first of all)."""
