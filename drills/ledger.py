@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlmodel import select
 
 from bot.slack.loopback import LoopbackSlack
-from bot.worker import METADATA_EVENT
+from bot.worker.sources import METADATA_EVENT
 from storage.db import Database
 from storage.models import OutboxStatus, Reminder
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -260,46 +259,3 @@ class DigestSender:
         ]
         order = {r: i for i, r in enumerate(recipients)}
         return sorted(outcomes, key=lambda o: order.get(o.recipient, len(order)))
-
-
-class Digests:
-    """The weekly digest as one of the worker's sources of due work (``bot.worker.DueWork``).
-
-    Building a digest reads a period of history for every customer — seconds, for a large
-    deployment — so by default it runs on a thread of its own and reminders never wait
-    behind it. ``background=False`` runs it in the worker's step (tests).
-    """
-
-    name = "digests"
-
-    def __init__(self, sender: DigestSender, *, background: bool = True):
-        self.sender, self.background = sender, background
-        self._running: threading.Thread | None = None
-
-    def _busy(self) -> bool:
-        return self._running is not None and self._running.is_alive()
-
-    def next_due(self, ctx: Context) -> dt.datetime | None:
-        return None if self._busy() else self.sender.next_check(ctx.clock.now())
-
-    def run_due(self, worker, limit: int) -> int:
-        if not self.background:
-            return self._step(worker.worker_id)
-        if not self._busy():
-            self._running = threading.Thread(
-                target=self._step, args=(worker.worker_id,), name="slabot-digest", daemon=True
-            )
-            self._running.start()
-        return 0
-
-    def _step(self, worker_id: str) -> int:
-        try:
-            return self.sender.run_once(worker_id)
-        except Exception:
-            log.exception("weekly digest step failed; retrying")
-            return 0
-
-    def release(self, ctx: Context, worker_id: str) -> int:
-        if self._running is not None:
-            self._running.join(timeout=30)
-        return service.release_all(ctx, worker_id)
