@@ -32,7 +32,7 @@ from slack_sdk import WebClient
 from bot.context import Context
 from bot.digest import service
 from bot.digest.chart import budget_chart
-from bot.digest.model import Digest
+from bot.digest.views import Digest
 from bot.digest.weeks import IsoWeek, due_week, latest_occurrence, parse_week
 from bot.errors import Refusal
 from bot.slack.channels import SLACK_FAILURES, IncidentChannels

@@ -1,7 +1,7 @@
 """The weekly digest as units of work: computing it, and its outbox (no Slack here).
 
 ``make_digest`` reads the week's incidents, the open ones and every customer's standing
-through the incidents and reports services, then arranges them (``bot.digest.model``).
+through the incidents and reports services, then arranges them (``bot.digest.views``).
 Everything in it is as of the clock's now: the week's incidents with their timers as they
 stand now, the open incidents, each customer's running period to date.
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.context import Context
-from bot.digest.model import Digest, build_digest
+from bot.digest.views import Digest, build_digest
 from bot.digest.weeks import IsoWeek
 from bot.errors import Refusal
 from bot.incidents.views import build_views

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 
-from bot.digest.model import Breach, CustomerLine, Digest, Limit, OpenIncident, Risk, Tally
+from bot.digest.views import Breach, CustomerLine, Digest, Limit, OpenIncident, Risk, Tally
 from bot.reports.views import approaching, count_text, minutes_text
 from bot.sla.credits import CreditLine, decimal_pct, money, pct_text, period_name
 from bot.sla.timers import TimerKind, TimerState

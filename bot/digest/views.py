@@ -1,4 +1,5 @@
 """What a weekly digest says, computed from data and an instant. Pure: no I/O, no clock.
+The digest's read model, as ``bot.incidents.views`` and ``bot.reports.views`` are theirs.
 
 ``build_digest`` takes the week's incidents and the open ones (as ``IncidentView``s, their
 timers already read by the engine), each customer's standing to date and the periods that
