@@ -69,15 +69,6 @@ class IncidentVerb(StrEnum):
     HELP = "help"
 
 
-CHANGES = frozenset(
-    {
-        IncidentVerb.ACK, IncidentVerb.UPDATE, IncidentVerb.SEVERITY, IncidentVerb.PAUSE,
-        IncidentVerb.RESUME, IncidentVerb.RESTORE, IncidentVerb.RESOLVE,
-    }
-)  # fmt: skip
-"""The verbs that change one incident (``Change``)."""
-
-
 class SlaVerb(StrEnum):
     REPORT = "report"
     MAINTENANCE = "maintenance"
@@ -123,8 +114,9 @@ class OpenDeclareForm:
 
 @dataclass(frozen=True)
 class Change:
-    """A verb of ``CHANGES``; ``ref`` is the incident named in the command, if any (else the
-    channel's). ``text`` is an update, a pause's reason or a resolution's summary."""
+    """A verb that changes one incident: ack, update, severity, pause, resume, restore or
+    resolve. ``ref`` is the incident named in the command, if any (else the channel's);
+    ``text`` is an update, a pause's reason or a resolution's summary."""
 
     verb: IncidentVerb
     ref: str | None = None
