@@ -54,7 +54,7 @@ from bot.slack.loopback import LoopbackSlack  # noqa: E402
 from config.contracts import SHIPPED_POLICIES_DIR, load_contracts, policy_files  # noqa: E402
 from config.settings import HOW_TO_SET  # noqa: E402
 from storage.db import Database  # noqa: E402
-from storage.models import Incident, Reminder, TimelineEvent, Timer  # noqa: E402
+from storage.models import EventKind, Incident, Reminder, TimelineEvent, Timer  # noqa: E402
 
 TOKEN = "xoxb-bench-token"
 CHANNELS = 100
@@ -92,7 +92,7 @@ def generate(database: Database, slack: LoopbackSlack, incidents: int, base: dt.
             "card_ts": card, "origin_channel_id": channel, "source": "slack", "updated_at": declared,
         })  # fmt: skip
         rows[TimelineEvent].append({
-            "incident_id": n, "at": declared, "actor": "U0BENCH", "kind": "declared",
+            "incident_id": n, "at": declared, "actor": "U0BENCH", "kind": EventKind.DECLARED,
             "text": f"Bench incident {n}",
         })  # fmt: skip
         facts = IncidentFacts(1, declared, started, started, last_report_at=declared)

@@ -60,9 +60,11 @@ from bot.slack.loopback import LoopbackSlack  # noqa: E402
 from storage import queries  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import (  # noqa: E402
+    EventKind,
     Incident,
     IncidentCustomer,
     IncidentPause,
+    OutboxStatus,
     ProcessedRequest,
     Reminder,
     TimelineEvent,
@@ -158,19 +160,22 @@ def history(count: int, customers: list[tuple[str, str]], now: dt.datetime, rng:
                 "started_at": started, "deadline_at": started + target, "stopped_at": stopped,
                 "outcome": "met" if stopped <= started + target else "breached",
             })  # fmt: skip
-        events = [("declared", declared), ("acknowledged", acknowledged)]
-        events += [("update", acknowledged + (i + 1) * 20 * m) for i in range(rng.randint(0, 4))]
-        events += [("restored", restored), ("resolved", resolved)]
+        events = [(EventKind.DECLARED, declared), (EventKind.ACKNOWLEDGED, acknowledged)]
+        events += [
+            (EventKind.UPDATE, acknowledged + (i + 1) * 20 * m) for i in range(rng.randint(0, 4))
+        ]
+        events += [(EventKind.RESTORED, restored), (EventKind.RESOLVED, resolved)]
         rows[TimelineEvent].extend(
             {"incident_id": n, "at": at, "actor": rng.choice(USERS), "kind": kind,
-             "text": "Investigating" if kind == "update" else None, "before": None, "after": None}
+             "text": "Investigating" if kind == EventKind.UPDATE else None,
+             "before": None, "after": None}
             for kind, at in events
         )  # fmt: skip
         for step, due in (("15m", declared + 15 * m), ("breach", declared + 30 * m)):
             rows[Reminder].append({
                 "incident_id": n, "timer": "response", "kind": "warning", "step": step,
                 "due_at": due, "deadline_at": declared + 30 * m,
-                "status": "sent" if due < acknowledged else "cancelled", "next_attempt_at": None,
+                "status": OutboxStatus.SENT if due < acknowledged else OutboxStatus.CANCELLED, "next_attempt_at": None,
                 "claimed_by": None, "lease_until": None, "attempts": 1, "late": False,
                 "dedupe_key": f"{n}/response/{due:%Y%m%dT%H%M%SZ}/{step}", "created_at": declared,
                 "sent_at": due if due < acknowledged else None, "last_error": None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.clock import Clock, SystemClock
-from config.contracts import Contracts
+from config.policy import Contracts
 from config.settings import Settings, get_contracts, get_settings
 from storage.db import Database
 

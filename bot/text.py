@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import arrow
 
 from bot.sla.credits import decimal_pct
+from bot.sla.timers import TimerKind
 from config.policy import Policy, SeveritySpec
 
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -66,8 +67,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
-def _target(spec: SeveritySpec, kind: str) -> str | None:
-    if kind == "progress":
+def _target(spec: SeveritySpec, kind: TimerKind) -> str | None:
+    if kind is TimerKind.PROGRESS:
         progress = spec.progress
         if progress is None:
             return None
@@ -76,7 +77,7 @@ def _target(spec: SeveritySpec, kind: str) -> str | None:
             if progress.at_resolution
             else f"every {progress.every} {progress.clock}"
         )
-    target = getattr(spec, kind)
+    target = getattr(spec, kind.value)
     return None if target is None else f"{target.target} {target.clock}"
 
 
@@ -112,9 +113,9 @@ def describe_policy(policy: Policy) -> str:
         (
             "any" if s.level == "any" else s.level,
             s.name,
-            _target(s, "response"),
-            _target(s, "restore"),
-            _target(s, "progress"),
+            _target(s, TimerKind.RESPONSE),
+            _target(s, TimerKind.RESTORE),
+            _target(s, TimerKind.PROGRESS),
         )
         for s in policy.severities
     ]

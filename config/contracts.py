@@ -1,19 +1,21 @@
-"""Loading the contract files: policies, customers and each customer's effective policy."""
+"""Loading the contract files: policies, customers and each customer's effective policy.
+
+What they load into (``Policy``, ``Customer``, the ``Contracts`` registry) is the policy
+model's (``config.policy``): the engine knows those, never this loader.
+"""
 
 from __future__ import annotations
 
 import copy
-import difflib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from config.policy import CustomersFile, CustomerSpec, Fee, Policy
+from config.policy import Contracts, Customer, CustomersFile, CustomerSpec, Policy, suggest
 
 SHIPPED_POLICIES_DIR = Path(__file__).parent / "policies"
 
@@ -107,12 +109,6 @@ def describe_validation_error(source: str, error: ValidationError, prefix: str =
     return problems
 
 
-def suggest(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest choice, or nothing."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 # --- policies ------------------------------------------------------------------------
 
 
@@ -164,24 +160,6 @@ def load_policies(paths: Iterable[Path]) -> dict[str, Policy]:
 
 
 # --- customers -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Customer:
-    """A customer and the contract it is judged by: its policy with its order form applied."""
-
-    id: str
-    name: str
-    policy: Policy
-    timezone: str | None
-    fee: Fee | None
-
-    @property
-    def zone(self) -> str:
-        """The zone of this customer's contract calendar."""
-        zone = self.policy.calendar.zone_for(self.timezone)
-        assert zone is not None  # Policy validation requires a default_timezone
-        return zone
 
 
 def merge_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -262,45 +240,6 @@ def _customer(spec: CustomerSpec, policies: Mapping[str, Policy], where: str) ->
         )
     policy = effective_policy(policies[spec.policy], spec.overrides, where)
     return Customer(id=spec.id, name=spec.name, policy=policy, timezone=spec.timezone, fee=spec.fee)
-
-
-# --- the registry --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Contracts:
-    """Every policy, every customer, and the deployment's own policy."""
-
-    policies: Mapping[str, Policy]
-    customers: Mapping[str, Customer] = field(default_factory=dict)
-    default_policy_id: str | None = None
-
-    @property
-    def default_policy(self) -> Policy:
-        if self.default_policy_id is None:
-            return next(iter(self.policies.values()))
-        return self.policies[self.default_policy_id]
-
-    def customer(self, customer_id: str) -> Customer:
-        """The customer, or a ``LookupError`` that suggests the closest id."""
-        key = customer_id.strip().lower()
-        if key in self.customers:
-            return self.customers[key]
-        for customer in self.customers.values():
-            if customer.name.lower() == key:
-                return customer
-        known = ", ".join(sorted(self.customers)) or "none are configured"
-        raise LookupError(
-            f"{customer_id!r} is not a customer{suggest(key, self.customers)}; customers: {known}"
-        )
-
-    def policy(self, policy_id: str) -> Policy:
-        if policy_id in self.policies:
-            return self.policies[policy_id]
-        raise LookupError(
-            f"{policy_id!r} is not a policy{suggest(policy_id, self.policies)}; "
-            f"policies: {', '.join(sorted(self.policies))}"
-        )
 
 
 def load_contracts(

@@ -1,4 +1,6 @@
-"""The contract file format: what a policy or customers file may say, and nothing about what it means.
+"""The contract file format: what a policy or customers file may say, and nothing about what it means;
+and what the files load into: each ``Customer`` with its effective policy, and the ``Contracts``
+registry the engine and the services read (``config.contracts`` is the loader that fills it).
 
 A policy file is reviewed like code, so everything here is strict: unknown keys, unknown
 clocks, units, zones or holiday countries, zero targets, unordered tiers and duplicate
@@ -12,8 +14,8 @@ import datetime as dt
 import difflib
 import itertools
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
@@ -32,6 +34,12 @@ from pydantic import (
 )
 
 # --- small value types ---------------------------------------------------------------
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or nothing."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class ClockKind(StrEnum):
@@ -565,3 +573,60 @@ class CustomerSpec(ContractModel):
 
 class CustomersFile(ContractModel):
     customers: tuple[CustomerSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A customer and the contract it is judged by: its policy with its order form applied."""
+
+    id: str
+    name: str
+    policy: Policy
+    timezone: str | None
+    fee: Fee | None
+
+    @property
+    def zone(self) -> str:
+        """The zone of this customer's contract calendar."""
+        zone = self.policy.calendar.zone_for(self.timezone)
+        assert zone is not None  # Policy validation requires a default_timezone
+        return zone
+
+
+# --- the registry --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contracts:
+    """Every policy, every customer, and the deployment's own policy."""
+
+    policies: Mapping[str, Policy]
+    customers: Mapping[str, Customer] = field(default_factory=dict)
+    default_policy_id: str | None = None
+
+    @property
+    def default_policy(self) -> Policy:
+        if self.default_policy_id is None:
+            return next(iter(self.policies.values()))
+        return self.policies[self.default_policy_id]
+
+    def customer(self, customer_id: str) -> Customer:
+        """The customer, or a ``LookupError`` that suggests the closest id."""
+        key = customer_id.strip().lower()
+        if key in self.customers:
+            return self.customers[key]
+        for customer in self.customers.values():
+            if customer.name.lower() == key:
+                return customer
+        known = ", ".join(sorted(self.customers)) or "none are configured"
+        raise LookupError(
+            f"{customer_id!r} is not a customer{suggest(key, self.customers)}; customers: {known}"
+        )
+
+    def policy(self, policy_id: str) -> Policy:
+        if policy_id in self.policies:
+            return self.policies[policy_id]
+        raise LookupError(
+            f"{policy_id!r} is not a policy{suggest(policy_id, self.policies)}; "
+            f"policies: {', '.join(sorted(self.policies))}"
+        )

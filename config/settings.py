@@ -14,13 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from config.contracts import (
-    SHIPPED_POLICIES_DIR,
-    ContractError,
-    Contracts,
-    load_contracts,
-    policy_files,
-)
+from config.contracts import SHIPPED_POLICIES_DIR, ContractError, load_contracts, policy_files
+from config.policy import Contracts
 from config.schedule import WeeklySchedule, parse_schedule
 
 DEFAULT_CUSTOMERS_FILE = Path("config/customers.yaml")

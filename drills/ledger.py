@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from sqlmodel import select
 
 from bot.slack.loopback import LoopbackSlack
-from bot.worker import METADATA_EVENT
+from bot.worker.sources import METADATA_EVENT
 from storage.db import Database
-from storage.models import Reminder
+from storage.models import OutboxStatus, Reminder
 
-SETTLED = frozenset({"superseded", "cancelled"})
+SETTLED = frozenset({OutboxStatus.SUPERSEDED, OutboxStatus.CANCELLED})
 """Statuses that need no post: a newer reminder of the same timer replaced it, or its
 deadline stopped holding (acknowledged, paused, re-graded)."""
 
@@ -28,7 +28,7 @@ deadline stopped holding (acknowledged, paused, re-graded)."""
 class Ledger:
     due: int
     """Reminders due by the instant asked about."""
-    statuses: Counter[str]
+    statuses: Counter[OutboxStatus]
     """Their statuses in the database."""
     posted: int
     """Reminders (of those due) in Slack exactly once."""
@@ -43,7 +43,7 @@ class Ledger:
     @property
     def unfinished(self) -> int:
         """Due and still pending or claimed (a lease not yet run out, a retry waiting)."""
-        return self.statuses["pending"] + self.statuses["claimed"]
+        return self.statuses[OutboxStatus.PENDING] + self.statuses[OutboxStatus.CLAIMED]
 
     @property
     def ok(self) -> bool:
@@ -76,7 +76,9 @@ def count(database: Database, slack: LoopbackSlack, due_by: dt.datetime) -> Ledg
         posted=sum(1 for r in rows if in_slack[r.dedupe_key] == 1),
         lost=[r.dedupe_key for r in rows if not in_slack[r.dedupe_key] and r.status not in SETTLED],
         doubled={k: n for k, n in in_slack.items() if n > 1},
-        failed=[(r.dedupe_key, r.last_error or "") for r in rows if r.status == "failed"],
+        failed=[
+            (r.dedupe_key, r.last_error or "") for r in rows if r.status == OutboxStatus.FAILED
+        ],
     )
 
 
@@ -103,7 +105,8 @@ def unfinished(database: Database, due_by: dt.datetime) -> int:
     with database.read() as session:
         rows = session.exec(
             select(Reminder.id).where(
-                Reminder.due_at <= due_by, Reminder.status.in_(("pending", "claimed"))
+                Reminder.due_at <= due_by,
+                Reminder.status.in_((OutboxStatus.PENDING, OutboxStatus.CLAIMED)),
             )
         ).all()
     return len(rows)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from storage.leased import LeasedOutbox
-from storage.models import DigestDelivery
+from storage.models import DigestDelivery, OutboxStatus
 from storage.queries import insert_new
 
 D = DigestDelivery
@@ -40,8 +40,8 @@ def schedule(
 ) -> int:
     """A pending row per recipient of ``week`` not yet written; how many were new."""
     rows = [
-        {"week": week, "recipient": r, "due_at": due_at, "status": "pending", "source": source,
-         "attempts": 0, "created_at": now, "late": False}
+        {"week": week, "recipient": r, "due_at": due_at, "status": OutboxStatus.PENDING,
+         "source": source, "attempts": 0, "created_at": now, "late": False}
         for r in dict.fromkeys(recipients)
     ]  # fmt: skip
     if not rows:
@@ -57,10 +57,10 @@ def supersede_stale(session: Session) -> int:
     statement = (
         update(D)
         .where(
-            D.status == "pending",
+            D.status == OutboxStatus.PENDING,
             exists(select(newer.id).where(newer.recipient == D.recipient, newer.week > D.week)),
         )
-        .values(status="superseded")
+        .values(status=OutboxStatus.SUPERSEDED)
         .execution_options(synchronize_session=False)
     )
     return session.execute(statement).rowcount or 0
@@ -98,7 +98,10 @@ def claim_week(
 ) -> list[DigestDelivery]:
     """Claim the rows of ``week`` for ``recipients`` that nobody holds and that were not sent,
     due or not: pending, failed or superseded ones too (sending now is a person's decision)."""
-    free = or_(D.status.in_(("pending", "failed", "superseded")), claims.lease_expired(now))
+    free = or_(
+        D.status.in_((OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.SUPERSEDED)),
+        claims.lease_expired(now),
+    )
     chosen = select(D.id).where(D.week == week, D.recipient.in_(recipients), free)
     return _by_week(claims.claim(session, chosen, worker_id, now, lease=lease, late_after=None))
 

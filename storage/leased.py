@@ -21,7 +21,7 @@ from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
-from storage.models import LeasedRow
+from storage.models import LeasedRow, OutboxStatus
 
 Row = TypeVar("Row", bound=LeasedRow)
 
@@ -33,7 +33,7 @@ class LeasedOutbox(Generic[Row]):
     def lease_expired(self, now: dt.datetime) -> ColumnElement[bool]:
         """Claimed by a worker whose lease ran out: free to be taken over."""
         m = self.model
-        return and_(m.status == "claimed", m.lease_until < now)
+        return and_(m.status == OutboxStatus.CLAIMED, m.lease_until < now)
 
     def claimable(self, now: dt.datetime, *pending: ColumnElement[bool]) -> ColumnElement[bool]:
         """Pending (with the conditions ``pending`` too) and past any retry time, or claimed
@@ -41,7 +41,7 @@ class LeasedOutbox(Generic[Row]):
         m = self.model
         return or_(
             and_(
-                m.status == "pending",
+                m.status == OutboxStatus.PENDING,
                 *pending,
                 or_(m.next_attempt_at.is_(None), m.next_attempt_at <= now),
             ),
@@ -97,7 +97,7 @@ class LeasedOutbox(Generic[Row]):
             update(m)
             .where(m.id.in_(chosen.with_for_update(skip_locked=True).scalar_subquery()))
             .values(
-                status="claimed",
+                status=OutboxStatus.CLAIMED,
                 claimed_by=worker_id,
                 lease_until=now + lease,
                 attempts=m.attempts + 1,
@@ -116,7 +116,7 @@ class LeasedOutbox(Generic[Row]):
         m = self.model
         statement = (
             update(m)
-            .where(m.id == row_id, m.claimed_by == worker_id, m.status == "claimed")
+            .where(m.id == row_id, m.claimed_by == worker_id, m.status == OutboxStatus.CLAIMED)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -134,7 +134,7 @@ class LeasedOutbox(Generic[Row]):
     ) -> bool:
         """Posted in ``channel`` (message ``ts``); ``note`` says what did not go as planned."""
         return self.set(
-            session, row_id, worker_id, status="sent", sent_at=now, channel_id=channel,
+            session, row_id, worker_id, status=OutboxStatus.SENT, sent_at=now, channel_id=channel,
             message_ts=ts, lease_until=None, last_error=note,
         )  # fmt: skip
 
@@ -151,8 +151,8 @@ class LeasedOutbox(Generic[Row]):
         """Back to pending, to be tried again from ``not_before``. An attempt that does not
         ``count`` (Slack's rate limit: nothing was posted) is not counted towards failing."""
         return self.set(
-            session, row_id, worker_id, status="pending", claimed_by=None, lease_until=None,
-            next_attempt_at=not_before, last_error=error,
+            session, row_id, worker_id, status=OutboxStatus.PENDING, claimed_by=None,
+            lease_until=None, next_attempt_at=not_before, last_error=error,
             **({} if counts else {"attempts": self.model.attempts - 1}),
         )  # fmt: skip
 
@@ -164,7 +164,12 @@ class LeasedOutbox(Generic[Row]):
 
     def mark_failed(self, session: Session, row_id: int, worker_id: str, error: str) -> bool:
         return self.set(
-            session, row_id, worker_id, status="failed", lease_until=None, last_error=error
+            session,
+            row_id,
+            worker_id,
+            status=OutboxStatus.FAILED,
+            lease_until=None,
+            last_error=error,
         )
 
     def release_all(self, session: Session, worker_id: str) -> int:
@@ -173,8 +178,13 @@ class LeasedOutbox(Generic[Row]):
         m = self.model
         statement = (
             update(m)
-            .where(m.claimed_by == worker_id, m.status == "claimed")
-            .values(status="pending", claimed_by=None, lease_until=None, attempts=m.attempts - 1)
+            .where(m.claimed_by == worker_id, m.status == OutboxStatus.CLAIMED)
+            .values(
+                status=OutboxStatus.PENDING,
+                claimed_by=None,
+                lease_until=None,
+                attempts=m.attempts - 1,
+            )
             .execution_options(synchronize_session=False)
         )
         return session.execute(statement).rowcount or 0

@@ -7,6 +7,7 @@ follows from which instants are set, so the two can never disagree.
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -22,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, Word
 
 
 def _instant(*, nullable: bool = True, index: bool = False) -> Any:
@@ -35,6 +36,15 @@ def _incident_fk() -> Any:
             Integer, ForeignKey("incident.id", ondelete="CASCADE"), nullable=False, index=True
         )
     )
+
+
+class IncidentState(StrEnum):
+    """Where an incident is, from the instants it has (``Incident.state``)."""
+
+    DECLARED = "declared"
+    ACKNOWLEDGED = "acknowledged"
+    RESTORED = "restored"
+    RESOLVED = "resolved"
 
 
 class Incident(SQLModel, table=True):
@@ -66,14 +76,14 @@ class Incident(SQLModel, table=True):
     updated_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
 
     @property
-    def state(self) -> str:
+    def state(self) -> IncidentState:
         if self.resolved_at is not None:
-            return "resolved"
+            return IncidentState.RESOLVED
         if self.restored_at is not None:
-            return "restored"
+            return IncidentState.RESTORED
         if self.acknowledged_at is not None:
-            return "acknowledged"
-        return "declared"
+            return IncidentState.ACKNOWLEDGED
+        return IncidentState.DECLARED
 
 
 class IncidentCustomer(SQLModel, table=True):
@@ -85,6 +95,24 @@ class IncidentCustomer(SQLModel, table=True):
     customer_id: str = Field(sa_column=Column(String(64), primary_key=True, index=True))
 
 
+class EventKind(StrEnum):
+    """What a timeline event records: a person's change, or a re-import of the history."""
+
+    DECLARED = "declared"
+    ACKNOWLEDGED = "acknowledged"
+    UPDATE = "update"
+    """A progress update (it restarts the progress cadence)."""
+    SEVERITY_CHANGED = "severity_changed"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    RESTORED = "restored"
+    RESOLVED = "resolved"
+    EXCLUDED = "excluded"
+    """Excluded from uptime (``text``: why); ``included`` counts it again."""
+    INCLUDED = "included"
+    REIMPORTED = "reimported"
+
+
 class TimelineEvent(SQLModel, table=True):
     __tablename__ = "timeline_event"
 
@@ -92,7 +120,7 @@ class TimelineEvent(SQLModel, table=True):
     incident_id: int = _incident_fk()
     at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
     actor: str = Field(max_length=64)
-    kind: str = Field(max_length=32)
+    kind: EventKind = Field(sa_type=Word(EventKind, 32), nullable=False)
     text: str | None = Field(default=None, sa_type=Text)
     before: dict | None = Field(default=None, sa_type=JSON)
     after: dict | None = Field(default=None, sa_type=JSON)
@@ -126,12 +154,30 @@ class Timer(SQLModel, table=True):
     """``met`` or ``breached`` once stopped; open timers are read against the clock."""
 
 
+class OutboxStatus(StrEnum):
+    """Where a leased outbox row is (``LeasedRow.status``)."""
+
+    PENDING = "pending"
+    """Waiting to be claimed: when due, and past any retry time."""
+    CLAIMED = "claimed"
+    """Held by one worker until its lease runs out."""
+    SENT = "sent"
+    FAILED = "failed"
+    """Given up on (shown on App Home, in /healthz and by ``slabot doctor``); re-queued by hand."""
+    CANCELLED = "cancelled"
+    """A reminder whose deadline stopped holding."""
+    SUPERSEDED = "superseded"
+    """A newer row of the same timer (reminders) or recipient (digests) came first."""
+
+
 class LeasedRow(SQLModel):
     """The columns of a leased outbox row (``storage.leased``), each table declaring its own
     id, key and indexes: reminders and weekly digests."""
 
     due_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
-    status: str = Field(default="pending", max_length=16)
+    status: OutboxStatus = Field(
+        default=OutboxStatus.PENDING, sa_type=Word(OutboxStatus, 16), nullable=False
+    )
     """pending → claimed → sent | failed; pending → cancelled | superseded (reminders: the
     deadline stopped holding, or a newer one of the timer; digests: a newer week came first)."""
     next_attempt_at: dt.datetime | None = _instant()

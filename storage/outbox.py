@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from storage.leased import LeasedOutbox
-from storage.models import Reminder, WorkerHeartbeat
+from storage.models import OutboxStatus, Reminder, WorkerHeartbeat
 
 claims = LeasedOutbox(Reminder)
 
@@ -30,20 +30,22 @@ def supersede_stale(session: Session, now: dt.datetime) -> int:
     overdue = aliased(Reminder)
     oldest = (
         select(func.min(overdue.due_at))
-        .where(overdue.status == "pending", overdue.due_at <= now)
+        .where(overdue.status == OutboxStatus.PENDING, overdue.due_at <= now)
         .scalar_subquery()
     )
     newer = aliased(Reminder)
     statement = (
         update(Reminder)
         .where(
-            Reminder.status == "pending",
+            Reminder.status == OutboxStatus.PENDING,
             Reminder.due_at <= now,
             exists(
                 select(newer.id).where(
                     newer.incident_id == Reminder.incident_id,
                     newer.timer == Reminder.timer,
-                    newer.status.in_(("pending", "claimed", "sent")),
+                    newer.status.in_(
+                        (OutboxStatus.PENDING, OutboxStatus.CLAIMED, OutboxStatus.SENT)
+                    ),
                     newer.due_at <= now,
                     newer.due_at >= oldest,
                     or_(
@@ -53,7 +55,7 @@ def supersede_stale(session: Session, now: dt.datetime) -> int:
                 )
             ),
         )
-        .values(status="superseded")
+        .values(status=OutboxStatus.SUPERSEDED)
         .execution_options(synchronize_session=False)
     )
     return session.execute(statement).rowcount or 0
@@ -80,7 +82,7 @@ def next_due(session: Session) -> dt.datetime | None:
     runs out. One round trip, each part answered from an index."""
     waiting = (
         select(func.min(Reminder.due_at))
-        .where(Reminder.status == "pending", Reminder.next_attempt_at.is_(None))
+        .where(Reminder.status == OutboxStatus.PENDING, Reminder.next_attempt_at.is_(None))
         .scalar_subquery()
     )
     retry_at = case(
@@ -89,11 +91,13 @@ def next_due(session: Session) -> dt.datetime | None:
     )
     retrying = (  # the few waiting for a retry: the later of their due and retry times
         select(func.min(retry_at))
-        .where(Reminder.status == "pending", Reminder.next_attempt_at.is_not(None))
+        .where(Reminder.status == OutboxStatus.PENDING, Reminder.next_attempt_at.is_not(None))
         .scalar_subquery()
     )
     leases = (
-        select(func.min(Reminder.lease_until)).where(Reminder.status == "claimed").scalar_subquery()
+        select(func.min(Reminder.lease_until))
+        .where(Reminder.status == OutboxStatus.CLAIMED)
+        .scalar_subquery()
     )
     row = session.execute(select(waiting, retrying, leases)).one()
     found = [v for v in row if v is not None]
@@ -102,21 +106,26 @@ def next_due(session: Session) -> dt.datetime | None:
 
 def mark_cancelled(session: Session, reminder_id: int, worker_id: str, why: str) -> bool:
     return claims.set(
-        session, reminder_id, worker_id, status="cancelled", lease_until=None, last_error=why
+        session,
+        reminder_id,
+        worker_id,
+        status=OutboxStatus.CANCELLED,
+        lease_until=None,
+        last_error=why,
     )
 
 
 def failed(session: Session, limit: int = 20) -> Sequence[Reminder]:
     return session.scalars(
         select(Reminder)
-        .where(Reminder.status == "failed")
+        .where(Reminder.status == OutboxStatus.FAILED)
         .order_by(Reminder.due_at.desc())
         .limit(limit)
     ).all()
 
 
 def failed_count(session: Session) -> int:
-    return session.scalar(select(func.count()).where(Reminder.status == "failed")) or 0
+    return session.scalar(select(func.count()).where(Reminder.status == OutboxStatus.FAILED)) or 0
 
 
 def requeue_failed(session: Session) -> int:
@@ -126,9 +135,9 @@ def requeue_failed(session: Session) -> int:
     """
     statement = (
         update(Reminder)
-        .where(Reminder.status == "failed")
+        .where(Reminder.status == OutboxStatus.FAILED)
         .values(
-            status="pending", claimed_by=None, lease_until=None, next_attempt_at=None,
+            status=OutboxStatus.PENDING, claimed_by=None, lease_until=None, next_attempt_at=None,
             attempts=0,
             last_error=literal("re-queued after: ").concat(func.coalesce(Reminder.last_error, "")),
         )
@@ -140,7 +149,9 @@ def requeue_failed(session: Session) -> int:
 def overdue_count(session: Session, now: dt.datetime, grace: dt.timedelta) -> int:
     return (
         session.scalar(
-            select(func.count()).where(Reminder.status == "pending", Reminder.due_at < now - grace)
+            select(func.count()).where(
+                Reminder.status == OutboxStatus.PENDING, Reminder.due_at < now - grace
+            )
         )
         or 0
     )

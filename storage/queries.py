@@ -17,11 +17,13 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session
 
 from storage.models import (
+    EventKind,
     Incident,
     IncidentCustomer,
     IncidentPause,
     MaintenanceCustomer,
     MaintenanceWindow,
+    OutboxStatus,
     ProcessedRequest,
     Reminder,
     TimelineEvent,
@@ -141,7 +143,7 @@ def last_reports(session: Session, incident_ids: Iterable[int]) -> dict[int, dt.
         return {}
     rows = session.execute(
         select(TimelineEvent.incident_id, func.max(TimelineEvent.at))
-        .where(TimelineEvent.incident_id.in_(ids), TimelineEvent.kind == "update")
+        .where(TimelineEvent.incident_id.in_(ids), TimelineEvent.kind == EventKind.UPDATE)
         .group_by(TimelineEvent.incident_id)
     )
     return {incident_id: latest for incident_id, latest in rows if latest is not None}
@@ -170,7 +172,9 @@ def timers_of(session: Session, incident_ids: Iterable[int]) -> dict[int, dict[s
 
 def pending_reminders(session: Session, incident_id: int) -> Sequence[Reminder]:
     return session.scalars(
-        select(Reminder).where(Reminder.incident_id == incident_id, Reminder.status == "pending")
+        select(Reminder).where(
+            Reminder.incident_id == incident_id, Reminder.status == OutboxStatus.PENDING
+        )
     ).all()
 
 
@@ -186,8 +190,8 @@ def cancel_reminders(session: Session, reminder_ids: Iterable[int]) -> None:
     if ids:
         session.execute(
             update(Reminder)
-            .where(Reminder.id.in_(ids), Reminder.status == "pending")
-            .values(status="cancelled")
+            .where(Reminder.id.in_(ids), Reminder.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.CANCELLED)
         )
 
 

@@ -1,11 +1,14 @@
-"""Column types: instants that come back UTC-aware on SQLite and PostgreSQL alike."""
+"""Column types: instants that come back UTC-aware on SQLite and PostgreSQL alike, and a
+domain word (a ``StrEnum``) that comes back as its member."""
 
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
+from sqlmodel.sql.sqltypes import AutoString
 
 
 class UTCDateTime(TypeDecorator):
@@ -67,3 +70,25 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+class Word(TypeDecorator):
+    """One of a ``StrEnum``'s members, stored as its value in a plain ``VARCHAR``.
+
+    No database enum type: the column is the text column it always was, so adding a member
+    needs no migration. A value that is not a member is refused on the way in (a typo
+    never reaches a row) and, read back, each value is its member again.
+    """
+
+    impl = AutoString
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int):
+        super().__init__(length=length)
+        self.enum = enum
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else self.enum(value)

@@ -19,7 +19,8 @@ from sqlalchemy import create_engine, text
 
 from bot.clock import ManualClock
 from bot.context import Context
-from config.contracts import SHIPPED_POLICIES_DIR, Contracts, load_contracts, policy_files
+from config.contracts import SHIPPED_POLICIES_DIR, load_contracts, policy_files
+from config.policy import Contracts
 from storage.db import Database
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -54,7 +54,7 @@ from bot.slack.loopback import RESPONSE_URL, Call, LoopbackSlack
 from bot.slack.mrkdwn import escape
 from bot.text import format_local, format_span
 from bot.worker import Worker
-from config.contracts import Contracts
+from config.policy import Contracts
 from config.settings import Settings
 from storage.db import Database
 
@@ -290,9 +290,12 @@ class Console:
         )
         self.client = make_client(self.settings)
         self.app, self.edge = build_app(
-            self.ctx, self.settings, client=self.client, listener_executor=self._bolt_pool
+            self.ctx,
+            self.settings,
+            client=self.client,
+            listener_executor=self._bolt_pool,
+            executor=self._work_pool,
         )
-        self.edge.executor = self._work_pool
         adopted = self._adopt_open_incidents()
         self.slack.on_call = self._on_call
         self.worker = DrillWorker(
@@ -985,7 +988,8 @@ def _prompt(console: Console) -> str:
 def prepare(policy_id: str | None, customers_file: Path | None) -> tuple[Settings, Contracts]:
     """The deployment's settings (policies folder, channel naming…) and the contracts to
     rehearse: ``--policy`` replaces SLABOT_DEFAULT_POLICY, ``--customers`` the customers file."""
-    from config.contracts import load_contracts, load_policies, policy_files, suggest
+    from config.contracts import load_contracts, load_policies, policy_files
+    from config.policy import suggest
     from config.settings import get_settings
 
     settings = get_settings()

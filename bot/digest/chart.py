@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
-from bot.digest.model import CustomerLine, Digest, Limit, Risk
+from bot.digest.views import CustomerLine, Digest, Limit, Risk
 from bot.reports.views import minutes_text
 from bot.sla.credits import decimal_pct
 

@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from dataclasses import dataclass
+from enum import StrEnum
 
 from slack_sdk import WebClient
 
 from bot.context import Context
 from bot.digest import service
 from bot.digest.chart import budget_chart
-from bot.digest.model import Digest
+from bot.digest.views import Digest
 from bot.digest.weeks import IsoWeek, due_week, latest_occurrence, parse_week
 from bot.errors import Refusal
 from bot.slack.channels import SLACK_FAILURES, IncidentChannels
@@ -49,12 +49,25 @@ CONTENT_FOR = dt.timedelta(minutes=5)
 """A digest built for one recipient is reused for the others claimed meanwhile."""
 
 
+class OutcomeStatus(StrEnum):
+    """What sending one recipient's digest came to (``slabot digest --send`` prints it)."""
+
+    SENT = "sent"
+    SENT_AGAIN = "sent again"
+    PREVIEW = "sent as a preview (week so far)"
+    """The running week: nothing is recorded."""
+    ALREADY_SENT = "already sent"
+    """Found posted after a takeover."""
+    RETRY = "retry"
+    FAILED = "failed"
+    BUSY = "busy"
+    """A worker is sending it right now."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     recipient: str
-    status: str
-    """``sent``, ``sent again``, ``sent as a preview…`` (the running week), ``already sent``
-    (found after a takeover), ``retry``, ``failed`` or ``busy`` (a worker is sending it)."""
+    status: OutcomeStatus
     detail: str | None = None
 
 
@@ -171,11 +184,11 @@ class DigestSender:
                 service.sent(
                     self.ctx, row, holder, posted.channel, None, "found posted after a takeover"
                 )
-                return Outcome(row.recipient, "already sent")
+                return Outcome(row.recipient, OutcomeStatus.ALREADY_SENT)
             note = self._upload(posted.channel, chart, row.week)
             if not service.sent(self.ctx, row, holder, posted.channel, posted.ts, note):
                 log.warning("digest %s was posted but its claim had been taken over", key)
-            return Outcome(row.recipient, "sent", note)
+            return Outcome(row.recipient, OutcomeStatus.SENT, note)
         if isinstance(posted, Retry):
             not_before = retry_at(posted, row.attempts, self.ctx.clock.now())
             if not_before is not None:
@@ -186,11 +199,11 @@ class DigestSender:
                     "digest %s to %s: %s; retrying at %s",
                     row.week, row.recipient, posted.reason, f"{not_before:%H:%M:%S}",
                 )  # fmt: skip
-                return Outcome(row.recipient, "retry", posted.reason)
+                return Outcome(row.recipient, OutcomeStatus.RETRY, posted.reason)
             posted = posted.gave_up(row.attempts)
         service.fail(self.ctx, row, holder, posted.reason)
         log.error("digest %s to %s failed: %s", row.week, row.recipient, posted.reason)
-        return Outcome(row.recipient, "failed", posted.reason)
+        return Outcome(row.recipient, OutcomeStatus.FAILED, posted.reason)
 
     def _conversation(self, recipient: str) -> str:
         """The channel to post in: a user's direct-message channel, or the channel itself."""
@@ -237,53 +250,12 @@ class DigestSender:
                 channel = self._conversation(recipient)
                 self.channels.post(channel, message)
             except SLACK_FAILURES as exc:
-                outcomes.append(Outcome(recipient, "failed", str(exc)))
+                outcomes.append(Outcome(recipient, OutcomeStatus.FAILED, str(exc)))
                 continue
-            status = "sent again" if digest.complete else "sent as a preview (week so far)"
+            status = OutcomeStatus.SENT_AGAIN if digest.complete else OutcomeStatus.PREVIEW
             outcomes.append(Outcome(recipient, status, self._upload(channel, chart, week.label)))
-        outcomes += [Outcome(r, "busy", "a worker is sending it right now") for r in plan.busy]
+        outcomes += [
+            Outcome(r, OutcomeStatus.BUSY, "a worker is sending it right now") for r in plan.busy
+        ]
         order = {r: i for i, r in enumerate(recipients)}
         return sorted(outcomes, key=lambda o: order.get(o.recipient, len(order)))
-
-
-class Digests:
-    """The weekly digest as one of the worker's sources of due work (``bot.worker.DueWork``).
-
-    Building a digest reads a period of history for every customer — seconds, for a large
-    deployment — so by default it runs on a thread of its own and reminders never wait
-    behind it. ``background=False`` runs it in the worker's step (tests).
-    """
-
-    name = "digests"
-
-    def __init__(self, sender: DigestSender, *, background: bool = True):
-        self.sender, self.background = sender, background
-        self._running: threading.Thread | None = None
-
-    def _busy(self) -> bool:
-        return self._running is not None and self._running.is_alive()
-
-    def next_due(self, ctx: Context) -> dt.datetime | None:
-        return None if self._busy() else self.sender.next_check(ctx.clock.now())
-
-    def run_due(self, worker, limit: int) -> int:
-        if not self.background:
-            return self._step(worker.worker_id)
-        if not self._busy():
-            self._running = threading.Thread(
-                target=self._step, args=(worker.worker_id,), name="slabot-digest", daemon=True
-            )
-            self._running.start()
-        return 0
-
-    def _step(self, worker_id: str) -> int:
-        try:
-            return self.sender.run_once(worker_id)
-        except Exception:
-            log.exception("weekly digest step failed; retrying")
-            return 0
-
-    def release(self, ctx: Context, worker_id: str) -> int:
-        if self._running is not None:
-            self._running.join(timeout=30)
-        return service.release_all(ctx, worker_id)

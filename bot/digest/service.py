@@ -1,7 +1,7 @@
 """The weekly digest as units of work: computing it, and its outbox (no Slack here).
 
 ``make_digest`` reads the week's incidents, the open ones and every customer's standing
-through the incidents and reports services, then arranges them (``bot.digest.model``).
+through the incidents and reports services, then arranges them (``bot.digest.views``).
 Everything in it is as of the clock's now: the week's incidents with their timers as they
 stand now, the open incidents, each customer's running period to date.
 
@@ -17,13 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.context import Context
-from bot.digest.model import Digest, build_digest
+from bot.digest.views import Digest, build_digest
 from bot.digest.weeks import IsoWeek
 from bot.errors import Refusal
 from bot.incidents.views import build_views
 from bot.reports.service import periods_closed, uptime_to_date
 from storage import digests, queries
-from storage.models import DigestDelivery
+from storage.models import DigestDelivery, OutboxStatus
 
 LEASE = dt.timedelta(minutes=2)
 """Long enough to build the digest, draw its chart and post it with retries."""
@@ -116,7 +116,7 @@ def claim_for_send(
         claimed = digests.claim_week(session, claimer, week.label, recipients, now, lease=LEASE)
         rows = {r.recipient: r for r in digests.of_week(session, week.label)}
     held = {r.recipient for r in claimed}
-    again = [r for r in recipients if r not in held and rows[r].status == "sent"]
+    again = [r for r in recipients if r not in held and rows[r].status == OutboxStatus.SENT]
     busy = [r for r in recipients if r not in held and r not in again]
     return SendNow(claimed, again, busy)
 

@@ -14,22 +14,24 @@ from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 
-from bot.digest.model import Breach, CustomerLine, Digest, Limit, OpenIncident, Risk, Tally
+from bot.digest.views import Breach, CustomerLine, Digest, Limit, OpenIncident, Risk, Tally
 from bot.reports.views import approaching, count_text, minutes_text
 from bot.sla.credits import CreditLine, decimal_pct, money, pct_text, period_name
+from bot.sla.timers import TimerKind, TimerState
 from bot.text import format_local, format_span
+from storage.models import IncidentState
 
 TIMER_WORDS = {
-    "response": "response",
-    "restore": "restore",
-    "progress": "update",
-    "resolve": "resolve",
+    TimerKind.RESPONSE: "response",
+    TimerKind.RESTORE: "restore",
+    TimerKind.PROGRESS: "update",
+    TimerKind.RESOLVE: "resolve",
 }
 STATE_WORDS = {
-    "declared": "not acknowledged",
-    "acknowledged": "acknowledged",
-    "restored": "restored",
-    "resolved": "resolved",
+    IncidentState.DECLARED: "not acknowledged",
+    IncidentState.ACKNOWLEDGED: "acknowledged",
+    IncidentState.RESTORED: "restored",
+    IncidentState.RESOLVED: "resolved",
 }
 RISK_MARK = {Risk.MISSED: "🔴", Risk.AT_RISK: "🟠", Risk.ON_TRACK: "🟢"}
 
@@ -58,7 +60,7 @@ def credit_text(line: CreditLine, currency: str | None, zone: str) -> str:
 
 
 def tally_text(tally: Tally) -> str:
-    name = TIMER_WORDS[tally.kind.value]
+    name = TIMER_WORDS[tally.kind]
     if not tally.judged and not tally.running:
         return f"{name}: none"
     text = f"{name} {tally.met} of {tally.judged} met"
@@ -76,7 +78,7 @@ def severities_text(digest: Digest) -> str:
 def breach_text(breach: Breach) -> str:
     still = ", still open" if breach.still_open else ""
     return (
-        f"{breach.ref} {TIMER_WORDS[breach.kind.value]} missed by {format_span(breach.over_by)} "
+        f"{breach.ref} {TIMER_WORDS[breach.kind]} missed by {format_span(breach.over_by)} "
         f"({breach.target} under {breach.contract}{still})"
     )
 
@@ -95,11 +97,11 @@ def next_deadline_text(
     timer = incident.next
     if timer is None:
         return "no target running"
-    name = TIMER_WORDS.get(timer.kind.value, timer.kind.value)
-    if timer.state.value == "breached":
+    name = TIMER_WORDS[timer.kind]
+    if timer.state is TimerState.BREACHED:
         text = f"{name} breached by {format_span(timer.over_by or dt.timedelta(0))}"
         return f"🔥 {text}" if marks else text
-    if timer.state.value == "paused":
+    if timer.state is TimerState.PAUSED:
         text = f"{name} paused, {format_span(timer.left or dt.timedelta(0))} left"
         return f"⏸️ {text}" if marks else text
     if due is None:

@@ -22,7 +22,7 @@ from bot.incidents.service import check_severity, plain, resolve_customers, sync
 from bot.parse import parse_severity
 from bot.sla.contract import contracts_touched
 from storage import queries
-from storage.models import Incident, MaintenanceWindow, TimelineEvent
+from storage.models import EventKind, Incident, MaintenanceWindow, TimelineEvent
 
 INCIDENT_FIELDS = {
     "ref": True, "title": True, "severity": True, "declared_at": True, "impact_start": False,
@@ -325,11 +325,12 @@ def _write_incident(session, record: IncidentRecord, ctx: Context, now: dt.datet
         session.flush()
         queries.set_customers(session, incident.id, record.customers)
         for kind, at in (
-            ("declared", record.declared_at), ("acknowledged", record.acknowledged_at),
-            ("restored", record.restored_at), ("resolved", record.resolved_at),
+            (EventKind.DECLARED, record.declared_at),
+            (EventKind.ACKNOWLEDGED, record.acknowledged_at),
+            (EventKind.RESTORED, record.restored_at), (EventKind.RESOLVED, record.resolved_at),
         ):  # fmt: skip
             if at is not None:
-                text = record.title if kind == "declared" else None
+                text = record.title if kind == EventKind.DECLARED else None
                 session.add(
                     TimelineEvent(
                         incident_id=incident.id, at=at, actor="import", kind=kind, text=text
@@ -353,7 +354,7 @@ def _write_incident(session, record: IncidentRecord, ctx: Context, now: dt.datet
     changed = [k for k in after if before[k] != after[k]]
     session.add(
         TimelineEvent(
-            incident_id=incident.id, at=now, actor="import", kind="reimported",
+            incident_id=incident.id, at=now, actor="import", kind=EventKind.REIMPORTED,
             text="changed: " + ", ".join(changed),
             before={k: before[k] for k in changed}, after={k: after[k] for k in changed},
         )

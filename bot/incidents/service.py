@@ -31,15 +31,23 @@ from sqlmodel import Session
 
 from bot.context import Context
 from bot.errors import Refusal
-from bot.incidents.views import Evaluation, IncidentView, TimerView, evaluate, make_view
+from bot.incidents.views import (
+    Evaluation,
+    IncidentView,
+    TimerView,
+    build_views,
+    evaluate,
+    make_view,
+)
 from bot.sla.contract import Contract, contracts_touched, missing_level
 from bot.sla.incident import plan_incident_reminders
 from bot.sla.reminders import PlannedReminder
 from bot.sla.timers import TimerKind
 from bot.text import format_span
-from config.contracts import Contracts
+from config.policy import Contracts
 from storage import queries
 from storage.models import (
+    EventKind,
     Incident,
     IncidentPause,
     MaintenanceWindow,
@@ -98,8 +106,6 @@ def count_incidents(ctx: Context, *, open_only: bool = True) -> int:
 def list_incidents(
     ctx: Context, *, open_only: bool = True, limit: int | None = None
 ) -> list[IncidentView]:
-    from bot.incidents.views import build_views
-
     with ctx.db.read() as session:
         rows = queries.incidents(session, open_only=open_only, limit=limit)
         return build_views(session, rows, ctx.contracts, ctx.clock.now())
@@ -156,7 +162,7 @@ def declare(
         incident.ref = _new_ref(session, incident.id)
         queries.set_customers(session, incident.id, customer_ids)
         _event(
-            session, incident, now, actor, "declared", title,
+            session, incident, now, actor, EventKind.DECLARED, title,
             after={"severity": severity, "customers": customer_ids or "all", "started_at": started.isoformat()},
         )  # fmt: skip
         return sync(session, incident, ctx.contracts, now)
@@ -182,10 +188,11 @@ def acknowledge(ctx: Context, ref: str, actor: str, at: dt.datetime | None = Non
         if incident.acknowledged_at is not None:
             raise Refusal(
                 f"{incident.ref} was already acknowledged {_when(incident.acknowledged_at)} "
-                f"({_by(session, incident, 'acknowledged')}); the response timer has stopped"
+                f"({_by(session, incident, EventKind.ACKNOWLEDGED)}); "
+                "the response timer has stopped"
             )
         incident.acknowledged_at = at
-        _event(session, incident, at, actor, "acknowledged")
+        _event(session, incident, at, actor, EventKind.ACKNOWLEDGED)
         return sync(session, incident, ctx.contracts, now)
 
 
@@ -194,7 +201,7 @@ def post_update(ctx: Context, ref: str, text: str, actor: str) -> IncidentView:
     with _change(ctx, ref) as (session, incident, now):
         if incident.resolved_at is not None:
             raise Refusal(f"{incident.ref} is resolved; updates go to open incidents")
-        _event(session, incident, now, actor, "update", text)
+        _event(session, incident, now, actor, EventKind.UPDATE, text)
         return sync(session, incident, ctx.contracts, now)
 
 
@@ -211,7 +218,8 @@ def change_severity(ctx: Context, ref: str, severity: int, actor: str) -> Incide
         before = _timer_summary(make_view(incident, earlier, now).timers)
         after = _timer_summary(view.timers)
         _event(
-            session, incident, now, actor, "severity_changed", f"severity {old} → {severity}",
+            session, incident, now, actor, EventKind.SEVERITY_CHANGED,
+            f"severity {old} → {severity}",
             before={"severity": old, "timers": before}, after={"severity": severity, "timers": after},
         )  # fmt: skip
         return view
@@ -235,7 +243,7 @@ def pause(ctx: Context, ref: str, reason: str, actor: str) -> IncidentView:
         session.add(
             IncidentPause(incident_id=incident.id, started_at=now, reason=reason, paused_by=actor)
         )
-        _event(session, incident, now, actor, "paused", reason)
+        _event(session, incident, now, actor, EventKind.PAUSED, reason)
         return sync(session, incident, ctx.contracts, now)
 
 
@@ -250,7 +258,7 @@ def resume(ctx: Context, ref: str, actor: str) -> IncidentView:
             incident,
             now,
             actor,
-            "resumed",
+            EventKind.RESUMED,
             f"paused for {format_span(now - current.started_at)}",
         )
         return sync(session, incident, ctx.contracts, now)
@@ -281,7 +289,7 @@ def resolve(
             _restore(session, incident, at, actor)
         incident.resolved_at = at
         incident.summary = summary
-        _event(session, incident, at, actor, "resolved", summary)
+        _event(session, incident, at, actor, EventKind.RESOLVED, summary)
         return sync(session, incident, ctx.contracts, now)
 
 
@@ -289,12 +297,12 @@ def _restore(session: Session, incident: Incident, at: dt.datetime, actor: str) 
     current = _open_pause(session, incident)
     if current is not None:
         current.ended_at = at
-        _event(session, incident, at, actor, "resumed", "pause ended by the restore")
+        _event(session, incident, at, actor, EventKind.RESUMED, "pause ended by the restore")
     if incident.acknowledged_at is None:
         incident.acknowledged_at = at
-        _event(session, incident, at, actor, "acknowledged", "acknowledged by the restore")
+        _event(session, incident, at, actor, EventKind.ACKNOWLEDGED, "acknowledged by the restore")
     incident.restored_at = at
-    _event(session, incident, at, actor, "restored")
+    _event(session, incident, at, actor, EventKind.RESTORED)
 
 
 def mark_excluded(ctx: Context, ref: str, reason: str | None, actor: str) -> IncidentView:
@@ -307,7 +315,8 @@ def mark_excluded(ctx: Context, ref: str, reason: str | None, actor: str) -> Inc
         before = incident.excluded_reason
         incident.excluded_reason = reason
         _event(
-            session, incident, now, actor, "excluded" if reason else "included", reason,
+            session, incident, now, actor,
+            EventKind.EXCLUDED if reason else EventKind.INCLUDED, reason,
             before={"excluded": before}, after={"excluded": reason},
         )  # fmt: skip
         return sync(session, incident, ctx.contracts, now)
@@ -489,7 +498,7 @@ def _event(
     incident: Incident,
     at: dt.datetime,
     actor: str,
-    kind: str,
+    kind: EventKind,
     text: str | None = None,
     *,
     before: dict[str, Any] | None = None,
@@ -557,7 +566,7 @@ def _replan(
     same deadline, even if it is overdue (a worker that was down posts it, late).
     """
     holding = {
-        kind.value: reading.deadline
+        kind: reading.deadline
         for kind, reading in evaluation.readings.items()
         if not reading.stopped and reading.deadline is not None
     }
@@ -565,7 +574,7 @@ def _replan(
     stale = [
         r.id
         for r in queries.pending_reminders(session, incident.id)
-        if paused or holding.get(r.timer) != r.deadline_at
+        if paused or holding.get(TimerKind(r.timer)) != r.deadline_at
     ]
     queries.cancel_reminders(session, stale)
     keyed = {reminder_key(incident.id, p): p for p in plan}
@@ -600,7 +609,7 @@ def _timer_summary(timers: dict[TimerKind, TimerView]) -> dict[str, Any]:
     }
 
 
-def _by(session: Session, incident: Incident, kind: str) -> str:
+def _by(session: Session, incident: Incident, kind: EventKind) -> str:
     events = [e for e in queries.timeline(session, incident.id) if e.kind == kind]
     return f"by {events[-1].actor}" if events else "earlier"
 

@@ -12,9 +12,9 @@ from sqlmodel import Session
 from bot.sla.contract import Contract, contracts_touched
 from bot.sla.incident import IncidentFacts, read_timers
 from bot.sla.timers import Pause, TimerKind, TimerReading, TimerState
-from config.contracts import Contracts
+from config.policy import Contracts
 from storage import queries
-from storage.models import Incident, IncidentPause
+from storage.models import Incident, IncidentPause, IncidentState
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class IncidentView:
     title: str
     severity: int
     severity_name: str
-    state: str
+    state: IncidentState
     declared_at: dt.datetime
     reported_at: dt.datetime
     impact_start: dt.datetime

@@ -14,6 +14,7 @@ from bot.context import Context
 from bot.incidents.service import sync
 from bot.incidents.views import IncidentView, build_views
 from bot.sla.reminders import ReminderKind
+from bot.sla.timers import TimerKind
 from storage import outbox, queries
 from storage.models import Reminder
 
@@ -38,9 +39,17 @@ class Due:
     incident: IncidentView
 
     @property
+    def timer(self) -> TimerKind:
+        return TimerKind(self.reminder.timer)
+
+    @property
+    def kind(self) -> ReminderKind:
+        return ReminderKind(self.reminder.kind)
+
+    @property
     def holds(self) -> bool:
         """The deadline it announces still holds: the timer is open, unpaused, still due then."""
-        timer = self.incident.timers.get(self.reminder.timer)
+        timer = self.incident.timers.get(self.timer)
         return (
             timer is not None
             and timer.is_open
@@ -75,7 +84,7 @@ def sent(ctx: Context, due: Due, worker_id: str, channel: str, ts: str | None) -
     with ctx.db.transaction() as session:
         if not outbox.claims.mark_sent(session, due.reminder.id, worker_id, now, channel, ts):
             return False
-        if due.reminder.kind != ReminderKind.WARNING:
+        if due.kind is not ReminderKind.WARNING:
             incident = queries.incident_by_id(session, due.reminder.incident_id, lock=True)
             sync(session, incident, ctx.contracts, now)
     return True

@@ -76,8 +76,7 @@ from bot.sla.uptime import (
     period_containing,
     periods_between,
 )
-from config.contracts import Customer
-from config.policy import Duration, Fee, MaintenanceSpec
+from config.policy import Customer, Duration, Fee, MaintenanceSpec
 from storage import queries
 
 PERIOD_FORMATS = "YYYY-MM for a month (e.g. 2026-10) or YYYY for a year (e.g. 2026)"

@@ -10,8 +10,7 @@ from functools import cached_property
 from bot.sla.calendar import BusinessCalendar, calendar_for
 from bot.sla.clocks import SlaClock, clock_for
 from bot.sla.timers import TimerKind, TimerRule, due_at
-from config.contracts import Contracts, Customer
-from config.policy import Policy, SeveritySpec
+from config.policy import Contracts, Customer, Policy, SeveritySpec
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from urllib.parse import parse_qs
 
 from slack_bolt import App
@@ -63,12 +63,14 @@ def build_app(
     socket_mode: bool = False,
     ack_budget: float = 2.0,
     listener_executor: Executor | None = None,
+    executor: Executor | None = None,
 ) -> tuple[App, Edge]:
     """The Bolt app with every listener registered, and the edge its listeners share.
 
-    ``listener_executor`` runs Bolt's listeners (Bolt makes its own when none is given);
-    ``slabot console`` passes one it can wait on, so each command's output is complete
-    before the next line is read.
+    ``listener_executor`` runs Bolt's listeners (Bolt makes its own when none is given), and
+    ``executor`` what they do after their ack (the edge makes its own when none is given);
+    ``slabot console`` passes both, pools it can wait on, so each command's output is
+    complete before the next line is read.
     """
     token = settings.require("SLACK_BOT_TOKEN").get_secret_value()
     secret = None if socket_mode else settings.require("SLACK_SIGNING_SECRET").get_secret_value()
@@ -96,6 +98,7 @@ def build_app(
         directory=directory,
         permissions=Permissions(settings, directory),
         channels=IncidentChannels(client, settings, ctx.contracts),
+        executor=executor or ThreadPoolExecutor(16, thread_name_prefix="slabot-work"),
         ack_budget=ack_budget,
     )
     register(app, edge)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -48,11 +49,14 @@ from bot.reports.views import (
     totals_text,
 )
 from bot.sla.credits import period_name
-from bot.sla.timers import TimerState
+from bot.sla.reminders import ReminderKind
+from bot.sla.timers import TimerKind, TimerState
 from bot.slack import mrkdwn
+from bot.slack.grammar import IncidentVerb
 from bot.slack.mrkdwn import clip, escape
 from bot.text import format_span, format_span_words
-from config.contracts import Contracts
+from config.policy import Contracts
+from storage.models import IncidentState
 
 SEVERITY_MARK = {1: "🔴", 2: "🟠", 3: "🟡"}
 STATE_MARK = {
@@ -62,11 +66,34 @@ STATE_MARK = {
     TimerState.BREACHED: "🔥",
 }
 TIMER_NAMES = {
-    "response": "Response",
-    "restore": "Restore",
-    "progress": "Next update",
-    "resolve": "Resolve",
+    TimerKind.RESPONSE: "Response",
+    TimerKind.RESTORE: "Restore",
+    TimerKind.PROGRESS: "Next update",
+    TimerKind.RESOLVE: "Resolve",
 }
+STATE_NAMES = {
+    IncidentState.DECLARED: "Declared",
+    IncidentState.ACKNOWLEDGED: "Acknowledged",
+    IncidentState.RESTORED: "Service restored",
+    IncidentState.RESOLVED: "Resolved",
+}
+
+
+class ActionId(StrEnum):
+    """The incident buttons' ``action_id``s: drawn here, answered by ``listeners.actions``."""
+
+    ACK = "incident_ack"
+    UPDATE = "incident_update"
+    SEVERITY = "incident_severity"
+    PAUSE = "incident_pause"
+    RESUME = "incident_resume"
+    RESTORE = "incident_restore"
+    RESOLVE = "incident_resolve"
+
+    @property
+    def verb(self) -> IncidentVerb:
+        """The ``/incident`` verb the button does, or opens the form of."""
+        return IncidentVerb[self.name]
 
 
 @dataclass(frozen=True)
@@ -127,7 +154,7 @@ def title_line(view: IncidentView) -> str:
 
 
 def timer_text(timer: TimerView, zone: str) -> str:
-    name = TIMER_NAMES.get(timer.kind.value, timer.kind.value.title())
+    name = TIMER_NAMES[timer.kind]
     head = f"*{name}* · {escape(timer.target)} ({escape(timer.contract)})"
     mark = STATE_MARK[timer.state]
     if timer.state is TimerState.PAUSED:
@@ -149,12 +176,7 @@ def incident_card(view: IncidentView, contracts: Contracts, zone: str = "UTC") -
         )
         or "all customers"
     )
-    state = {
-        "declared": "Declared",
-        "acknowledged": "Acknowledged",
-        "restored": "Service restored",
-        "resolved": "Resolved",
-    }[view.state]
+    state = STATE_NAMES[view.state]
     if view.paused:
         state += f" · ⏸️ paused: {escape(view.pause_reason or '')}"
     facts = [
@@ -200,7 +222,7 @@ def card_buttons(view: IncidentView) -> list[ButtonElement]:
         return []
 
     def button(
-        label: str, action: str, style: str | None = None, confirm: str | None = None
+        label: str, action: ActionId, style: str | None = None, confirm: str | None = None
     ) -> ButtonElement:
         return ButtonElement(
             text=label, action_id=action, value=view.ref, style=style,
@@ -209,22 +231,20 @@ def card_buttons(view: IncidentView) -> list[ButtonElement]:
 
     buttons = []
     if view.acknowledged_at is None:
-        buttons.append(button("Acknowledge", "incident_ack", "primary"))
-    buttons.append(button("Post update", "incident_update"))
-    buttons.append(button("Change severity", "incident_severity"))
-    buttons.append(
-        button(
-            "Resume" if view.paused else "Pause",
-            "incident_resume" if view.paused else "incident_pause",
-        )
-    )
+        buttons.append(button("Acknowledge", ActionId.ACK, "primary"))
+    buttons.append(button("Post update", ActionId.UPDATE))
+    buttons.append(button("Change severity", ActionId.SEVERITY))
+    if view.paused:
+        buttons.append(button("Resume", ActionId.RESUME))
+    else:
+        buttons.append(button("Pause", ActionId.PAUSE))
     if view.restored_at is None:
         buttons.append(
             button(
-                "Restore", "incident_restore", confirm=f"Mark service restored for {view.ref} now?"
+                "Restore", ActionId.RESTORE, confirm=f"Mark service restored for {view.ref} now?"
             )
         )
-    buttons.append(button("Resolve", "incident_resolve", "danger"))
+    buttons.append(button("Resolve", ActionId.RESOLVE, "danger"))
     return buttons
 
 
@@ -262,7 +282,7 @@ def incident_list(
     for view in views[:LIST_LIMIT]:
         nxt = view.next_deadline()
         due = (
-            f" · {TIMER_NAMES.get(nxt.kind.value, nxt.kind.value)} {STATE_MARK[nxt.state]} {mrkdwn.due(nxt.deadline, 'UTC')}"
+            f" · {TIMER_NAMES[nxt.kind]} {STATE_MARK[nxt.state]} {mrkdwn.due(nxt.deadline, 'UTC')}"
             if nxt
             else ""
         )
@@ -308,13 +328,13 @@ def declare_form(
                    element=PlainTextInputElement(action_id="value", max_length=80)),
     ]  # fmt: skip
     return View(
-        type="modal", callback_id="declare", title="Declare an incident", submit="Declare", close="Cancel",
+        type="modal", callback_id=IncidentVerb.DECLARE, title="Declare an incident", submit="Declare", close="Cancel",
         private_metadata=channel_id or "", blocks=blocks,
     )  # fmt: skip
 
 
 def text_form(
-    callback_id: str,
+    callback_id: IncidentVerb,
     title: str,
     label: str,
     ref: str,
@@ -323,7 +343,8 @@ def text_form(
     optional: bool = False,
     hint: str | None = None,
 ) -> View:
-    """A one-field modal (update, pause reason, resolution summary) about incident ``ref``."""
+    """A one-field modal (update, pause reason, resolution summary) about incident ``ref``;
+    its ``callback_id`` is the verb it submits."""
     return View(
         type="modal", callback_id=callback_id, title=clip(title, 24), submit=submit, close="Cancel", private_metadata=ref,
         blocks=[InputBlock(block_id="text", label=label, optional=optional, hint=hint,
@@ -334,7 +355,7 @@ def text_form(
 def severity_form(ref: str, levels: Sequence[tuple[int, str]], current: int) -> View:
     options = _severity_options([(level, name) for level, name in levels if level != current])
     return View(
-        type="modal", callback_id="severity", title="Change severity", submit="Change", close="Cancel", private_metadata=ref,
+        type="modal", callback_id=IncidentVerb.SEVERITY, title="Change severity", submit="Change", close="Cancel", private_metadata=ref,
         blocks=[
             context(f"{escape(ref)} is severity {current}. Deadlines are recomputed from the original start."),
             InputBlock(block_id="severity", label="New severity", element=StaticSelectElement(action_id="value", options=options)),
@@ -392,16 +413,16 @@ def home(
 # --- reminders ---------------------------------------------------------------------------
 
 _WHAT_NEXT = {
-    "response": "Acknowledge with `/incident ack` or the button below.",
-    "restore": "Post progress with `/incident update …`; when service is back, `/incident restore`.",
-    "progress": "Post one with `/incident update …` or the button below.",
-    "resolve": "Resolve with `/incident resolve <summary>` when the cause is fixed.",
+    TimerKind.RESPONSE: "Acknowledge with `/incident ack` or the button below.",
+    TimerKind.RESTORE: "Post progress with `/incident update …`; when service is back, `/incident restore`.",
+    TimerKind.PROGRESS: "Post one with `/incident update …` or the button below.",
+    TimerKind.RESOLVE: "Resolve with `/incident resolve <summary>` when the cause is fixed.",
 }
 _TARGET_NAMES = {
-    "response": "response",
-    "restore": "restore",
-    "progress": "progress-update",
-    "resolve": "resolve",
+    TimerKind.RESPONSE: "response",
+    TimerKind.RESTORE: "restore",
+    TimerKind.PROGRESS: "progress-update",
+    TimerKind.RESOLVE: "resolve",
 }
 
 
@@ -412,8 +433,8 @@ def mention(entry: str) -> str:
 
 def reminder_message(
     view: IncidentView,
-    timer: str,
-    kind: str,
+    timer: TimerKind,
+    kind: ReminderKind,
     step: str,
     deadline: dt.datetime,
     due_at: dt.datetime,
@@ -431,14 +452,14 @@ def reminder_message(
     state = view.timers.get(timer)
     zone = state.zone if state else "UTC"
     ref = f"*{escape(view.ref)}* ({escape(clip(view.title, 80))})"
-    name = _TARGET_NAMES.get(timer, timer)
+    name = _TARGET_NAMES[timer]
     of = f" of {escape(state.contract)} ({escape(state.target)})" if state else ""
     asks = f" ({escape(state.contract)} asks for one every {escape(state.target)})" if state else ""
     when = mrkdwn.date(deadline, zone)
     over = format_span_words(_over_by(state, deadline, now))
-    if kind == "warning":
+    if kind is ReminderKind.WARNING:
         left = format_span_words(deadline - now)
-        if timer == "progress":
+        if timer is TimerKind.PROGRESS:
             head = f"📝 {ref}: update due {when}, in {left}{asks}."
         elif step.endswith("%"):
             head = (
@@ -446,19 +467,19 @@ def reminder_message(
             )
         else:
             head = f"⏳ {ref}: the {name} target{of} is due {when}, in {left}."
-    elif timer == "progress":
-        if kind == "escalation":
+    elif timer is TimerKind.PROGRESS:
+        if kind is ReminderKind.ESCALATION:
             late_by = f"still overdue, by {over}"
         else:
             late_by = "overdue" if over == _NO_TIME else f"overdue by {over}"
         head = f"📝 {ref}: update {late_by} — one was due {when}{asks}."
     else:
-        did = "is still past" if kind == "escalation" else "missed"
+        did = "is still past" if kind is ReminderKind.ESCALATION else "missed"
         head = f"🔥 {ref} {did} the {name} target{of}: it was due {when}, over by {over}."
-    if kind == "escalation":
+    if kind is ReminderKind.ESCALATION:
         audience = " ".join(mention(e) for e in escalation) or "<!here>"
         head = f"🚨 {audience} " + head.removeprefix("🔥 ").removeprefix("📝 ")
-    lines = [head, _WHAT_NEXT.get(timer, "")]
+    lines = [head, _WHAT_NEXT[timer]]
     if late:
         why = (
             "Slack did not accept it at first"
@@ -468,16 +489,14 @@ def reminder_message(
         lines.append(f"_(Posted late: this was due {mrkdwn.date(due_at, zone)}; {why}.)_")
     body: list[Block] = [section("\n".join(line for line in lines if line))]
     buttons = []
-    if timer == "response" and view.acknowledged_at is None and view.is_open:
+    if timer is TimerKind.RESPONSE and view.acknowledged_at is None and view.is_open:
         buttons.append(
             ButtonElement(
-                text="Acknowledge", action_id="incident_ack", value=view.ref, style="primary"
+                text="Acknowledge", action_id=ActionId.ACK, value=view.ref, style="primary"
             )
         )
-    if timer == "progress" and view.is_open:
-        buttons.append(
-            ButtonElement(text="Post update", action_id="incident_update", value=view.ref)
-        )
+    if timer is TimerKind.PROGRESS and view.is_open:
+        buttons.append(ButtonElement(text="Post update", action_id=ActionId.UPDATE, value=view.ref))
     if buttons:
         body.append(ActionsBlock(block_id=f"reminder:{view.ref}", elements=buttons))
     return Message(text=mrkdwn.plain(head), blocks=body)

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.incidents.views import IncidentView
 from bot.slack.blocks import Message, incident_card
-from config.contracts import Contracts
+from config.policy import Contracts
 from config.settings import Settings
 
 log = logging.getLogger(__name__)

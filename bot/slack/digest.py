@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.digest import text
-from bot.digest.model import Digest
+from bot.digest.views import Digest
 from bot.slack import mrkdwn
 from bot.slack.blocks import SEVERITY_MARK, Message, context, section
 from bot.slack.mrkdwn import clip, escape

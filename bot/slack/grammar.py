@@ -10,6 +10,9 @@
 /sla customers | policies | help
 ```
 
+Each command parses into one small frozen value (``IncidentCommand``, ``SlaCommand``) that
+the listeners and handlers dispatch on with ``match``.
+
 Every incident verb may name its incident first (``/incident ack INC-7``); inside an incident
 channel it acts on that channel's incident. A title that contains one of the clause words
 (``for``, ``outage``, ``started``) can be quoted: ``/incident declare 2 "Payments down for EU"``.
@@ -22,6 +25,8 @@ import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import ClassVar, TypeVar
 
 from bot.parse import WHEN_FORMATS, parse_severity
 from bot.reports.service import PERIOD_FORMATS, PERIOD_RE
@@ -44,11 +49,34 @@ SLA_USAGE = """\
 `/sla customers` · `/sla policies` · `/sla help`
 <start>/<end>: ISO-8601 such as 2026-11-25T22:00 (your own zone unless an offset is given)"""
 
-INCIDENT_VERBS = (
-    "declare", "ack", "update", "severity", "pause", "resume", "restore", "resolve",
-    "status", "list", "help",
-)  # fmt: skip
-SLA_VERBS = ("report", "maintenance", "customers", "policies", "help")
+
+class IncidentVerb(StrEnum):
+    """The ``/incident`` verbs, as typed (``_ALIASES`` maps other spellings onto them).
+
+    The verbs that change an incident are also the ``callback_id``s of their forms, and each
+    of the card's buttons (``blocks.ActionId``) does one of them."""
+
+    DECLARE = "declare"
+    ACK = "ack"
+    UPDATE = "update"
+    SEVERITY = "severity"
+    PAUSE = "pause"
+    RESUME = "resume"
+    RESTORE = "restore"
+    RESOLVE = "resolve"
+    STATUS = "status"
+    LIST = "list"
+    HELP = "help"
+
+
+class SlaVerb(StrEnum):
+    REPORT = "report"
+    MAINTENANCE = "maintenance"
+    CUSTOMERS = "customers"
+    POLICIES = "policies"
+    HELP = "help"
+
+
 _ALIASES = {
     "acknowledge": "ack", "new": "declare", "open": "declare", "sev": "severity",
     "regrade": "severity", "unpause": "resume", "restored": "restore", "close": "resolve",
@@ -62,28 +90,65 @@ class UsageError(ValueError):
     """What was wrong with the command text, and what is accepted."""
 
 
+# --- /incident ---------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Declare:
+    """``/incident declare …`` (or the declare form, submitted)."""
+
     severity: int
     title: str
     customers: tuple[str, ...] = ()
     outage: bool = False
     started: str | None = None
-
-
-@dataclass(frozen=True)
-class IncidentVerb:
-    """Any other ``/incident`` verb; ``ref`` is the incident named in the command, if any."""
-
-    verb: str
-    ref: str | None = None
-    text: str = ""
-    severity: int | None = None
+    verb: ClassVar[IncidentVerb] = IncidentVerb.DECLARE
 
 
 @dataclass(frozen=True)
 class OpenDeclareForm:
-    pass
+    """``/incident`` alone: open the declare form."""
+
+    verb: ClassVar[IncidentVerb] = IncidentVerb.DECLARE
+
+
+@dataclass(frozen=True)
+class Change:
+    """A verb that changes one incident: ack, update, severity, pause, resume, restore or
+    resolve. ``ref`` is the incident named in the command, if any (else the channel's);
+    ``text`` is an update, a pause's reason or a resolution's summary."""
+
+    verb: IncidentVerb
+    ref: str | None = None
+    text: str = ""
+    severity: int | None = None
+    """The new severity (``severity``)."""
+
+
+@dataclass(frozen=True)
+class Status:
+    """``/incident status [INC-n]``: the incident's card."""
+
+    ref: str | None = None
+    verb: ClassVar[IncidentVerb] = IncidentVerb.STATUS
+
+
+@dataclass(frozen=True)
+class ListIncidents:
+    """``/incident list``: the open incidents."""
+
+    verb: ClassVar[IncidentVerb] = IncidentVerb.LIST
+
+
+@dataclass(frozen=True)
+class IncidentHelp:
+    verb: ClassVar[IncidentVerb] = IncidentVerb.HELP
+
+
+IncidentCommand = Declare | OpenDeclareForm | Change | Status | ListIncidents | IncidentHelp
+
+
+# --- /sla --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -91,6 +156,7 @@ class Report:
     period: str | None = None
     customer: str | None = None
     csv: bool = False
+    verb: ClassVar[SlaVerb] = SlaVerb.REPORT
 
 
 @dataclass(frozen=True)
@@ -99,55 +165,85 @@ class Maintenance:
     end: str
     title: str
     customers: tuple[str, ...] = field(default_factory=tuple)
+    verb: ClassVar[SlaVerb] = SlaVerb.MAINTENANCE
 
 
 @dataclass(frozen=True)
-class SlaVerb:
-    verb: str
+class Customers:
+    verb: ClassVar[SlaVerb] = SlaVerb.CUSTOMERS
 
 
-def _verb(word: str, verbs: tuple[str, ...], usage: str, command: str) -> str:
+@dataclass(frozen=True)
+class Policies:
+    verb: ClassVar[SlaVerb] = SlaVerb.POLICIES
+
+
+@dataclass(frozen=True)
+class SlaHelp:
+    verb: ClassVar[SlaVerb] = SlaVerb.HELP
+
+
+SlaCommand = Report | Maintenance | Customers | Policies | SlaHelp
+
+
+Verb = TypeVar("Verb", IncidentVerb, SlaVerb)
+
+
+def _verb(word: str, verbs: type[Verb], usage: str, command: str) -> Verb:
     word = word.lower()
     word = _ALIASES.get(word, word)
-    if word in verbs:
-        return word
-    spellings = [*verbs, *(alias for alias, verb in _ALIASES.items() if verb in verbs)]
+    known = set(verbs)
+    if word in known:
+        return verbs(word)
+    spellings = [*verbs, *(alias for alias, verb in _ALIASES.items() if verb in known)]
     close = difflib.get_close_matches(word, spellings, n=1, cutoff=0.6)
     hint = f" Did you mean `{command} {_ALIASES.get(close[0], close[0])}`?" if close else ""
     raise UsageError(f"`{word}` is not a `{command}` command.{hint}\n{usage}")
 
 
-def parse_incident(text: str, severity_names: Iterable[tuple[int, str]] = ()) -> object:
-    """``/incident`` text → ``Declare``, ``IncidentVerb`` or ``OpenDeclareForm``."""
+def parse_incident(text: str, severity_names: Iterable[tuple[int, str]] = ()) -> IncidentCommand:
+    """``/incident`` text → one ``IncidentCommand``, or a ``UsageError`` that says why not."""
     text = decode(text or "").strip()
     if not text:
         return OpenDeclareForm()
     head, _, rest = text.partition(" ")
     rest = rest.strip()
-    verb = _verb(head, INCIDENT_VERBS, INCIDENT_USAGE, "/incident")
-    if verb == "declare":
+    verb = _verb(head, IncidentVerb, INCIDENT_USAGE, "/incident")
+    if verb is IncidentVerb.DECLARE:
         return _declare(rest, list(severity_names))
     ref = None
     first, _, after = rest.partition(" ")
     if first and _REF.match(first):
         ref, rest = first.upper(), after.strip()
-    if verb == "severity":
-        if not rest:
-            raise UsageError("say which severity: `/incident severity 2` (1, sev1, I, critical…)")
-        try:
-            level = parse_severity(rest.split()[0], severity_names)
-        except ValueError as exc:
-            raise UsageError(f"{exc}. {_levels(severity_names)}") from None
-        return IncidentVerb(verb, ref, severity=level)
-    if verb == "update" and not rest:
-        raise UsageError("an update needs text: `/incident update Rolled back the deploy`")
-    if verb == "pause" and not rest:
-        raise UsageError(
-            "a pause needs a reason: `/incident pause waiting for the customer's logs`"
-        )
-    if verb in ("ack", "resume", "restore", "status", "list", "help") and rest:
+    match verb:
+        case IncidentVerb.SEVERITY:
+            if not rest:
+                raise UsageError(
+                    "say which severity: `/incident severity 2` (1, sev1, I, critical…)"
+                )
+            try:
+                level = parse_severity(rest.split()[0], severity_names)
+            except ValueError as exc:
+                raise UsageError(f"{exc}. {_levels(severity_names)}") from None
+            return Change(verb, ref, severity=level)
+        case IncidentVerb.UPDATE if not rest:
+            raise UsageError("an update needs text: `/incident update Rolled back the deploy`")
+        case IncidentVerb.PAUSE if not rest:
+            raise UsageError(
+                "a pause needs a reason: `/incident pause waiting for the customer's logs`"
+            )
+        case IncidentVerb.UPDATE | IncidentVerb.PAUSE | IncidentVerb.RESOLVE:
+            return Change(verb, ref, text=rest)
+    if rest:
         raise UsageError(f"`/incident {verb}` takes no text (got `{rest}`).\n{INCIDENT_USAGE}")
-    return IncidentVerb(verb, ref, text=rest)
+    match verb:
+        case IncidentVerb.STATUS:
+            return Status(ref)
+        case IncidentVerb.LIST:
+            return ListIncidents()
+        case IncidentVerb.HELP:
+            return IncidentHelp()
+    return Change(verb, ref)
 
 
 def _declare(rest: str, severity_names: list[tuple[int, str]]) -> Declare:
@@ -239,21 +335,27 @@ def _clauses(words: list[str]) -> dict:
     return found
 
 
-def parse_sla(text: str) -> object:
-    """``/sla`` text → ``Report``, ``Maintenance`` or ``SlaVerb``."""
+def parse_sla(text: str) -> SlaCommand:
+    """``/sla`` text → one ``SlaCommand``, or a ``UsageError`` that says why not."""
     text = decode(text or "").strip()
     if not text:
-        return SlaVerb("help")
+        return SlaHelp()
     head, _, rest = text.partition(" ")
-    verb = _verb(head, SLA_VERBS, SLA_USAGE, "/sla")
+    verb = _verb(head, SlaVerb, SLA_USAGE, "/sla")
     rest = rest.strip()
-    if verb == "report":
-        return _report(rest)
-    if verb == "maintenance":
-        return _maintenance(rest)
+    match verb:
+        case SlaVerb.REPORT:
+            return _report(rest)
+        case SlaVerb.MAINTENANCE:
+            return _maintenance(rest)
     if rest:
         raise UsageError(f"`/sla {verb}` takes no text (got `{rest}`).\n{SLA_USAGE}")
-    return SlaVerb(verb)
+    match verb:
+        case SlaVerb.CUSTOMERS:
+            return Customers()
+        case SlaVerb.POLICIES:
+            return Policies()
+    return SlaHelp()
 
 
 REPORT_USAGE = (

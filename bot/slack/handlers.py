@@ -12,9 +12,9 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, assert_never
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
@@ -25,7 +25,9 @@ from bot.errors import Refusal
 from bot.incidents import service
 from bot.incidents.views import IncidentView
 from bot.parse import parse_instant, parse_when
+from bot.reminders import service as reminders
 from bot.reports import service as reports
+from bot.sla.timers import TimerKind
 from bot.slack import blocks, mrkdwn
 from bot.slack.authz import NOT_A_RESPONDER, NOT_AN_ADMIN, Permissions
 from bot.slack.blocks import Message
@@ -34,9 +36,17 @@ from bot.slack.grammar import (
     INCIDENT_USAGE,
     REPORT_USAGE,
     SLA_USAGE,
+    Change,
+    Customers,
     Declare,
+    IncidentHelp,
     IncidentVerb,
+    ListIncidents,
     Maintenance,
+    Policies,
+    SlaCommand,
+    SlaHelp,
+    Status,
 )
 from bot.slack.grammar import Report as ReportCommand
 from bot.slack.mrkdwn import escape
@@ -50,6 +60,15 @@ log = logging.getLogger(__name__)
 
 REQUEST_MEMORY = dt.timedelta(days=1)
 """How long a processed Slack request id is remembered (Slack retries for minutes)."""
+
+
+def request_key(kind: str, request_id: str | None) -> str | None:
+    """The key under which a Slack request is processed once (``Edge.first_time``): its kind
+    and Slack's id for it (a command's or a click's trigger, a form's view, an event).
+
+    ``None`` when Slack sent no id: that request is processed, not deduplicated, rather than
+    every request without one sharing a single key (and all but the first being dropped)."""
+    return f"{kind}:{request_id}" if request_id else None
 
 
 @dataclass(frozen=True)
@@ -75,9 +94,13 @@ def refused(text: str) -> Reply:
     return Reply(blocks.refusal(escape(text)), refused=True, reason=text)
 
 
-@dataclass
+@dataclass(eq=False)
 class Edge:
-    """Everything the listeners need, made once per app."""
+    """Everything the listeners need, made once per app.
+
+    ``executor`` runs what listeners do after their ack (``after``). Besides these fields an
+    edge keeps state of its own, not constructor parameters: when it last forgot old request
+    ids, and the work in flight (``wait_idle``)."""
 
     ctx: Context
     settings: Settings
@@ -85,10 +108,11 @@ class Edge:
     directory: Directory
     permissions: Permissions
     channels: IncidentChannels
+    executor: Executor
     ack_budget: float = 2.0
-    executor: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(16, thread_name_prefix="slabot-work")
-    )
+    _pruned_at: dt.datetime | None = field(default=None, init=False, repr=False)
+    _in_flight: int = field(default=0, init=False, repr=False)
+    _quiet: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
 
     def severity_names(self) -> list[tuple[int, str]]:
         """Every numbered level any contract has, named by the deployment's own contract first."""
@@ -98,8 +122,6 @@ class Edge:
                 if spec.level != "any":
                     names.setdefault(spec.level, spec.name)
         return sorted(names.items())
-
-    _pruned_at: dt.datetime | None = None
 
     def first_time(self, key: str | None) -> bool:
         """Record a Slack request id; ``False`` for a retry or a repeat already processed.
@@ -120,9 +142,6 @@ class Edge:
         if key:
             with self.ctx.db.transaction() as session:
                 queries.release_request(session, key)
-
-    _in_flight: int = 0
-    _quiet: threading.Condition = field(default_factory=threading.Condition)
 
     def after(self, job: Callable[[], None]) -> None:
         """Run ``job`` on the edge's threads, counted until it is done (see ``wait_idle``):
@@ -266,31 +285,42 @@ def locate(edge: Edge, channel: str | None, ref: str | None) -> str:
     )
 
 
-_DONE = {
-    "ack": "acknowledged the incident",
-    "restore": "marked service *restored*",
-    "resume": "*resumed* the clocks",
-}
-
-
-def act(edge: Edge, user: str, channel: str | None, command: IncidentVerb) -> Reply:
-    """Every ``/incident`` verb but declare."""
-    verb = command.verb
-    if verb == "help":
-        return Reply(blocks.usage(INCIDENT_USAGE))
-    if verb == "list":
-        total = service.count_incidents(edge.ctx, open_only=True)
-        views = service.list_incidents(edge.ctx, open_only=True, limit=blocks.LIST_LIMIT)
-        heading = f"*{total} open incident{'s' if total != 1 else ''}*"
-        return Reply(blocks.incident_list(views, heading, total=total))
-    ref = locate(edge, channel, command.ref)
-    if verb == "status":
-        return Reply(blocks.incident_card(service.get(edge.ctx, ref), edge.ctx.contracts))
-    return change(edge, user, ref, verb, text=command.text, severity=command.severity)
+def incident(
+    edge: Edge,
+    user: str,
+    channel: str | None,
+    command: Declare | Change | Status | ListIncidents | IncidentHelp,
+) -> Reply:
+    """One ``/incident`` command, from ``channel`` (whose incident it acts on unless it names
+    one). The bare command (``OpenDeclareForm``) is the listener's: opening a form needs the
+    request's trigger."""
+    match command:
+        case Declare():
+            return declare(edge, user, channel, command)
+        case Change(verb=verb, ref=ref, text=text, severity=severity):
+            ref = locate(edge, channel, ref)
+            return change(edge, user, ref, verb, text=text, severity=severity)
+        case Status(ref=ref):
+            view = service.get(edge.ctx, locate(edge, channel, ref))
+            return Reply(blocks.incident_card(view, edge.ctx.contracts))
+        case ListIncidents():
+            total = service.count_incidents(edge.ctx, open_only=True)
+            views = service.list_incidents(edge.ctx, open_only=True, limit=blocks.LIST_LIMIT)
+            heading = f"*{total} open incident{'s' if total != 1 else ''}*"
+            return Reply(blocks.incident_list(views, heading, total=total))
+        case IncidentHelp():
+            return Reply(blocks.usage(INCIDENT_USAGE))
+    assert_never(command)
 
 
 def change(
-    edge: Edge, user: str, ref: str, verb: str, *, text: str = "", severity: int | None = None
+    edge: Edge,
+    user: str,
+    ref: str,
+    verb: IncidentVerb,
+    *,
+    text: str = "",
+    severity: int | None = None,
 ) -> Reply:
     """Apply one change to an incident, then tell its channel and refresh its card.
 
@@ -298,47 +328,48 @@ def change(
     if not edge.permissions.may_respond(user):
         return refused(NOT_A_RESPONDER)
     ctx = edge.ctx
-    if verb == "ack":
-        view = service.acknowledge(ctx, ref, user)
-        response = view.timers.get("response")
-        done = "Acknowledged" + (f" — response {response.state.value}" if response else "")
-    elif verb == "update":
-        view = service.post_update(ctx, ref, text, user)
-        _post(edge, view, blocks.update_post(view, user, text))
-        done = "Update posted"
-    elif verb == "severity":
-        before = service.get(ctx, ref).severity
-        view = service.change_severity(ctx, ref, severity, user)
-        _post(
-            edge,
-            view,
-            blocks.change_post(
-                view,
-                user,
-                f"changed the severity {before} → *{view.severity}*; deadlines recomputed from the start",
-            ),
-        )
-        done = f"Severity is now {view.severity}"
-    elif verb == "pause":
-        view = service.pause(ctx, ref, text, user)
-        _post(edge, view, blocks.change_post(view, user, f"*paused* the clocks: {escape(text)}"))
-        done = "Paused; no reminders until `/incident resume`"
-    elif verb == "resume":
-        view = service.resume(ctx, ref, user)
-        done = "Resumed; deadlines moved by the paused time"
-    elif verb == "restore":
-        view = service.restore(ctx, ref, user)
-        restore = view.timers.get("restore")
-        done = "Service restored" + (f" — restore target {restore.state.value}" if restore else "")
-    elif verb == "resolve":
-        view = service.resolve(ctx, ref, user, summary=text or None)
-        summary = f": {escape(text)}" if text else ""
-        _post(edge, view, blocks.change_post(view, user, f"*resolved* {view.ref}{summary}"))
-        done = "Resolved"
-    else:
-        raise Refusal(f"`{verb}` is not an incident change")
-    if verb in _DONE:
-        _post(edge, view, blocks.change_post(view, user, _DONE[verb]))
+    match verb:
+        case IncidentVerb.ACK:
+            view = service.acknowledge(ctx, ref, user)
+            response = view.timers.get(TimerKind.RESPONSE)
+            done = "Acknowledged" + (f" — response {response.state.value}" if response else "")
+            _post(edge, view, blocks.change_post(view, user, "acknowledged the incident"))
+        case IncidentVerb.UPDATE:
+            view = service.post_update(ctx, ref, text, user)
+            _post(edge, view, blocks.update_post(view, user, text))
+            done = "Update posted"
+        case IncidentVerb.SEVERITY:
+            before = service.get(ctx, ref).severity
+            view = service.change_severity(ctx, ref, severity, user)
+            what = (
+                f"changed the severity {before} → *{view.severity}*; "
+                "deadlines recomputed from the start"
+            )
+            _post(edge, view, blocks.change_post(view, user, what))
+            done = f"Severity is now {view.severity}"
+        case IncidentVerb.PAUSE:
+            view = service.pause(ctx, ref, text, user)
+            what = f"*paused* the clocks: {escape(text)}"
+            _post(edge, view, blocks.change_post(view, user, what))
+            done = "Paused; no reminders until `/incident resume`"
+        case IncidentVerb.RESUME:
+            view = service.resume(ctx, ref, user)
+            _post(edge, view, blocks.change_post(view, user, "*resumed* the clocks"))
+            done = "Resumed; deadlines moved by the paused time"
+        case IncidentVerb.RESTORE:
+            view = service.restore(ctx, ref, user)
+            restore = view.timers.get(TimerKind.RESTORE)
+            done = "Service restored" + (
+                f" — restore target {restore.state.value}" if restore else ""
+            )
+            _post(edge, view, blocks.change_post(view, user, "marked service *restored*"))
+        case IncidentVerb.RESOLVE:
+            view = service.resolve(ctx, ref, user, summary=text or None)
+            summary = f": {escape(text)}" if text else ""
+            _post(edge, view, blocks.change_post(view, user, f"*resolved* {view.ref}{summary}"))
+            done = "Resolved"
+        case _:
+            raise Refusal(f"`{verb}` is not an incident change")
     edge.channels.refresh_card(view)
     return Reply(blocks.reply(f"✅ {done} ({escape(view.ref)})."))
 
@@ -354,8 +385,20 @@ def _post(edge: Edge, view: IncidentView, message: Message) -> None:
 # --- /sla ----------------------------------------------------------------------------------
 
 
-def sla_help() -> Reply:
-    return Reply(blocks.usage(SLA_USAGE))
+def sla(edge: Edge, user: str, channel: str | None, command: SlaCommand) -> Reply:
+    """One ``/sla`` command."""
+    match command:
+        case ReportCommand():
+            return report(edge, user, channel, command)
+        case Maintenance():
+            return maintenance(edge, user, command)
+        case Customers():
+            return customers(edge, user)
+        case Policies():
+            return policies(edge)
+        case SlaHelp():
+            return Reply(blocks.usage(SLA_USAGE))
+    assert_never(command)
 
 
 def maintenance(edge: Edge, user: str, command: Maintenance) -> Reply:
@@ -406,8 +449,6 @@ def policies(edge: Edge) -> Reply:
 
 
 def home_view(edge: Edge, user: str):
-    from bot.reminders import service as reminders
-
     total = service.count_incidents(edge.ctx, open_only=True)
     views = service.list_incidents(edge.ctx, open_only=True, limit=blocks.HOME_INCIDENTS)
     state = reminders.health(edge.ctx)

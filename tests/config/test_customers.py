@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from config.contracts import ContractError, Contracts, load_contracts, load_customers, policy_files
-from config.policy import ClockKind, Duration
+from config.contracts import ContractError, load_contracts, load_customers, policy_files
+from config.policy import ClockKind, Contracts, Duration
 
 CONFIG = Path(__file__).parents[2] / "config"
 POLICIES = "policies: diplomasafe, dixa, messaging-platform"

@@ -13,9 +13,9 @@ from fractions import Fraction
 
 import pytest
 
-from bot.digest.model import Risk
 from bot.digest.service import make_digest
 from bot.digest.text import as_text, summary
+from bot.digest.views import Risk
 from bot.digest.weeks import parse_week
 from bot.errors import Refusal
 from bot.incidents import service

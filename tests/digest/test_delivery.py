@@ -11,13 +11,14 @@ import pytest
 from bot.clock import ManualClock
 from bot.context import Context
 from bot.digest import service
-from bot.digest.sender import Digests, DigestSender
+from bot.digest.sender import DigestSender
 from bot.digest.weeks import parse_week
 from bot.incidents import service as incidents
 from bot.slack.app import make_client
 from bot.slack.delivery import MAX_ATTEMPTS
 from bot.slack.loopback import LoopbackSlack, Reply
-from bot.worker import Reminders, Worker
+from bot.worker import Worker
+from bot.worker.sources import Digests, Reminders
 from storage.db import Database
 from tests.conftest import empty
 from tests.slack.conftest import BOT_TOKEN, make_settings

@@ -20,14 +20,8 @@ from bot.incidents import service
 from bot.incidents.importer import import_history, read_records
 from bot.reports.service import customer_report, uptime_to_date
 from bot.sla.credits import CreditKind
-from config.contracts import (
-    SHIPPED_POLICIES_DIR,
-    Contracts,
-    Customer,
-    load_contracts,
-    load_policies,
-    policy_files,
-)
+from config.contracts import SHIPPED_POLICIES_DIR, load_contracts, load_policies, policy_files
+from config.policy import Contracts, Customer
 from tests.conftest import FIXTURES, T0
 
 UTC = dt.UTC

@@ -7,12 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.slack.grammar import (
+    Change,
+    Customers,
     Declare,
-    IncidentVerb,
     Maintenance,
     OpenDeclareForm,
+    Policies,
     Report,
-    SlaVerb,
+    SlaHelp,
     UsageError,
     parse_incident,
     parse_sla,
@@ -69,21 +71,19 @@ def test_declare_clauses(text, expected):
 def test_bare_incident_opens_the_form_and_verbs_may_name_their_incident():
     assert parse_incident("", NAMES) == OpenDeclareForm()
     assert parse_incident("   ", NAMES) == OpenDeclareForm()
-    assert parse_incident("ack inc-7", NAMES) == IncidentVerb("ack", "INC-7")
-    assert parse_incident("update INC-7 Rolled back", NAMES) == IncidentVerb(
+    assert parse_incident("ack inc-7", NAMES) == Change("ack", "INC-7")
+    assert parse_incident("update INC-7 Rolled back", NAMES) == Change(
         "update", "INC-7", "Rolled back"
     )
-    assert parse_incident("severity INC-7 sev2", NAMES) == IncidentVerb(
-        "severity", "INC-7", severity=2
-    )
-    assert parse_incident("update Rolled back INC-7", NAMES) == IncidentVerb(
+    assert parse_incident("severity INC-7 sev2", NAMES) == Change("severity", "INC-7", severity=2)
+    assert parse_incident("update Rolled back INC-7", NAMES) == Change(
         "update", None, "Rolled back INC-7"
     )
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("", SlaVerb("help")), ("help", SlaVerb("help")), ("customers", SlaVerb("customers")),
-    ("policies", SlaVerb("policies")), ("report", Report()), ("report 2026-11 acme", Report("2026-11", "acme")),
+    ("", SlaHelp()), ("help", SlaHelp()), ("customers", Customers()),
+    ("policies", Policies()), ("report", Report()), ("report 2026-11 acme", Report("2026-11", "acme")),
     ("report 2026 csv", Report("2026", None, True)),
     ("maint 2026-11-25T22:00 2026-11-25T23:30 DB upgrade for acme,globex",
      Maintenance("2026-11-25T22:00", "2026-11-25T23:30", "DB upgrade", ("acme", "globex"))),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from bot.incidents import service
 from tests.slack.conftest import make_workspace, text_of
@@ -186,6 +187,35 @@ def test_the_same_command_delivered_twice_declares_once(workspace, slack):
     workspace.incident("declare 1 Checkout down", trigger="same-trigger")
     workspace.incident("declare 1 Checkout down", trigger="same-trigger")
     assert len(service.list_incidents(workspace.ctx, open_only=False)) == 1
+
+
+def test_requests_without_an_id_are_each_processed_not_taken_for_repeats(workspace, slack):
+    """Slack sends an id with each request (a trigger, an event id); one that comes without
+    is processed, not deduplicated: requests without one do not share a key."""
+    for title in ("Checkout down", "Search down"):  # two commands, neither with a trigger id
+        body = urlencode({
+            "team_id": "T0LOOP", "channel_id": "C0GENERAL", "user_id": "U1",
+            "command": "/incident", "text": f"declare 1 {title}",
+            "response_url": slack.response_url(),
+        })  # fmt: skip
+        assert workspace.dispatch(body).status == 200
+    assert workspace.edge.wait_idle(60)
+    for ref in ("INC-1", "INC-2"):  # two clicks, neither with a trigger id
+        click = {
+            "type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T0LOOP"},
+            "channel": {"id": "C0GENERAL"}, "container": {"type": "message"},
+            "actions": [{"action_id": "incident_ack", "block_id": f"incident:{ref}", "value": ref, "type": "button"}],
+        }  # fmt: skip
+        assert workspace.dispatch(urlencode({"payload": json.dumps(click)})).status == 200
+    home = {"type": "app_home_opened", "user": "U1", "tab": "home"}
+    for _ in range(2):  # two events, neither with an event id
+        body = json.dumps({"type": "event_callback", "team_id": "T0LOOP", "event": home})
+        assert workspace.dispatch(body).status == 200
+    assert workspace.edge.wait_idle(60)
+    incidents = service.list_incidents(workspace.ctx, open_only=False)
+    assert sorted(v.title for v in incidents) == ["Checkout down", "Search down"]
+    assert all(v.acknowledged_at is not None for v in incidents)
+    assert len(slack.calls_to("views.publish")) == 2
 
 
 def test_app_home_shows_twenty_open_incidents_and_counts_the_rest(workspace, slack):

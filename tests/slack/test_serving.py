@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from click.testing import CliRunner
@@ -130,3 +132,14 @@ def test_socket_mode_delivers_commands_to_the_same_app_without_a_signature(
     with pytest.raises(SlackApiError):
         handler.client.issue_new_wss_url()
     assert slack.calls_to("apps.connections.open")[0].token == APP_TOKEN
+
+
+def test_build_app_takes_the_after_ack_executor_and_the_edge_keeps_its_state_private(
+    slack: LoopbackSlack, ctx
+):
+    with ThreadPoolExecutor(2) as pool:
+        _, edge = build_app(ctx, make_settings(slack), executor=pool)
+        assert edge.executor is pool
+    parameters = [f.name for f in dataclasses.fields(edge) if f.init]
+    assert parameters and not [name for name in parameters if name.startswith("_")]
+    assert "_quiet" not in repr(edge) and "_in_flight" not in repr(edge)

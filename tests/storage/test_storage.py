@@ -6,12 +6,12 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 
 from storage import queries
 from storage.db import Database, SchemaOutOfDate
-from storage.models import Incident
+from storage.models import DigestDelivery, Incident, OutboxStatus
 
 CPH = ZoneInfo("Europe/Copenhagen")
 
@@ -67,6 +67,27 @@ def test_a_naive_datetime_is_refused(db: Database):
     with pytest.raises(StatementError, match="naive datetime"), db.transaction() as session:
         session.add(_incident("INC-N", dt.datetime(2026, 11, 20, 10, 0)))
         session.flush()
+
+
+def test_a_status_is_stored_as_its_word_read_back_as_its_member_and_a_stranger_refused(
+    db: Database,
+):
+    at = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+    with db.transaction() as session:
+        session.add(DigestDelivery(week="2026-W47", recipient="U1", due_at=at, created_at=at))
+    with db.engine.connect() as connection:
+        stored = connection.execute(text("SELECT status FROM digest_delivery")).scalar_one()
+    with db.read() as session:
+        (row,) = session.scalars(select(DigestDelivery)).all()
+    assert stored == "pending" and type(stored) is str  # the column holds the plain word
+    assert row.status is OutboxStatus.PENDING
+    typo = DigestDelivery(week="2026-W47", recipient="U2", due_at=at, created_at=at)
+    typo.status = "pendng"
+    with pytest.raises(StatementError, match="not a valid OutboxStatus"), db.transaction() as s:
+        s.add(typo)
+        s.flush()
+    with db.read() as session:
+        assert len(session.scalars(select(DigestDelivery)).all()) == 1
 
 
 def test_sqlite_is_migrated_on_first_use(tmp_path):

@@ -16,7 +16,9 @@ from bot.reminders import service as reminders
 from bot.slack.app import make_client
 from bot.slack.delivery import MAX_ATTEMPTS
 from bot.slack.loopback import LoopbackSlack, Reply
-from bot.worker import SPREAD, Reminders, Worker
+from bot.worker import Worker
+from bot.worker.loop import SPREAD
+from bot.worker.sources import Reminders
 from storage import queries
 from storage.db import Database
 from tests.conftest import T0, empty

@@ -10,52 +10,54 @@ from slack_sdk import WebClient
 from bot.errors import Refusal
 from bot.incidents import service
 from bot.slack import blocks, handlers
-from bot.slack.handlers import Edge, Reply
+from bot.slack.blocks import ActionId
+from bot.slack.handlers import Edge, Reply, request_key
 
-_DIRECT = {"incident_ack": "ack", "incident_resume": "resume", "incident_restore": "restore"}
-_TEXT_FORMS: dict[str, dict] = {
-    "incident_update": {
-        "callback_id": "update", "title": "Post an update", "submit": "Post",
-        "label": "What is happening, what is next?",
+_TEXT_FORMS: dict[ActionId, dict] = {
+    ActionId.UPDATE: {
+        "title": "Post an update", "submit": "Post", "label": "What is happening, what is next?",
     },
-    "incident_pause": {
-        "callback_id": "pause", "title": "Pause the clocks", "submit": "Pause",
+    ActionId.PAUSE: {
+        "title": "Pause the clocks", "submit": "Pause",
         "label": "Why? (e.g. waiting for the customer's logs)",
     },
-    "incident_resolve": {
-        "callback_id": "resolve", "title": "Resolve", "submit": "Resolve",
-        "label": "Summary: cause and fix",
+    ActionId.RESOLVE: {
+        "title": "Resolve", "submit": "Resolve", "label": "Summary: cause and fix",
         "optional": True, "hint": "Posted in the channel and kept with the incident.",
     },
 }  # fmt: skip
-"""The buttons that open a one-field form first (``blocks.text_form``'s arguments)."""
+"""The buttons that open a one-field form first (``blocks.text_form``'s arguments; the
+form's ``callback_id`` is the button's verb)."""
 
 
 def register(app: App, edge: Edge) -> None:
-    @app.action({"action_id": "incident_ack"})
-    @app.action({"action_id": "incident_resume"})
-    @app.action({"action_id": "incident_restore"})
+    @app.action({"action_id": ActionId.ACK})
+    @app.action({"action_id": ActionId.RESUME})
+    @app.action({"action_id": ActionId.RESTORE})
     def direct(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
         user, ref = body["user"]["id"], action["value"]
         channel = (body.get("channel") or {}).get("id")
+        verb = ActionId(action["action_id"]).verb
+        key = request_key("action", body.get("trigger_id"))
 
         def work() -> Reply:
-            if not edge.first_time(f"action:{body.get('trigger_id')}"):
+            if not edge.first_time(key):
                 return handlers.ALREADY_HANDLED
-            return handlers.change(edge, user, ref, _DIRECT[action["action_id"]])
+            return handlers.change(edge, user, ref, verb)
 
         _tell(edge, client, channel, user, work)
 
-    @app.action({"action_id": "incident_update"})
-    @app.action({"action_id": "incident_pause"})
-    @app.action({"action_id": "incident_resolve"})
+    @app.action({"action_id": ActionId.UPDATE})
+    @app.action({"action_id": ActionId.PAUSE})
+    @app.action({"action_id": ActionId.RESOLVE})
     def text_form(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
-        fields = _TEXT_FORMS[action["action_id"]]
+        button = ActionId(action["action_id"])
+        fields = {"callback_id": button.verb, **_TEXT_FORMS[button]}
         _open_form(edge, client, body, lambda ref: blocks.text_form(ref=ref, **fields))
 
-    @app.action({"action_id": "incident_severity"})
+    @app.action({"action_id": ActionId.SEVERITY})
     def severity(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
 

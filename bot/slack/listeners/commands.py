@@ -7,17 +7,17 @@ from slack_sdk import WebClient
 
 from bot.slack import blocks, handlers
 from bot.slack.grammar import (
+    Change,
     Declare,
-    IncidentVerb,
+    IncidentCommand,
     Maintenance,
     OpenDeclareForm,
-    Report,
-    SlaVerb,
+    SlaCommand,
     UsageError,
     parse_incident,
     parse_sla,
 )
-from bot.slack.handlers import Edge, Reply
+from bot.slack.handlers import Edge, Reply, request_key
 
 
 def register(app: App, edge: Edge) -> None:
@@ -34,14 +34,12 @@ def register(app: App, edge: Edge) -> None:
             form = blocks.declare_form(edge.severity_names(), edge.ctx.contracts, channel)
             edge.after(lambda: client.views_open(trigger_id=command["trigger_id"], view=form))
             return
+        key = request_key("command", command.get("trigger_id")) if _changes(parsed) else None
 
         def work() -> Reply:
-            if _changes(parsed) and not edge.first_time(f"command:{command.get('trigger_id')}"):
+            if not edge.first_time(key):
                 return handlers.ALREADY_HANDLED
-            if isinstance(parsed, Declare):
-                return handlers.declare(edge, user, channel, parsed)
-            assert isinstance(parsed, IncidentVerb)
-            return handlers.act(edge, user, channel, parsed)
+            return handlers.incident(edge, user, channel, parsed)
 
         _answer(edge, ack, respond, work)
 
@@ -53,33 +51,20 @@ def register(app: App, edge: Edge) -> None:
         except UsageError as exc:
             ack(**handlers.refused(str(exc)).payload())
             return
+        key = request_key("command", command.get("trigger_id")) if _changes(parsed) else None
 
         def work() -> Reply:
-            if isinstance(parsed, Maintenance):
-                if not edge.first_time(f"command:{command.get('trigger_id')}"):
-                    return handlers.ALREADY_HANDLED
-                return handlers.maintenance(edge, user, parsed)
-            if isinstance(parsed, Report):
-                return handlers.report(edge, user, command.get("channel_id"), parsed)
-            assert isinstance(parsed, SlaVerb)
-            if parsed.verb == "customers":
-                return handlers.customers(edge, user)
-            if parsed.verb == "policies":
-                return handlers.policies(edge)
-            return handlers.sla_help()
+            if not edge.first_time(key):
+                return handlers.ALREADY_HANDLED
+            return handlers.sla(edge, user, command.get("channel_id"), parsed)
 
         _answer(edge, ack, respond, work)
 
 
-def _changes(parsed: object) -> bool:
+def _changes(parsed: IncidentCommand | SlaCommand) -> bool:
     """A command that changes something is processed once per delivery (a replayed or
     repeated request changes nothing more); reading needs no claim, and saves its write."""
-    return isinstance(parsed, Declare) or (
-        isinstance(parsed, IncidentVerb) and parsed.verb not in READ_ONLY_VERBS
-    )
-
-
-READ_ONLY_VERBS = frozenset({"status", "list", "help"})
+    return isinstance(parsed, Declare | Change | Maintenance)
 
 
 def _answer(edge: Edge, ack: Ack, respond: Respond, work) -> None:

@@ -6,7 +6,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.slack import handlers
-from bot.slack.handlers import Edge
+from bot.slack.handlers import Edge, request_key
 
 
 def register(app: App, edge: Edge) -> None:
@@ -17,7 +17,7 @@ def register(app: App, edge: Edge) -> None:
             return
 
         def publish() -> None:
-            if edge.first_time(f"event:{body.get('event_id')}"):
+            if edge.first_time(request_key("event", body.get("event_id"))):
                 user = event["user"]
                 client.views_publish(user_id=user, view=handlers.home_view(edge, user))
 

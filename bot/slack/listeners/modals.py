@@ -1,4 +1,5 @@
-"""Form submissions: the declare form and the update / pause / resolve / severity forms."""
+"""Modal submissions (Slack's ``view_submission``): the declare form and the update / pause /
+resolve / severity forms. Each form's ``callback_id`` is the ``/incident`` verb it submits."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from bot.errors import Refusal
 from bot.incidents import service
 from bot.slack import handlers, mrkdwn
 from bot.slack.channels import SLACK_FAILURES, why
-from bot.slack.grammar import Declare
-from bot.slack.handlers import Edge, Reply
+from bot.slack.grammar import Declare, IncidentVerb
+from bot.slack.handlers import Edge, Reply, request_key
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def _value(view: dict, block: str):
 
 
 def register(app: App, edge: Edge) -> None:
-    @app.view("declare")
+    @app.view(IncidentVerb.DECLARE)
     def declare(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         user = body["user"]["id"]
         origin = view.get("private_metadata") or None
@@ -47,12 +48,12 @@ def register(app: App, edge: Edge) -> None:
             channel=lambda: origin,
         )  # fmt: skip
 
-    @app.view("update")
-    @app.view("pause")
-    @app.view("resolve")
+    @app.view(IncidentVerb.UPDATE)
+    @app.view(IncidentVerb.PAUSE)
+    @app.view(IncidentVerb.RESOLVE)
     def text_forms(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         user, ref = body["user"]["id"], view["private_metadata"]
-        verb = view["callback_id"]
+        verb = IncidentVerb(view["callback_id"])
         text = _value(view, "text") or ""
 
         def work() -> Reply:
@@ -60,13 +61,13 @@ def register(app: App, edge: Edge) -> None:
 
         _submit(edge, ack, client, user, view, "text", work, channel=lambda: _channel_of(edge, ref))
 
-    @app.view("severity")
+    @app.view(IncidentVerb.SEVERITY)
     def severity(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         user, ref = body["user"]["id"], view["private_metadata"]
         level = int(_value(view, "severity"))
 
         def work() -> Reply:
-            return handlers.change(edge, user, ref, "severity", severity=level)
+            return handlers.change(edge, user, ref, IncidentVerb.SEVERITY, severity=level)
 
         _submit(
             edge, ack, client, user, view, "severity", work, channel=lambda: _channel_of(edge, ref)
@@ -97,7 +98,7 @@ def _submit(
     again under the same view id, so its claim is released. Everything that reads the
     database runs inside ``work`` or after the ack, so a slow database never delays it.
     """
-    key = f"view:{view['id']}" if view.get("id") else None
+    key = request_key("view", view.get("id"))
 
     def once() -> Reply:
         if not edge.first_time(key):

@@ -1,18 +1,12 @@
-"""The worker: posts due reminders into incident channels, each once, on time (and the
-weekly digest to managers, ``bot.digest.sender.Digests``).
+"""The worker's loop: ask each source of due work when its next row can be claimed, sleep
+until then, claim and handle a batch, mark each row, and say it is alive.
 
-Each step asks every source of due work (reminders; weekly digests may join them) when its
+Each step asks every source (``bot.worker.sources``: reminders and weekly digests) when its
 next row can be claimed — one indexed read. When nothing is due it sleeps until then, but
 never longer than ``poll`` seconds, so a row the web process has just written (a breach
 notice due at once, say) is noticed within ``poll``. When something is due it claims a
 batch, posts each row outside any transaction, then marks it — only while still holding
 the claim, which it renews first if the post could outlive it.
-
-Posting goes through ``bot.slack.delivery.Delivery``, which says what each of Slack's answers
-means: posted (also: found already posted after a takeover), retry (429 after Retry-After,
-5xx and connection errors with backoff) or failed. An archived or deleted incident channel
-falls back to SLABOT_ANNOUNCE_CHANNEL. A failed reminder is logged, and shown on App Home,
-in /healthz and by ``slabot doctor``.
 """
 
 from __future__ import annotations
@@ -27,117 +21,30 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any
 
 from slack_sdk import WebClient
 
 from bot.context import Context
+from bot.digest.sender import DigestSender
 from bot.incidents.views import IncidentView
 from bot.reminders import service
-from bot.reminders.service import Due
-from bot.sla.reminders import ReminderKind
-from bot.slack.blocks import Message, reminder_message
 from bot.slack.channels import IncidentChannels
-from bot.slack.delivery import Delivery, Posted, Retry, retry_at
+from bot.slack.delivery import Delivery
+from bot.worker.sources import METADATA_EVENT, Digests, DueWork, Reminders
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
-METADATA_EVENT = "slabot_reminder"
 MIN_NAP = 0.05
 """The shortest sleep when something looked due but another worker took it first."""
 SPREAD = 0.02
 """Up to this many seconds are added at random to a sleep until the next due row."""
 
 
-# --- sources of due work -------------------------------------------------------------------
-
-
-class DueWork(Protocol):
-    """A kind of row the worker posts when it falls due. Reminders are one; another (weekly
-    digests, say) implements these three methods and is added to ``Worker.sources``."""
-
-    name: str
-
-    def next_due(self, ctx: Context) -> dt.datetime | None:
-        """When the next row can be claimed (``None``: nothing is waiting)."""
-
-    def run_due(self, worker: Worker, limit: int) -> int:
-        """Claim up to ``limit`` due rows, post and mark each; how many were claimed."""
-
-    def release(self, ctx: Context, worker_id: str) -> int:
-        """Hand back this worker's claims it did not get to (shutdown)."""
-
-
-class Reminders:
-    """The reminder outbox: warnings, breach notices, escalations, progress reminders."""
-
-    name = "reminders"
-
-    def next_due(self, ctx: Context) -> dt.datetime | None:
-        return service.next_due(ctx)
-
-    def release(self, ctx: Context, worker_id: str) -> int:
-        return service.release_all(ctx, worker_id)
-
-    def run_due(self, worker: Worker, limit: int) -> int:
-        batch = service.claim(worker.ctx, worker.worker_id, limit)
-        worker.each(batch, lambda due: self.handle(worker, due))
-        return len(batch)
-
-    def message(self, worker: Worker, due: Due) -> Message:
-        r = due.reminder
-        return reminder_message(
-            due.incident, r.timer, r.kind, r.step, r.deadline_at, r.due_at, worker.ctx.clock.now(),
-            late=r.late, retried=r.last_error is not None, escalation=worker.settings.escalation,
-        )  # fmt: skip
-
-    def handle(self, worker: Worker, due: Due) -> None:
-        ctx, me, r, view = worker.ctx, worker.worker_id, due.reminder, due.incident
-        if not due.holds:
-            service.drop(ctx, due, me)
-            return
-        channel = view.channel_id or worker.settings.announce_channel
-        if channel is None:
-            reason = "the incident has no channel and SLABOT_ANNOUNCE_CHANNEL is not set"
-            service.fail(ctx, due, me, reason)
-            log.error("reminder %s of %s failed: %s", r.dedupe_key, view.ref, reason)
-            return
-        if not service.renew(ctx, due, me):
-            log.info("reminder %s was taken over by another worker; skipped", r.dedupe_key)
-            return
-        outcome = worker.delivery.deliver(
-            channel, self.message(worker, due), r.dedupe_key,
-            check_first=r.attempts > 1, since=r.due_at,
-        )  # fmt: skip
-        if isinstance(outcome, Posted):
-            if not service.sent(ctx, due, me, outcome.channel, outcome.ts):
-                log.warning(
-                    "reminder %s was posted but its claim had been taken over", r.dedupe_key
-                )
-                return
-            worker.count_posted()
-            if r.kind == ReminderKind.BREACH and not outcome.already:
-                worker.refresh_card(view)
-            return
-        if isinstance(outcome, Retry):
-            not_before = retry_at(outcome, r.attempts, ctx.clock.now())
-            if not_before is not None:
-                service.retry(ctx, due, me, not_before, outcome.reason, counts=outcome.counts)
-                log.warning(
-                    "reminder %s of %s: %s; retrying at %s",
-                    r.dedupe_key, view.ref, outcome.reason, f"{not_before:%H:%M:%S}",
-                )  # fmt: skip
-                return
-            outcome = outcome.gave_up(r.attempts)
-        service.fail(ctx, due, me, outcome.reason)
-        log.error("reminder %s of %s failed: %s", r.dedupe_key, view.ref, outcome.reason)
-
-
-# --- the loop --------------------------------------------------------------------------------
-
-
 class Worker:
+    """Claims and posts what its ``sources`` say is due, until ``stop`` is set."""
+
     def __init__(
         self,
         ctx: Context,
@@ -159,8 +66,6 @@ class Worker:
             client, self.channels, event_type=METADATA_EVENT, fallback=settings.announce_channel
         )
         if sources is None:
-            from bot.digest.sender import Digests, DigestSender
-
             sources = [Reminders(), Digests(DigestSender(ctx, client, settings))]
         self.sources: list[DueWork] = sources
         self.posted = 0

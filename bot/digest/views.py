@@ -1,4 +1,5 @@
 """What a weekly digest says, computed from data and an instant. Pure: no I/O, no clock.
+The digest's read model, as ``bot.incidents.views`` and ``bot.reports.views`` are theirs.
 
 ``build_digest`` takes the week's incidents and the open ones (as ``IncidentView``s, their
 timers already read by the engine), each customer's standing to date and the periods that
@@ -45,7 +46,8 @@ from bot.sla.credits import (
 )
 from bot.sla.timers import TimerKind, TimerState
 from bot.sla.uptime import minutes
-from config.contracts import Customer
+from config.policy import Customer
+from storage.models import IncidentState
 
 CLAIM_HORIZON = dt.timedelta(days=14)
 """Claim deadlines this close are called out."""
@@ -69,7 +71,7 @@ class WeekIncident:
     ref: str
     title: str
     severity: int
-    state: str
+    state: IncidentState
     paused: bool
     channel_id: str | None
     declared_at: dt.datetime
@@ -117,7 +119,7 @@ class OpenIncident:
     title: str
     severity: int
     channel_id: str | None
-    state: str
+    state: IncidentState
     paused: bool
     next: TimerView | None
     """The open timer due first (a breached one first of all)."""
