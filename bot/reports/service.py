@@ -1,4 +1,4 @@
-"""Uptime, credits and refunds per customer, each judged by its own contract (SLA-SEMANTICS §5–§6).
+"""Uptime, credits and refunds per customer, each judged by its own contract (docs/semantics.md §5–§6).
 
 ``customer_report`` is one read unit of work: it loads every incident, customer link, pause
 and maintenance window the period needs with a constant number of queries (however many
