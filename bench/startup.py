@@ -1,0 +1,151 @@
+"""Benchmark: how long the ``slabot`` command line takes to answer, start to exit.
+
+    .venv/bin/python bench/startup.py                          # this checkout's slabot
+    .venv/bin/python bench/startup.py --compare OTHER/.venv/bin/slabot   # before/after
+    python3 dev.py bench startup --runs 10
+
+Runs each case as a new process, the way a person or a process manager does, like
+hyperfine: a few warm-up runs (so the files are in the page cache), then ``--runs`` timed
+runs, each the wall time from ``subprocess.run`` to the exit. With ``--compare`` the two
+installations take turns, run by run, so a machine that gets busier in the middle slows
+both alike. Prints min, median and max per case, and the target where there is one:
+
+- ``slabot --help`` < 0.3 s;
+- ``slabot sla deadlines …`` (a policy, a customer, the default) < 0.6 s.
+
+``slabot worker --help`` and ``python -c "import bot.worker"`` (what every worker and
+test subprocess pays before its first line) are measured beside them, with no target.
+
+Every case runs in an empty temporary folder (no ``.env``, no ``slabot.db``) with the
+settings removed from the environment, except ``SLABOT_CUSTOMERS_FILE``, which names this
+checkout's ``config/customers.example.yaml`` for the ``--customer`` case. Each
+installation's own ``python`` (beside its ``slabot`` script) runs the ``import`` case.
+Nothing is written: ``PYTHONDONTWRITEBYTECODE`` is set, so an installation compared
+against is only read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = ("DATABASE_URL", "PORT", "SLACK_")  # and every SLABOT_…
+DEADLINES = ("sla", "deadlines", "--severity", "1", "--start", "2026-11-20T10:00")
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    argv: tuple[str, ...]
+    """After the console script, or after ``python`` when ``python`` is set."""
+    target: float | None = None
+    python: bool = False
+
+
+CASES = (
+    Case("slabot --help", ("--help",), 0.3),
+    Case("slabot sla deadlines (default policy)", DEADLINES, 0.6),
+    Case("slabot sla deadlines --policy diplomasafe", (*DEADLINES, "--policy", "diplomasafe"), 0.6),
+    Case("slabot sla deadlines --customer nordlys", (*DEADLINES, "--customer", "nordlys"), 0.6),
+    Case("slabot worker --help", ("worker", "--help")),
+    Case('python -c "import bot.cli"', ("-c", "import bot.cli"), python=True),
+    Case('python -c "import bot.worker"', ("-c", "import bot.worker"), python=True),
+)
+
+
+def environment() -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith((*SETTINGS, "SLABOT_", "PYTHON"))
+    }
+    env["SLABOT_CUSTOMERS_FILE"] = str(ROOT / "config" / "customers.example.yaml")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def command(script: Path, case: Case) -> list[str]:
+    return [str(script.parent / "python"), *case.argv] if case.python else [str(script), *case.argv]
+
+
+def run_once(argv: list[str], cwd: str, env: dict[str, str]) -> float:
+    began = time.perf_counter()
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - began
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} exited {done.returncode}:\n{done.stderr}")
+    return elapsed
+
+
+def measure(scripts: dict[str, Path], case: Case, runs: int, warmup: int) -> dict[str, list[float]]:
+    env = environment()
+    times: dict[str, list[float]] = {label: [] for label in scripts}
+    with tempfile.TemporaryDirectory(prefix="slabot-startup-") as cwd:
+        for _ in range(warmup):
+            for script in scripts.values():
+                run_once(command(script, case), cwd, env)
+        for _ in range(runs):
+            for label, script in scripts.items():
+                times[label].append(run_once(command(script, case), cwd, env))
+    return times
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--slabot",
+        type=Path,
+        default=Path(sys.executable).parent / "slabot",
+        help="the console script to measure (default: the one beside this python)",
+    )
+    parser.add_argument(
+        "--compare", type=Path, help="another installation's slabot, measured in turn with it"
+    )
+    parser.add_argument("--runs", type=int, default=20, help="timed runs per case (default 20)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed runs first (default 3)")
+    parser.add_argument("--case", action="append", help="only cases whose name contains this")
+    args = parser.parse_args(argv)
+    scripts = {"this": args.slabot.absolute()}
+    if args.compare:
+        scripts = {"compared": args.compare.absolute(), **scripts}
+    for label, script in scripts.items():
+        if not script.exists():
+            parser.error(f"{label}: {script} does not exist")
+    cases = [c for c in CASES if not args.case or any(word in c.name for word in args.case)]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {load:.2f} at the start; {args.runs} runs after {args.warmup} warm-up"
+    )
+    for label, script in scripts.items():
+        print(f"  {label}: {script}")
+    print()
+    print(f"{'case':<44} {'slabot':<9} {'min':>7} {'median':>7} {'max':>7}  target")
+    for case in cases:
+        times = measure(scripts, case, args.runs, args.warmup)
+        for label, seconds in times.items():
+            median = statistics.median(seconds)
+            verdict = ""
+            if case.target is not None:
+                met = "met" if median < case.target else "NOT met"
+                verdict = f"< {case.target} s: {met}"
+            print(
+                f"{case.name:<44} {label:<9} {min(seconds):7.3f} {median:7.3f} "
+                f"{max(seconds):7.3f}  {verdict}"
+            )
+    if hasattr(os, "getloadavg"):
+        print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
