@@ -652,92 +652,14 @@ def doctor(retry_failed: bool, as_json: bool) -> None:
     from bot.clock import SystemClock
     from bot.context import Context
     from bot.reminders import service as reminders
-    from bot.text import format_span
 
-    settings = get_settings()
-    database = Database(settings.database_url)
-    report: dict = {"database": "ok", "problems": []}
-    try:
-        database.ping()
-        current, head = database.current_revision(), database.head_revision()
-    except Exception as exc:
-        report.update(database=f"unreachable ({type(exc).__name__})")
-        report["problems"].append("the database does not answer (check DATABASE_URL)")
-        return _doctor_verdict(report, as_json)
-    report["schema"] = {"current": current, "head": head}
-    if current != head:
-        report["problems"].append(
-            f"the schema is at {current or 'nothing'}, this slabot needs {head}: "
-            "run `slabot db upgrade`"
-        )
-        return _doctor_verdict(report, as_json)
+    database = Database(get_settings().database_url)
     ctx = Context(db=database, contracts=get_contracts(), clock=SystemClock())
-    if retry_failed:
-        report["requeued"] = reminders.retry_failed(ctx)
-    state = reminders.health(ctx)
-    refs = state.refs
-    now = ctx.clock.now()
-    report.update(
-        worker=state.worker,
-        workers=[
-            {"id": wid, "seen": seen.isoformat(), "posted": posted}
-            for wid, seen, posted in state.workers
-        ],
-        failed=[
-            {
-                "incident": refs.get(r.incident_id),
-                "reminder": f"{r.timer} {r.step}",
-                "due": r.due_at.isoformat(),
-                "error": r.last_error,
-            }
-            for r in state.failed
-        ],
-        failed_count=state.failed_count,
-        overdue=state.overdue,
-        next_due=state.next_due.isoformat() if state.next_due else None,
-    )
-    report["problems"].extend(state.problems)
+    health = reminders.diagnose(ctx, requeue_failed=retry_failed)
     if as_json:
-        return _doctor_verdict(report, as_json)
-    click.echo(f"database   ok, schema {current} (current)")
-    if "requeued" in report:
-        click.echo(f"re-queued  {report['requeued']} failed reminders")
-    if state.workers:
-        for wid, seen, posted in state.workers:
-            click.echo(
-                f"worker     {wid}: alive, seen {format_span(now - seen)} ago, {posted} posted"
-            )
-    elif state.last_seen:
-        wid, seen, stopped = state.last_seen
-        how = "stopped" if stopped else "last seen"
-        click.echo(f"worker     none alive; {wid} {how} {format_span(now - seen)} ago")
+        click.echo(json.dumps(health.as_json(), indent=2))
     else:
-        click.echo("worker     none has ever run against this database")
-    click.echo(f"failed     {state.failed_count}")
-    for r in state.failed:
-        click.echo(
-            f"  {refs.get(r.incident_id, '?')} {r.timer} {r.step}, due "
-            f"{format_local(r.due_at, 'UTC')}: {r.last_error}"
-        )
-    if state.failed_count:
-        click.echo(
-            "  after fixing the cause, `slabot doctor --retry-failed` sends them again "
-            "(marked late) if their deadline still holds"
-        )
-    click.echo(f"overdue    {state.overdue}")
-    upcoming = format_local(state.next_due, "UTC") if state.next_due else "nothing pending"
-    click.echo(f"next due   {upcoming}")
-    _doctor_verdict(report, as_json)
-
-
-def _doctor_verdict(report: dict, as_json: bool) -> None:
-    problems = report["problems"]
-    report["healthy"] = not problems
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-    else:
-        for problem in problems:
-            click.echo(f"problem    {problem}")
-        click.echo("healthy" if not problems else f"unhealthy: {len(problems)} problem(s)")
-    if problems:
+        for line in health.lines():
+            click.echo(line)
+    if not health.healthy:
         raise SystemExit(1)

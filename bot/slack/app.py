@@ -172,12 +172,7 @@ def health(ctx: Context, *, strict: bool = False) -> tuple[int, dict]:
         log.warning("reminder health unavailable", exc_info=True)
         body.update(worker="unknown", reminders=type(exc).__name__)
         return (503 if strict else 200), {**body, "status": "unhealthy" if strict else "ok"}
-    body.update(
-        worker=state.worker,
-        workers=len(state.workers),
-        failed_reminders=state.failed_count,
-        overdue_reminders=state.overdue,
-    )
+    body.update(state.summary())
     if strict and state.problems:
         return 503, {**body, "status": "unhealthy", "problems": state.problems}
     return 200, body
