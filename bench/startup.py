@@ -13,12 +13,17 @@ both alike. Prints min, median and max per case, and the target where there is o
 - ``slabot --help`` < 0.3 s;
 - ``slabot sla deadlines …`` (a policy, a customer, the default) < 0.6 s.
 
-``slabot worker --help`` and ``python -c "import bot.worker"`` (what every worker and
-test subprocess pays before its first line) are measured beside them, with no target.
+``slabot worker --help``, ``python -c "import bot.worker"`` and ``slabot worker`` from
+its start until it says it is posting reminders (settings, contracts, the SQLite database
+checked, the Slack client made and its token checked, against a local Slack in this
+process) are measured beside them, with no target: every worker and every test subprocess
+pays them before its first line.
 
-Every case runs in an empty temporary folder (no ``.env``, no ``slabot.db``) with the
-settings removed from the environment, except ``SLABOT_CUSTOMERS_FILE``, which names this
-checkout's ``config/customers.example.yaml`` for the ``--customer`` case. Each
+Every case runs in an empty temporary folder (no ``.env``) with the settings removed from
+the environment, except ``SLABOT_CUSTOMERS_FILE``, which names this checkout's
+``config/customers.example.yaml`` for the ``--customer`` case, and, for the worker, its
+token, the local Slack's URL and a SQLite file of each installation's own in that folder
+(made by the first warm-up run). Each
 installation's own ``python`` (beside its ``slabot`` script) runs the ``import`` case.
 Nothing is written: ``PYTHONDONTWRITEBYTECODE`` is set, so an installation compared
 against is only read.
@@ -27,8 +32,10 @@ against is only read.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -38,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # for the local Slack the worker case posts to
 SETTINGS = ("DATABASE_URL", "PORT", "SLACK_")  # and every SLABOT_…
 DEADLINES = ("sla", "deadlines", "--severity", "1", "--start", "2026-11-20T10:00")
 
@@ -49,6 +57,8 @@ class Case:
     """After the console script, or after ``python`` when ``python`` is set."""
     target: float | None = None
     python: bool = False
+    until: str | None = None
+    """Timed until this appears on stderr (then the process is stopped), not to its exit."""
 
 
 CASES = (
@@ -59,7 +69,9 @@ CASES = (
     Case("slabot worker --help", ("worker", "--help")),
     Case('python -c "import bot.cli"', ("-c", "import bot.cli"), python=True),
     Case('python -c "import bot.worker"', ("-c", "import bot.worker"), python=True),
+    Case("slabot worker, until it posts", ("worker",), until="posting reminders"),
 )
+TOKEN = "xoxb-startup-bench"
 
 
 def environment() -> dict[str, str]:
@@ -77,25 +89,50 @@ def command(script: Path, case: Case) -> list[str]:
     return [str(script.parent / "python"), *case.argv] if case.python else [str(script), *case.argv]
 
 
-def run_once(argv: list[str], cwd: str, env: dict[str, str]) -> float:
+def run_once(argv: list[str], cwd: str, env: dict[str, str], until: str | None) -> float:
     began = time.perf_counter()
-    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - began
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} exited {done.returncode}:\n{done.stderr}")
-    return elapsed
+    if until is None:
+        done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+        elapsed = time.perf_counter() - began
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} exited {done.returncode}:\n{done.stderr}")
+        return elapsed
+    process = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    seen = []
+    try:
+        for line in process.stderr:
+            seen.append(line)
+            if until in line:
+                return time.perf_counter() - began
+        raise SystemExit(f"{' '.join(argv)} stopped before saying {until!r}:\n{''.join(seen)}")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
 
 
 def measure(scripts: dict[str, Path], case: Case, runs: int, warmup: int) -> dict[str, list[float]]:
-    env = environment()
     times: dict[str, list[float]] = {label: [] for label in scripts}
-    with tempfile.TemporaryDirectory(prefix="slabot-startup-") as cwd:
+    with contextlib.ExitStack() as stack:
+        cwd = stack.enter_context(tempfile.TemporaryDirectory(prefix="slabot-startup-"))
+        envs = {label: environment() for label in scripts}
+        if case.until is not None:
+            from bot.slack.loopback import LoopbackSlack
+
+            slack = stack.enter_context(LoopbackSlack(expected_token=TOKEN))
+            for label, env in envs.items():
+                env.update(
+                    SLACK_BOT_TOKEN=TOKEN,
+                    SLACK_API_URL=slack.api_url,
+                    DATABASE_URL=f"sqlite:///{Path(cwd) / label}.db",
+                )
         for _ in range(warmup):
-            for script in scripts.values():
-                run_once(command(script, case), cwd, env)
+            for label, script in scripts.items():
+                run_once(command(script, case), cwd, envs[label], case.until)
         for _ in range(runs):
             for label, script in scripts.items():
-                times[label].append(run_once(command(script, case), cwd, env))
+                times[label].append(run_once(command(script, case), cwd, envs[label], case.until))
     return times
 
 

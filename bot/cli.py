@@ -409,7 +409,7 @@ def digest(week: str | None, action: str) -> None:
         if action == "print":
             click.echo(as_text(make_digest(ctx, wanted, zone)))
             return
-        from bot.slack.app import make_client
+        from bot.slack.client import make_client
 
         settings.require("SLACK_BOT_TOKEN")
         sender = DigestSender(ctx, make_client(settings), settings)

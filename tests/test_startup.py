@@ -13,14 +13,22 @@ import sys
 
 import pytest
 
-DATABASE_AND_SLACK = {"sqlalchemy", "alembic", "sqlmodel", "slack_bolt", "slack_sdk", "matplotlib"}
+DATABASE_SLACK_CHART = {
+    "sqlalchemy",
+    "alembic",
+    "sqlmodel",
+    "slack_bolt",
+    "slack_sdk",
+    "matplotlib",
+}
 CONFIG = {"pydantic", "pydantic_settings", "yaml", "holidays", "arrow", "config", "storage"}
 
 PROBE = """
-import json, sys
-from bot.cli import main
-args = json.loads(sys.argv[1])
+import importlib, json, sys
+module, args = json.loads(sys.argv[1])
+importlib.import_module(module)
 if args is not None:
+    from bot.cli import main
     try:
         main(args, prog_name="slabot")
     except SystemExit as exc:
@@ -29,17 +37,22 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def loaded(tmp_path, args: list[str] | None) -> set[str]:
-    """The modules loaded after ``import bot.cli`` and, unless ``args`` is None, ``slabot ARGS``."""
+def loaded(tmp_path, args: list[str] | None, module: str = "bot.cli") -> set[str]:
+    """The modules loaded after importing ``module`` and, unless ``args`` is None, running
+    ``slabot ARGS``."""
     env = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith(("DATABASE_URL", "SLACK_", "SLABOT_", "PORT"))
     }
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(args)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [sys.executable, "-c", PROBE, json.dumps([module, args])],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return set(json.loads(done.stdout.splitlines()[-1]))
 
@@ -49,7 +62,7 @@ def packages(modules: set[str]) -> set[str]:
 
 
 def test_importing_the_cli_loads_only_click_and_the_standard_library(tmp_path):
-    assert packages(loaded(tmp_path, None)) & (DATABASE_AND_SLACK | CONFIG) == set()
+    assert packages(loaded(tmp_path, None)) & (DATABASE_SLACK_CHART | CONFIG) == set()
 
 
 @pytest.mark.parametrize(
@@ -62,9 +75,9 @@ def test_importing_the_cli_loads_only_click_and_the_standard_library(tmp_path):
     ],
     ids=["help", "worker help", "deadlines", "policy check"],
 )
-def test_commands_that_need_no_database_load_neither_it_nor_slack(tmp_path, args):
+def test_commands_that_need_no_database_load_neither_it_nor_slack_nor_charts(tmp_path, args):
     modules = loaded(tmp_path, args)
-    assert packages(modules) & DATABASE_AND_SLACK == set()
+    assert packages(modules) & DATABASE_SLACK_CHART == set()
     assert "holidays.countries" not in modules  # the default policy names no country
 
 
@@ -72,4 +85,8 @@ def test_a_policy_with_holidays_loads_them_when_it_needs_them(tmp_path):
     args = ["sla", "deadlines", "--severity", "1", "--start", "2026-11-20T10:00"]
     modules = loaded(tmp_path, [*args, "--policy", "diplomasafe"])
     assert "holidays.countries" in modules  # Danish holidays count on a business clock
-    assert packages(modules) & DATABASE_AND_SLACK == set()
+    assert packages(modules) & DATABASE_SLACK_CHART == set()
+
+
+def test_the_worker_loads_neither_the_bolt_app_nor_the_chart_library(tmp_path):
+    assert packages(loaded(tmp_path, None, "bot.worker")) & {"slack_bolt", "matplotlib"} == set()
