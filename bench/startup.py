@@ -8,7 +8,9 @@ Runs each case as a new process, the way a person or a process manager does, lik
 hyperfine: a few warm-up runs (so the files are in the page cache), then ``--runs`` timed
 runs, each the wall time from ``subprocess.run`` to the exit. With ``--compare`` the two
 installations take turns, run by run, so a machine that gets busier in the middle slows
-both alike. Prints min, median and max per case, and the target where there is one:
+both alike. Prints the wall time's min, median and max per case, the median CPU time
+(user + system) of the process, which hardly depends on how busy the machine is, and the
+target where there is one (for the median wall time):
 
 - ``slabot --help`` < 0.3 s;
 - ``slabot sla deadlines …`` (a policy, a customer, the default) < 0.6 s; also with a
@@ -37,6 +39,7 @@ import argparse
 import contextlib
 import os
 import platform
+import resource
 import signal
 import statistics
 import subprocess
@@ -83,6 +86,15 @@ CASES = (
 TOKEN = "xoxb-startup-bench"
 
 
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    """Seconds from starting the process to its exit (or to ``Case.until``)."""
+    cpu: float
+    """The process's user + system CPU seconds, for its whole life (the worker's includes
+    stopping); unlike the wall time, it hardly depends on how busy the machine is."""
+
+
 def environment() -> dict[str, str]:
     env = {
         name: value
@@ -98,14 +110,20 @@ def command(script: Path, case: Case) -> list[str]:
     return [str(script.parent / "python"), *case.argv] if case.python else [str(script), *case.argv]
 
 
-def run_once(argv: list[str], cwd: str, env: dict[str, str], until: str | None) -> float:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(argv: list[str], cwd: str, env: dict[str, str], until: str | None) -> Run:
+    cpu = children_cpu()
     began = time.perf_counter()
     if until is None:
         done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
         elapsed = time.perf_counter() - began
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(argv)} exited {done.returncode}:\n{done.stderr}")
-        return elapsed
+        return Run(elapsed, children_cpu() - cpu)
     process = subprocess.Popen(
         argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
@@ -114,15 +132,18 @@ def run_once(argv: list[str], cwd: str, env: dict[str, str], until: str | None) 
         for line in process.stderr:
             seen.append(line)
             if until in line:
-                return time.perf_counter() - began
-        raise SystemExit(f"{' '.join(argv)} stopped before saying {until!r}:\n{''.join(seen)}")
+                elapsed = time.perf_counter() - began
+                break
+        else:
+            raise SystemExit(f"{' '.join(argv)} stopped before saying {until!r}:\n{''.join(seen)}")
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=60)
+    return Run(elapsed, children_cpu() - cpu)
 
 
-def measure(scripts: dict[str, Path], case: Case, runs: int, warmup: int) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {label: [] for label in scripts}
+def measure(scripts: dict[str, Path], case: Case, runs: int, warmup: int) -> dict[str, list[Run]]:
+    times: dict[str, list[Run]] = {label: [] for label in scripts}
     with contextlib.ExitStack() as stack:
         cwd = stack.enter_context(tempfile.TemporaryDirectory(prefix="slabot-startup-"))
         envs = {label: {**environment(), **dict(case.env)} for label in scripts}
@@ -176,18 +197,23 @@ def main(argv: list[str]) -> int:
         print(f"  {label}: {script}")
     print()
     width = max(len(c.name) for c in cases)
-    print(f"{'case':<{width}} {'slabot':<9} {'min':>7} {'median':>7} {'max':>7}  target")
+    print(
+        f"{'':<{width}} {'':<9} {'wall time (s)':^23}  {'CPU (s)':>7}\n"
+        f"{'case':<{width}} {'slabot':<9} {'min':>7} {'median':>7} {'max':>7}  {'median':>7}  "
+        "target (median wall time)"
+    )
     for case in cases:
         times = measure(scripts, case, args.runs, args.warmup)
-        for label, seconds in times.items():
-            median = statistics.median(seconds)
+        for label, runs in times.items():
+            wall = [run.wall for run in runs]
+            median = statistics.median(wall)
+            cpu = statistics.median(run.cpu for run in runs)
             verdict = ""
             if case.target is not None:
-                met = "met" if median < case.target else "NOT met"
-                verdict = f"< {case.target} s: {met}"
+                verdict = f"< {case.target} s: {'met' if median < case.target else 'NOT met'}"
             print(
-                f"{case.name:<{width}} {label:<9} {min(seconds):7.3f} {median:7.3f} "
-                f"{max(seconds):7.3f}  {verdict}"
+                f"{case.name:<{width}} {label:<9} {min(wall):7.3f} {median:7.3f} "
+                f"{max(wall):7.3f}  {cpu:7.3f}  {verdict}"
             )
     if hasattr(os, "getloadavg"):
         print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
