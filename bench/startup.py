@@ -27,10 +27,9 @@ Every case runs in an empty temporary folder (no ``.env``) with the settings rem
 the environment, except ``SLABOT_CUSTOMERS_FILE``, which names this checkout's
 ``config/customers.example.yaml`` for the ``--customer`` case, and, for the worker, its
 token, the local Slack's URL and a SQLite file of each installation's own in that folder
-(made by the first warm-up run). Each
-installation's own ``python`` (beside its ``slabot`` script) runs the ``import`` case.
-Nothing is written: ``PYTHONDONTWRITEBYTECODE`` is set, so an installation compared
-against is only read.
+(made by the first warm-up run). Each installation's own ``python`` (beside its
+``slabot`` script) runs the ``import`` cases. Nothing is written outside that folder
+(``PYTHONDONTWRITEBYTECODE`` is set), so an installation compared against is only read.
 """
 
 from __future__ import annotations
