@@ -110,24 +110,28 @@ def test_a_fresh_database_imports_a_14_incident_history_twice_and_lists_14(
     settings.reset()
 
 
-def test_the_progress_callback_counts_every_record_written(ctx):
+def test_the_progress_callback_counts_the_records_each_batch_wrote(ctx):
     incidents, maintenance = history()
     seen = []
+    import_history(ctx, incidents, maintenance, progress=seen.append, batch=5)
+    assert seen == [5, 5, 4, 2]  # 14 incidents in batches of 5, then the 2 maintenance windows
+    seen.clear()
     import_history(ctx, incidents, maintenance, progress=seen.append)
-    assert seen == [1] * (len(incidents) + len(maintenance)) == [1] * 16
+    assert seen == [14, 2]
 
 
 def test_a_failure_half_way_through_writing_leaves_nothing(ctx):
     incidents, maintenance = history()
     written = []
 
-    def fail_at_the_fifth(step):
+    def fail_after_the_first_batch(step):
         written.append(step)
-        if len(written) == 5:
+        if len(written) == 2:
             raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError, match="disk full"):
-        import_history(ctx, incidents, maintenance, progress=fail_at_the_fifth)
+        import_history(ctx, incidents, maintenance, progress=fail_after_the_first_batch, batch=5)
+    assert written == [5, 5]
     with ctx.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Incident)) == 0
         assert session.scalar(select(func.count()).select_from(TimelineEvent)) == 0
