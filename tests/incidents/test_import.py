@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
 
 from bot.cli import main
 from bot.incidents import service
@@ -294,3 +294,25 @@ def test_the_cli_reports_a_refused_import_and_exits_1(cli_db, tmp_path):
     result = CliRunner().invoke(main, ["import", str(path)])
     assert result.exit_code == 1
     assert "nothing was imported:\nincidents[0] (X): declared_at: is required" in result.output
+
+
+def test_a_batch_reads_its_stored_incidents_in_one_query_not_one_a_record(ctx):
+    incidents, maintenance = history()
+    import_history(ctx, incidents, maintenance)
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(ctx.db.engine, "before_cursor_execute", seen)
+    try:
+        summary = import_history(ctx, incidents, maintenance, batch=5)
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", seen)
+    assert summary.unchanged == 14
+    reads = [s for s in statements if s.startswith("SELECT")]
+    # 14 records in 3 batches: each reads its stored incidents, then their customers.
+    assert sum(" FROM incident WHERE" in s for s in reads) == 3
+    assert sum(" FROM incident_customer WHERE" in s for s in reads) == 3
+    assert not [s for s in statements if s.startswith(("INSERT", "UPDATE", "DELETE", "COPY"))
+                and "maintenance" not in s]  # fmt: skip
