@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from typing import ClassVar
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from typing import Any, ClassVar
 
 from sqlalchemy import Result, case, delete, false, func, insert, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -284,20 +284,11 @@ def insert_rows(session: Session, model: type, rows: Sequence[dict], *, batch: i
     columns = [c.name for c in table.columns if c.name in rows[0] or c.name in defaults]
     if len(columns) != len(rows[0]) + len(defaults):
         raise ValueError(f"{table.name} has no column {sorted(set(rows[0]) - set(columns))}")
-    binds = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
-    nulls = [None if b is None else b(None) for b in binds]  # what each type makes of None
-    steps = list(zip(columns, binds, nulls, strict=True))
+    steps = [(name, defaults.get(name), _bound_by(table.c[name].type, dialect)) for name in columns]
 
     def bound(chunk: Sequence[dict]) -> Iterator[tuple]:
         for row in chunk:
-            yield tuple(
-                null
-                if (v := row.get(name, defaults.get(name))) is None
-                else v
-                if b is None
-                else b(v)
-                for name, b, null in steps
-            )
+            yield tuple(convert(row.get(name, default)) for name, default, convert in steps)
 
     if dialect.name == "postgresql":
         quote = dialect.identifier_preparer.quote
@@ -313,6 +304,15 @@ def insert_rows(session: Session, model: type, rows: Sequence[dict], *, batch: i
     for start in range(0, len(rows), batch):
         connection.exec_driver_sql(str(compiled), list(bound(rows[start : start + batch])))
     return len(rows)
+
+
+def _bound_by(column_type, dialect) -> Callable[[Any], Any]:
+    """What binding a value to a parameter of ``column_type`` makes of it, as an INSERT does."""
+    bind = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if bind is None:
+        return lambda value: value
+    null = bind(None)  # JSON makes JSON null of it; other types leave None
+    return lambda value: null if value is None else bind(value)
 
 
 def reserve_ids(session: Session, model: type, count: int) -> list[int]:

@@ -50,12 +50,12 @@ INCIDENT_FIELDS = {
     "acknowledged_at": False, "restored_at": False, "resolved_at": False, "outage": False,
     "customers": False, "excluded": False, "impact_pct": False,
 }  # fmt: skip
-BATCH = 1_000
-"""Records written per batch: one read of the stored ones, one insert per table, one step
-of the progress bar."""
 MAINTENANCE_FIELDS = {
     "ref": True, "title": True, "start": True, "end": True, "announced_at": True, "customers": False,
 }  # fmt: skip
+BATCH = 1_000
+"""Records written per batch: one read of the stored ones, one insert per table, one step
+of the progress bar."""
 
 
 class ImportRefused(Refusal):
@@ -257,8 +257,8 @@ def check_incident(
         return None, record.problems
     return IncidentRecord(
         ref=record.text("ref"), title=title, severity=severity, declared_at=declared,
-        reported_at=declared, impact_start=impact, acknowledged_at=acknowledged, restored_at=restored,
-        resolved_at=resolved, outage=outage, customers=customers,
+        reported_at=declared, impact_start=impact, acknowledged_at=acknowledged,
+        restored_at=restored, resolved_at=resolved, outage=outage, customers=customers,
         excluded=record.text("excluded") or None, impact_pct=impact_pct,
     ), []  # fmt: skip
 

@@ -545,6 +545,7 @@ class Derived:
 
 
 def derive(evaluation: Evaluation, now: dt.datetime) -> Derived:
+    """The timer rows of an evaluation, and the reminders its open timers plan from ``now``."""
     timers = {}
     for kind, reading in evaluation.readings.items():
         start, stop = evaluation.facts.span(kind)
