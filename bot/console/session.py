@@ -24,18 +24,15 @@ import re
 import secrets
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr
 from slack_bolt.request import BoltRequest
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.engine import make_url
 
 from bot.clock import ScaledClock, SystemClock
@@ -50,7 +47,7 @@ from bot.sla.timers import TimerKind
 from bot.slack import blocks
 from bot.slack.app import build_app, make_client
 from bot.slack.channels import channel_name
-from bot.slack.loopback import RESPONSE_URL, Call, LoopbackSlack
+from bot.slack.loopback import RESPONSE_URL, Call, LoopbackSlack, SignedRequest, SlackRequests
 from bot.slack.mrkdwn import escape
 from bot.text import format_local, format_span
 from bot.worker import Worker
@@ -265,10 +262,12 @@ class Console:
         self.ctx = Context(db=db, contracts=self.contracts, clock=self.clock)
 
         token, secret = f"xoxb-console-{secrets.token_hex(12)}", secrets.token_hex(16)
-        self.secret = secret
         self.slack = LoopbackSlack(
             expected_token=token, clock=lambda: self.clock.now().timestamp()
         ).start()
+        self.requests = SlackRequests(
+            secret, team_id=self.slack.team_id, team_domain=self.slack.team_domain, token="console"
+        )  # signed with real time, which Bolt checks them against
         self.me = self._person("you", self.zone)
         self.slack.add_channel("general", id=GENERAL, bot_member=True, members=(self.me.id,))
         self._channels[GENERAL] = "general"
@@ -502,19 +501,9 @@ class Console:
 
     # --- requests into the Bolt app --------------------------------------------------------
 
-    def _signed(self, body: str) -> dict[str, list[str]]:
-        stamp = str(int(time.time()))  # Bolt checks requests against real time
-        signature = SignatureVerifier(self.secret).generate_signature(timestamp=stamp, body=body)
-        kind = "application/json" if body.startswith("{") else "application/x-www-form-urlencoded"
-        return {
-            "content-type": [kind],
-            "x-slack-request-timestamp": [stamp],
-            "x-slack-signature": [signature],
-        }
-
-    def _dispatch(self, body: str) -> dict:
+    def _dispatch(self, request: SignedRequest) -> dict:
         """Send a request as Slack would; the answer's body (the ack's JSON), if any."""
-        response = self.app.dispatch(BoltRequest(body=body, headers=self._signed(body)))
+        response = self.app.dispatch(BoltRequest(body=request.body, headers=request.headers))
         if response.status != 200:
             self.refuse(f"slabot answered {response.status}: {response.body or 'no body'}")
             return {}
@@ -533,9 +522,6 @@ class Console:
                 return
             wait(busy, timeout=remaining)
 
-    def _trigger(self) -> str:
-        return f"console-{uuid.uuid4().hex}"
-
     def _response_url(self, channel: str, user: str) -> str:
         url = self.slack.response_url("console")
         self._responses[url.rsplit("/", 1)[1]] = (channel, user)
@@ -550,15 +536,13 @@ class Console:
             return
         with self._lock:
             self._created.clear()
-        trigger = self._trigger()
-        body = urlencode({
-            "token": "console", "team_id": self.slack.team_id, "team_domain": self.slack.team_domain,
-            "channel_id": self.channel, "channel_name": self._channel_name(self.channel),
-            "user_id": self.user.id, "user_name": self.user.name, "command": command,
-            "text": escape(text), "api_app_id": "A0LOOP", "is_enterprise_install": "false",
-            "response_url": self._response_url(self.channel, self.user.id), "trigger_id": trigger,
-        })  # fmt: skip
-        answer = self._dispatch(body)
+        trigger = self.requests.trigger()
+        request = self.requests.command(
+            command, escape(text), user=self.user.id, user_name=self.user.name,
+            channel=self.channel, channel_name=self._channel_name(self.channel),
+            response_url=self._response_url(self.channel, self.user.id), trigger_id=trigger,
+        )  # fmt: skip
+        answer = self._dispatch(request)
         self._show_answer(answer)
         self._settle()
         self.clock.nudge()  # reminders the command wrote are looked at now
@@ -631,22 +615,16 @@ class Console:
         )
 
     def _press(self, message: dict, button: render.Button, text: str) -> None:
-        trigger = self._trigger()
-        payload = {
-            "type": "block_actions", "api_app_id": "A0LOOP", "token": "console",
-            "user": {"id": self.user.id, "username": self.user.name, "team_id": self.slack.team_id},
-            "team": {"id": self.slack.team_id, "domain": self.slack.team_domain},
-            "channel": {"id": self.channel, "name": self._channel_name(self.channel)},
-            "container": {"type": "message", "message_ts": message["ts"], "channel_id": self.channel},
-            "message": message, "trigger_id": trigger,
-            "response_url": self._response_url(self.channel, self.user.id),
-            "actions": [{
-                "type": "button", "action_id": button.action_id, "block_id": button.block_id,
-                "value": button.value, "text": {"type": "plain_text", "text": button.label},
-                "action_ts": str(time.time()),
-            }],
-        }  # fmt: skip
-        self._show_answer(self._dispatch(urlencode({"payload": json.dumps(payload)})))
+        trigger = self.requests.trigger()
+        action = self.requests.button(
+            button.action_id, button.value, block_id=button.block_id, label=button.label
+        )
+        request = self.requests.block_actions(
+            [action], user=self.user.id, user_name=self.user.name, channel=self.channel,
+            channel_name=self._channel_name(self.channel), message=message,
+            response_url=self._response_url(self.channel, self.user.id), trigger_id=trigger,
+        )  # fmt: skip
+        self._show_answer(self._dispatch(request))
         self._settle()
         self.clock.nudge()
         form = self._forms.pop(trigger, None)
@@ -684,18 +662,14 @@ class Console:
             state = {"type": "static_select", "selected_option": option}
         else:
             state = {"type": element.get("type", "plain_text_input"), "value": text or None}
-        payload = {
-            "type": "view_submission", "api_app_id": "A0LOOP", "token": "console",
-            "user": {"id": self.user.id, "username": self.user.name, "team_id": self.slack.team_id},
-            "team": {"id": self.slack.team_id, "domain": self.slack.team_domain},
-            "trigger_id": self._trigger(),
-            "view": {
-                "id": form.get("id"), "type": "modal", "callback_id": form.get("callback_id"),
-                "private_metadata": form.get("private_metadata", ""), "hash": form.get("hash"),
-                "state": {"values": {block.get("block_id"): {element.get("action_id"): state}}},
-            },
-        }  # fmt: skip
-        self._show_answer(self._dispatch(urlencode({"payload": json.dumps(payload)})))
+        request = self.requests.view_submission(
+            callback_id=form.get("callback_id", ""),
+            values={block.get("block_id"): {element.get("action_id"): state}},
+            user=self.user.id, user_name=self.user.name, view_id=form.get("id"),
+            private_metadata=form.get("private_metadata", ""), view_hash=form.get("hash"),
+            trigger_id=self.requests.trigger(),
+        )  # fmt: skip
+        self._show_answer(self._dispatch(request))
         self._settle()
         self.clock.nudge()
 
@@ -866,13 +840,11 @@ class Console:
     def home(self, _: str = "") -> None:
         with self._lock:
             self._home = None
-        body = json.dumps({
-            "type": "event_callback", "team_id": self.slack.team_id, "api_app_id": "A0LOOP",
-            "event_id": f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()),
-            "event": {"type": "app_home_opened", "user": self.user.id, "tab": "home",
-                      "channel": f"D{self.user.id}"},
-        })  # fmt: skip
-        self._dispatch(body)
+        opened = {
+            "type": "app_home_opened", "user": self.user.id, "tab": "home",
+            "channel": f"D{self.user.id}",
+        }  # fmt: skip
+        self._dispatch(self.requests.event(opened))
         self._settle()
         with self._lock:
             home = self._home

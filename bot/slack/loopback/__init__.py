@@ -5,7 +5,8 @@ The real ``slack_sdk`` ``WebClient`` (and Bolt's ``App``, ``respond()`` and
 consistent workspace (users, channels, user groups, messages, pins, views, files), answers
 the way Slack does (``{"ok": false, "error": ...}`` with HTTP 200 for API errors), records
 every call, and can be scripted to fail: 429 with Retry-After, 5xx, API errors, slowness,
-requests held until released, and dropped connections.
+requests held until released, and dropped connections. ``SlackRequests`` is the other
+direction: the signed requests Slack sends to an app.
 
     with LoopbackSlack() as slack:
         client = WebClient(token="xoxb-test", base_url=slack.api_url)
@@ -20,13 +21,15 @@ One idea per module:
 - ``calls``: every call recorded (``Call``), and waiting for one;
 - ``workspace``: the workspace model, seeded and read by tests and the console;
 - ``methods``: the Web API methods acting on it;
-- ``server``: ``LoopbackSlack``, the above put together.
+- ``server``: ``LoopbackSlack``, the above put together;
+- ``requests``: signed slash commands, button clicks, form submissions and events.
 
 The server is standard library only, so the console can use it without test dependencies.
 """
 
 from bot.slack.loopback.calls import RESPONSE_URL, UPLOAD_URL, Call
 from bot.slack.loopback.faults import FAULTS, Hold, Reply, Storm
+from bot.slack.loopback.requests import SignedRequest, SlackRequests
 from bot.slack.loopback.server import LoopbackSlack
 from bot.slack.loopback.workspace import SlackError
 
@@ -38,6 +41,8 @@ __all__ = [
     "Hold",
     "LoopbackSlack",
     "Reply",
+    "SignedRequest",
     "SlackError",
+    "SlackRequests",
     "Storm",
 ]
