@@ -122,6 +122,11 @@ class DrillClock(ScaledClock):
         self._nudged.wait(max(0.0, seconds) / self.speed)
         self._nudged.clear()
 
+    def pass_until(self, until: dt.datetime) -> None:
+        """Let drill time pass until ``until`` (``wait``): here, by waiting in real time."""
+        while (left := (until - self.now()).total_seconds()) > 0:
+            time.sleep(min(left / self.speed, 0.2))
+
 
 class DrillWorker(Worker):
     """The worker, telling the console how far it has caught up (for ``wait``)."""
@@ -231,7 +236,11 @@ class Console:
         interactive: bool = False,
         style: bool = False,
         ask: Callable[[str], str] | None = None,
+        drill_clock: Callable[[float, dt.datetime], DrillClock] = DrillClock,
     ):
+        """``drill_clock(speed, origin)`` makes the session's clock (tests give one whose
+        time passes only in ``wait``)."""
+        self.drill_clock = drill_clock
         self.base_settings, self.contracts = settings, contracts
         self.database_url, self.new_database = database_url, new_database
         self.speed, self.zone, self.style, self.ask = speed, zone, style, ask
@@ -258,7 +267,7 @@ class Console:
         db = Database(self.database_url)
         db.ensure_schema()
         self.started_at = _resume_from(Context(db, self.contracts, SystemClock()))
-        self.clock = DrillClock(self.speed, origin=self.started_at)
+        self.clock = self.drill_clock(self.speed, self.started_at)
         self.ctx = Context(db=db, contracts=self.contracts, clock=self.clock)
 
         token, secret = f"xoxb-console-{secrets.token_hex(12)}", secrets.token_hex(16)
@@ -737,8 +746,7 @@ class Console:
         until = self.clock.now() + span
         self.say(f"… waiting {format_span(span)} of drill time ({_real(span / self.speed)} real)")
         try:
-            while (left := (until - self.clock.now()).total_seconds()) > 0:
-                time.sleep(min(left / self.speed, 0.2))
+            self.clock.pass_until(until)
             if self.worker is not None and not self.worker.wait_caught_up(until, timeout=10.0):
                 self.say("(the worker is behind: reminders due by now may still follow)")
         except KeyboardInterrupt:
