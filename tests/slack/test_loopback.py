@@ -273,6 +273,20 @@ def test_wait_for_wakes_on_a_call_from_another_thread(slack: LoopbackSlack, clie
     assert call.params == {"channel": "U2", "text": "later"}
 
 
+def test_a_held_request_waits_for_its_release_and_wait_idle_for_its_answer(
+    slack: LoopbackSlack, client: WebClient
+):
+    held = Hold()
+    slack.script("auth.test", Reply(hold=held))
+    caller = threading.Thread(target=client.auth_test)
+    caller.start()
+    assert held.reached.wait(PATIENCE)
+    assert slack.wait_idle(0.1) is False and slack.calls_to("auth.test") == []  # still held
+    held.release()
+    caller.join(PATIENCE)
+    assert slack.wait_idle() and slack.calls_to("auth.test")[0].ok
+
+
 def test_wait_for_says_what_did_arrive(slack: LoopbackSlack, client: WebClient):
     client.auth_test()
     with pytest.raises(AssertionError, match=r"(?s)chat\.update.*got 0.*auth\.test\(\) -> 200 ok"):
