@@ -48,15 +48,14 @@ import time
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from slack_sdk.signature import SignatureVerifier  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
-from bot.slack.loopback import LoopbackSlack  # noqa: E402
+from bot.slack.loopback import LoopbackSlack, SlackRequests  # noqa: E402
 from storage import queries  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import (  # noqa: E402
@@ -213,7 +212,7 @@ def fill(database: Database, count: int, customers, now: dt.datetime) -> dict[st
 class Sender:
     def __init__(self, base: str, slack: LoopbackSlack):
         self.base, self.slack = base, slack
-        self.verifier = SignatureVerifier(SIGNING_SECRET)
+        self.requests = SlackRequests(SIGNING_SECRET)
 
     def command(
         self,
@@ -225,19 +224,10 @@ class Sender:
         response_url: str | None = None,
         timeout: float = 10,
     ) -> tuple[float, dict]:
-        body = urlencode({
-            "token": "legacy", "team_id": "T0LOOP", "channel_id": channel, "user_id": user,
-            "command": command, "text": text_,
-            "response_url": response_url or self.slack.response_url("r"),
-            "trigger_id": f"bench-{time.monotonic_ns()}",
-        })  # fmt: skip
-        stamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": self.verifier.generate_signature(timestamp=stamp, body=body),
-        }
-        request = urllib.request.Request(f"{self.base}/slack/events", body.encode(), headers)
+        request = self.requests.command(
+            command, text_, user=user, channel=channel,
+            response_url=response_url or self.slack.response_url("r"),
+        ).http(f"{self.base}/slack/events")  # fmt: skip
         started = time.perf_counter()
         with urllib.request.urlopen(request, timeout=timeout) as answer:
             payload = answer.read()

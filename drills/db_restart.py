@@ -144,7 +144,7 @@ def main() -> int:
         commands.finish()
         health.stop.set()
         database = drill.database()
-        counted = ledger.settle(database, drill.slack, ends, within=180, then=3)
+        counted = ledger.settle(database, drill.slack, ends, within=180)
         database.dispose()
         codes = drill.close(args.postgres_url)
     finally:

@@ -88,15 +88,16 @@ def settle(
     due_by: dt.datetime,
     *,
     within: float,
-    then: float,
     poll: float = 1.0,
 ) -> Ledger:
     """The ledger once every reminder due by ``due_by`` is finished (or ``within`` seconds have
-    passed), and ``then`` seconds more: room for a late post or a duplicate to show."""
+    passed) and no request to the fake Slack is still being answered: a post that lands late
+    (answered after its sender gave up) or a duplicate has landed by then. Finished reminders
+    are claimed by no worker again, so nothing more of them can follow."""
     give_up = time.monotonic() + within
     while unfinished(database, due_by) and time.monotonic() < give_up:
         time.sleep(poll)
-    time.sleep(then)
+    slack.wait_idle(max(1.0, give_up - time.monotonic()))
     return count(database, slack, due_by)
 
 

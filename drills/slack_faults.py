@@ -96,7 +96,7 @@ def main() -> int:
               "and leases", flush=True)  # fmt: skip
         database = drill.database()
         # then: a late post (a 5.5 s answer) would show by then
-        counted = ledger.settle(database, drill.slack, ends, within=180, then=6)
+        counted = ledger.settle(database, drill.slack, ends, within=180)
         database.dispose()
         codes = drill.close(args.postgres_url)
     finally:

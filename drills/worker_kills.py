@@ -88,7 +88,7 @@ def main() -> int:
               f"({LEASE.total_seconds():g} s) of the dead", flush=True)  # fmt: skip
         database = drill.database()
         within = LEASE.total_seconds() + 120
-        counted = ledger.settle(database, drill.slack, ends, within=within, then=3)
+        counted = ledger.settle(database, drill.slack, ends, within=within)
         with database.read() as session:
             retried = set(
                 session.exec(select(Reminder.dedupe_key).where(Reminder.attempts > 1)).all()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -27,6 +28,19 @@ FIXTURES = Path(__file__).parent / "fixtures"
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 T0 = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
 """The tests' "now" unless they move the clock: Friday 2026-11-20 10:00 in Copenhagen."""
+PATIENCE = 60.0
+"""How long a test waits for something to happen before it gives up, in seconds: a bound on
+a hang, never a measure of speed (a busy machine takes longer, and the test still passes)."""
+
+
+def wait_until(condition, timeout: float = PATIENCE, every: float = 0.05, explain=lambda: ""):
+    """Poll ``condition`` until it is truthy; its value. ``AssertionError`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:g} s; {explain()}")
 
 
 def postgres_base_url() -> str:

@@ -24,18 +24,15 @@ import re
 import secrets
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr
 from slack_bolt.request import BoltRequest
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.engine import make_url
 
 from bot.clock import ScaledClock, SystemClock
@@ -50,7 +47,7 @@ from bot.sla.timers import TimerKind
 from bot.slack import blocks
 from bot.slack.app import build_app, make_client
 from bot.slack.channels import channel_name
-from bot.slack.loopback import RESPONSE_URL, Call, LoopbackSlack
+from bot.slack.loopback import RESPONSE_URL, Call, LoopbackSlack, SignedRequest, SlackRequests
 from bot.slack.mrkdwn import escape
 from bot.text import format_local, format_span
 from bot.worker import Worker
@@ -125,6 +122,11 @@ class DrillClock(ScaledClock):
             return
         self._nudged.wait(max(0.0, seconds) / self.speed)
         self._nudged.clear()
+
+    def pass_until(self, until: dt.datetime) -> None:
+        """Let drill time pass until ``until`` (``wait``): here, by waiting in real time."""
+        while (left := (until - self.now()).total_seconds()) > 0:
+            time.sleep(min(left / self.speed, 0.2))
 
 
 class DrillWorker(Worker):
@@ -235,7 +237,11 @@ class Console:
         interactive: bool = False,
         style: bool = False,
         ask: Callable[[str], str] | None = None,
+        drill_clock: Callable[[float, dt.datetime], DrillClock] = DrillClock,
     ):
+        """``drill_clock(speed, origin)`` makes the session's clock (tests give one whose
+        time passes only in ``wait``)."""
+        self.drill_clock = drill_clock
         self.base_settings, self.contracts = settings, contracts
         self.database_url, self.new_database = database_url, new_database
         self.speed, self.zone, self.style, self.ask = speed, zone, style, ask
@@ -262,14 +268,16 @@ class Console:
         db = Database(self.database_url)
         db.ensure_schema()
         self.started_at = _resume_from(Context(db, self.contracts, SystemClock()))
-        self.clock = DrillClock(self.speed, origin=self.started_at)
+        self.clock = self.drill_clock(self.speed, self.started_at)
         self.ctx = Context(db=db, contracts=self.contracts, clock=self.clock)
 
         token, secret = f"xoxb-console-{secrets.token_hex(12)}", secrets.token_hex(16)
-        self.secret = secret
         self.slack = LoopbackSlack(
             expected_token=token, clock=lambda: self.clock.now().timestamp()
         ).start()
+        self.requests = SlackRequests(
+            secret, team_id=self.slack.team_id, team_domain=self.slack.team_domain, token="console"
+        )  # signed with real time, which Bolt checks them against
         self.me = self._person("you", self.zone)
         self.slack.add_channel("general", id=GENERAL, bot_member=True, members=(self.me.id,))
         self._channels[GENERAL] = "general"
@@ -506,19 +514,9 @@ class Console:
 
     # --- requests into the Bolt app --------------------------------------------------------
 
-    def _signed(self, body: str) -> dict[str, list[str]]:
-        stamp = str(int(time.time()))  # Bolt checks requests against real time
-        signature = SignatureVerifier(self.secret).generate_signature(timestamp=stamp, body=body)
-        kind = "application/json" if body.startswith("{") else "application/x-www-form-urlencoded"
-        return {
-            "content-type": [kind],
-            "x-slack-request-timestamp": [stamp],
-            "x-slack-signature": [signature],
-        }
-
-    def _dispatch(self, body: str) -> dict:
+    def _dispatch(self, request: SignedRequest) -> dict:
         """Send a request as Slack would; the answer's body (the ack's JSON), if any."""
-        response = self.app.dispatch(BoltRequest(body=body, headers=self._signed(body)))
+        response = self.app.dispatch(BoltRequest(body=request.body, headers=request.headers))
         if response.status != 200:
             self.refuse(f"slabot answered {response.status}: {response.body or 'no body'}")
             return {}
@@ -537,9 +535,6 @@ class Console:
                 return
             wait(busy, timeout=remaining)
 
-    def _trigger(self) -> str:
-        return f"console-{uuid.uuid4().hex}"
-
     def _response_url(self, channel: str, user: str) -> str:
         url = self.slack.response_url("console")
         self._responses[url.rsplit("/", 1)[1]] = (channel, user)
@@ -554,15 +549,13 @@ class Console:
             return
         with self._lock:
             self._created.clear()
-        trigger = self._trigger()
-        body = urlencode({
-            "token": "console", "team_id": self.slack.team_id, "team_domain": self.slack.team_domain,
-            "channel_id": self.channel, "channel_name": self._channel_name(self.channel),
-            "user_id": self.user.id, "user_name": self.user.name, "command": command,
-            "text": escape(text), "api_app_id": "A0LOOP", "is_enterprise_install": "false",
-            "response_url": self._response_url(self.channel, self.user.id), "trigger_id": trigger,
-        })  # fmt: skip
-        answer = self._dispatch(body)
+        trigger = self.requests.trigger()
+        request = self.requests.command(
+            command, escape(text), user=self.user.id, user_name=self.user.name,
+            channel=self.channel, channel_name=self._channel_name(self.channel),
+            response_url=self._response_url(self.channel, self.user.id), trigger_id=trigger,
+        )  # fmt: skip
+        answer = self._dispatch(request)
         self._show_answer(answer)
         self._settle()
         self.clock.nudge()  # reminders the command wrote are looked at now
@@ -635,22 +628,16 @@ class Console:
         )
 
     def _press(self, message: dict, button: render.Button, text: str) -> None:
-        trigger = self._trigger()
-        payload = {
-            "type": "block_actions", "api_app_id": "A0LOOP", "token": "console",
-            "user": {"id": self.user.id, "username": self.user.name, "team_id": self.slack.team_id},
-            "team": {"id": self.slack.team_id, "domain": self.slack.team_domain},
-            "channel": {"id": self.channel, "name": self._channel_name(self.channel)},
-            "container": {"type": "message", "message_ts": message["ts"], "channel_id": self.channel},
-            "message": message, "trigger_id": trigger,
-            "response_url": self._response_url(self.channel, self.user.id),
-            "actions": [{
-                "type": "button", "action_id": button.action_id, "block_id": button.block_id,
-                "value": button.value, "text": {"type": "plain_text", "text": button.label},
-                "action_ts": str(time.time()),
-            }],
-        }  # fmt: skip
-        self._show_answer(self._dispatch(urlencode({"payload": json.dumps(payload)})))
+        trigger = self.requests.trigger()
+        action = self.requests.button(
+            button.action_id, button.value, block_id=button.block_id, label=button.label
+        )
+        request = self.requests.block_actions(
+            [action], user=self.user.id, user_name=self.user.name, channel=self.channel,
+            channel_name=self._channel_name(self.channel), message=message,
+            response_url=self._response_url(self.channel, self.user.id), trigger_id=trigger,
+        )  # fmt: skip
+        self._show_answer(self._dispatch(request))
         self._settle()
         self.clock.nudge()
         form = self._forms.pop(trigger, None)
@@ -688,18 +675,14 @@ class Console:
             state = {"type": "static_select", "selected_option": option}
         else:
             state = {"type": element.get("type", "plain_text_input"), "value": text or None}
-        payload = {
-            "type": "view_submission", "api_app_id": "A0LOOP", "token": "console",
-            "user": {"id": self.user.id, "username": self.user.name, "team_id": self.slack.team_id},
-            "team": {"id": self.slack.team_id, "domain": self.slack.team_domain},
-            "trigger_id": self._trigger(),
-            "view": {
-                "id": form.get("id"), "type": "modal", "callback_id": form.get("callback_id"),
-                "private_metadata": form.get("private_metadata", ""), "hash": form.get("hash"),
-                "state": {"values": {block.get("block_id"): {element.get("action_id"): state}}},
-            },
-        }  # fmt: skip
-        self._show_answer(self._dispatch(urlencode({"payload": json.dumps(payload)})))
+        request = self.requests.view_submission(
+            callback_id=form.get("callback_id", ""),
+            values={block.get("block_id"): {element.get("action_id"): state}},
+            user=self.user.id, user_name=self.user.name, view_id=form.get("id"),
+            private_metadata=form.get("private_metadata", ""), view_hash=form.get("hash"),
+            trigger_id=self.requests.trigger(),
+        )  # fmt: skip
+        self._show_answer(self._dispatch(request))
         self._settle()
         self.clock.nudge()
 
@@ -767,8 +750,7 @@ class Console:
         until = self.clock.now() + span
         self.say(f"… waiting {format_span(span)} of drill time ({_real(span / self.speed)} real)")
         try:
-            while (left := (until - self.clock.now()).total_seconds()) > 0:
-                time.sleep(min(left / self.speed, 0.2))
+            self.clock.pass_until(until)
             if self.worker is not None and not self.worker.wait_caught_up(until, timeout=10.0):
                 self.say("(the worker is behind: reminders due by now may still follow)")
         except KeyboardInterrupt:
@@ -870,13 +852,11 @@ class Console:
     def home(self, _: str = "") -> None:
         with self._lock:
             self._home = None
-        body = json.dumps({
-            "type": "event_callback", "team_id": self.slack.team_id, "api_app_id": "A0LOOP",
-            "event_id": f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()),
-            "event": {"type": "app_home_opened", "user": self.user.id, "tab": "home",
-                      "channel": f"D{self.user.id}"},
-        })  # fmt: skip
-        self._dispatch(body)
+        opened = {
+            "type": "app_home_opened", "user": self.user.id, "tab": "home",
+            "channel": f"D{self.user.id}",
+        }  # fmt: skip
+        self._dispatch(self.requests.event(opened))
         self._settle()
         with self._lock:
             home = self._home

@@ -20,7 +20,7 @@ from bot.slack.loopback import LoopbackSlack, Reply
 from bot.worker import Worker
 from bot.worker.sources import Digests, Reminders
 from storage.db import Database
-from tests.conftest import empty
+from tests.conftest import PATIENCE, empty
 from tests.slack.conftest import BOT_TOKEN, make_settings
 
 UTC = dt.UTC
@@ -263,7 +263,7 @@ def test_a_slow_digest_never_holds_up_reminders(ctx, clock, slack):
 
     def slow_content(week):
         building.set()
-        release.wait(10)
+        release.wait(PATIENCE)
         return build(week)
 
     digests.sender.content = slow_content
@@ -272,13 +272,13 @@ def test_a_slow_digest_never_holds_up_reminders(ctx, clock, slack):
         ctx, title="Checkout down", severity=1, actor="U1", channel_id="C0MGRS"
     )
     worker.step()
-    assert building.wait(5), "the digest build did not start"
+    assert building.wait(PATIENCE), "the digest build did not start"
     clock.advance(minutes=16)  # the 15-minute response warning is due
     worker.step()
     posts = [c for c in slack.calls_to("chat.postMessage") if incident.ref in str(c.params)]
     assert posts and not dms(slack, "UM1")  # the reminder is out; the digest is still building
     release.set()
-    digests._running.join(10)
+    digests._running.join(PATIENCE)
     assert len(dms(slack, "UM1")) == 1
 
 

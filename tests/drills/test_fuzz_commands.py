@@ -1,8 +1,10 @@
 """Fuzzing ``/incident`` and ``/sla`` end to end: arbitrary text — any unicode, control
 characters, very long, Slack's mention syntax raw and entity-encoded, quotes — sent signed
 into the real Bolt app. Every command is answered (HTTP 200 and a reply, or the declaration
-form), in time, with nothing unexplained; a refused one changes nothing; no answer and no
-post pings anyone. (tests/slack/test_grammar.py holds the parser-level property.)"""
+form), in time — by the app with Slack's ack budget, so at once or with "working on it" and
+the answer after — with nothing unexplained; a refused one changes nothing; no answer and
+no post pings anyone. (tests/slack/test_grammar.py holds the parser-level property; how long
+answers take is measured by bench/slack_latency.py, not here.)"""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ import json
 import logging
 import os
 import re
-import time
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -18,8 +19,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
+from bot.slack.loopback import RESPONSE_URL
 from storage.models import Incident, ProcessedRequest
-from tests.slack.conftest import make_workspace
+from tests.conftest import PATIENCE
+from tests.slack.conftest import WORKING_ON_IT, make_workspace
 from tests.slack.test_incident_commands import declared
 from tests.slack.test_safety import mrkdwn_texts
 
@@ -83,8 +86,10 @@ def snapshot(database) -> dict:
 
 @pytest.fixture
 def fuzzed(slack, ctx):
-    workspace = make_workspace(slack, ctx, SLABOT_ADMINS="U1")
-    channel = declared(workspace, "declare 2 Checkout API down for acme")
+    channel = declared(
+        make_workspace(slack, ctx, SLABOT_ADMINS="U1"), "declare 2 Checkout API down for acme"
+    )
+    workspace = make_workspace(slack, ctx, SLABOT_ADMINS="U1", ack_budget=None)
     handler = Unexplained()
     logging.getLogger().addHandler(handler)
     yield workspace, channel, handler
@@ -102,18 +107,17 @@ def test_any_command_text_is_answered_in_time_changes_nothing_when_refused_and_p
     workspace, incident_channel, unexplained = fuzzed
     name, verb, text = command
     channel = incident_channel if in_incident_channel else "C0GENERAL"
-    assert workspace.edge.wait_idle(10)
+    assert workspace.edge.wait_idle(PATIENCE)
     before, calls = snapshot(workspace.ctx.db), len(slack.calls)
     unexplained.records.clear()
-    started = time.monotonic()
     response = workspace.command(name, verb + text, channel=channel)
-    elapsed = time.monotonic() - started
-    assert workspace.edge.wait_idle(10)
+    assert workspace.edge.wait_idle(PATIENCE)
 
     assert response.status == 200, response.body
-    assert elapsed < 3.0
     body = json.loads(response.body) if response.body else {}
     answer = body.get("text", "")
+    if answer.startswith(WORKING_ON_IT):  # it took longer than the ack budget: it followed
+        answer = [c for c in slack.calls[calls:] if c.method == RESPONSE_URL][-1].params["text"]
     if not answer:  # a bare /incident opens the declaration form instead
         assert name == "/incident" and not (verb + text).strip(), response.body
         assert slack.calls_to("views.open")

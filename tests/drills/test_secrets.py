@@ -11,7 +11,6 @@ import json
 import logging
 import signal
 import threading
-import time
 import traceback
 from urllib.parse import urlencode
 from wsgiref.util import setup_testing_defaults
@@ -21,19 +20,19 @@ from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
 from bot.cli import main
-from bot.clock import SystemClock
+from bot.clock import ManualClock, SystemClock
 from bot.context import Context
 from bot.incidents import service
 from bot.slack.app import build_app, make_client, wsgi_app
-from bot.slack.loopback import LoopbackSlack, Reply
+from bot.slack.loopback import LoopbackSlack, Reply, SlackRequests
 from bot.worker import Worker
 from config import settings as settings_module
 from config.settings import Settings, SettingsError
 from storage.db import Database
-from tests.conftest import empty
+from tests.conftest import PATIENCE, empty, wait_until
 from tests.drills.conftest import declare_due_soon
 from tests.slack import conftest as slack_harness
-from tests.slack.conftest import Workspace, signed_headers
+from tests.slack.conftest import PATIENT, Workspace
 
 BOT_TOKEN = "xoxb-SEKRIT-bot-5c1d9e7a"
 SIGNING_SECRET = "SEKRIT-signing-0b8f2c4d"
@@ -114,15 +113,10 @@ def secret_settings(slack: LoopbackSlack, **overrides) -> Settings:
     return Settings(_env_file=None, **values)
 
 
-class SecretWorkspace(Workspace):
-    def dispatch(self, body: str, headers: dict | None = None):
-        return super().dispatch(body, headers or signed_headers(body, secret=SIGNING_SECRET))
-
-
-def workspace_on(slack, ctx, everything, **settings) -> SecretWorkspace:
-    app, edge = build_app(ctx, secret_settings(slack, **settings))
+def workspace_on(slack, ctx, everything, **settings) -> Workspace:
+    app, edge = build_app(ctx, secret_settings(slack, **settings), ack_budget=PATIENT)
     slack_harness._EDGES.append(edge)
-    return SecretWorkspace(app, edge, slack, ctx)
+    return Workspace(app, edge, slack, ctx, requests=SlackRequests(SIGNING_SECRET))
 
 
 def healthz(ctx: Context, query: str = "") -> tuple[str, str]:
@@ -156,7 +150,7 @@ def test_the_web_process_leaks_no_secret_through_its_error_paths(
     monkeypatch.setattr(service, "post_update", boom)  # an exception in a handler
     answers.append(workspace.incident("update Still down", channel=channel))
     body = urlencode({"command": "/incident", "text": "list", "user_id": "U1", "trigger_id": "t"})
-    forged = workspace.dispatch(body, signed_headers(body, secret="not-the-secret"))
+    forged = workspace.dispatch(workspace.requests.sign(body, secret="not-the-secret"))
     assert forged.status == 401
     everything.texts += [healthz(ctx)[1], healthz(ctx, "strict=1")[1]]
 
@@ -167,7 +161,7 @@ def test_the_web_process_leaks_no_secret_through_its_error_paths(
     assert status.startswith("503")
     everything.texts.append(health)
     everything.texts += [a.body for a in answers]
-    assert workspace.edge.wait_idle(10) and unreachable.edge.wait_idle(10)
+    assert workspace.edge.wait_idle(PATIENCE) and unreachable.edge.wait_idle(PATIENCE)
     texts = [json.loads(a.body)["text"] for a in answers]
     assert "declared" in texts[0] and "invalid_auth" in texts[1] and "went wrong" in texts[3]
     assert "database did not answer" in texts[4]
@@ -185,9 +179,8 @@ def test_the_worker_leaks_no_secret_through_its_error_paths(urls, contracts, sla
     due_by = declare_due_soon(ctx, slack, count=4, within=0.2, after=0.0)
     settings = secret_settings(slack)
     client = make_client(settings, retry_rate_limits=False, retry_connection_errors=False)
-    worker = Worker(ctx, client, settings, poll=0.05)
+    worker = Worker(Context(database, contracts, ManualClock(due_by)), client, settings, poll=0.05)
     slack.script("chat.postMessage", Reply(status=502), Reply(error="invalid_auth"))
-    time.sleep(max(0.0, (due_by - ctx.clock.now()).total_seconds()))
     worker.run_once()
     slack.script("auth.test", Reply(error="invalid_auth"))
     with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN: Slack refused it"):
@@ -202,10 +195,9 @@ def test_the_worker_leaks_no_secret_through_its_error_paths(urls, contracts, sla
 
     thread = threading.Thread(target=run)
     thread.start()
-    time.sleep(0.5)
+    wait_until(lambda: any("worker step failed" in line for line in everything.lines))
     down.stop.set()
-    thread.join(10)
-    assert any("worker step failed" in line for line in everything.lines)
+    thread.join(PATIENCE)
     assert any("Slack refused it: invalid_auth" in line for line in everything.lines)
     database.dispose()
     everything.assert_no_secret(slack, BOT_TOKEN, SIGNING_SECRET, APP_TOKEN, password)

@@ -3,37 +3,30 @@
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import dataclass
-from urllib.parse import urlencode
+import urllib.request
+from dataclasses import dataclass, field
 
 import pytest
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
-from slack_sdk.signature import SignatureVerifier
 
 from bot.context import Context
 from bot.slack.app import build_app
 from bot.slack.handlers import Edge
-from bot.slack.loopback import LoopbackSlack
+from bot.slack.loopback import RESPONSE_URL, LoopbackSlack, SignedRequest, SlackRequests
 from config.settings import Settings
 
 SIGNING_SECRET = "test-signing-secret-9f8e7d"
 BOT_TOKEN = "xoxb-test-token-1234"
-
-
-def signed_headers(
-    body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
-) -> dict:
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    signature = SignatureVerifier(secret).generate_signature(timestamp=str(timestamp), body=body)
-    return {
-        "content-type": [
-            "application/x-www-form-urlencoded" if not body.startswith("{") else "application/json"
-        ],
-        "x-slack-request-timestamp": [str(timestamp)],
-        "x-slack-signature": [signature],
-    }
+SIGNED = SlackRequests(SIGNING_SECRET)
+"""Requests signed as Slack signs them for this app (``SIGNED.command(...)``, …)."""
+PATIENT = 60.0
+"""The ack budget of the test apps, in seconds: what a command answers at once does not
+depend on how busy the machine is. Tests of the budget itself build the app with Slack's
+(``make_workspace(..., ack_budget=None)``)."""
+WORKING_ON_IT = "⏳ Working on it"
+"""How an answer that did not fit the ack budget begins; the answer follows at the
+command's response URL."""
 
 
 @pytest.fixture
@@ -65,9 +58,10 @@ class Workspace:
     edge: Edge
     slack: LoopbackSlack
     ctx: Context
+    requests: SlackRequests = field(default=SIGNED)
 
-    def dispatch(self, body: str, headers: dict | None = None):
-        return self.app.dispatch(BoltRequest(body=body, headers=headers or signed_headers(body)))
+    def dispatch(self, request: SignedRequest):
+        return self.app.dispatch(BoltRequest(body=request.body, headers=request.headers))
 
     def command(
         self,
@@ -78,12 +72,11 @@ class Workspace:
         channel: str = "C0GENERAL",
         trigger: str | None = None,
     ):
-        body = urlencode({
-            "token": "legacy", "team_id": "T0LOOP", "channel_id": channel, "channel_name": "x",
-            "user_id": user, "user_name": user.lower(), "command": command, "text": text,
-            "response_url": self.slack.response_url(), "trigger_id": trigger or f"trig-{time.monotonic_ns()}",
-        })  # fmt: skip
-        return self.dispatch(body)
+        request = self.requests.command(
+            command, text, user=user, channel=channel, response_url=self.slack.response_url(),
+            trigger_id=trigger,
+        )  # fmt: skip
+        return self.dispatch(request)
 
     def incident(self, text: str, **kwargs):
         return self.command("/incident", text, **kwargs)
@@ -91,16 +84,21 @@ class Workspace:
     def sla(self, text: str, **kwargs):
         return self.command("/sla", text, **kwargs)
 
-    def _payload(self, payload: dict):
-        return self.dispatch(urlencode({"payload": json.dumps(payload)}))
-
-    def click(self, action_id: str, ref: str, *, user: str = "U1", channel: str | None = None):
-        return self._payload({
-            "type": "block_actions", "user": {"id": user}, "team": {"id": "T0LOOP"},
-            "channel": {"id": channel} if channel else None, "trigger_id": f"trig-{time.monotonic_ns()}",
-            "response_url": self.slack.response_url(), "container": {"type": "message"},
-            "actions": [{"action_id": action_id, "block_id": f"incident:{ref}", "value": ref, "type": "button"}],
-        })  # fmt: skip
+    def click(
+        self,
+        action_id: str,
+        ref: str,
+        *,
+        user: str = "U1",
+        channel: str | None = None,
+        trigger: str | None = None,
+    ):
+        button = self.requests.button(action_id, ref, block_id=f"incident:{ref}")
+        request = self.requests.block_actions(
+            [button], user=user, channel=channel, response_url=self.slack.response_url(),
+            trigger_id=trigger,
+        )  # fmt: skip
+        return self.dispatch(request)
 
     def submit(
         self,
@@ -112,17 +110,14 @@ class Workspace:
         view_id: str | None = None,
     ):
         """A form submitted; each opened form has its own view id (give one to repeat it)."""
-        return self._payload({
-            "type": "view_submission", "user": {"id": user}, "team": {"id": "T0LOOP"},
-            "trigger_id": f"trig-{time.monotonic_ns()}",
-            "view": {"id": view_id or f"V{time.monotonic_ns()}", "type": "modal", "callback_id": callback_id, "private_metadata": metadata, "state": {"values": values}},
-        })  # fmt: skip
+        request = self.requests.view_submission(
+            callback_id=callback_id, values=values, user=user, view_id=view_id,
+            private_metadata=metadata,
+        )  # fmt: skip
+        return self.dispatch(request)
 
     def event(self, event: dict, event_id: str = "Ev1"):
-        body = json.dumps(
-            {"type": "event_callback", "team_id": "T0LOOP", "event_id": event_id, "event": event}
-        )
-        return self.dispatch(body)
+        return self.dispatch(self.requests.event(event, event_id=event_id))
 
     def ack_text(self, response) -> str:
         """The text of a command's immediate answer (its ack body)."""
@@ -139,7 +134,7 @@ def ctx(ctx):
     ack) finishes before the database is emptied."""
     yield ctx
     while _EDGES:
-        assert _EDGES.pop().wait_idle(10), "work after the ack still running after 10 s"
+        assert _EDGES.pop().wait_idle(60), "work after the ack still running after 60 s"
 
 
 @pytest.fixture
@@ -147,8 +142,12 @@ def workspace(slack, ctx) -> Workspace:
     return make_workspace(slack, ctx)
 
 
-def make_workspace(slack: LoopbackSlack, ctx: Context, **overrides) -> Workspace:
-    app, edge = build_app(ctx, make_settings(slack, **overrides))
+def make_workspace(
+    slack: LoopbackSlack, ctx: Context, *, ack_budget: float | None = PATIENT, **overrides
+) -> Workspace:
+    """The app with these settings; ``ack_budget=None`` keeps the production budget."""
+    budget = {} if ack_budget is None else {"ack_budget": ack_budget}
+    app, edge = build_app(ctx, make_settings(slack, **overrides), **budget)
     _EDGES.append(edge)
     return Workspace(app, edge, slack, ctx)
 
@@ -158,3 +157,19 @@ def text_of(call) -> str:
     return call.params.get("text", "") + json.dumps(
         call.params.get("blocks", []), ensure_ascii=False
     )
+
+
+def command_over_http(
+    base: str, slack: LoopbackSlack, text: str, *, channel: str, user: str = "U1"
+) -> tuple[int, dict]:
+    """A signed ``/incident`` command sent to a running ``slabot serve`` (or ``run``) over
+    HTTP: the HTTP status, and the answer — the immediate one or, when that said "working
+    on it" (a busy machine: the process keeps Slack's ack budget), the one that followed."""
+    url = slack.response_url()
+    signed = SIGNED.command("/incident", text, user=user, channel=channel, response_url=url)
+    with urllib.request.urlopen(signed.http(f"{base}/slack/events"), timeout=60) as answer:
+        status, body = answer.status, json.loads(answer.read() or b"{}")
+    if body.get("text", "").startswith(WORKING_ON_IT):
+        target = url.rsplit("/", 1)[1]
+        body = slack.wait_for(RESPONSE_URL, where=lambda c: c.target == target)[-1].params
+    return status, body

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from http.client import RemoteDisconnected
 from urllib.error import URLError
@@ -14,7 +13,16 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.slack.loopback import RESPONSE_URL, UPLOAD_URL, Call, LoopbackSlack, Reply, Storm
+from bot.slack.loopback import (
+    RESPONSE_URL,
+    UPLOAD_URL,
+    Call,
+    Hold,
+    LoopbackSlack,
+    Reply,
+    Storm,
+)
+from tests.conftest import PATIENCE, wait_until
 
 TOKEN = "xoxb-test"
 
@@ -234,11 +242,12 @@ def test_scripted_500_and_api_errors_are_consumed_in_order(slack: LoopbackSlack,
 
 def test_slowness_makes_a_short_timeout_fire(slack: LoopbackSlack):
     client = WebClient(token=TOKEN, base_url=slack.api_url, timeout=1, retry_handlers=[])
-    slack.script("auth.test", Reply(delay=1.5))
-    started = time.monotonic()
+    held = Hold()  # answered only once the client has given up
+    slack.script("auth.test", Reply(hold=held))
     with pytest.raises(TimeoutError):  # raised bare by urllib's getresponse, not as URLError
         client.auth_test()
-    assert time.monotonic() - started < 1.4
+    assert held.reached.is_set()
+    held.release()
     assert client.auth_test()["ok"]  # the script is used up
 
 
@@ -258,10 +267,24 @@ def test_wait_for_wakes_on_a_call_from_another_thread(slack: LoopbackSlack, clie
     timer = threading.Timer(0.2, lambda: client.chat_postMessage(channel="U2", text="later"))
     timer.start()
     try:
-        (call,) = slack.wait_for("chat.postMessage", timeout=5, where=lambda c: c.ok)
+        (call,) = slack.wait_for("chat.postMessage", where=lambda c: c.ok)
     finally:
         timer.join()
     assert call.params == {"channel": "U2", "text": "later"}
+
+
+def test_a_held_request_waits_for_its_release_and_wait_idle_for_its_answer(
+    slack: LoopbackSlack, client: WebClient
+):
+    held = Hold()
+    slack.script("auth.test", Reply(hold=held))
+    caller = threading.Thread(target=client.auth_test)
+    caller.start()
+    assert held.reached.wait(PATIENCE)
+    assert slack.wait_idle(0.1) is False and slack.calls_to("auth.test") == []  # still held
+    held.release()
+    caller.join(PATIENCE)
+    assert slack.wait_idle() and slack.calls_to("auth.test")[0].ok
 
 
 def test_wait_for_says_what_did_arrive(slack: LoopbackSlack, client: WebClient):
@@ -323,9 +346,10 @@ def test_unknown_methods_are_answered_and_recorded(slack: LoopbackSlack, client:
     assert slack.calls == []
 
 
-def test_stop_is_prompt_even_with_a_pending_delay(slack: LoopbackSlack):
-    client = WebClient(token=TOKEN, base_url=slack.api_url, timeout=5, retry_handlers=[])
-    slack.script("auth.test", Reply(delay=30))
+@pytest.mark.parametrize("pending", [Reply(delay=600), Reply(hold=Hold())], ids=["delay", "hold"])
+def test_stop_is_prompt_even_with_a_pending_delay(slack: LoopbackSlack, pending: Reply):
+    client = WebClient(token=TOKEN, base_url=slack.api_url, timeout=300, retry_handlers=[])
+    slack.script("auth.test", pending)
     outcome: list[BaseException] = []
 
     def call() -> None:
@@ -336,11 +360,10 @@ def test_stop_is_prompt_even_with_a_pending_delay(slack: LoopbackSlack):
 
     caller = threading.Thread(target=call)
     caller.start()
-    time.sleep(0.1)
-    started = time.monotonic()
+    wait_until(lambda: slack.wait_idle(0) is False)  # the call is being answered
     slack.stop()
-    caller.join(timeout=5)
-    assert time.monotonic() - started < 2 and not caller.is_alive()
+    caller.join(timeout=PATIENCE)  # not the ten minutes of the delay, nor the client's five
+    assert not caller.is_alive()
     assert outcome and isinstance(outcome[0], (ConnectionError, URLError))
 
 
@@ -401,9 +424,14 @@ def test_a_storm_answers_with_its_faults_at_their_rates_and_leaves_other_hosts_a
 
 
 def test_a_timed_out_post_is_done_though_its_sender_never_heard(slack: LoopbackSlack):
+    # A storm's timeout is a delay longer than the client waits, after which the work is done.
+    storm = Storm(timeout=1.0, timeout_delay=1.3, methods={"chat.postMessage"})
+    assert storm("chat.postMessage") == Reply(delay=1.3) and storm.counts["timeout"] == 1
     impatient = WebClient(token=TOKEN, base_url=slack.api_url, timeout=1, retry_handlers=[])
-    slack.storm(Storm(timeout=1.0, timeout_delay=1.3, methods={"chat.postMessage"}))
+    landing = Hold()  # the post is done only once the client has given up
+    slack.script("chat.postMessage", Reply(hold=landing))
     with pytest.raises(TimeoutError):
         impatient.chat_postMessage(channel="U2", text="did it land?")
-    slack.wait_for("chat.postMessage", timeout=3)
+    landing.release()
+    slack.wait_for("chat.postMessage")
     assert [m["text"] for m in slack.messages("U2")] == ["did it land?"]

@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-import time
 
 from bot.incidents import service
 from bot.slack.mrkdwn import decode
 from storage import queries
-from tests.slack.conftest import make_workspace, signed_headers
+from tests.slack.conftest import SIGNED, make_workspace
 from tests.slack.test_incident_commands import declared, writes
 
 
@@ -122,13 +121,8 @@ def test_a_repeated_form_submission_or_button_is_processed_once(workspace, slack
     slack.wait_for("chat.postEphemeral")  # the form's confirmation
     slack.reset()
     for _ in range(2):  # the same click delivered twice
-        workspace._payload({
-            "type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T0LOOP"}, "channel": {"id": channel},
-            "trigger_id": "trig-same-click", "container": {"type": "message"},
-            "actions": [{"action_id": "incident_ack", "block_id": "incident:INC-1", "value": "INC-1", "type": "button"}],
-        })  # fmt: skip
-    slack.wait_for("chat.postEphemeral")
-    time.sleep(0.3)
+        workspace.click("incident_ack", "INC-1", channel=channel, trigger="trig-same-click")
+    assert workspace.edge.wait_idle(60)  # all the work both deliveries started is done
     assert (
         len(slack.calls_to("chat.postEphemeral")) == 1
     )  # no second answer, no "already acknowledged"
@@ -147,9 +141,9 @@ def test_a_refused_form_can_be_corrected_and_sent_again(workspace, slack):
 
 def test_a_forged_or_stale_request_is_refused_with_401(workspace, slack):
     body = "command=%2Fincident&text=declare+1+Forged&user_id=U1&channel_id=C0GENERAL&trigger_id=t1"
-    assert workspace.dispatch(body, signed_headers(body, secret="not-the-secret")).status == 401
-    stale = signed_headers(body, timestamp=int(time.time()) - 600)
-    assert workspace.dispatch(body, stale).status == 401
+    assert workspace.dispatch(SIGNED.sign(body, secret="not-the-secret")).status == 401
+    stale = SIGNED.sign(body, timestamp=int(SIGNED.clock()) - 600)
+    assert workspace.dispatch(stale).status == 401
     assert service.list_incidents(workspace.ctx, open_only=False) == [] and writes(slack) == []
 
 
@@ -195,32 +189,33 @@ def test_money_reaches_managers_and_admins_only(slack, ctx):
     )
 
 
-def test_a_blocked_database_still_gets_an_answer_inside_three_seconds(workspace, slack):
+def test_a_blocked_database_still_gets_an_answer_inside_three_seconds(workspace, slack, ctx):
     """Another unit of work holds the incident (PostgreSQL: its row lock; SQLite: the write
-    lock): the command is acknowledged in time, and its answer follows when the lock goes."""
+    lock): the command is acknowledged while the lock is still held — after the app's ack
+    budget, which is inside Slack's 3 seconds — and its answer follows when the lock goes.
+    (How long the acknowledgement takes on a machine is measured by bench/slack_latency.py.)"""
     channel = declared(workspace)
+    shipped = make_workspace(slack, ctx, ack_budget=None)  # the budget slabot runs with
+    assert shipped.edge.ack_budget < 3.0
     holding, release = threading.Event(), threading.Event()
 
     def hold():
         with workspace.ctx.db.transaction() as session:
             queries.incident_by_ref(session, "INC-1", lock=True)
             holding.set()
-            release.wait(10)
+            release.wait(60)
 
     holder = threading.Thread(target=hold)
     holder.start()
     try:
-        assert holding.wait(5)
-        started = time.monotonic()
-        response = workspace.incident("ack", channel=channel)
-        elapsed = time.monotonic() - started
-        assert elapsed < 3.0
+        assert holding.wait(60)
+        response = shipped.incident("ack", channel=channel)  # returns while the lock is held
         assert json.loads(response.body)["text"].startswith("⏳ Working on it")
         assert service.get(workspace.ctx, "INC-1").acknowledged_at is None
     finally:
         release.set()
         holder.join()
-    later = slack.wait_for("response_url", timeout=10)
+    later = slack.wait_for("response_url")
     assert len(later) == 1 and later[0].params["text"].startswith("✅ Acknowledged")
     assert later[0].params["response_type"] == "ephemeral"
     assert service.get(workspace.ctx, "INC-1").acknowledged_at is not None
@@ -231,9 +226,9 @@ def test_app_home_lists_open_incidents_and_a_retried_event_is_processed_once(wor
     event = {"type": "app_home_opened", "user": "U2", "tab": "home", "channel": "D1"}
     assert workspace.event(event, event_id="Ev42").status == 200
     assert workspace.event(event, event_id="Ev42").status == 200  # Slack's retry of the same event
-    published = slack.wait_for("views.publish")
-    time.sleep(0.3)
-    assert len(slack.calls_to("views.publish")) == 1
+    assert workspace.edge.wait_idle(60)  # all the work both deliveries started is done
+    published = slack.calls_to("views.publish")
+    assert len(published) == 1
     view = published[0].params
     assert view["user_id"] == "U2" and view["view"]["type"] == "home"
     assert "INC-1 · Sev 1 · Checkout API down" in json.dumps(

@@ -21,7 +21,7 @@ from bot.worker.loop import SPREAD
 from bot.worker.sources import Reminders
 from storage import queries
 from storage.db import Database
-from tests.conftest import T0, empty
+from tests.conftest import PATIENCE, T0, empty
 from tests.slack.conftest import BOT_TOKEN, make_settings
 
 M = dt.timedelta(minutes=1)
@@ -587,11 +587,11 @@ def test_workers_share_the_due_reminders_without_duplicates(database_url, contra
             )
             for index in range(count)
         ]
-        start = threading.Barrier(count)
+        start = threading.Barrier(count, timeout=PATIENCE)
 
         def work(w):
-            start.wait()
-            for _ in range(10):
+            for _ in range(10):  # in rounds, each worker claiming at the same moment as the
+                start.wait()  # others (so each gets a batch, however the threads are scheduled)
                 w.run_once()
 
         threads = [threading.Thread(target=work, args=(w,)) for w in workers]
