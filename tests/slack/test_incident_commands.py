@@ -198,7 +198,7 @@ def test_requests_without_an_id_are_each_processed_not_taken_for_repeats(workspa
             "command": "/incident", "text": f"declare 1 {title}",
             "response_url": slack.response_url(),
         })  # fmt: skip
-        assert workspace.dispatch(body).status == 200
+        assert workspace.dispatch(workspace.requests.sign(body)).status == 200
     assert workspace.edge.wait_idle(60)
     for ref in ("INC-1", "INC-2"):  # two clicks, neither with a trigger id
         click = {
@@ -206,11 +206,16 @@ def test_requests_without_an_id_are_each_processed_not_taken_for_repeats(workspa
             "channel": {"id": "C0GENERAL"}, "container": {"type": "message"},
             "actions": [{"action_id": "incident_ack", "block_id": f"incident:{ref}", "value": ref, "type": "button"}],
         }  # fmt: skip
-        assert workspace.dispatch(urlencode({"payload": json.dumps(click)})).status == 200
+        assert (
+            workspace.dispatch(
+                workspace.requests.sign(urlencode({"payload": json.dumps(click)}))
+            ).status
+            == 200
+        )
     home = {"type": "app_home_opened", "user": "U1", "tab": "home"}
     for _ in range(2):  # two events, neither with an event id
         body = json.dumps({"type": "event_callback", "team_id": "T0LOOP", "event": home})
-        assert workspace.dispatch(body).status == 200
+        assert workspace.dispatch(workspace.requests.sign(body)).status == 200
     assert workspace.edge.wait_idle(60)
     incidents = service.list_incidents(workspace.ctx, open_only=False)
     assert sorted(v.title for v in incidents) == ["Checkout down", "Search down"]
