@@ -177,7 +177,7 @@ def local(instant: dt.datetime, zone) -> str:
 
 
 def known_cases(policies) -> list[tuple[str, str, str]]:
-    """SLA-SEMANTICS §2's examples and a DST case, each through both (what, slabot, pandas)."""
+    """docs/semantics.md §2's examples and a DST case, each through both (what, slabot, pandas)."""
     rows = []
     dixa = Contract.of_deployment(policies["dixa"])
     cph = dixa.calendar.zone

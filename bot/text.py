@@ -84,6 +84,8 @@ def _target(spec: SeveritySpec, kind: TimerKind) -> str | None:
 def describe_policy(policy: Policy) -> str:
     """A policy as a support lead reads it: severities × targets, then uptime and money rules."""
     lines = [f"{policy.id} — {policy.name}"]
+    if policy.source:
+        lines.append(f"contract: {policy.source}")
     cal = policy.calendar
     zone = (
         f"the customer's zone (default {cal.default_timezone})"

@@ -43,7 +43,7 @@ def suggest(word: str, choices: Iterable[str]) -> str:
 
 
 class ClockKind(StrEnum):
-    """The clock a target runs on (SLA-SEMANTICS §2)."""
+    """The clock a target runs on (docs/semantics.md §2)."""
 
     WALL = "24x7"
     BUSINESS = "business"
@@ -361,7 +361,7 @@ class SeveritySpec(ContractModel):
 
 
 class ReminderSpec(ContractModel):
-    """When the incident channel hears about a deadline (SLA-SEMANTICS §4)."""
+    """When the incident channel hears about a deadline (docs/semantics.md §4)."""
 
     before: tuple[DurationField, ...] = ()
     at_percent: tuple[int, ...] = ()
@@ -470,6 +470,8 @@ class Policy(ContractModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str
     source: str | None = None
+    """The signed contract the file encodes, by name and version or date ("Dixa Service-level
+    Agreement, last updated 2018-04-03"), so a reader can find the document it quotes."""
     calendar: CalendarSpec
     severities: tuple[SeveritySpec, ...] = Field(min_length=1)
     reminders: ReminderSpec = ReminderSpec()

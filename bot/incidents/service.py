@@ -206,7 +206,7 @@ def post_update(ctx: Context, ref: str, text: str, actor: str) -> IncidentView:
 
 
 def change_severity(ctx: Context, ref: str, severity: int, actor: str) -> IncidentView:
-    """Re-grade: every deadline is recomputed from the original start (SLA-SEMANTICS §3)."""
+    """Re-grade: every deadline is recomputed from the original start (docs/semantics.md §3)."""
     with _change(ctx, ref) as (session, incident, now):
         if severity == incident.severity:
             raise Refusal(f"{incident.ref} is already severity {severity}")

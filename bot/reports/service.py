@@ -1,4 +1,4 @@
-"""Uptime, credits and refunds per customer, each judged by its own contract (SLA-SEMANTICS §5–§6).
+"""Uptime, credits and refunds per customer, each judged by its own contract (docs/semantics.md §5–§6).
 
 ``customer_report`` is one read unit of work: it loads every incident, customer link, pause
 and maintenance window the period needs with a constant number of queries (however many
@@ -36,7 +36,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import cached_property
 from operator import attrgetter
 from zoneinfo import ZoneInfo
@@ -47,28 +46,20 @@ from bot.reports.views import CustomerReport, CustomerStanding, Report
 from bot.sla.calendar import BusinessCalendar
 from bot.sla.clocks import WallClock
 from bot.sla.contract import Contract
-from bot.sla.credits import (
-    CountStanding,
-    CreditLine,
-    Failure,
-    TierBudget,
-    counted_failures,
-    incident_count_refunds,
-    incident_count_standing,
-    response_judge,
-    response_miss_credit,
-    response_miss_standing,
-    tier_budgets,
-    uptime_credit,
+from bot.sla.credits import Failure, response_judge
+from bot.sla.exposure import (
+    UptimeOutcome,
+    assess_refunds,
+    assess_response_misses,
+    assess_uptime,
+    exposure,
+    periods_begun,
 )
 from bot.sla.timers import Pause, TimerKind, TimerRule
 from bot.sla.uptime import (
     Interval,
     Period,
-    UptimeResult,
     claim_deadline,
-    combine,
-    measure_periods,
     notice_given,
     outage_interval,
     overlaps,
@@ -76,7 +67,7 @@ from bot.sla.uptime import (
     period_containing,
     periods_between,
 )
-from config.policy import Customer, Duration, Fee, MaintenanceSpec
+from config.policy import Customer, Duration, MaintenanceSpec
 from storage import queries
 
 PERIOD_FORMATS = "YYYY-MM for a month (e.g. 2026-10) or YYYY for a year (e.g. 2026)"
@@ -282,12 +273,6 @@ def _load(
 # --- applying the engine ---------------------------------------------------------------------------
 
 
-def _fee(fee: Fee | None, period: Period) -> Decimal | None:
-    if fee is None:
-        return None
-    return fee.monthly if period == "month" else fee.annual
-
-
 class _Exclusions:
     """The maintenance windows a contract excludes. The windows affecting everyone are
     judged once per set of maintenance terms (most customers share their policy's)."""
@@ -350,134 +335,98 @@ class _ResponseJudge:
 def _assess(
     plan: _Plan, history: _History, judge: _ResponseJudge, exclusions: _Exclusions
 ) -> CustomerReport:
+    """One customer's report: the engine's three steps on what affects it, then the rule
+    that combines them (``bot.sla.exposure``)."""
     customer = plan.customer
-    policy, zone, fee = customer.policy, customer.zone, customer.fee
-    start, end, until = plan.periods[0][0], plan.periods[-1][1], plan.until
-    credits: list[CreditLine] = []
-    counted: dict[int, _Fact] = {}
-    notes: list[str] = []
-    begun = [p for p in plan.periods if p[0] < until] or [plan.periods[0]]
-    current = begun[-1]
-    uptime = policy.uptime
-    result = met = None
-    budgets: tuple[TierBudget, ...] = ()
-    month_to_date: UptimeResult | None = None
-    if uptime is None:
-        notes.append(f"the {policy.id} policy has no uptime section: uptime is not measured")
-    else:
-        outage_facts = history.outages_everyone + [
-            f for f in history.own(customer.id) if f.outage is not None
-        ]
-        calendar = Contract.of_customer(customer).calendar
-        excluded = [f.outage for f in outage_facts if f.excluded]
-        excluded += exclusions.spans(customer.id, uptime.maintenance, calendar)
-        # Measured month by month (the months of a yearly contract add up to its year
-        # exactly), so every report also knows the running month's uptime so far.
-        month_bounds = periods_between("month", start, end, zone)
-        by_month = measure_periods(month_bounds, until, [f.outage for f in outage_facts], excluded)
-        month_to_date = next((m for m in reversed(by_month) if m.start < until), by_month[0])
-        if uptime.period == "month":
-            results = by_month
-        else:
-            results = [
-                combine([m for m in by_month if p[0] <= m.start < p[1]]) for p in plan.periods
-            ]
-        result = combine(results)
-        met = all(r.meets(uptime.commitment) for r in results if (r.start, r.end) in begun)
-        budgets = tuple(tier_budgets(results[len(begun) - 1], uptime.credits))
-        for r in results:
-            credits += uptime_credit(
-                r,
-                uptime.credits,
-                _fee(fee, uptime.period),
-                fee_basis="monthly" if uptime.period == "month" else "annual",
-                zone=zone,
-                claim_by=claim_deadline(r.end, uptime.claim_window, zone),
-            )
-        if result.spans:  # the outages that left downtime (quickly, when nothing was excluded)
-            spans, quick = result.spans, not result.excluded
-            counted.update(
-                (f.id, f)
-                for f in outage_facts
-                if not f.excluded
-                and (
-                    f.outage[0] < until and f.outage[1] > start
-                    if quick
-                    else overlaps(spans, f.outage)
-                )
-            )
+    policy, zone = customer.policy, customer.zone
     facts = history.incidents(customer.id) if policy.refunds or policy.response_misses else []
-    running = until < plan.cut
-    counts: list[CountStanding] = []
-    if policy.refunds:
-        if running:
-            counts += [incident_count_standing(rule, facts, until) for rule in policy.refunds]
-        credits += incident_count_refunds(
-            facts,
-            policy.refunds,
-            zone=zone,
-            monthly_fee=None if fee is None else fee.monthly,
-            since=start,
-            until=plan.cut,
-        )
-        counted.update(
-            (f.id, f)
-            for rule in policy.refunds
-            for f in counted_failures(rule, facts)
-            if start <= f.declared_at < plan.cut
-        )
-    misses = policy.response_misses
-    if misses is not None:
-        contract = Contract.of_customer(customer)
-        judges: dict[int, Callable[[_Fact], bool] | None] = {}
-        for period in plan.response_periods:
-            cut = min(period[1], plan.cut)
-            missed = []
-            for f in facts:
-                if not period[0] <= f.declared_at < cut:
-                    continue
-                if f.severity not in judges:
-                    rule = contract.rule(TimerKind.RESPONSE, f.severity)
-                    judges[f.severity] = None if rule is None else judge.judge(rule)
-                missed_by = judges[f.severity]
-                if missed_by is not None and missed_by(f):
-                    missed.append(f)
-            missed.sort(key=_by_declaration)
-            counted.update((f.id, f) for f in missed)
-            if running and period[0] <= until < period[1]:
-                counts.append(response_miss_standing([f.ref for f in missed], misses))
-            credits += response_miss_credit(
-                [f.ref for f in missed],
-                misses,
-                _fee(fee, misses.period),
-                period=period,
-                zone=zone,
-                claim_by=claim_deadline(period[1], misses.claim_window, zone),
-            )
-    if fee is None and credits:
+    uptime, down = _uptime(plan, history, exclusions)
+    refunds = assess_refunds(policy.refunds, zone, facts, plan.periods[0][0], plan.cut, plan.until)
+    misses = assess_response_misses(
+        policy.response_misses, zone, _missed_responses(plan, facts, judge),
+        plan.response_periods, plan.cut, plan.until,
+    )  # fmt: skip
+    owed = exposure(
+        policy, zone, customer.fee, periods_begun(plan.periods, plan.until)[-1],
+        uptime, refunds, misses,
+    )  # fmt: skip
+    counted = {f.id: f for f in (*down, *refunds.counted, *misses.counted)}
+    notes = []
+    if policy.uptime is None:
+        notes.append(f"the {policy.id} policy has no uptime section: uptime is not measured")
+    if customer.fee is None and owed.credits:
         notes.append("no fee on file for this customer: credits are percentages only")
-    window = (uptime.claim_window if uptime else None) or (misses.claim_window if misses else None)
-    credits.sort(key=lambda line: (line.period[0], line.period[1]))
     return CustomerReport(
         customer=customer.id,
         name=customer.name,
         policy=policy.id,
         zone=zone,
-        period_start=start,
-        period_end=end,
-        until=until,
-        uptime=result,
-        commitment_pct=None if uptime is None else uptime.commitment,
-        met=met,
-        credits=tuple(credits),
-        currency=None if fee is None else fee.currency,
-        claim_deadline=claim_deadline(current[1], window, zone),
-        budgets=budgets,
-        month_to_date=month_to_date,
+        period_start=plan.periods[0][0],
+        period_end=plan.periods[-1][1],
+        until=plan.until,
+        uptime=None if uptime is None else uptime.result,
+        commitment_pct=None if policy.uptime is None else policy.uptime.commitment,
+        met=None if uptime is None else uptime.met,
+        credits=owed.credits,
+        currency=None if customer.fee is None else customer.fee.currency,
+        claim_deadline=owed.claim_deadline,
+        budgets=owed.budgets,
+        month_to_date=None if uptime is None else uptime.month_to_date,
         incidents=tuple(f.ref for f in sorted(counted.values(), key=_by_declaration)),
         notes=tuple(notes),
-        counts=tuple(sorted(counts, key=lambda c: (-c.used, c.counts))),
+        counts=owed.counts,
     )
+
+
+def _uptime(
+    plan: _Plan, history: _History, exclusions: _Exclusions
+) -> tuple[UptimeOutcome | None, list[_Fact]]:
+    """Step 1: the customer's uptime, and the outages that left downtime (the incidents a
+    report lists for it). ``None`` for a policy without an uptime section."""
+    customer = plan.customer
+    terms = customer.policy.uptime
+    if terms is None:
+        return None, []
+    outages = history.outages_everyone + [
+        f for f in history.own(customer.id) if f.outage is not None
+    ]
+    calendar = Contract.of_customer(customer).calendar
+    excluded = [f.outage for f in outages if f.excluded]
+    excluded += exclusions.spans(customer.id, terms.maintenance, calendar)
+    outcome = assess_uptime(
+        terms, customer.zone, plan.periods, plan.until, [f.outage for f in outages], excluded
+    )
+    result = outcome.result
+    if not result.spans:
+        return outcome, []
+    if not result.excluded:  # nothing excluded: every outage within the period left downtime
+        start, until = plan.periods[0][0], plan.until
+        return outcome, [
+            f for f in outages if not f.excluded and f.outage[0] < until and f.outage[1] > start
+        ]
+    return outcome, [f for f in outages if not f.excluded and overlaps(result.spans, f.outage)]
+
+
+def _missed_responses(plan: _Plan, facts: Sequence[_Fact], judge: _ResponseJudge) -> list[_Fact]:
+    """Step 3's input: the incidents of the response periods whose response was missed on
+    the customer's own contract, by declaration."""
+    if plan.customer.policy.response_misses is None or not plan.response_periods:
+        return []
+    contract = Contract.of_customer(plan.customer)
+    since, cut = plan.response_periods[0][0], min(plan.response_periods[-1][1], plan.cut)
+    judges: dict[int, Callable[[_Fact], bool] | None] = {}
+    missed = []
+    for f in facts:
+        if not since <= f.declared_at < cut:
+            continue
+        if f.severity not in judges:
+            rule = contract.rule(TimerKind.RESPONSE, f.severity)
+            judges[f.severity] = None if rule is None else judge.judge(rule)
+        missed_by = judges[f.severity]
+        if missed_by is not None and missed_by(f):
+            missed.append(f)
+    missed.sort(key=_by_declaration)
+    return missed
 
 
 _gc_lock = threading.Lock()

@@ -1,4 +1,4 @@
-"""Business calendars: a zone, business weekdays, a daily window and holidays (SLA-SEMANTICS §1).
+"""Business calendars: a zone, business weekdays, a daily window and holidays (docs/semantics.md §1).
 
 A window is turned into two UTC instants once per local day; everything after that is
 UTC arithmetic, so a daylight-saving change never bends a deadline. A window edge that
@@ -54,7 +54,7 @@ class BusinessCalendar:
 
     @property
     def window_length(self) -> dt.timedelta:
-        """The nominal length of one window: what one business day is worth (SLA-SEMANTICS §2)."""
+        """The nominal length of one window: what one business day is worth (docs/semantics.md §2)."""
         opens = dt.timedelta(hours=self.opens.hour, minutes=self.opens.minute)
         closes = (
             ONE_DAY

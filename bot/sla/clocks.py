@@ -1,4 +1,4 @@
-"""The two clocks a target runs on (SLA-SEMANTICS §2).
+"""The two clocks a target runs on (docs/semantics.md §2).
 
 ``WallClock`` counts every real second (``24x7``); ``BusinessClock`` counts only seconds
 inside its calendar's windows. Both answer the same three questions: how long a contract

@@ -87,7 +87,7 @@ def missing_level(contracts: Sequence[Contract], level: int) -> Contract | None:
 
 
 def contracts_touched(registry: Contracts, customer_ids: Sequence[str]) -> list[Contract]:
-    """The contracts an incident's timers answer to (SLA-SEMANTICS §3).
+    """The contracts an incident's timers answer to (docs/semantics.md §3).
 
     Each named customer's own contract; the deployment's own policy when none is named. A
     customer since removed from the customers file no longer has a contract to answer to.

@@ -1,4 +1,4 @@
-"""Credits and refunds (SLA-SEMANTICS §6): the three kinds in the seeds, and the budget.
+"""Credits and refunds (docs/semantics.md §6): the three kinds the contracts use, and the budget.
 
 Every function takes plain values and returns credit lines; money stays an exact
 ``Decimal`` (a fee times a percentage) until a renderer rounds it to cents.

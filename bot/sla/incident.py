@@ -1,4 +1,4 @@
-"""An incident's timers (SLA-SEMANTICS §3): what starts and stops each, and their reminders.
+"""An incident's timers (docs/semantics.md §3): what starts and stops each, and their reminders.
 
 | timer    | starts                                   | stops            |
 |----------|------------------------------------------|------------------|

@@ -1,4 +1,4 @@
-"""The plan of reminders for a timer (SLA-SEMANTICS §4).
+"""The plan of reminders for a timer (docs/semantics.md §4).
 
 Before a deadline: warnings at the policy's lead times (wall time before the deadline: "due
 in 15 minutes" is literally true) and, for long business-clock targets, when a share of the

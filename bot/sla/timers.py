@@ -1,6 +1,6 @@
 """Timers: a target on its clock, started at an instant, perhaps paused, perhaps stopped.
 
-SLA-SEMANTICS §3: a paused timer consumes no time, so its deadline moves by the paused
+docs/semantics.md §3: a paused timer consumes no time, so its deadline moves by the paused
 time as measured on its own clock; a timer is met when it stops at or before its deadline
 and breached otherwise; an open timer past its deadline is breached now and stays so.
 """
@@ -164,7 +164,7 @@ def strictest(
 ) -> TimerRule | None:
     """The rule whose deadline comes first (an open pause assumed to end ``now``).
 
-    An incident that touches several contracts runs each timer on this one (SLA-SEMANTICS §3).
+    An incident that touches several contracts runs each timer on this one (docs/semantics.md §3).
     Ties go to the earlier rule in ``rules``.
     """
     best: tuple[dt.datetime, TimerRule] | None = None

@@ -1,4 +1,4 @@
-"""Uptime (SLA-SEMANTICS §5): contract periods, downtime as a union of intervals, exclusions.
+"""Uptime (docs/semantics.md §5): contract periods, downtime as a union of intervals, exclusions.
 
 An interval is a half-open span ``[start, end)`` of UTC-aware instants. For one customer and
 one contract period ``P = [period_start, period_end)`` whose data is known ``until`` an

@@ -64,6 +64,7 @@ def test_policy_check_shows_every_shipped_policy(slabot):
         "dixa — Dixa Service-level Agreement (2018-04-03)",
         "diplomasafe — Diplomasafe Service Level Agreement (version 1.3)",
         "messaging-platform — Messaging platform Service Level Agreement",
+        "contract: Diplomasafe Service Level Agreement (SLA), version 1.3",
         "business hours: Mon, Tue, Wed, Thu, Fri 08:00–17:00 in the customer's zone "
         "(default Europe/Copenhagen); no holidays",
         "Mon, Tue, Wed, Thu, Fri 09:00–17:00 in Europe/Copenhagen; closed on DK public holidays",
@@ -147,7 +148,7 @@ def test_policy_check_without_files_checks_the_configured_customers(slabot, cust
 
 
 def test_dixa_severity_2_on_a_friday_afternoon(slabot):
-    """SLA-SEMANTICS §2, first worked example."""
+    """docs/semantics.md §2, the first worked example."""
     got = deadlines(slabot, "--policy", "dixa", "--severity", "2", "--start", "2026-11-20T16:30")
     assert got["response_due"] == "2026-11-23T08:30:00+01:00"
     assert got["restore_due"] == "2026-11-23T16:30:00+01:00"

@@ -1,4 +1,4 @@
-"""The shipped policies say what the seed contracts say (SLA-SEMANTICS §1, §6 and §7)."""
+"""The shipped policies say what their contracts say (docs/semantics.md §1, §6 and §7)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from config.policy import ClockKind, Duration
 WALL, BUSINESS = ClockKind.WALL, ClockKind.BUSINESS
 
 
-def test_the_three_seed_contracts_are_shipped(shipped):
+def test_the_three_contracts_are_shipped(shipped):
     assert sorted(shipped) == ["diplomasafe", "dixa", "messaging-platform"]
-    assert {p.source for p in shipped.values()} == {
-        "seeds/sla-dixa.txt",
-        "seeds/sla-messaging-platform.txt",
-        "seeds/sla-diplomasafe.txt",
+    # Each cites its contract by name and version or date, not by a file outside the repository.
+    assert {p.id: p.source for p in shipped.values()} == {
+        "dixa": "Dixa Service-level Agreement, last updated 2018-04-03",
+        "messaging-platform": "Messaging platform Service Level Agreement "
+        "(undated; the provider's name is not in the text)",
+        "diplomasafe": "Diplomasafe Service Level Agreement (SLA), version 1.3",
     }
 
 
@@ -46,7 +48,7 @@ def test_response_and_restore_targets(shipped, policy, level, response, restore)
         return None if t is None else (str(t.target), t.clock)
 
     assert (target(spec.response), target(spec.restore)) == (response, restore)
-    assert spec.resolve is None  # tracked, no target in the seeds
+    assert spec.resolve is None  # tracked, but no shipped contract sets a target
 
 
 @pytest.mark.parametrize(

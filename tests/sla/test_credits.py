@@ -1,4 +1,4 @@
-"""Credits and refunds, hand-computed (SLA-SEMANTICS §6): every row of every seed's tables."""
+"""Credits and refunds, hand-computed (docs/semantics.md §6): every row of every contract's tables."""
 
 from __future__ import annotations
 

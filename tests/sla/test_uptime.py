@@ -1,4 +1,4 @@
-"""Uptime, hand-computed (SLA-SEMANTICS §5): periods, unions, exclusions, exact comparison."""
+"""Uptime, hand-computed (docs/semantics.md §5): periods, unions, exclusions, exact comparison."""
 
 from __future__ import annotations
 

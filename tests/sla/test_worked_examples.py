@@ -1,4 +1,5 @@
-"""SLA-SEMANTICS §2's worked examples, exactly (Dixa: Europe/Copenhagen, Mon–Fri 08–17, no holidays)."""
+"""docs/semantics.md §2's first worked examples, spelled out (Dixa: Europe/Copenhagen, Mon–Fri
+08–17, no holidays). The page's whole table is checked row by row in test_semantics_doc.py."""
 
 from __future__ import annotations
 
