@@ -1,7 +1,12 @@
 """The one command line: ``slabot …``.
 
-Commands parse their options, call one service or engine function and print. A setting or
-contract file that stops start-up is reported in one line on stderr (exit status 2).
+Commands parse their options, call one service or engine function and print. What stops a
+command is said in one line on stderr: a refusal (exit status 1, nothing changed), or a
+setting, contract file, schema or database that stops start-up (exit status 2).
+
+Where imports go: this module imports only the standard library and click at module level,
+so ``slabot --help`` answers at once; each command imports what it needs in its body.
+Every other module imports at the top (docs/decisions.md, "Start-up").
 """
 
 from __future__ import annotations
@@ -10,37 +15,52 @@ import json
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from bot.parse import parse_instant, parse_severity
-from bot.sla.contract import Contract, missing_level
-from bot.sla.timers import TimerKind
-from bot.text import describe_policy, format_local, table
-from config.contracts import ContractError, load_customers, load_policies, policy_files, read_yaml
-from config.settings import SettingsError, get_contracts, get_settings
-from storage.db import Database, SchemaOutOfDate, unavailable
+if TYPE_CHECKING:
+    from bot.sla.contract import Contract
 
 
 class SlabotGroup(click.Group):
-    """Reports settings and contract errors as one clear message instead of a traceback."""
+    """Says what stopped a command in one line instead of a traceback."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (SettingsError, ContractError, SchemaOutOfDate) as exc:
-            click.echo(f"slabot: {exc}", err=True)
-            sys.exit(2)
-        except Exception as exc:  # a database that does not answer at start-up: one line
-            if not unavailable(exc):
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click's own: usage errors, --help of a subcommand, Ctrl-C at a prompt
+        except Exception as exc:
+            stopped = _stopped_by(exc)
+            if stopped is None:
                 raise
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            click.echo(
-                f"slabot: the database did not answer ({reason}); check DATABASE_URL and "
-                "that the server is up",
-                err=True,
-            )
-            sys.exit(2)
+            message, status = stopped
+            click.echo(message, err=True)
+            sys.exit(status)
+
+
+def _stopped_by(exc: Exception) -> tuple[str, int] | None:
+    """The line and exit status for an exception that stops a command, or ``None`` for one
+    that is a bug (its traceback is shown). The exception types are imported here: one of
+    them can only have been raised once its module was loaded."""
+    from bot.errors import Refusal
+    from config.contracts import ContractError
+    from config.settings import SettingsError
+    from storage.db import SchemaOutOfDate, unavailable
+
+    if isinstance(exc, Refusal):
+        return str(exc), 1
+    if isinstance(exc, (SettingsError, ContractError, SchemaOutOfDate)):
+        return f"slabot: {exc}", 2
+    if unavailable(exc):  # a database that does not answer at start-up
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return (
+            f"slabot: the database did not answer ({reason}); check DATABASE_URL and "
+            "that the server is up",
+            2,
+        )
+    return None
 
 
 @click.group(cls=SlabotGroup)
@@ -65,6 +85,10 @@ def policy_check(files: tuple[Path, ...]) -> None:
     A file with a top-level ``customers:`` key is checked as a customers file against the
     policies given beside it (or the configured ones).
     """
+    from bot.text import describe_policy, table
+    from config.contracts import ContractError, load_customers, load_policies, policy_files
+    from config.settings import get_settings
+
     settings = get_settings()
     customer_files = [f for f in files if _is_customers_file(f)]
     policy_paths = [f for f in files if f not in customer_files]
@@ -102,6 +126,8 @@ def policy_check(files: tuple[Path, ...]) -> None:
 
 
 def _is_customers_file(path: Path) -> bool:
+    from config.contracts import ContractError, read_yaml
+
     try:
         data = read_yaml(path)
     except ContractError:
@@ -132,6 +158,12 @@ def sla() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def sla_deadlines(policy_id, severity, start, zone, customer_id, as_json) -> None:
     """Every deadline of an incident of SEVERITY started at START under a contract."""
+    from bot.parse import parse_instant, parse_severity
+    from bot.sla.contract import missing_level
+    from bot.sla.timers import TimerKind
+    from bot.text import format_local, table
+    from config.settings import get_contracts
+
     contracts = get_contracts()
     try:
         contract = _contract(contracts, policy_id, customer_id, zone)
@@ -197,6 +229,8 @@ def sla_deadlines(policy_id, severity, start, zone, customer_id, as_json) -> Non
 
 
 def _contract(contracts, policy_id, customer_id, zone) -> Contract:
+    from bot.sla.contract import Contract
+
     if customer_id:
         customer = contracts.customer(customer_id)
         if policy_id and policy_id != customer.policy.id:
@@ -232,6 +266,9 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration not yet applied (the Procfile's release phase)."""
+    from config.settings import get_settings
+    from storage.db import Database
+
     database = Database(get_settings().database_url)
     before = database.current_revision()
     database.upgrade()
@@ -247,20 +284,15 @@ def db_upgrade() -> None:
 def import_file(file: Path) -> None:
     """Import incident and maintenance history from JSON or CSV (all or nothing)."""
     from bot.context import build_context
-    from bot.errors import Refusal
     from bot.incidents.importer import import_history, read_records
 
     ctx = build_context()
-    try:
-        incidents, maintenance = read_records(file)
-        total = len(incidents) + len(maintenance)
-        with click.progressbar(
-            length=total, label=f"importing {total} records", file=sys.stderr
-        ) as bar:
-            summary = import_history(ctx, incidents, maintenance, progress=bar.update)
-    except Refusal as refusal:
-        click.echo(str(refusal), err=True)
-        raise SystemExit(1) from None
+    incidents, maintenance = read_records(file)
+    total = len(incidents) + len(maintenance)
+    with click.progressbar(
+        length=total, label=f"importing {total} records", file=sys.stderr
+    ) as bar:
+        summary = import_history(ctx, incidents, maintenance, progress=bar.update)
     click.echo(
         f"imported {file}: {summary.created} incidents created, {summary.updated} updated, "
         f"{summary.unchanged} unchanged; {summary.maintenance} maintenance windows"
@@ -282,6 +314,7 @@ def incidents_list(scope: str, output: str) -> None:
     """Incidents with their state, customers and each timer's deadline."""
     from bot.context import build_context
     from bot.incidents import service
+    from bot.text import table
 
     ctx = build_context()
     views = service.list_incidents(ctx, open_only=scope == "open")
@@ -327,15 +360,9 @@ def report(period: str, customer_id: str | None, output: str) -> None:
     "if nothing else goes down".
     """
     from bot.context import build_context
-    from bot.errors import Refusal
     from bot.reports.service import customer_report
 
-    ctx = build_context()
-    try:
-        result = customer_report(ctx, period, customer_id)
-    except Refusal as refusal:
-        click.echo(str(refusal), err=True)
-        raise SystemExit(1) from None
+    result = customer_report(build_context(), period, customer_id)
     if output == "json":
         click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
     elif output == "csv":
@@ -369,7 +396,7 @@ def digest(week: str | None, action: str) -> None:
     from bot.digest.service import make_digest
     from bot.digest.text import as_text
     from bot.digest.weeks import last_complete_week, parse_week
-    from bot.errors import Refusal
+    from config.settings import get_settings
 
     settings = get_settings()
     ctx = build_context(settings)
@@ -382,14 +409,11 @@ def digest(week: str | None, action: str) -> None:
         if action == "print":
             click.echo(as_text(make_digest(ctx, wanted, zone)))
             return
-        from bot.slack.app import make_client
+        from bot.slack.client import make_client
 
         settings.require("SLACK_BOT_TOKEN")
         sender = DigestSender(ctx, make_client(settings), settings)
         outcomes = sender.send_now(wanted, f"cli:{socket.gethostname()}:{os.getpid()}")
-    except Refusal as refusal:
-        click.echo(str(refusal), err=True)
-        raise SystemExit(1) from None
     except SlackApiError as exc:  # a user group in SLABOT_MANAGERS could not be read
         click.echo(f"Slack refused listing the recipients: {exc.response.get('error')}", err=True)
         raise SystemExit(1) from None
@@ -424,6 +448,7 @@ def serve(port: int | None, host: str, socket_mode: bool) -> None:
     """Run the Slack app: HTTP at /slack/events (and /healthz), or Socket Mode."""
     from bot.context import build_context
     from bot.slack.app import build_app, http_server, socket_mode_handler
+    from config.settings import get_settings
 
     _logging()
     settings = get_settings()
@@ -548,6 +573,7 @@ _BATCH = click.option(
 def worker_command(poll: float, batch: int, concurrency: int) -> None:
     """Post reminders as they fall due, each once (run one or more; SIGTERM stops cleanly)."""
     from bot.context import build_context
+    from config.settings import get_settings
 
     _logging()
     settings = get_settings()
@@ -581,6 +607,7 @@ def run_command(http: bool, port: int | None, host: str, poll: float) -> None:
 
     from bot.context import build_context
     from bot.slack.app import build_app, http_server, socket_mode_handler
+    from config.settings import get_settings
 
     _logging()
     settings = get_settings()
@@ -652,92 +679,16 @@ def doctor(retry_failed: bool, as_json: bool) -> None:
     from bot.clock import SystemClock
     from bot.context import Context
     from bot.reminders import service as reminders
-    from bot.text import format_span
+    from config.settings import get_contracts, get_settings
+    from storage.db import Database
 
-    settings = get_settings()
-    database = Database(settings.database_url)
-    report: dict = {"database": "ok", "problems": []}
-    try:
-        database.ping()
-        current, head = database.current_revision(), database.head_revision()
-    except Exception as exc:
-        report.update(database=f"unreachable ({type(exc).__name__})")
-        report["problems"].append("the database does not answer (check DATABASE_URL)")
-        return _doctor_verdict(report, as_json)
-    report["schema"] = {"current": current, "head": head}
-    if current != head:
-        report["problems"].append(
-            f"the schema is at {current or 'nothing'}, this slabot needs {head}: "
-            "run `slabot db upgrade`"
-        )
-        return _doctor_verdict(report, as_json)
+    database = Database(get_settings().database_url)
     ctx = Context(db=database, contracts=get_contracts(), clock=SystemClock())
-    if retry_failed:
-        report["requeued"] = reminders.retry_failed(ctx)
-    state = reminders.health(ctx)
-    refs = state.refs
-    now = ctx.clock.now()
-    report.update(
-        worker=state.worker,
-        workers=[
-            {"id": wid, "seen": seen.isoformat(), "posted": posted}
-            for wid, seen, posted in state.workers
-        ],
-        failed=[
-            {
-                "incident": refs.get(r.incident_id),
-                "reminder": f"{r.timer} {r.step}",
-                "due": r.due_at.isoformat(),
-                "error": r.last_error,
-            }
-            for r in state.failed
-        ],
-        failed_count=state.failed_count,
-        overdue=state.overdue,
-        next_due=state.next_due.isoformat() if state.next_due else None,
-    )
-    report["problems"].extend(state.problems)
+    health = reminders.diagnose(ctx, requeue_failed=retry_failed)
     if as_json:
-        return _doctor_verdict(report, as_json)
-    click.echo(f"database   ok, schema {current} (current)")
-    if "requeued" in report:
-        click.echo(f"re-queued  {report['requeued']} failed reminders")
-    if state.workers:
-        for wid, seen, posted in state.workers:
-            click.echo(
-                f"worker     {wid}: alive, seen {format_span(now - seen)} ago, {posted} posted"
-            )
-    elif state.last_seen:
-        wid, seen, stopped = state.last_seen
-        how = "stopped" if stopped else "last seen"
-        click.echo(f"worker     none alive; {wid} {how} {format_span(now - seen)} ago")
+        click.echo(json.dumps(health.as_json(), indent=2))
     else:
-        click.echo("worker     none has ever run against this database")
-    click.echo(f"failed     {state.failed_count}")
-    for r in state.failed:
-        click.echo(
-            f"  {refs.get(r.incident_id, '?')} {r.timer} {r.step}, due "
-            f"{format_local(r.due_at, 'UTC')}: {r.last_error}"
-        )
-    if state.failed_count:
-        click.echo(
-            "  after fixing the cause, `slabot doctor --retry-failed` sends them again "
-            "(marked late) if their deadline still holds"
-        )
-    click.echo(f"overdue    {state.overdue}")
-    upcoming = format_local(state.next_due, "UTC") if state.next_due else "nothing pending"
-    click.echo(f"next due   {upcoming}")
-    _doctor_verdict(report, as_json)
-
-
-def _doctor_verdict(report: dict, as_json: bool) -> None:
-    problems = report["problems"]
-    report["healthy"] = not problems
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-    else:
-        for problem in problems:
-            click.echo(f"problem    {problem}")
-        click.echo("healthy" if not problems else f"unhealthy: {len(problems)} problem(s)")
-    if problems:
+        for line in health.lines():
+            click.echo(line)
+    if not health.healthy:
         raise SystemExit(1)

@@ -22,7 +22,6 @@ from functools import cache
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import holidays as holidays_lib
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -190,6 +189,16 @@ class ContractModel(BaseModel):
 # --- the policy ------------------------------------------------------------------------
 
 
+@cache
+def holiday_countries() -> frozenset[str]:
+    """The country codes the ``holidays`` package knows (``DK``, ``DNK``, aliases such as
+    ``UK``), read from its registry. ``list_supported_countries`` would import all of its
+    ~280 country modules (~50 ms at every start) to list subdivisions not needed here."""
+    from holidays.registry import EntityLoader  # only a calendar naming a country needs it
+
+    return frozenset(EntityLoader.get_country_codes())
+
+
 class HolidaySpec(ContractModel):
     country: str | None = None
     subdivision: str | None = None
@@ -203,7 +212,7 @@ class HolidaySpec(ContractModel):
         if isinstance(value, bool):
             raise ValueError('write the country code in quotes (YAML reads NO as false), e.g. "NO"')
         code = str(value).strip().upper()
-        supported = holidays_lib.list_supported_countries()
+        supported = holiday_countries()
         if code not in supported:
             close = difflib.get_close_matches(code, sorted(supported), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
@@ -227,7 +236,9 @@ class HolidaySpec(ContractModel):
         if self.subdivision is not None:
             if self.country is None:
                 raise ValueError("a subdivision needs a country")
-            subdivisions = holidays_lib.list_supported_countries()[self.country]
+            import holidays  # only a calendar naming a subdivision needs its country's list
+
+            subdivisions = holidays.list_supported_countries()[self.country]
             if self.subdivision not in subdivisions:
                 raise ValueError(
                     f"{self.subdivision!r} is not a subdivision of {self.country}; "

@@ -54,8 +54,9 @@ from bot.slack.loopback import RESPONSE_URL, Call, LoopbackSlack
 from bot.slack.mrkdwn import escape
 from bot.text import format_local, format_span
 from bot.worker import Worker
-from config.policy import Contracts
-from config.settings import Settings
+from config.contracts import load_contracts, load_policies, policy_files
+from config.policy import Contracts, suggest
+from config.settings import Settings, get_settings
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -988,10 +989,6 @@ def _prompt(console: Console) -> str:
 def prepare(policy_id: str | None, customers_file: Path | None) -> tuple[Settings, Contracts]:
     """The deployment's settings (policies folder, channel naming…) and the contracts to
     rehearse: ``--policy`` replaces SLABOT_DEFAULT_POLICY, ``--customers`` the customers file."""
-    from config.contracts import load_contracts, load_policies, policy_files
-    from config.policy import suggest
-    from config.settings import get_settings
-
     settings = get_settings()
     paths = policy_files(settings.policies_dir)
     if policy_id is not None:

@@ -8,13 +8,14 @@ escalation of a breached timer is written.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.context import Context
 from bot.incidents.service import sync
 from bot.incidents.views import IncidentView, build_views
 from bot.sla.reminders import ReminderKind
 from bot.sla.timers import TimerKind
+from bot.text import format_local, format_span
 from storage import outbox, queries
 from storage.models import Reminder
 
@@ -156,13 +157,18 @@ def retry_failed(ctx: Context) -> int:
 
 @dataclass(frozen=True)
 class Health:
-    """What `slabot doctor`, /healthz and App Home say about the reminder machinery."""
+    """What the reminder machinery says about itself. `slabot doctor` prints it (``lines``,
+    ``as_json``), /healthz reports its ``summary``, App Home lists its failures.
 
-    workers: list[tuple[str, dt.datetime, int]]
+    ``diagnose`` first checks the database and its schema; when either stops it, that is
+    the one problem and the reminder fields are left empty."""
+
+    checked_at: dt.datetime
+    workers: list[tuple[str, dt.datetime, int]] = field(default_factory=list)
     """The workers alive: id, last heartbeat, reminders posted since it started."""
-    failed: list[Reminder]
+    failed: list[Reminder] = field(default_factory=list)
     """The most recent failed reminders (at most 20); ``failed_count`` counts them all."""
-    overdue: int
+    overdue: int = 0
     """Pending reminders more than ``LATE_AFTER`` past due: no worker is keeping up."""
     failed_count: int = 0
     refs: dict[int, str] = field(default_factory=dict)
@@ -170,6 +176,12 @@ class Health:
     last_seen: tuple[str, dt.datetime, bool] | None = None
     """The worker seen most recently, alive or not: id, last heartbeat, stopped cleanly."""
     next_due: dt.datetime | None = None
+    database: str = "ok"
+    """``ok``, or ``unreachable (<the error's type>)``."""
+    schema: tuple[str | None, str | None] | None = None
+    """The schema's revision and the one this slabot needs, when they were read."""
+    requeued: int | None = None
+    """How many failed reminders were re-queued before looking, when that was asked."""
 
     @property
     def worker(self) -> str:
@@ -180,8 +192,23 @@ class Health:
         return "stale" if self.last_seen is not None else "none"
 
     @property
+    def _stopped(self) -> str | None:
+        """The problem that kept the reminders from being read at all."""
+        if self.database != "ok":
+            return "the database does not answer (check DATABASE_URL)"
+        if self.schema is not None and self.schema[0] != self.schema[1]:
+            current, head = self.schema
+            return (
+                f"the schema is at {current or 'nothing'}, this slabot needs {head}: "
+                "run `slabot db upgrade`"
+            )
+        return None
+
+    @property
     def problems(self) -> list[str]:
         """What needs a look, one line each; empty when reminders are going out."""
+        if self._stopped:
+            return [self._stopped]
         found = []
         if not self.workers:
             found.append(
@@ -199,6 +226,89 @@ class Health:
                 f"{int(LATE_AFTER.total_seconds())} seconds overdue"
             )
         return found
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> dict:
+        """The figures /healthz reports beside the database's state."""
+        return {
+            "worker": self.worker,
+            "workers": len(self.workers),
+            "failed_reminders": self.failed_count,
+            "overdue_reminders": self.overdue,
+        }
+
+    def as_json(self) -> dict:
+        """`slabot doctor --json`: everything that was looked at, the problems, the verdict."""
+        problems = self.problems
+        found: dict = {"database": self.database, "problems": problems}
+        if self.schema is not None:
+            found["schema"] = {"current": self.schema[0], "head": self.schema[1]}
+        if not self._stopped:
+            if self.requeued is not None:
+                found["requeued"] = self.requeued
+            found.update(
+                worker=self.worker,
+                workers=[
+                    {"id": wid, "seen": seen.isoformat(), "posted": posted}
+                    for wid, seen, posted in self.workers
+                ],
+                failed=[
+                    {
+                        "incident": self.refs.get(r.incident_id),
+                        "reminder": f"{r.timer} {r.step}",
+                        "due": r.due_at.isoformat(),
+                        "error": r.last_error,
+                    }
+                    for r in self.failed
+                ],
+                failed_count=self.failed_count,
+                overdue=self.overdue,
+                next_due=self.next_due.isoformat() if self.next_due else None,
+            )
+        found["healthy"] = not problems
+        return found
+
+    def lines(self) -> list[str]:
+        """`slabot doctor`: one line per thing looked at, then the problems and the verdict."""
+        problems = self.problems
+        verdict = [f"problem    {problem}" for problem in problems]
+        verdict.append("healthy" if not problems else f"unhealthy: {len(problems)} problem(s)")
+        if self._stopped:
+            return verdict
+        schema = f", schema {self.schema[0]} (current)" if self.schema else ""
+        lines = [f"database   ok{schema}"]
+        if self.requeued is not None:
+            lines.append(f"re-queued  {self.requeued} failed reminders")
+        now = self.checked_at
+        if self.workers:
+            for wid, seen, posted in self.workers:
+                lines.append(
+                    f"worker     {wid}: alive, seen {format_span(now - seen)} ago, {posted} posted"
+                )
+        elif self.last_seen:
+            wid, seen, stopped = self.last_seen
+            how = "stopped" if stopped else "last seen"
+            lines.append(f"worker     none alive; {wid} {how} {format_span(now - seen)} ago")
+        else:
+            lines.append("worker     none has ever run against this database")
+        lines.append(f"failed     {self.failed_count}")
+        lines.extend(
+            f"  {self.refs.get(r.incident_id, '?')} {r.timer} {r.step}, due "
+            f"{format_local(r.due_at, 'UTC')}: {r.last_error}"
+            for r in self.failed
+        )
+        if self.failed_count:
+            lines.append(
+                "  after fixing the cause, `slabot doctor --retry-failed` sends them again "
+                "(marked late) if their deadline still holds"
+            )
+        lines.append(f"overdue    {self.overdue}")
+        upcoming = format_local(self.next_due, "UTC") if self.next_due else "nothing pending"
+        lines.append(f"next due   {upcoming}")
+        return lines + verdict
 
 
 def health(ctx: Context, *, within: dt.timedelta = ALIVE_WITHIN) -> Health:
@@ -219,4 +329,19 @@ def health(ctx: Context, *, within: dt.timedelta = ALIVE_WITHIN) -> Health:
             failed_count=outbox.failed_count(session),
             last_seen=(last.worker_id, last.seen_at, last.stopped_at is not None) if last else None,
             next_due=outbox.next_due(session),
+            checked_at=ctx.clock.now(),  # after the reads: no heartbeat is later than it
         )
+
+
+def diagnose(ctx: Context, *, requeue_failed: bool = False) -> Health:
+    """Everything `slabot doctor` checks, in order: the database answers, its schema is the
+    one this slabot needs, then (after re-queueing failed reminders, when asked) ``health``."""
+    try:
+        ctx.db.ping()
+        schema = ctx.db.current_revision(), ctx.db.head_revision()
+    except Exception as exc:
+        return Health(checked_at=ctx.clock.now(), database=f"unreachable ({type(exc).__name__})")
+    if schema[0] != schema[1]:
+        return Health(checked_at=ctx.clock.now(), schema=schema)
+    requeued = retry_failed(ctx) if requeue_failed else None
+    return replace(health(ctx), schema=schema, requeued=requeued)

@@ -13,8 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import holidays as holidays_lib
-
 from config.policy import CalendarSpec
 
 UTC = dt.UTC
@@ -34,7 +32,9 @@ def as_utc(instant: dt.datetime) -> dt.datetime:
 @lru_cache(maxsize=512)
 def holiday_dates(country: str, subdivision: str | None, year: int) -> frozenset[dt.date]:
     """Public holidays of one year, from the ``holidays`` package."""
-    return frozenset(holidays_lib.country_holidays(country, subdiv=subdivision, years=year))
+    import holidays  # only a calendar naming a country needs it (all ~280 countries load)
+
+    return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year))
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,7 +1,8 @@
 """Building the Bolt app, and serving it: HTTP on waitress, or Socket Mode.
 
-Every Slack client — Bolt's, the worker's, Socket Mode's — is made by ``make_client``, so
-``SLACK_API_URL`` is honoured everywhere (GovSlack, and the tests' local Slack).
+Every Slack client — Bolt's, the worker's, Socket Mode's — is made by ``make_client``
+(bot/slack/client.py), so ``SLACK_API_URL`` is honoured everywhere (GovSlack, and the
+tests' local Slack).
 """
 
 from __future__ import annotations
@@ -16,43 +17,18 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
 
 from bot.context import Context
 from bot.reminders import service as reminders
 from bot.slack.authz import Permissions
 from bot.slack.channels import IncidentChannels
+from bot.slack.client import check_bot_token, make_client
 from bot.slack.handlers import Edge
 from bot.slack.listeners import register
 from bot.slack.people import Directory
-from config.settings import Settings, SettingsError
+from config.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def make_client(
-    settings: Settings,
-    *,
-    retry_rate_limits: bool = True,
-    retry_connection_errors: bool = True,
-    timeout: int = 10,
-) -> WebClient:
-    """A Web API client on ``SLACK_API_URL``. The worker handles 429s and connection errors
-    itself (it moves the reminder by Retry-After instead of blocking, and checks the channel
-    before posting again), so it asks for no retries."""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    handlers = []
-    if retry_connection_errors:
-        handlers.append(ConnectionErrorRetryHandler(max_retry_count=1))
-    if retry_rate_limits:
-        handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
-    return WebClient(
-        token=token, base_url=settings.slack_api_url, timeout=timeout, retry_handlers=handlers
-    )
 
 
 def build_app(
@@ -105,36 +81,6 @@ def build_app(
     return app, edge
 
 
-BAD_TOKEN = frozenset(
-    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
-)
-"""What Slack answers to a bot token it will never accept."""
-
-
-def check_bot_token(client: WebClient) -> dict | None:
-    """The bot's identity (auth.test): a token Slack refuses stops start-up with a one-line
-    ``SettingsError``; a Slack that is down, slow or rate limiting only warns (``None``), so
-    a deployment made during a Slack incident still starts and serves when Slack is back."""
-    try:
-        who = client.auth_test()
-    except SlackApiError as exc:
-        error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-        if error in BAD_TOKEN:
-            raise SettingsError(
-                f"SLACK_BOT_TOKEN: Slack refused it ({error}); set the app's Bot User "
-                "OAuth Token (xoxb-…) from OAuth & Permissions"
-            ) from None
-        log.warning(
-            "Slack did not confirm the bot token (HTTP %s, %s); serving anyway",
-            exc.response.status_code, error,
-        )  # fmt: skip
-        return None
-    except OSError as exc:
-        log.warning("Slack is not reachable (%s); serving anyway", type(exc).__name__)
-        return None
-    return dict(who.data) if isinstance(who.data, dict) else None
-
-
 def workspace_authorize(token: str, identity: dict | None) -> Callable[..., AuthorizeResult]:
     """Bolt's ``authorize`` for the one workspace slabot serves: the bot token, and the
     bot's identity when auth.test answered at start-up. (Bolt's own single-workspace path
@@ -175,12 +121,7 @@ def health(ctx: Context, *, strict: bool = False) -> tuple[int, dict]:
         log.warning("reminder health unavailable", exc_info=True)
         body.update(worker="unknown", reminders=type(exc).__name__)
         return (503 if strict else 200), {**body, "status": "unhealthy" if strict else "ok"}
-    body.update(
-        worker=state.worker,
-        workers=len(state.workers),
-        failed_reminders=state.failed_count,
-        overdue_reminders=state.overdue,
-    )
+    body.update(state.summary())
     if strict and state.problems:
         return 503, {**body, "status": "unhealthy", "problems": state.problems}
     return 200, body

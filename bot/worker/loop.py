@@ -30,6 +30,7 @@ from bot.digest.sender import DigestSender
 from bot.incidents.views import IncidentView
 from bot.reminders import service
 from bot.slack.channels import IncidentChannels
+from bot.slack.client import check_bot_token, make_client
 from bot.slack.delivery import Delivery
 from bot.worker.sources import METADATA_EVENT, Digests, DueWork, Reminders
 from config.settings import Settings
@@ -179,8 +180,6 @@ class Worker:
 
     def check_token(self) -> None:
         """Refuse to start with a token Slack rejects; a Slack that is down only warns."""
-        from bot.slack.app import check_bot_token
-
         who = check_bot_token(self.client)
         if who is not None:
             log.info("posting as @%s in %s", who.get("user"), who.get("team"))
@@ -210,6 +209,4 @@ class Worker:
 def worker_client(settings: Settings) -> WebClient:
     """The worker's Slack client: no automatic retries (the worker decides, and checks the
     channel before posting again), and a 5 s timeout that bounds a claim's work."""
-    from bot.slack.app import make_client
-
     return make_client(settings, retry_rate_limits=False, retry_connection_errors=False, timeout=5)

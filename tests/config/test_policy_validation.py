@@ -14,7 +14,7 @@ from config.contracts import (
     load_policy_file,
     policy_files,
 )
-from config.policy import ClockKind, Duration
+from config.policy import ClockKind, Duration, holiday_countries
 
 DELETE = object()
 DURATION_UNITS = ["m (minutes)", "h (hours)", "d (days)", "bh, bd", "e.g. 15m"]
@@ -318,6 +318,13 @@ def test_holiday_countries_that_are_accepted(write_yaml, holidays, country, subd
     text = dixa_with(HOURS, f"{HOURS}\n  holidays: {holidays}")
     calendar = load_policy_file(write_yaml("dixa.yaml", text)).calendar
     assert (calendar.holidays.country, calendar.holidays.subdivision) == (country, subdivision)
+
+
+def test_the_countries_accepted_are_every_country_the_holidays_package_lists():
+    import holidays
+
+    assert holiday_countries() == set(holidays.list_supported_countries())
+    assert {"DK", "DNK", "UK", "US"} <= holiday_countries()
 
 
 def test_weekdays_may_be_written_in_full_and_in_capitals(write_yaml):

@@ -107,6 +107,40 @@ def test_healthz_is_503_when_the_database_does_not_answer(contracts):
     assert (status, body["status"], body["database"]) == (503, "unhealthy", "OperationalError")
 
 
+def test_doctors_health_is_one_problem_when_the_database_stops_it(contracts):
+    gone = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    try:
+        state = reminders.diagnose(Context(gone, contracts, ManualClock(T0)))
+    finally:
+        gone.dispose()
+    problem = "the database does not answer (check DATABASE_URL)"
+    assert state.as_json() == {
+        "database": "unreachable (OperationalError)", "problems": [problem], "healthy": False
+    }  # fmt: skip
+    assert state.lines() == [f"problem    {problem}", "unhealthy: 1 problem(s)"]
+
+
+def test_doctors_health_reads_the_same_in_text_and_json(ctx, clock):
+    reminders.heartbeat(ctx, "w1", posted=2)
+    clock.set(T0 + dt.timedelta(seconds=5))
+    state = reminders.diagnose(ctx)
+    head = ctx.db.head_revision()
+    assert state.lines() == [
+        f"database   ok, schema {head} (current)",
+        "worker     w1: alive, seen 5s ago, 2 posted",
+        "failed     0",
+        "overdue    0",
+        "next due   nothing pending",
+        "healthy",
+    ]
+    assert state.as_json() == {
+        "database": "ok", "problems": [], "schema": {"current": head, "head": head},
+        "worker": "ok", "workers": [{"id": "w1", "seen": T0.isoformat(), "posted": 2}],
+        "failed": [], "failed_count": 0, "overdue": 0, "next_due": None, "healthy": True,
+    }  # fmt: skip
+    assert health(ctx)[1] == {"status": "ok", "database": "ok", **state.summary()}
+
+
 def test_app_home_shows_failed_reminders_and_a_missing_worker(ctx, clock, slack):
     failed_reminder(ctx, clock, slack)
     _, edge = build_app(ctx, make_settings(slack))
