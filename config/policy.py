@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from functools import cache
+from functools import cache, cached_property
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -628,13 +628,21 @@ class Contracts:
         key = customer_id.strip().lower()
         if key in self.customers:
             return self.customers[key]
-        for customer in self.customers.values():
-            if customer.name.lower() == key:
-                return customer
+        if key in self._by_name:
+            return self._by_name[key]
         known = ", ".join(sorted(self.customers)) or "none are configured"
         raise LookupError(
             f"{customer_id!r} is not a customer{suggest(key, self.customers)}; customers: {known}"
         )
+
+    @cached_property
+    def _by_name(self) -> dict[str, Customer]:
+        """Customers by lower-cased name (the first one of a name): an import names a
+        customer in each of its records, so a lookup may not walk every customer."""
+        names: dict[str, Customer] = {}
+        for customer in self.customers.values():
+            names.setdefault(customer.name.lower(), customer)
+        return names
 
     def policy(self, policy_id: str) -> Policy:
         if policy_id in self.policies:

@@ -4,6 +4,11 @@ All or nothing: every record is read and checked first, and the errors name the 
 and the field; only a file without errors is written, in one transaction. A record whose
 ``ref`` is already stored updates that incident (re-importing never duplicates), and a
 record identical to what is stored changes nothing, not even the timeline.
+
+Records are written in batches: the stored incidents of a batch are read in one query,
+and the new ones are written with one bulk insert per table, their timers and
+reminders derived by the same ``service.derive`` whose rows ``service.sync`` stores one
+incident at a time. What a record writes is decided in one place, ``new_incident``.
 """
 
 from __future__ import annotations
@@ -18,11 +23,28 @@ from typing import Any
 
 from bot.context import Context
 from bot.errors import Refusal
-from bot.incidents.service import check_severity, plain, resolve_customers, sync
+from bot.incidents.service import (
+    Derived,
+    check_severity,
+    derive,
+    plain,
+    resolve_customers,
+    sync,
+)
+from bot.incidents.views import evaluate_loaded
 from bot.parse import parse_severity
 from bot.sla.contract import contracts_touched
+from config.contracts import Contracts
 from storage import queries
-from storage.models import EventKind, Incident, MaintenanceWindow, TimelineEvent
+from storage.models import (
+    EventKind,
+    Incident,
+    IncidentCustomer,
+    MaintenanceWindow,
+    Reminder,
+    TimelineEvent,
+    Timer,
+)
 
 INCIDENT_FIELDS = {
     "ref": True, "title": True, "severity": True, "declared_at": True, "impact_start": False,
@@ -32,6 +54,9 @@ INCIDENT_FIELDS = {
 MAINTENANCE_FIELDS = {
     "ref": True, "title": True, "start": True, "end": True, "announced_at": True, "customers": False,
 }  # fmt: skip
+BATCH = 1_000
+"""Records written per batch: one read of the stored ones, one insert per table, one step
+of the progress bar."""
 
 
 class ImportRefused(Refusal):
@@ -50,6 +75,8 @@ class IncidentRecord:
     title: str
     severity: int
     declared_at: dt.datetime
+    reported_at: dt.datetime
+    """When the response timer starts; the file has no field for it yet: the declaration."""
     impact_start: dt.datetime
     acknowledged_at: dt.datetime | None
     restored_at: dt.datetime | None
@@ -58,6 +85,11 @@ class IncidentRecord:
     customers: tuple[str, ...]
     excluded: str | None
     impact_pct: float | None
+
+    @property
+    def customer_ids(self) -> list[str]:
+        """The customers as they are stored (each once, in order), and as ``sync`` reads them."""
+        return sorted(set(self.customers))
 
 
 @dataclass(frozen=True)
@@ -226,8 +258,8 @@ def check_incident(
         return None, record.problems
     return IncidentRecord(
         ref=record.text("ref"), title=title, severity=severity, declared_at=declared,
-        impact_start=impact, acknowledged_at=acknowledged, restored_at=restored,
-        resolved_at=resolved, outage=outage, customers=customers,
+        reported_at=declared, impact_start=impact, acknowledged_at=acknowledged,
+        restored_at=restored, resolved_at=resolved, outage=outage, customers=customers,
         excluded=record.text("excluded") or None, impact_pct=impact_pct,
     ), []  # fmt: skip
 
@@ -261,8 +293,12 @@ def import_history(
     maintenance: Iterable[Any] = (),
     *,
     progress: Callable[[int], None] | None = None,
+    batch: int = BATCH,
 ) -> ImportSummary:
-    """Check every record, then write them all in one unit of work (or nothing)."""
+    """Check every record, then write them all in one unit of work (or nothing).
+
+    ``progress`` is told how many records each step wrote: a batch of incidents, then the
+    maintenance windows."""
     now = ctx.clock.now()
     problems: list[str] = []
     records: list[IncidentRecord] = []
@@ -290,18 +326,110 @@ def import_history(
         raise ImportRefused(problems)
     summary = ImportSummary()
     with ctx.db.transaction() as session:
-        for record in records:
-            outcome = _write_incident(session, record, ctx, now)
-            setattr(summary, outcome, getattr(summary, outcome) + 1)
-            summary.refs.append(record.ref)
+        for start in range(0, len(records), batch):
+            chunk = records[start : start + batch]
+            _write_batch(session, chunk, ctx.contracts, now, summary)
             if progress is not None:
-                progress(1)
+                progress(len(chunk))
         for window in windows:
             _write_maintenance(session, window)
             summary.maintenance += 1
-            if progress is not None:
-                progress(1)
+        if windows and progress is not None:
+            progress(len(windows))
     return summary
+
+
+@dataclass(frozen=True)
+class NewIncident:
+    """Everything a record writes for an incident not stored yet: the incident, the
+    customers it names, its timeline, and the timers and reminders the engine derives from
+    them (``service.derive``, as ``service.sync`` stores them)."""
+
+    incident: dict[str, Any]
+    customers: list[str]
+    events: list[dict[str, Any]]
+    timing: Derived
+
+    def rows(self, incident_id: int, now: dt.datetime) -> dict[type, list[dict[str, Any]]]:
+        """The rows of each table, once the incident has its id; referenced tables first."""
+        return {
+            Incident: [{"id": incident_id} | self.incident],
+            IncidentCustomer: [
+                {"incident_id": incident_id, "customer_id": c} for c in self.customers
+            ],
+            TimelineEvent: [{"incident_id": incident_id} | event for event in self.events],
+            Timer: [
+                {"incident_id": incident_id, "kind": kind} | columns
+                for kind, columns in self.timing.timers.items()
+            ],
+            Reminder: list(self.timing.reminders(incident_id, now).values()),
+        }
+
+
+def incident_values(record: IncidentRecord) -> dict[str, Any]:
+    """The incident's columns a record sets, on a new incident and on a stored one alike."""
+    return {
+        "title": record.title, "severity": record.severity, "declared_at": record.declared_at,
+        "reported_at": record.reported_at, "impact_start": record.impact_start,
+        "acknowledged_at": record.acknowledged_at, "restored_at": record.restored_at,
+        "resolved_at": record.resolved_at, "outage": record.outage, "impact_pct": record.impact_pct,
+        "excluded_reason": record.excluded, "affects_all": not record.customers,
+    }  # fmt: skip
+
+
+def new_incident(record: IncidentRecord, registry: Contracts, now: dt.datetime) -> NewIncident:
+    """What importing ``record`` writes when its ``ref`` is new. The one place that maps a
+    record to rows: a field added to the format is written from here. A resolved incident's
+    timers have all stopped (resolving restores, restoring acknowledges), so it plans no
+    reminder; an open one's are planned from ``now``."""
+    incident = {"ref": record.ref, "source": "import", "updated_at": now} | incident_values(record)
+    # ``before`` and ``after`` as the ORM writes an unset JSON value: JSON ``null``.
+    events = [
+        {"at": at, "actor": "import", "kind": kind,
+         "text": record.title if kind == EventKind.DECLARED else None, "before": None, "after": None}
+        for kind, at in (
+            (EventKind.DECLARED, record.declared_at),
+            (EventKind.ACKNOWLEDGED, record.acknowledged_at),
+            (EventKind.RESTORED, record.restored_at), (EventKind.RESOLVED, record.resolved_at),
+        )
+        if at is not None
+    ]  # fmt: skip
+    customers = record.customer_ids
+    evaluation = evaluate_loaded(record, customers, (), None, registry, now)
+    return NewIncident(incident, customers, events, derive(evaluation, now))
+
+
+def _write_batch(
+    session,
+    records: list[IncidentRecord],
+    registry: Contracts,
+    now: dt.datetime,
+    summary: ImportSummary,
+) -> None:
+    """Update the stored incidents of a batch one by one; insert the new ones together,
+    with one bulk insert per table."""
+    stored = queries.incidents_by_refs(session, [r.ref for r in records], lock=True)
+    customers = queries.customers_of(session, [i.id for i in stored.values()])
+    new: list[NewIncident] = []
+    for record in records:
+        incident = stored.get(record.ref.upper())
+        if incident is None:
+            new.append(new_incident(record, registry, now))
+            outcome = "created"
+        else:
+            outcome = _update(
+                session, incident, customers.get(incident.id, []), record, registry, now
+            )
+        setattr(summary, outcome, getattr(summary, outcome) + 1)
+        summary.refs.append(record.ref)
+    tables: dict[type, list[dict[str, Any]]] = {}
+    for incident_id, incident in zip(
+        queries.reserve_ids(session, Incident, len(new)), new, strict=True
+    ):
+        for model, rows in incident.rows(incident_id, now).items():
+            tables.setdefault(model, []).extend(rows)
+    for model, rows in tables.items():
+        queries.insert_rows(session, model, rows)
 
 
 _COMPARED = (
@@ -310,41 +438,23 @@ _COMPARED = (
 )  # fmt: skip
 
 
-def _write_incident(session, record: IncidentRecord, ctx: Context, now: dt.datetime) -> str:
-    incident = queries.incident_by_ref(session, record.ref, lock=True)
-    values = {
-        "title": record.title, "severity": record.severity, "declared_at": record.declared_at,
-        "reported_at": record.declared_at, "impact_start": record.impact_start,
-        "acknowledged_at": record.acknowledged_at, "restored_at": record.restored_at,
-        "resolved_at": record.resolved_at, "outage": record.outage, "impact_pct": record.impact_pct,
-        "excluded_reason": record.excluded, "affects_all": not record.customers,
-    }  # fmt: skip
-    if incident is None:
-        incident = Incident(ref=record.ref, source="import", updated_at=now, **values)
-        session.add(incident)
-        session.flush()
-        queries.set_customers(session, incident.id, record.customers)
-        for kind, at in (
-            (EventKind.DECLARED, record.declared_at),
-            (EventKind.ACKNOWLEDGED, record.acknowledged_at),
-            (EventKind.RESTORED, record.restored_at), (EventKind.RESOLVED, record.resolved_at),
-        ):  # fmt: skip
-            if at is not None:
-                text = record.title if kind == EventKind.DECLARED else None
-                session.add(
-                    TimelineEvent(
-                        incident_id=incident.id, at=at, actor="import", kind=kind, text=text
-                    )
-                )
-        sync(session, incident, ctx.contracts, now)
-        return "created"
-    stored_customers = tuple(queries.customers_of(session, [incident.id]).get(incident.id, []))
+def _update(
+    session,
+    incident: Incident,
+    stored_customers: list[str],
+    record: IncidentRecord,
+    registry: Contracts,
+    now: dt.datetime,
+) -> str:
+    """Apply a record to its stored incident: ``unchanged`` when it says what is stored,
+    else ``updated``, with a ``reimported`` event naming each change."""
+    values = incident_values(record)
     before = {k: _plain(getattr(incident, k)) for k in _COMPARED}
     before["excluded"] = incident.excluded_reason
     before["customers"] = list(stored_customers)
     after = {k: _plain(values[k]) for k in _COMPARED}
     after["excluded"] = record.excluded
-    after["customers"] = sorted(record.customers)
+    after["customers"] = record.customer_ids
     if before == after:
         return "unchanged"
     for key, value in values.items():
@@ -359,7 +469,7 @@ def _write_incident(session, record: IncidentRecord, ctx: Context, now: dt.datet
             before={k: before[k] for k in changed}, after={k: after[k] for k in changed},
         )
     )  # fmt: skip
-    sync(session, incident, ctx.contracts, now)
+    sync(session, incident, registry, now)
     return "updated"
 
 

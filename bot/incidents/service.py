@@ -524,23 +524,55 @@ def sync(
     """Recompute the timers, store them, re-plan the reminders; return the incident as it now is."""
     session.flush()
     evaluation = evaluate(session, incident, registry, now)
-    _store_timers(session, incident, evaluation)
-    plan = plan_incident_reminders(evaluation.facts, evaluation.contracts, evaluation.readings, now)
-    _replan(session, incident, evaluation, plan, now)
+    derived = derive(evaluation, now)
+    _store_timers(session, incident, derived.timers)
+    _replan(session, incident, evaluation, derived.reminders(incident.id, now))
     return make_view(incident, evaluation, now)
 
 
-def _store_timers(session: Session, incident: Incident, evaluation: Evaluation) -> None:
-    stored = queries.timers_of(session, [incident.id]).get(incident.id, {})
+@dataclass(frozen=True)
+class Derived:
+    """What the engine makes of an incident at an instant, as rows: its timers and the
+    reminders still to come. ``sync`` writes them one incident at a time, the importer in
+    batches; both derive them here, so the rule that turns timers into rows is in one place."""
+
+    timers: dict[str, dict[str, Any]]
+    """The columns of each timer row, by kind (``incident_id`` and ``kind`` aside)."""
+    plan: list[PlannedReminder]
+
+    def reminders(self, incident_id: int, now: dt.datetime) -> dict[str, dict[str, Any]]:
+        """The columns of each planned reminder's row, by dedupe key, in due order."""
+        rows = {}
+        for planned in self.plan:
+            key = reminder_key(incident_id, planned)
+            rows[key] = {
+                "incident_id": incident_id, "timer": planned.timer.value,
+                "kind": planned.kind.value, "step": planned.step, "due_at": planned.due_at,
+                "deadline_at": planned.deadline, "dedupe_key": key, "created_at": now,
+            }  # fmt: skip
+        return rows
+
+
+def derive(evaluation: Evaluation, now: dt.datetime) -> Derived:
+    """The timer rows of an evaluation, and the reminders its open timers plan from ``now``."""
+    timers = {}
     for kind, reading in evaluation.readings.items():
         start, stop = evaluation.facts.span(kind)
-        timer = stored.pop(kind.value, None) or Timer(incident_id=incident.id, kind=kind.value)
-        timer.target = reading.rule.describe()
-        timer.contract = reading.rule.contract
-        timer.started_at = start
-        timer.deadline_at = reading.deadline
-        timer.stopped_at = stop
-        timer.outcome = reading.state.value if reading.stopped else None
+        timers[kind.value] = {
+            "target": reading.rule.describe(), "contract": reading.rule.contract,
+            "started_at": start, "deadline_at": reading.deadline, "stopped_at": stop,
+            "outcome": reading.state.value if reading.stopped else None,
+        }  # fmt: skip
+    plan = plan_incident_reminders(evaluation.facts, evaluation.contracts, evaluation.readings, now)
+    return Derived(timers, plan)
+
+
+def _store_timers(session: Session, incident: Incident, timers: dict[str, dict[str, Any]]) -> None:
+    stored = queries.timers_of(session, [incident.id]).get(incident.id, {})
+    for kind, values in timers.items():
+        timer = stored.pop(kind, None) or Timer(incident_id=incident.id, kind=kind)
+        for column, value in values.items():
+            setattr(timer, column, value)
         session.add(timer)
     for timer in stored.values():  # a re-grade can drop a timer (no progress cadence)
         session.delete(timer)
@@ -557,8 +589,7 @@ def _replan(
     session: Session,
     incident: Incident,
     evaluation: Evaluation,
-    plan: list[PlannedReminder],
-    now: dt.datetime,
+    planned: dict[str, dict[str, Any]],
 ) -> None:
     """Cancel pending reminders whose deadline no longer holds; add the planned ones not yet known.
 
@@ -577,23 +608,10 @@ def _replan(
         if paused or holding.get(TimerKind(r.timer)) != r.deadline_at
     ]
     queries.cancel_reminders(session, stale)
-    keyed = {reminder_key(incident.id, p): p for p in plan}
-    known = queries.existing_reminder_keys(session, keyed)
-    for key, planned in keyed.items():
-        if key in known:
-            continue
-        session.add(
-            Reminder(
-                incident_id=incident.id,
-                timer=planned.timer.value,
-                kind=planned.kind.value,
-                step=planned.step,
-                due_at=planned.due_at,
-                deadline_at=planned.deadline,
-                dedupe_key=key,
-                created_at=now,
-            )
-        )
+    known = queries.existing_reminder_keys(session, planned)
+    for key, values in planned.items():
+        if key not in known:
+            session.add(Reminder(**values))
 
 
 def _timer_summary(timers: dict[TimerKind, TimerView]) -> dict[str, Any]:

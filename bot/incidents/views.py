@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import Session
 
@@ -117,8 +117,28 @@ class IncidentView:
         }
 
 
+class IncidentTimes(Protocol):
+    """What the engine reads of an incident: a stored ``Incident``, or a record about to be
+    stored (the importer evaluates a batch before it is written)."""
+
+    @property
+    def severity(self) -> int: ...
+    @property
+    def declared_at(self) -> dt.datetime: ...
+    @property
+    def reported_at(self) -> dt.datetime: ...
+    @property
+    def impact_start(self) -> dt.datetime: ...
+    @property
+    def acknowledged_at(self) -> dt.datetime | None: ...
+    @property
+    def restored_at(self) -> dt.datetime | None: ...
+    @property
+    def resolved_at(self) -> dt.datetime | None: ...
+
+
 def incident_facts(
-    incident: Incident, pauses: Sequence[IncidentPause], last_report: dt.datetime | None
+    incident: IncidentTimes, pauses: Sequence[IncidentPause], last_report: dt.datetime | None
 ) -> IncidentFacts:
     return IncidentFacts(
         severity=incident.severity,
@@ -177,7 +197,7 @@ class Evaluation:
 
 
 def evaluate_loaded(
-    incident: Incident,
+    incident: IncidentTimes,
     customer_ids: Sequence[str],
     pauses: Sequence[IncidentPause],
     last_report: dt.datetime | None,

@@ -167,6 +167,8 @@ def strictest(
     An incident that touches several contracts runs each timer on this one (docs/semantics.md §3).
     Ties go to the earlier rule in ``rules``.
     """
+    if len(rules) == 1:  # most incidents answer to one contract: nothing to compare
+        return rules[0]
     best: tuple[dt.datetime, TimerRule] | None = None
     for rule in rules:
         deadline = due_at(rule, start, pauses, resume_at=now)

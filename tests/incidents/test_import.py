@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
 
 from bot.cli import main
 from bot.incidents import service
@@ -110,24 +110,28 @@ def test_a_fresh_database_imports_a_14_incident_history_twice_and_lists_14(
     settings.reset()
 
 
-def test_the_progress_callback_counts_every_record_written(ctx):
+def test_the_progress_callback_counts_the_records_each_batch_wrote(ctx):
     incidents, maintenance = history()
     seen = []
+    import_history(ctx, incidents, maintenance, progress=seen.append, batch=5)
+    assert seen == [5, 5, 4, 2]  # 14 incidents in batches of 5, then the 2 maintenance windows
+    seen.clear()
     import_history(ctx, incidents, maintenance, progress=seen.append)
-    assert seen == [1] * (len(incidents) + len(maintenance)) == [1] * 16
+    assert seen == [14, 2]
 
 
 def test_a_failure_half_way_through_writing_leaves_nothing(ctx):
     incidents, maintenance = history()
     written = []
 
-    def fail_at_the_fifth(step):
+    def fail_after_the_first_batch(step):
         written.append(step)
-        if len(written) == 5:
+        if len(written) == 2:
             raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError, match="disk full"):
-        import_history(ctx, incidents, maintenance, progress=fail_at_the_fifth)
+        import_history(ctx, incidents, maintenance, progress=fail_after_the_first_batch, batch=5)
+    assert written == [5, 5]
     with ctx.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Incident)) == 0
         assert session.scalar(select(func.count()).select_from(TimelineEvent)) == 0
@@ -290,3 +294,25 @@ def test_the_cli_reports_a_refused_import_and_exits_1(cli_db, tmp_path):
     result = CliRunner().invoke(main, ["import", str(path)])
     assert result.exit_code == 1
     assert "nothing was imported:\nincidents[0] (X): declared_at: is required" in result.output
+
+
+def test_a_batch_reads_its_stored_incidents_in_one_query_not_one_a_record(ctx):
+    incidents, maintenance = history()
+    import_history(ctx, incidents, maintenance)
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(ctx.db.engine, "before_cursor_execute", seen)
+    try:
+        summary = import_history(ctx, incidents, maintenance, batch=5)
+    finally:
+        event.remove(ctx.db.engine, "before_cursor_execute", seen)
+    assert summary.unchanged == 14
+    reads = [s for s in statements if s.startswith("SELECT")]
+    # 14 records in 3 batches: each reads its stored incidents, then their customers.
+    assert sum(" FROM incident WHERE" in s for s in reads) == 3
+    assert sum(" FROM incident_customer WHERE" in s for s in reads) == 3
+    assert not [s for s in statements if s.startswith(("INSERT", "UPDATE", "DELETE", "COPY"))
+                and "maintenance" not in s]  # fmt: skip
