@@ -36,6 +36,7 @@ dl { display: grid; grid-template-columns: 38mm 1fr; gap: 1mm 4mm; margin: 0; }
 dt { color: #6c757d; } dd { margin: 0; }
 table { width: 100%; border-collapse: collapse; font-size: 8.5pt; margin: 1mm 0 2mm; }
 thead { display: table-header-group; }
+tfoot { display: table-row-group; }  /* a total once, under the last row, not on every page */
 th { text-align: left; font-weight: 600; color: #495057; border-bottom: 1.5px solid #495057; }
 th, td { padding: 1.2mm 1.5mm; vertical-align: top; }
 td { border-bottom: 1px solid #dee2e6; }
