@@ -96,7 +96,7 @@ def render_markdown(statement: Statement) -> str:
                 notes += list(o.notes)
                 rows.append([
                     o.ref, o.title + (f" ({'; '.join(notes)})" if notes else ""), o.severity,
-                    words.when(o.start, zone), words.when(o.end, zone, missing="still open"),
+                    words.at(o.start, zone), words.at(o.end, zone, missing="still open"),
                     words.minutes(o.counted),
                 ])  # fmt: skip
             rows.append(["**Downtime**", "", "", "", "", words.minutes(up.downtime_minutes)])
@@ -113,11 +113,9 @@ def render_markdown(statement: Statement) -> str:
                 [
                     x.ref,
                     x.title
-                    + (
-                        f" (announced {words.when(x.announced_at, zone)})" if x.announced_at else ""
-                    ),
-                    words.when(x.start, zone),
-                    words.when(x.end, zone, missing="still open"),
+                    + (f" (announced {words.at(x.announced_at, zone)})" if x.announced_at else ""),
+                    words.at(x.start, zone),
+                    words.at(x.end, zone, missing="still open"),
                     words.why(x),
                     words.minutes(x.minutes),
                 ]
@@ -146,9 +144,9 @@ def render_markdown(statement: Statement) -> str:
                  "Result"],
                 [
                     [
-                        r.ref, r.title, r.target, words.when(r.reported_at, zone),
-                        words.when(r.due, zone),
-                        words.when(r.responded_at, zone, missing="none yet"),
+                        r.ref, r.title, r.target, words.at(r.reported_at, zone),
+                        words.at(r.due, zone),
+                        words.at(r.responded_at, zone, missing="none yet"),
                         words.span(r.taken), words.response_result(r),
                     ]
                     for r in statement.responses

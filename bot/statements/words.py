@@ -9,7 +9,7 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from bot.reports.statement import DowntimeChart, ExclusionLine, ResponseLine, Statement
-from bot.reports.views import amount_text, minutes_text
+from bot.reports.views import amount_text
 from bot.sla.credits import decimal_pct, pct_text
 from bot.text import format_local, format_span
 from config.policy import DURATION_UNITS, Duration, Policy
@@ -54,13 +54,6 @@ def minutes(value: Fraction) -> str:
     whole, _, decimals = f"{exact:,.3f}".partition(".")
     decimals = decimals.rstrip("0")
     return f"{whole}.{decimals}" if decimals else whole
-
-
-def duration(value: Fraction) -> str:
-    """``3h 20m (200 min)``: a span a person reads, and the minutes a contract counts."""
-    if value == 0:
-        return "0 min"
-    return f"{minutes_text(value)} ({minutes(value)} min)"
 
 
 def span(value: dt.timedelta) -> str:
