@@ -40,7 +40,7 @@ from bot.sla.uptime import (
     subtract,
     total,
 )
-from config.policy import Customer, Duration, MaintenanceSpec
+from config.policy import ClockKind, Customer, Duration, MaintenanceSpec
 from storage import queries
 from storage.models import Incident, MaintenanceWindow
 
@@ -124,8 +124,9 @@ class ResponseLine:
     ref: str
     title: str
     severity: str
-    target: str
-    """``4bh business``."""
+    target: Duration
+    """The contract's target (``4bh``), on ``clock``."""
+    clock: ClockKind
     reported_at: dt.datetime
     due: dt.datetime | None
     responded_at: dt.datetime | None
@@ -432,7 +433,8 @@ def _responses(
         reading = read_timer(rule, incident.reported_at, now, pauses=spans, stopped_at=answered)
         line = ResponseLine(
             ref=incident.ref, title=incident.title,
-            severity=_severity(contract, incident.severity), target=rule.describe(),
+            severity=_severity(contract, incident.severity), target=rule.target,
+            clock=rule.clock.kind,
             reported_at=incident.reported_at, due=reading.deadline, responded_at=answered,
             taken=consumed(rule, incident.reported_at, answered or now, spans),
             missed=missed_by(incident.reported_at, answered, spans),

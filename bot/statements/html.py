@@ -272,7 +272,7 @@ def _responses(statement: Statement) -> str:
         css = {"missed": "missed", "met": "met"}.get(result, "")
         rows.append(
             f'<tr><td class="nowrap"><strong>{_e(r.ref)}</strong></td><td>{_e(r.title)}'
-            f'<div class="note">target {_e(r.target)}</div></td>'
+            f'<div class="note">target {_e(words.target(r))}</div></td>'
             f"<td>{_e(words.at(r.reported_at, zone))}</td>"
             f"<td>{_e(words.at(r.due, zone))}</td>"
             f"<td>{_e(words.at(r.responded_at, zone, missing='none yet'))}</td>"

@@ -135,7 +135,8 @@ def render_markdown(statement: Statement) -> str:
             "",
             f"{statement.missed_responses} of {len(statement.responses)} first responses missed "
             f"the target{words.cited(misses.clause)}; more than {misses.more_than} missed in a "
-            f"{misses.period} owes {decimal_pct(misses.percent)} of the fee.",
+            f"{misses.period} owes {decimal_pct(misses.percent)} of the "
+            f"{'annual' if misses.period == 'year' else 'monthly'} fee.",
             "",
         ]
         if statement.responses:
@@ -144,7 +145,7 @@ def render_markdown(statement: Statement) -> str:
                  "Result"],
                 [
                     [
-                        r.ref, r.title, r.target, words.at(r.reported_at, zone),
+                        r.ref, r.title, words.target(r), words.at(r.reported_at, zone),
                         words.at(r.due, zone),
                         words.at(r.responded_at, zone, missing="none yet"),
                         words.span(r.taken), words.response_result(r),

@@ -12,7 +12,7 @@ from bot.reports.statement import DowntimeChart, ExclusionLine, ResponseLine, St
 from bot.reports.views import amount_text
 from bot.sla.credits import decimal_pct, pct_text
 from bot.text import format_local, format_span
-from config.policy import DURATION_UNITS, Duration, Policy
+from config.policy import DURATION_UNITS, ClockKind, Duration, Policy
 
 MONTHS = (
     "January", "February", "March", "April", "May", "June",
@@ -39,6 +39,15 @@ def words_for(value: Duration) -> str:
     """``30 days``, ``24 hours``, ``4 business hours``: a contract's duration in words."""
     unit = DURATION_UNITS[value.unit]
     return f"{value.amount} {unit[:-1] if value.amount == 1 else unit}"
+
+
+def target(line: ResponseLine) -> str:
+    """``4 business hours``; ``30 minutes, around the clock`` for a 24x7 target."""
+    if line.target.is_business_unit:
+        return words_for(line.target)
+    if line.clock is ClockKind.BUSINESS:
+        return f"{words_for(line.target)} of business time"
+    return f"{words_for(line.target)}, around the clock"
 
 
 def day(value: dt.date) -> str:

@@ -41,7 +41,7 @@ FIGURES = {
         "Response times", "4 of 11", "missed", "450.00 EUR", "270.00 EUR", "720.00 EUR",
         "Uptime Commitment and Uptime Service Credit",
         "Response Time Commitment and Response Time Service Credit", "30 January 2027",
-        "30 min overlapped DS-5, counted once", "MW-3",
+        "30 min overlapped DS-5, counted once", "MW-3", "4 business hours",
     ],
 }  # fmt: skip
 
