@@ -371,6 +371,46 @@ def report(period: str, customer_id: str | None, output: str) -> None:
         click.echo(result.as_text())
 
 
+@main.command("statement")
+@click.option("--customer", "customer_id", required=True, help="The customer (id or name).")
+@click.option("--period", required=True, help="YYYY-MM for a month, YYYY for a year.")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["html", "pdf", "md"]),
+    default="html",
+    show_default=True,
+    help="A self-contained HTML page, its PDF (needs Chromium), or Markdown.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+    help="The file to write; - for standard output "
+    "(default: slabot-statement-<customer>-<period>.<format> here).",
+)
+def statement(customer_id: str, period: str, output: str, out: Path | None) -> None:
+    """A customer's SLA statement for a month or a year: uptime with a chart of downtime,
+    each outage and exclusion, response times, the credits owed with the contract clause that
+    owes them, and the claim deadline. The figures are `slabot report`'s."""
+    from bot.context import build_context
+    from bot.reports.statement import customer_statement
+    from bot.statements import filename, render
+    from bot.statements.pdf import PdfEngineMissing, find_chromium
+
+    chromium = find_chromium() if output == "pdf" else None
+    if output == "pdf" and chromium is None:  # say so before anything is read
+        click.echo(f"slabot: {PdfEngineMissing()}", err=True)
+        sys.exit(2)
+    result = customer_statement(build_context(), period, customer_id)
+    data = render(result, output, chromium=chromium)  # type: ignore[arg-type]
+    if out is not None and str(out) == "-":
+        click.echo(data, nl=False)  # bytes go to the binary stream as they are
+        return
+    path = out or Path(filename(result, output))  # type: ignore[arg-type]
+    path.write_bytes(data)
+    click.echo(f"wrote {path}: {result.customer.name}, {result.figures.period_text()}", err=True)
+
+
 # --- weekly digest -------------------------------------------------------------------------
 
 
@@ -378,7 +418,13 @@ def report(period: str, customer_id: str | None, output: str) -> None:
 @click.option("--week", help="ISO week, e.g. 2026-W44 (default: the last complete week).")
 @click.option("--print", "action", flag_value="print", default=True, help="Print it (default).")
 @click.option("--send", "action", flag_value="send", help="Send it now to every recipient.")
-def digest(week: str | None, action: str) -> None:
+@click.option(
+    "--chart",
+    "chart_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the digest's chart of downtime budgets to this PNG file.",
+)
+def digest(week: str | None, action: str, chart_file: Path | None) -> None:
     """The weekly SLA digest: the week's incidents, attainment, customers and credits.
 
     Weeks run Monday to Sunday in SLABOT_DIGEST_SCHEDULE's zone. --send posts it now to
@@ -406,8 +452,11 @@ def digest(week: str | None, action: str) -> None:
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     try:
+        made = make_digest(ctx, wanted, zone) if action == "print" or chart_file else None
+        if chart_file is not None:
+            _write_chart(made, chart_file)
         if action == "print":
-            click.echo(as_text(make_digest(ctx, wanted, zone)))
+            click.echo(as_text(made))
             return
         from bot.slack.client import make_client
 
@@ -422,6 +471,22 @@ def digest(week: str | None, action: str) -> None:
         click.echo(f"{wanted}: {outcome.recipient} {outcome.status}{detail}")
     if any(o.status in ("failed", "retry") for o in outcomes):
         raise SystemExit(1)
+
+
+def _write_chart(made, path: Path) -> None:
+    """The digest's chart as a PNG file, or why there is none (exit status 1)."""
+    from bot.digest.chart import budget_chart
+
+    png = budget_chart(made)
+    if png is None:
+        click.echo(
+            f"no chart for {made.week.label}: no customer's uptime is measured "
+            "(no customers, or none whose policy has an uptime section)",
+            err=True,
+        )
+        raise SystemExit(1)
+    path.write_bytes(png)
+    click.echo(f"wrote {path}: the downtime budgets of {made.week.label}", err=True)
 
 
 # --- serving -------------------------------------------------------------------------------

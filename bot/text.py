@@ -81,6 +81,10 @@ def _target(spec: SeveritySpec, kind: TimerKind) -> str | None:
     return None if target is None else f"{target.target} {target.clock}"
 
 
+def _cited(clause: str | None) -> str:
+    return f" ({clause})" if clause else ""
+
+
 def describe_policy(policy: Policy) -> str:
     """A policy as a support lead reads it: severities × targets, then uptime and money rules."""
     lines = [f"{policy.id} — {policy.name}"]
@@ -133,6 +137,7 @@ def describe_policy(policy: Policy) -> str:
             f"uptime: {period}, commitment {decimal_pct(up.commitment)}; "
             + (f"credits of the {fee} fee: {credits}" if credits else "no uptime credits")
             + (f"; claim within {up.claim_window} after the period" if up.claim_window else "")
+            + _cited(up.clause)
         )
         maint = up.maintenance
         lines.append(
@@ -152,6 +157,7 @@ def describe_policy(policy: Policy) -> str:
         lines.append(
             f"refund: more than {refund.more_than} severity {refund.severity} failures{impact} "
             f"within {refund.within} → {decimal_pct(refund.percent_of_monthly_fee)} of the monthly fee"
+            + _cited(refund.clause)
         )
     miss = policy.response_misses
     if miss is not None:
@@ -159,6 +165,7 @@ def describe_policy(policy: Policy) -> str:
             f"response misses: more than {miss.more_than} in a {miss.period} → "
             f"{decimal_pct(miss.percent)} of the annual fee"
             + (f"; claim within {miss.claim_window}" if miss.claim_window else "")
+            + _cited(miss.clause)
         )
     rem = policy.reminders
     parts = []

@@ -159,6 +159,29 @@ def _clock_kind(value: Any) -> ClockKind:
 ClockField = Annotated[ClockKind, BeforeValidator(_clock_kind), PlainSerializer(str)]
 
 
+def _clause(value: Any) -> str | None:
+    """Where the contract says it (``§6 SLAs and credits``), as a customer's statement cites it."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or "\n" in value.strip():
+        raise ValueError(
+            f"{value!r} is not a clause; write the contract's words for it on one line, "
+            'e.g. "§6 SLAs and credits"'
+        )
+    text = " ".join(value.split())
+    if len(text) > CLAUSE_LENGTH:
+        raise ValueError(
+            f"the clause is {len(text)} characters; cite it in at most {CLAUSE_LENGTH} "
+            "(its section and title, not its whole text)"
+        )
+    return text
+
+
+CLAUSE_LENGTH = 120
+ClauseField = Annotated[str | None, BeforeValidator(_clause)]
+"""The contract clause that owes a credit or refund (optional; a statement cites it)."""
+
+
 # --- strict base -------------------------------------------------------------------------
 
 
@@ -420,6 +443,8 @@ class UptimeSpec(ContractModel):
     credits: tuple[CreditTier, ...] = ()
     claim_window: DurationField | None = None
     maintenance: MaintenanceSpec = MaintenanceSpec()
+    clause: ClauseField = None
+    """The clause of the commitment and its credits, e.g. ``§6 SLAs and credits``."""
 
     @field_validator("period", mode="before")
     @classmethod
@@ -459,6 +484,7 @@ class IncidentCountRefund(ContractModel):
     within: DurationField
     min_impact_pct: Decimal | None = Field(default=None, gt=0, le=100)
     percent_of_monthly_fee: Decimal = Field(default=Decimal(100), gt=0, le=100)
+    clause: ClauseField = None
 
     @field_validator("within")
     @classmethod
@@ -475,6 +501,7 @@ class ResponseMissCredit(ContractModel):
     period: Literal["month", "year"]
     percent: Decimal = Field(gt=0, le=100)
     claim_window: DurationField | None = None
+    clause: ClauseField = None
 
 
 class Policy(ContractModel):

@@ -484,3 +484,34 @@ def report_pauses(
     for incident_id, started, ended in rows:
         result[incident_id].append((started, ended))
     return result
+
+
+def customer_incidents(
+    session: Session, start: dt.datetime, end: dt.datetime, customer_id: str
+) -> Sequence[Incident]:
+    """The incidents affecting one customer (named, or affecting everyone) that a report of
+    ``[start, end)`` reads, by declaration: a customer's statement lists them one by one."""
+    named = select(IncidentCustomer.incident_id).where(IncidentCustomer.customer_id == customer_id)
+    return session.scalars(
+        select(Incident)
+        .where(_reported(start, end), or_(Incident.affects_all, Incident.id.in_(named)))
+        .order_by(Incident.declared_at, Incident.id)
+    ).all()
+
+
+def customer_maintenance(
+    session: Session, start: dt.datetime, end: dt.datetime, customer_id: str
+) -> Sequence[MaintenanceWindow]:
+    """The maintenance windows overlapping ``[start, end)`` that affect one customer."""
+    named = select(MaintenanceCustomer.maintenance_id).where(
+        MaintenanceCustomer.customer_id == customer_id
+    )
+    return session.scalars(
+        select(MaintenanceWindow)
+        .where(
+            MaintenanceWindow.starts_at < end,
+            MaintenanceWindow.ends_at > start,
+            or_(MaintenanceWindow.affects_all, MaintenanceWindow.id.in_(named)),
+        )
+        .order_by(MaintenanceWindow.starts_at, MaintenanceWindow.id)
+    ).all()

@@ -173,6 +173,19 @@ def _periods_between(
     return tuple(found)
 
 
+def days_between(start: dt.datetime, end: dt.datetime, zone: str) -> list[Interval]:
+    """The calendar days of ``zone`` that overlap ``[start, end)``, in order, as UTC
+    ``[start, end)``: a day the clocks go back on is 25 hours long."""
+    tz = ZoneInfo(zone)
+    day = as_utc(start).astimezone(tz).date()
+    found: list[Interval] = []
+    while (begins := _local_midnight(day, tz)) < end:
+        following = day + dt.timedelta(days=1)
+        found.append((begins, _local_midnight(following, tz)))
+        day = following
+    return found
+
+
 def claim_deadline(period_end: dt.datetime, window: Duration | None, zone: str) -> dt.date | None:
     """The last day (in ``zone``) a credit for a period ending at ``period_end`` can be claimed.
 

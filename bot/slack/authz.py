@@ -39,3 +39,7 @@ NOT_AN_ADMIN = (
     "announcing maintenance is for admins (SLABOT_ADMINS), because it changes what counts as "
     "downtime; ask an admin"
 )
+NOT_A_MANAGER = (
+    "a customer's statement holds credits and amounts, so it is for managers and admins "
+    "(SLABOT_MANAGERS, SLABOT_ADMINS); ask one of them, or use `/sla report` for percentages"
+)

@@ -6,6 +6,7 @@
 /incident ack | update <text…> | severity <sev> | pause <reason…> | resume
 /incident restore | resolve [<summary…>] | status | list | help
 /sla report [<YYYY-MM>|<YYYY>] [<customer>] [csv]
+/sla statement <customer> [<YYYY-MM>|<YYYY>] [pdf|html|md]
 /sla maintenance <start> <end> <title…> [for <customer>…]
 /sla customers | policies | help
 ```
@@ -45,6 +46,7 @@ Inside an incident channel the commands act on its incident; elsewhere name it: 
 
 SLA_USAGE = """\
 `/sla report [<YYYY-MM>|<YYYY>] [<customer>] [csv]` — uptime, credits and budget
+`/sla statement <customer> [<YYYY-MM>|<YYYY>] [pdf|html|md]` — a customer's SLA statement, by DM (managers)
 `/sla maintenance <start> <end> <title…> [for <customer>,…]` — announce maintenance (admins)
 `/sla customers` · `/sla policies` · `/sla help`
 <start>/<end>: ISO-8601 such as 2026-11-25T22:00 (your own zone unless an offset is given)"""
@@ -71,6 +73,7 @@ class IncidentVerb(StrEnum):
 
 class SlaVerb(StrEnum):
     REPORT = "report"
+    STATEMENT = "statement"
     MAINTENANCE = "maintenance"
     CUSTOMERS = "customers"
     POLICIES = "policies"
@@ -160,6 +163,16 @@ class Report:
 
 
 @dataclass(frozen=True)
+class Statement:
+    """``/sla statement <customer> [period] [format]``: the customer's SLA statement as a file."""
+
+    customer: str
+    period: str | None = None
+    format: str = "pdf"
+    verb: ClassVar[SlaVerb] = SlaVerb.STATEMENT
+
+
+@dataclass(frozen=True)
 class Maintenance:
     start: str
     end: str
@@ -183,7 +196,7 @@ class SlaHelp:
     verb: ClassVar[SlaVerb] = SlaVerb.HELP
 
 
-SlaCommand = Report | Maintenance | Customers | Policies | SlaHelp
+SlaCommand = Report | Statement | Maintenance | Customers | Policies | SlaHelp
 
 
 Verb = TypeVar("Verb", IncidentVerb, SlaVerb)
@@ -346,6 +359,8 @@ def parse_sla(text: str) -> SlaCommand:
     match verb:
         case SlaVerb.REPORT:
             return _report(rest)
+        case SlaVerb.STATEMENT:
+            return _statement(rest)
         case SlaVerb.MAINTENANCE:
             return _maintenance(rest)
     if rest:
@@ -386,6 +401,39 @@ def _report(rest: str) -> Report:
         else:
             customer.append(word)
     return Report(period, " ".join(customer) or None, csv)
+
+
+STATEMENT_USAGE = (
+    "`/sla statement <customer> [<YYYY-MM>|<YYYY>] [pdf|html|md]`, e.g. "
+    "`/sla statement acme 2026-10`; no period means last month, no format a PDF"
+)
+STATEMENT_FORMATS = ("pdf", "html", "md")
+
+
+def _statement(rest: str) -> Statement:
+    """``<customer…> [period] [format]`` in any order; a customer's name may have spaces."""
+    try:
+        words = shlex.split(rest)
+    except ValueError:
+        words = rest.split()
+    period, output = None, None
+    customer: list[str] = []
+    for word in words:
+        if PERIOD_RE.match(word):
+            if period is not None:
+                raise UsageError(f"give one period, not `{period}` and `{word}`: {STATEMENT_USAGE}")
+            period = word
+        elif _PERIOD_LIKE.match(word):
+            raise UsageError(f"`{word}` is not a period: write {PERIOD_FORMATS}. {STATEMENT_USAGE}")
+        elif word.lower() in STATEMENT_FORMATS or word.lower() == "markdown":
+            if output is not None:
+                raise UsageError(f"give one format, not `{output}` and `{word}`: {STATEMENT_USAGE}")
+            output = "md" if word.lower() == "markdown" else word.lower()
+        else:
+            customer.append(word)
+    if not customer:
+        raise UsageError(f"say whose statement: {STATEMENT_USAGE}")
+    return Statement(" ".join(customer), period, output or "pdf")
 
 
 def _maintenance(rest: str) -> Maintenance:

@@ -27,15 +27,17 @@ from bot.incidents.views import IncidentView
 from bot.parse import parse_instant, parse_when
 from bot.reminders import service as reminders
 from bot.reports import service as reports
+from bot.reports import statement as statements
 from bot.sla.timers import TimerKind
 from bot.slack import blocks, mrkdwn
-from bot.slack.authz import NOT_A_RESPONDER, NOT_AN_ADMIN, Permissions
+from bot.slack.authz import NOT_A_MANAGER, NOT_A_RESPONDER, NOT_AN_ADMIN, Permissions
 from bot.slack.blocks import Message
 from bot.slack.channels import SLACK_FAILURES, IncidentChannels, why
 from bot.slack.grammar import (
     INCIDENT_USAGE,
     REPORT_USAGE,
     SLA_USAGE,
+    STATEMENT_USAGE,
     Change,
     Customers,
     Declare,
@@ -49,8 +51,12 @@ from bot.slack.grammar import (
     Status,
 )
 from bot.slack.grammar import Report as ReportCommand
+from bot.slack.grammar import Statement as StatementCommand
 from bot.slack.mrkdwn import escape
 from bot.slack.people import Directory
+from bot.statements import filename as statement_filename
+from bot.statements import render as render_statement
+from bot.statements.pdf import find_chromium
 from bot.text import describe_policy, format_span
 from config.settings import Settings
 from storage import queries
@@ -390,6 +396,8 @@ def sla(edge: Edge, user: str, channel: str | None, command: SlaCommand) -> Repl
     match command:
         case ReportCommand():
             return report(edge, user, channel, command)
+        case StatementCommand():
+            return statement(edge, user, command)
         case Maintenance():
             return maintenance(edge, user, command)
         case Customers():
@@ -500,22 +508,107 @@ def _send_csv(edge: Edge, user: str, result, *, money: bool) -> str:
     """
     scope = f"-{result.customers[0].customer}" if len(result.customers) == 1 else ""
     filename = f"slabot-report-{result.period}{scope}.csv"
-    try:
-        dm = edge.client.conversations_open(users=user)["channel"]["id"]
-        edge.client.files_upload_v2(
-            channel=dm,
-            filename=filename,
-            title=f"Uptime and credits {result.period}",
-            content=result.as_csv(money=money).encode("utf-8-sig"),
-            initial_comment=f"Uptime and credits for {result.period}, "
-            f"{len(result.customers)} customer{'s' if len(result.customers) != 1 else ''}"
-            + ("" if money else " (amounts are for managers and admins)"),
-        )
-    except SLACK_FAILURES as exc:
-        error = why(exc)
-        log.warning("could not upload the report CSV to %s: %s", user, error)
+    error = _upload_to_dm(
+        edge, user, filename=filename, title=f"Uptime and credits {result.period}",
+        content=result.as_csv(money=money).encode("utf-8-sig"),
+        comment=f"Uptime and credits for {result.period}, "
+        f"{len(result.customers)} customer{'s' if len(result.customers) != 1 else ''}"
+        + ("" if money else " (amounts are for managers and admins)"),
+    )  # fmt: skip
+    if error is not None:
         return (
-            f"⚠️ Slack refused the CSV ({escape(str(error))}); the summary above is complete. "
+            f"⚠️ Slack refused the CSV ({escape(error)}); the summary above is complete. "
             f"`slabot report --period {result.period} --format csv` writes the same file."
         )
     return f"📎 The CSV is in your direct messages with slabot: `{filename}`"
+
+
+def _upload_to_dm(
+    edge: Edge, user: str, *, filename: str, title: str, content: bytes, comment: str
+) -> str | None:
+    """Upload a file to ``user``'s direct messages with slabot: never to a channel, since
+    reports and statements may hold money. ``None`` when done, else Slack's refusal."""
+    try:
+        dm = edge.client.conversations_open(users=user)["channel"]["id"]
+        edge.client.files_upload_v2(
+            channel=dm, filename=filename, title=title, content=content, initial_comment=comment
+        )
+    except SLACK_FAILURES as exc:
+        error = str(why(exc))
+        log.warning("could not upload %s to %s: %s", filename, user, error)
+        return error
+    return None
+
+
+# --- /sla statement ----------------------------------------------------------------------------
+
+
+def statement(edge: Edge, user: str, command: StatementCommand) -> Reply:
+    """``/sla statement <customer> [period] [format]``, for managers and admins: answered at
+    once, the file made after the ack and sent to the requester's direct messages."""
+    if not edge.permissions.sees_money(user):
+        return refused(NOT_A_MANAGER)
+    zone = ZoneInfo(edge.directory.zone(user))
+    period = command.period
+    if period is None:  # a statement is for a period that has ended: last month, in your zone
+        this_month = edge.ctx.clock.now().astimezone(zone).replace(day=1)
+        period = f"{this_month - dt.timedelta(days=1):%Y-%m}"
+    try:
+        customer, requested = statements.statement_request(edge.ctx, command.customer, period)
+    except Refusal as refusal:
+        raise Refusal(f"{mrkdwn.clip(str(refusal), 1500)}\nUsage: {STATEMENT_USAGE}") from None
+    edge.after(lambda: _send_statement(edge, user, customer.id, requested.label, command.format))
+    return Reply(
+        blocks.reply(
+            f"📄 Making the SLA statement of *{escape(customer.name)}* for {requested.label} "
+            f"({command.format.upper()}); it will be in your direct messages with slabot."
+        )
+    )
+
+
+def _send_statement(edge: Edge, user: str, customer_id: str, period: str, output: str) -> None:
+    """Make the statement and upload it to the requester's DM, or tell them there why not."""
+    command = f"`slabot statement --customer {customer_id} --period {period} --format {output}`"
+    note = ""
+    try:
+        made = statements.customer_statement(edge.ctx, period, customer_id)
+        chromium = find_chromium() if output == "pdf" else None
+        if output == "pdf" and chromium is None:
+            output = "html"
+            note = (
+                " (a PDF needs Chromium on slabot's server, which is not installed: here is the "
+                "HTML, which any browser prints to PDF)"
+            )
+        content = render_statement(made, output, chromium=chromium)  # type: ignore[arg-type]
+    except Refusal as refusal:
+        _tell(edge, user, f"⚠️ The statement was not made: {escape(str(refusal))}")
+        return
+    except Exception:
+        log.exception("the statement of %s for %s failed", customer_id, period)
+        _tell(
+            edge, user,
+            f"⚠️ The statement of {escape(customer_id)} for {period} could not be made; the "
+            f"error is in slabot's log. {command} makes the same file.",
+        )  # fmt: skip
+        return
+    name = statement_filename(made, output)  # type: ignore[arg-type]
+    error = _upload_to_dm(
+        edge, user, filename=name,
+        title=f"SLA statement — {made.customer.name} — {made.figures.period_text()}",
+        content=content,
+        comment=f"SLA statement of {made.customer.name} for {made.figures.period_text()}{note}",
+    )  # fmt: skip
+    if error is not None:
+        _tell(
+            edge, user,
+            f"⚠️ Slack refused the statement ({escape(error)}); {command} makes the same file.",
+        )  # fmt: skip
+
+
+def _tell(edge: Edge, user: str, text: str) -> None:
+    """A line in the user's direct messages with slabot (work after the ack has no answer)."""
+    try:
+        dm = edge.client.conversations_open(users=user)["channel"]["id"]
+        edge.client.chat_postMessage(channel=dm, text=text)
+    except SLACK_FAILURES as exc:
+        log.warning("could not tell %s: %s (%s)", user, text, why(exc))

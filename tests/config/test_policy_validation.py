@@ -95,6 +95,14 @@ def test_the_minimal_policy_is_valid(write_yaml):
     assert policy.calendar.holidays.country == "DK"
 
 
+def test_a_clause_is_optional_and_kept_on_one_line(write_yaml):
+    assert load_policy_file(write_yaml("acme-sla.yaml", minimal_policy())).uptime.clause is None
+    cited = mutated({("uptime", "clause"): "  §6   SLAs\tand credits "})
+    assert load_policy_file(write_yaml("acme-sla.yaml", cited)).uptime.clause == (
+        "§6 SLAs and credits"
+    )
+
+
 def case(changes: dict[tuple[Any, ...], Any], field: str, *allowed: str, id: str):
     return pytest.param(changes, field, allowed, id=id)
 
@@ -195,6 +203,10 @@ REFUSALS = [  # one mistake per line: changes, field path, what the message must
     case({("refunds", 0, "percent_of_monthly_fee"): 150}, "refunds[0].percent_of_monthly_fee", "less than or equal to 100", id="refund above the fee"),
     case({("response_misses", "period"): "week"}, "response_misses.period", "'month' or 'year'", id="response-miss period"),
     case({("response_misses", "percent"): 0}, "response_misses.percent", "greater than 0", id="zero response-miss credit"),
+    case({("uptime", "clause"): ""}, "uptime.clause", "'' is not a clause", 'e.g. "§6 SLAs and credits"', id="empty clause"),
+    case({("uptime", "clause"): 6}, "uptime.clause", "6 is not a clause", "on one line", id="clause as a number"),
+    case({("refunds", 0, "clause"): "§5.2\n(a)"}, "refunds[0].clause", "is not a clause", "on one line", id="clause over two lines"),
+    case({("response_misses", "clause"): "x" * 121}, "response_misses.clause", "the clause is 121 characters; cite it in at most 120", id="clause too long"),
     # reminders
     case({("reminders", "long_target"): DELETE}, "reminders", "at_percent needs long_target", id="at_percent without long_target"),
     case({("reminders", "at_percent"): [50, 100]}, "reminders.at_percent", "100 is not a share of a target; use 1 to 99", id="at 100 percent"),

@@ -240,3 +240,26 @@ def test_readings_that_are_not_in_the_contract_say_so(name):
     text = (SHIPPED_POLICIES_DIR / f"{name}.yaml").read_text(encoding="utf-8")
     reminders = text.split("\nreminders:\n")[1]
     assert reminders.lstrip().startswith("# Not in the contract")
+
+
+def test_every_credit_rule_cites_the_clause_a_statement_quotes(shipped):
+    """A customer's statement names the clause that owes each credit; each quoted in its
+    policy file's comments (§6 of Dixa, §5.2 (a) and (b) of the messaging platform, the
+    defined terms of Diplomasafe, which numbers no sections)."""
+    cited = {
+        p.id: (
+            p.uptime.clause if p.uptime else None,
+            [r.clause for r in p.refunds],
+            p.response_misses.clause if p.response_misses else None,
+        )
+        for p in shipped.values()
+    }
+    assert cited == {
+        "dixa": ("§6 SLAs and credits", [], None),
+        "messaging-platform": ("§3.1 Availability", ["§5.2 (a)", "§5.2 (b)"], None),
+        "diplomasafe": (
+            "Uptime Commitment and Uptime Service Credit",
+            [],
+            "Response Time Commitment and Response Time Service Credit",
+        ),
+    }

@@ -12,6 +12,7 @@ from bot.digest import service
 from bot.digest.weeks import parse_week
 from bot.slack.loopback import LoopbackSlack
 from config import settings
+from tests.digest.test_chart import png_size
 from tests.slack.conftest import BOT_TOKEN
 
 W44 = parse_week("2026-W44")
@@ -103,3 +104,26 @@ def test_the_running_week_is_sent_as_a_preview_and_not_recorded(cli_env, slack, 
     assert service.deliveries(ctx, parse_week("2026-W47")) == []  # Monday's digest still goes out
     [message] = [m for m in slack.messages("UM1") if not m.get("upload")]
     assert "week 47 (so far)" in json.dumps(message["blocks"], ensure_ascii=False)
+
+
+def test_chart_writes_the_digests_chart_as_a_png(cli_env, slack, tmp_path):
+    """The chart the managers get in Slack, written to a file: one row per measured customer
+    (the five fixture customers), 800 × (100 + 85 × 5) pixels (tests/digest/test_chart.py)."""
+    path = tmp_path / "w44.png"
+    result = run("--week", "2026-W44", "--chart", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Weekly SLA digest — 2026-W44")
+    assert result.stderr == f"wrote {path}: the downtime budgets of 2026-W44\n"
+    assert png_size(path.read_bytes()) == (800, 100 + 85 * 5)
+    assert slack.calls == []
+
+
+def test_chart_without_a_measured_customer_says_so(cli_db, tmp_path):
+    empty = tmp_path / "customers.yaml"
+    empty.write_text("customers: []\n", encoding="utf-8")
+    cli_db(SLABOT_CUSTOMERS_FILE=str(empty))
+    path = tmp_path / "chart.png"
+    result = run("--week", "2026-W44", "--chart", str(path))
+    assert result.exit_code == 1
+    assert "no chart for 2026-W44: no customer's uptime is measured" in result.stderr
+    assert not path.exists()

@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -24,6 +26,7 @@ from bot.sla.credits import (
 )
 from bot.sla.uptime import (
     combine,
+    days_between,
     measure_periods,
     measure_uptime,
     period_bounds,
@@ -173,6 +176,40 @@ def test_the_months_of_a_year_add_up_to_the_year(outages, exclusions, until_minu
         whole.excluded,
     )
     assert by_month.uptime_pct == whole.uptime_pct
+
+
+@given(
+    outages_strategy,
+    outages_strategy,
+    st.integers(0, 525_600),
+    st.sampled_from(("Europe/Copenhagen", "America/New_York", "Australia/Lord_Howe")),
+    st.integers(1, 12),
+)
+def test_the_days_of_a_month_add_up_to_the_month(outages, exclusions, until_minute, zone, month):
+    """A statement's chart: each local day from midnight to midnight (23 or 25 hours when the
+    clocks change; 23.5 or 24.5 on Lord Howe), the days adding up to the month exactly."""
+    period = period_bounds("month", zone, year=2026, month=month)
+    until = YEAR[0] + until_minute * M
+    days = days_between(*period, zone)
+    assert days[0][0] == period[0] and days[-1][1] == period[1]
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(days))
+    local = [d[0].astimezone(ZoneInfo(zone)) for d in days]
+    assert [d.day for d in local] == list(range(1, len(days) + 1))
+    assert all(dt.timedelta(hours=23) <= d[1] - d[0] <= dt.timedelta(hours=25) for d in days)
+    by_day = combine(measure_periods(days, until, outages, exclusions))
+    whole = measure_uptime(*period, until, outages, exclusions)
+    assert (by_day.available, by_day.downtime, by_day.excluded) == (
+        whole.available,
+        whole.downtime,
+        whole.excluded,
+    )
+
+
+def test_the_day_the_clocks_go_back_is_25_hours_long():
+    october = period_bounds("month", "Europe/Copenhagen", year=2026, month=10)
+    days = days_between(*october, "Europe/Copenhagen")
+    assert len(days) == 31
+    assert days[24] == (utc(2026, 10, 24, 22), utc(2026, 10, 25, 23))
 
 
 # --- budgets are exact --------------------------------------------------------------------------

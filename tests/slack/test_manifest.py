@@ -15,6 +15,7 @@ import yaml
 from slack_bolt import App
 
 from bot.cli import main as cli
+from bot.slack.grammar import SlaVerb
 from bot.slack.listeners import register
 from tests.slack.conftest import SIGNING_SECRET
 
@@ -94,8 +95,18 @@ def test_the_manifest_declares_exactly_the_commands_the_code_registers(workspace
         )
 
 
+def test_the_sla_usage_hint_names_every_sla_command():
+    """Slack shows the hint while someone types ``/sla``: a command missing there is one
+    nobody finds."""
+    (sla,) = [c for c in MANIFEST["features"]["slash_commands"] if c["command"] == "/sla"]
+    named = {part.split()[0] for part in sla["usage_hint"].split("|")}
+    assert named == {verb.value for verb in SlaVerb}
+    assert len(sla["usage_hint"]) <= 1000  # Slack's limit
+
+
 def test_the_bots_direct_messages_can_be_read(workspace):
-    """The digest and report CSVs arrive by direct message: the Messages tab must exist."""
+    """The digest, report CSVs and statements arrive by direct message: the Messages tab
+    must exist."""
     home = MANIFEST["features"]["app_home"]
     assert home["messages_tab_enabled"] is True and home["messages_tab_read_only_enabled"] is True
 

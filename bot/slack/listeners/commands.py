@@ -13,6 +13,7 @@ from bot.slack.grammar import (
     Maintenance,
     OpenDeclareForm,
     SlaCommand,
+    Statement,
     UsageError,
     parse_incident,
     parse_sla,
@@ -63,8 +64,9 @@ def register(app: App, edge: Edge) -> None:
 
 def _changes(parsed: IncidentCommand | SlaCommand) -> bool:
     """A command that changes something is processed once per delivery (a replayed or
-    repeated request changes nothing more); reading needs no claim, and saves its write."""
-    return isinstance(parsed, Declare | Change | Maintenance)
+    repeated request changes nothing more), and so is one that sends a file (a statement);
+    reading needs no claim, and saves its write."""
+    return isinstance(parsed, Declare | Change | Maintenance | Statement)
 
 
 def _answer(edge: Edge, ack: Ack, respond: Respond, work) -> None:
