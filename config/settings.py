@@ -189,14 +189,28 @@ def _check_database_url(value: str) -> str:
             "is not a database URL (is the port a number, and are @ : / in the password "
             "written %40 %3A %2F?)"
         ) from None
+    supported = (
+        "it supports SQLite (sqlite:///slabot.db) and PostgreSQL "
+        "(postgresql+psycopg://user@host/db)"
+    )
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(f"{url.get_backend_name()} is not a database slabot can use: {supported}")
     try:
+        if url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg":
+            raise ValueError(
+                f"{url.drivername}: slabot talks to PostgreSQL through psycopg 3; write "
+                "postgresql+psycopg://… (pip install 'slabot[postgres]')"
+            )
         url.get_dialect().import_dbapi()
     except NoSuchModuleError:
         raise ValueError(
-            f"{url.drivername} is not a database slabot can use; write sqlite:///… or "
-            "postgresql+psycopg://…"
+            f"{url.drivername} is not a database slabot can use: {supported}"
         ) from None
     except ImportError:
+        if url.get_backend_name() == "sqlite":
+            raise ValueError(
+                f"{url.drivername} needs a driver slabot does not install; write sqlite:///…"
+            ) from None
         raise ValueError(
             f"{url.drivername} needs its driver: pip install 'slabot[postgres]'"
         ) from None

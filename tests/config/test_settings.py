@@ -174,6 +174,19 @@ def test_a_required_secret_that_is_missing_stops_with_one_line(env, name, value)
             "is not a database URL (is the port",
         ),
         ("DATABASE_URL", "postgres://u:pw@db/x", "postgres is not a database slabot can use"),
+        (
+            "DATABASE_URL",
+            "mysql://u:pw@db/x",
+            "mysql is not a database slabot can use: it supports SQLite (sqlite:///slabot.db) "
+            "and PostgreSQL (postgresql+psycopg://user@host/db)",
+        ),
+        ("DATABASE_URL", "mssql+pyodbc://u@db/x", "mssql is not a database slabot can use: it"),
+        (
+            "DATABASE_URL",
+            "postgresql+psycopg2://u@db/x",
+            "postgresql+psycopg2: slabot talks to PostgreSQL through psycopg 3; write "
+            "postgresql+psycopg://…",
+        ),
         ("SLACK_API_URL", "slack.com/api", "must start with http:// or https://"),
         ("PORT", "http", "valid integer"),
         ("PORT", "0", "greater than or equal to 1"),
