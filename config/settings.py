@@ -40,6 +40,7 @@ HOW_TO_SET = {
     "PORT": "the HTTP port for slabot serve, e.g. 3000",
     "SLABOT_DIGEST_SCHEDULE": "when the weekly digest is sent, e.g. mon 09:00 Europe/Copenhagen, or off",
     "SLABOT_DIGEST_CHANNEL": "a channel id (C…) that gets the weekly digest too",
+    "SLABOT_LOG_FORMAT": "text (one line per record) or json (one JSON object per line)",
 }
 
 
@@ -100,6 +101,9 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535, validation_alias="PORT")
     digest_schedule: str = Field(default="mon 09:00 UTC", validation_alias="SLABOT_DIGEST_SCHEDULE")
     digest_channel: str | None = Field(default=None, validation_alias="SLABOT_DIGEST_CHANNEL")
+    log_format: Literal["text", "json"] = Field(
+        default="text", validation_alias="SLABOT_LOG_FORMAT"
+    )
 
     _split_lists = field_validator("responders", "admins", "managers", "escalation", mode="before")(
         _list

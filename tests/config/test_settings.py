@@ -187,6 +187,7 @@ def test_a_required_secret_that_is_missing_stops_with_one_line(env, name, value)
             "postgresql+psycopg2: slabot talks to PostgreSQL through psycopg 3; write "
             "postgresql+psycopg://…",
         ),
+        ("SLABOT_LOG_FORMAT", "xml", "'text' or 'json'"),
         ("SLACK_API_URL", "slack.com/api", "must start with http:// or https://"),
         ("PORT", "http", "valid integer"),
         ("PORT", "0", "greater than or equal to 1"),
