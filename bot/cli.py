@@ -460,7 +460,8 @@ def serve(port: int | None, host: str, socket_mode: bool) -> None:
             click.echo("slabot: Socket Mode, connecting to Slack…", err=True)
             socket_mode_handler(app, settings).start()
             return
-        server = http_server(app, ctx, host=host, port=settings.port if port is None else port)
+        port = settings.port if port is None else port
+        server = http_server(app, ctx, settings, host=host, port=port)
         click.echo(
             f"slabot: listening on http://{host}:{server.effective_port}/slack/events", err=True
         )
@@ -618,7 +619,7 @@ def run_command(http: bool, port: int | None, host: str, poll: float) -> None:
     worker = _worker(ctx, settings, poll, DEFAULT_BATCH)
     stop = threading.Event()
     port = settings.port if port is None else port
-    server = http_server(app, ctx, host=host, port=port) if http else None
+    server = http_server(app, ctx, settings, host=host, port=port) if http else None
 
     def shut_down(*_) -> None:
         first = not stop.is_set()

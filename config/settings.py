@@ -41,6 +41,7 @@ HOW_TO_SET = {
     "SLABOT_DIGEST_SCHEDULE": "when the weekly digest is sent, e.g. mon 09:00 Europe/Copenhagen, or off",
     "SLABOT_DIGEST_CHANNEL": "a channel id (C…) that gets the weekly digest too",
     "SLABOT_LOG_FORMAT": "text (one line per record) or json (one JSON object per line)",
+    "SLABOT_HEALTH_TOKEN": "a long random string a monitor sends as Authorization: Bearer <token>",
 }
 
 
@@ -104,6 +105,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         default="text", validation_alias="SLABOT_LOG_FORMAT"
     )
+    health_token: SecretStr | None = Field(default=None, validation_alias="SLABOT_HEALTH_TOKEN")
 
     _split_lists = field_validator("responders", "admins", "managers", "escalation", mode="before")(
         _list
@@ -144,6 +146,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{value!r} is not a channel id; write the id (C…) from the channel's details"
             )
+        return value
+
+    @field_validator("health_token")
+    @classmethod
+    def _health_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("is too short: use at least 16 characters (openssl rand -hex 32)")
         return value
 
     @property

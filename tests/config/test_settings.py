@@ -11,7 +11,7 @@ from config import settings
 from config.contracts import SHIPPED_POLICIES_DIR, ContractError
 from config.settings import HOW_TO_SET, SettingsError, get_contracts, get_settings
 
-SECRETS = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"]
+SECRETS = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLABOT_HEALTH_TOKEN"]
 LISTS = {
     "SLABOT_RESPONDERS": "responders",
     "SLABOT_ADMINS": "admins",
@@ -187,6 +187,7 @@ def test_a_required_secret_that_is_missing_stops_with_one_line(env, name, value)
             "postgresql+psycopg2: slabot talks to PostgreSQL through psycopg 3; write "
             "postgresql+psycopg://…",
         ),
+        ("SLABOT_HEALTH_TOKEN", "short", "is too short: use at least 16 characters"),
         ("SLABOT_LOG_FORMAT", "xml", "'text' or 'json'"),
         ("SLACK_API_URL", "slack.com/api", "must start with http:// or https://"),
         ("PORT", "http", "valid integer"),
