@@ -17,6 +17,7 @@ import pytest
 from bot import web
 from bot.incidents import service
 from bot.slack.app import wsgi_app
+from bot.slack.blocks import BLOCK_LIMIT, TEXT_LIMIT, Message, context
 from tests.slack.conftest import SIGNING_SECRET, make_settings
 
 FORGED = "x\n2026-12-01 09:00:00,000 ERROR bot.worker: reminder INC-7 could not be posted"
@@ -237,6 +238,27 @@ def test_a_form_submitted_without_a_severity_asks_for_one(workspace, callback_id
     assert json.loads(answer.body) == {
         "response_action": "errors", "errors": {"severity": "Choose a severity."}
     }  # fmt: skip
+
+
+# --- every message within Slack's limits -------------------------------------------------------
+
+
+def test_a_refusal_echoing_a_huge_button_value_sends_clipped_text(workspace, slack):
+    answer = workspace.click("incident_ack", "INC-" + "9" * 900_000, channel="C0GENERAL")
+    assert answer.status == 200
+    assert workspace.edge.wait_idle(10)
+    (sent,) = slack.calls_to("chat.postEphemeral")
+    assert "there is no incident 'INC-999" in sent.params["text"]
+    assert len(sent.params["text"]) <= TEXT_LIMIT
+    assert len(json.dumps(sent.params)) < 10_000
+
+
+def test_a_message_of_too_many_blocks_keeps_to_slacks_limit_and_says_it_was_cut():
+    message = Message(text="y" * 50_000, blocks=[context(f"line {n}") for n in range(120)])
+    sent = message.as_kwargs()
+    assert len(sent["text"]) == TEXT_LIMIT and sent["text"].endswith("…")
+    assert len(sent["blocks"]) == BLOCK_LIMIT
+    assert sent["blocks"][-1]["elements"][0]["text"] == "… (too long for one message: cut)"
 
 
 def test_the_body_cap_is_the_one_every_route_shares():
