@@ -260,14 +260,11 @@ def http_server(
     port: int = 3000,
     threads: int = 16,
 ):
-    """A waitress server (production-grade, pure Python); ``.run()`` serves, ``.close()`` stops.
-    waitress buffers a whole body before the application runs, so the body cap is its too."""
-    from waitress.server import create_server
+    """The HTTP server (waitress, guarded against slow and greedy clients: bot/webserver.py);
+    ``.run()`` serves, ``.close()`` stops."""
+    from bot.webserver import guarded_server
 
-    return create_server(
-        wsgi_app(app, ctx, settings), host=host, port=port, threads=threads, ident="slabot",
-        max_request_body_size=web.BODY_LIMIT + 1,  # waitress refuses a body of this size or more
-    )  # fmt: skip
+    return guarded_server(wsgi_app(app, ctx, settings), host=host, port=port, threads=threads)
 
 
 def socket_mode_handler(app: App, settings: Settings):
