@@ -43,7 +43,7 @@ def read_body(environ: dict, limit: int = BODY_LIMIT) -> bytes:
     stream = environ.get("wsgi.input")
     declared = (environ.get("CONTENT_LENGTH") or "").strip()
     if declared:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):
             raise Refused(400, "Content-Length is not a number")
         size = int(declared)
         if size > limit:
@@ -106,7 +106,7 @@ def describe(environ: dict, size: int | None = None) -> str:
     client = _clip(environ.get("REMOTE_ADDR") or "?", 64)
     if size is None:
         declared = (environ.get("CONTENT_LENGTH") or "").strip()
-        size = int(declared) if declared.isdigit() else None
+        size = int(declared) if declared.isascii() and declared.isdigit() else None
     length = f" ({size:,} bytes)" if size is not None else ""
     return f"{method} {path} from {client}{length}"
 

@@ -55,7 +55,7 @@ def test_a_body_of_unknown_length_is_read_only_to_the_first_byte_past_the_cap():
     assert web.read_body(unterminated) == b"" and unterminated["wsgi.input"].taken == 0
 
 
-@pytest.mark.parametrize("length", ["abc", "-1", "1e9"])
+@pytest.mark.parametrize("length", ["abc", "-1", "1e9", "²", "١٢"])
 def test_a_length_that_is_not_a_number_is_a_bad_request(length):
     with pytest.raises(web.Refused) as refused:
         web.read_body(environ(b"x", length))

@@ -167,7 +167,7 @@ def verify_slack_request(
     signature = (environ.get("HTTP_X_SLACK_SIGNATURE") or "").strip()
     if not timestamp or not signature:
         raise web.Refused(401, "no Slack signature")
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise web.Refused(401, "the Slack timestamp is not a number")
     if abs(now() - int(timestamp)) > SIGNATURE_TOLERANCE:
         raise web.Refused(401, "the Slack timestamp is more than 5 minutes off (a replay?)")

@@ -124,6 +124,7 @@ def test_malformed_bodies_are_401_unsigned_and_400_signed_never_a_traceback(
         ("abc", "the Slack timestamp is not a number"),
         ("", "no Slack signature"),
         ("1e9", "the Slack timestamp is not a number"),
+        ("²", "the Slack timestamp is not a number"),
         ("99999999999999999999", "the Slack timestamp is not a number"),
         (str(int(time.time()) - 600), "the Slack timestamp is more than 5 minutes off (a replay?)"),
     ],
