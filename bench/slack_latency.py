@@ -300,7 +300,7 @@ def in_process(url: str, customers_file: Path, slack: LoopbackSlack, profiler: c
             profiler.disable()
 
     handlers.safely = profiled
-    server = http_server(app, ctx, host="127.0.0.1", port=0)
+    server = http_server(app, ctx, settings, host="127.0.0.1", port=0)
     threading.Thread(target=server.run, daemon=True).start()
     return f"http://127.0.0.1:{server.effective_port}", server
 

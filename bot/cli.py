@@ -492,12 +492,12 @@ def _write_chart(made, path: Path) -> None:
 # --- serving -------------------------------------------------------------------------------
 
 
-def _logging() -> None:
-    import logging
+def _logging(settings) -> None:
+    """The one log setup of the long-running commands: ``SLABOT_LOG_FORMAT`` (text or json),
+    every record on one line with its control characters escaped (bot/logs.py)."""
+    from bot import logs
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_format)
 
 
 @main.command("serve")
@@ -515,8 +515,8 @@ def serve(port: int | None, host: str, socket_mode: bool) -> None:
     from bot.slack.app import build_app, http_server, socket_mode_handler
     from config.settings import get_settings
 
-    _logging()
     settings = get_settings()
+    _logging(settings)
     ctx = build_context(settings)
     app, edge = build_app(ctx, settings, socket_mode=socket_mode)
     previous = signal.signal(signal.SIGTERM, _stop)  # a platform's stop: finish what was acked
@@ -525,7 +525,8 @@ def serve(port: int | None, host: str, socket_mode: bool) -> None:
             click.echo("slabot: Socket Mode, connecting to Slack…", err=True)
             socket_mode_handler(app, settings).start()
             return
-        server = http_server(app, ctx, host=host, port=settings.port if port is None else port)
+        port = settings.port if port is None else port
+        server = http_server(app, ctx, settings, host=host, port=port)
         click.echo(
             f"slabot: listening on http://{host}:{server.effective_port}/slack/events", err=True
         )
@@ -640,8 +641,8 @@ def worker_command(poll: float, batch: int, concurrency: int) -> None:
     from bot.context import build_context
     from config.settings import get_settings
 
-    _logging()
     settings = get_settings()
+    _logging(settings)
     worker = _worker(build_context(settings), settings, poll, batch, concurrency)
     worker.install_signal_handlers()
     click.echo(f"slabot: worker {worker.worker_id} posting reminders", err=True)
@@ -674,8 +675,8 @@ def run_command(http: bool, port: int | None, host: str, poll: float) -> None:
     from bot.slack.app import build_app, http_server, socket_mode_handler
     from config.settings import get_settings
 
-    _logging()
     settings = get_settings()
+    _logging(settings)
     if not http:
         settings.require("SLACK_APP_TOKEN")
     ctx = build_context(settings)
@@ -683,7 +684,7 @@ def run_command(http: bool, port: int | None, host: str, poll: float) -> None:
     worker = _worker(ctx, settings, poll, DEFAULT_BATCH)
     stop = threading.Event()
     port = settings.port if port is None else port
-    server = http_server(app, ctx, host=host, port=port) if http else None
+    server = http_server(app, ctx, settings, host=host, port=port) if http else None
 
     def shut_down(*_) -> None:
         first = not stop.is_set()

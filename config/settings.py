@@ -40,6 +40,8 @@ HOW_TO_SET = {
     "PORT": "the HTTP port for slabot serve, e.g. 3000",
     "SLABOT_DIGEST_SCHEDULE": "when the weekly digest is sent, e.g. mon 09:00 Europe/Copenhagen, or off",
     "SLABOT_DIGEST_CHANNEL": "a channel id (C…) that gets the weekly digest too",
+    "SLABOT_LOG_FORMAT": "text (one line per record) or json (one JSON object per line)",
+    "SLABOT_HEALTH_TOKEN": "a long random string a monitor sends as Authorization: Bearer <token>",
 }
 
 
@@ -100,6 +102,10 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535, validation_alias="PORT")
     digest_schedule: str = Field(default="mon 09:00 UTC", validation_alias="SLABOT_DIGEST_SCHEDULE")
     digest_channel: str | None = Field(default=None, validation_alias="SLABOT_DIGEST_CHANNEL")
+    log_format: Literal["text", "json"] = Field(
+        default="text", validation_alias="SLABOT_LOG_FORMAT"
+    )
+    health_token: SecretStr | None = Field(default=None, validation_alias="SLABOT_HEALTH_TOKEN")
 
     _split_lists = field_validator("responders", "admins", "managers", "escalation", mode="before")(
         _list
@@ -140,6 +146,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{value!r} is not a channel id; write the id (C…) from the channel's details"
             )
+        return value
+
+    @field_validator("health_token")
+    @classmethod
+    def _health_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("is too short: use at least 16 characters (openssl rand -hex 32)")
         return value
 
     @property
@@ -189,14 +204,28 @@ def _check_database_url(value: str) -> str:
             "is not a database URL (is the port a number, and are @ : / in the password "
             "written %40 %3A %2F?)"
         ) from None
+    supported = (
+        "it supports SQLite (sqlite:///slabot.db) and PostgreSQL "
+        "(postgresql+psycopg://user@host/db)"
+    )
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(f"{url.get_backend_name()} is not a database slabot can use: {supported}")
     try:
+        if url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg":
+            raise ValueError(
+                f"{url.drivername}: slabot talks to PostgreSQL through psycopg 3; write "
+                "postgresql+psycopg://… (pip install 'slabot[postgres]')"
+            )
         url.get_dialect().import_dbapi()
     except NoSuchModuleError:
         raise ValueError(
-            f"{url.drivername} is not a database slabot can use; write sqlite:///… or "
-            "postgresql+psycopg://…"
+            f"{url.drivername} is not a database slabot can use: {supported}"
         ) from None
     except ImportError:
+        if url.get_backend_name() == "sqlite":
+            raise ValueError(
+                f"{url.drivername} needs a driver slabot does not install; write sqlite:///…"
+            ) from None
         raise ValueError(
             f"{url.drivername} needs its driver: pip install 'slabot[postgres]'"
         ) from None

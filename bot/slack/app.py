@@ -7,17 +7,22 @@ tests' local Slack).
 
 from __future__ import annotations
 
-import json
+import hashlib
+import hmac
 import logging
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from urllib.parse import parse_qs
 
-from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt import App, BoltResponse
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
+from bot import web
 from bot.context import Context
 from bot.reminders import service as reminders
 from bot.slack.authz import Permissions
@@ -25,6 +30,7 @@ from bot.slack.channels import IncidentChannels
 from bot.slack.client import check_bot_token, make_client
 from bot.slack.handlers import Edge
 from bot.slack.listeners import register
+from bot.slack.payload import MissingField
 from bot.slack.people import Directory
 from config.settings import Settings
 
@@ -78,7 +84,23 @@ def build_app(
         ack_budget=ack_budget,
     )
     register(app, edge)
+    app.error(refuse_malformed)
     return app, edge
+
+
+def refuse_malformed(error: Exception, body: dict, logger: logging.Logger) -> BoltResponse | None:
+    """Bolt's error handler: a signed payload without a field slabot needs is refused in words
+    (a command's person reads why; Slack gets a 400 for the rest), logged in one line without
+    a traceback; any other exception is a bug, logged with its traceback (a 500)."""
+    if not isinstance(error, MissingField):
+        logger.exception("Failed to run listener function (error: %s)", error)
+        return None
+    kind = "command" if body.get("command") else str(body.get("type") or "request")[:40]
+    log.warning("refused a Slack %s: %s", kind, error)
+    if kind == "command":
+        text = f"⚠️ {error}, so slabot did nothing; try again."
+        return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
+    return BoltResponse(status=400, body={"error": str(error)})
 
 
 def workspace_authorize(token: str, identity: dict | None) -> Callable[..., AuthorizeResult]:
@@ -101,19 +123,23 @@ def workspace_authorize(token: str, identity: dict | None) -> Callable[..., Auth
     return authorize
 
 
-def health(ctx: Context, *, strict: bool = False) -> tuple[int, dict]:
-    """``GET /healthz``: the database answers; what the reminder worker is doing.
+def health(ctx: Context, *, detailed: bool = False, strict: bool = False) -> tuple[int, dict]:
+    """``GET /healthz``: 200 ``{"status": "ok"}`` while the database answers, else 503.
 
-    A web process is healthy when it can serve Slack: a worker that is down, or reminders
-    that failed, are reported (``worker``: ``ok``, ``stale`` or ``none``) but do not make it
-    503 — restarting the web process would not fix them, and a deployment may run the
-    worker elsewhere. ``strict`` (``/healthz?strict=1``, for an uptime monitor) is 503 on
-    anything ``slabot doctor`` would flag.
+    That is all an unauthenticated probe sees. ``detailed`` (a monitor holding
+    ``SLABOT_HEALTH_TOKEN``) adds what the reminder worker is doing: a worker that is down,
+    or reminders that failed, are reported (``worker``: ``ok``, ``stale`` or ``none``) but do
+    not make it 503 — restarting the web process would not fix them, and a deployment may
+    run the worker elsewhere. ``strict`` (``/healthz?strict=1``, for an uptime monitor) is
+    503 on anything ``slabot doctor`` would flag.
     """
     try:
         ctx.db.ping()
     except Exception as exc:
-        return 503, {"status": "unhealthy", "database": type(exc).__name__}
+        down = {"status": "unhealthy"}
+        return 503, {**down, "database": type(exc).__name__} if detailed else down
+    if not detailed:
+        return 200, {"status": "ok"}
     body: dict = {"status": "ok", "database": "ok"}
     try:
         state = reminders.health(ctx)
@@ -127,36 +153,118 @@ def health(ctx: Context, *, strict: bool = False) -> tuple[int, dict]:
     return 200, body
 
 
-def wsgi_app(app: App, ctx: Context) -> Callable:
-    """Slack's commands, interactivity and events at ``POST /slack/events``; ``GET /healthz``."""
-    slack = SlackRequestHandler(app, path="/slack/events")
+SLACK_PATH = "/slack/events"
+SIGNATURE_TOLERANCE = 300
+"""Seconds a Slack request's timestamp may be off (Slack's own rule): older ones are replays."""
+
+
+def verify_slack_request(
+    secret: str, environ: dict, body: bytes, now: Callable[[], float] = time.time
+) -> None:
+    """Slack's signature over the raw body (``v0=`` HMAC-SHA256 of ``v0:<timestamp>:<body>``),
+    checked before anything reads the body; ``Refused(401)`` saying what is wrong."""
+    timestamp = (environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or "").strip()
+    signature = (environ.get("HTTP_X_SLACK_SIGNATURE") or "").strip()
+    if not timestamp or not signature:
+        raise web.Refused(401, "no Slack signature")
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+        raise web.Refused(401, "the Slack timestamp is not a number")
+    if abs(now() - int(timestamp)) > SIGNATURE_TOLERANCE:
+        raise web.Refused(401, "the Slack timestamp is more than 5 minutes off (a replay?)")
+    digest = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256)
+    if not web.same_secret(signature, "v0=" + digest.hexdigest()):
+        raise web.Refused(401, "the Slack signature does not match")
+
+
+def wsgi_app(
+    app: App | None, ctx: Context, settings: Settings, *, now: Callable[[], float] = time.time
+) -> Callable:
+    """Slack's commands, interactivity and events at ``POST /slack/events``; ``GET /healthz``.
+
+    Every request to ``/slack/events`` is read within ``web.BODY_LIMIT`` and its signature
+    checked here, before Bolt parses or logs anything of it: a forged, stale or oversized
+    request, or one that is not a Slack payload, is refused (401, 413, 400) in one bounded
+    log line (``web.refusals``). ``now`` is the clock signatures are judged by."""
+    secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    )
+    token = settings.health_token.get_secret_value() if settings.health_token else None
+
+    def healthz(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        strict = query.get("strict", ["0"])[-1].lower() in ("1", "true", "yes")
+        given = web.bearer_token(environ)
+        if (given is not None or strict) and not (token and web.same_secret(given, token)):
+            raise web.Refused(
+                401,
+                "the details need Authorization: Bearer <SLABOT_HEALTH_TOKEN>"
+                if token
+                else "details are off: set SLABOT_HEALTH_TOKEN, or run slabot doctor",
+            )
+        status, body = health(ctx, detailed=given is not None, strict=strict)
+        head = environ.get("REQUEST_METHOD") == "HEAD"
+        return web.answer(start_response, status, body, head=head)
+
+    def slack_events(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if app is None or not secret:
+            raise web.Refused(404, "this process serves no Slack app over HTTP")
+        body = web.read_body(environ)
+        verify_slack_request(secret, environ, body, now)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise web.Refused(400, "the body is not UTF-8") from None
+        wsgi_request = WsgiHttpRequest(environ)
+        try:
+            request = BoltRequest(
+                body=text, query=wsgi_request.query_string, headers=wsgi_request.get_headers()
+            )
+        except Exception:  # not JSON, a list, a string: not a payload Slack sends
+            raise web.Refused(400, "the body is not a Slack payload") from None
+        if not isinstance(request.body, dict):
+            raise web.Refused(400, "the body is not a Slack payload")
+        response = app.dispatch(request)
+        wsgi_response = WsgiHttpResponse(response.status, response.headers, response.body)
+        start_response(wsgi_response.status, wsgi_response.get_headers())
+        return wsgi_response.get_body()
+
+    routes = {"/healthz": (("GET", "HEAD"), healthz), SLACK_PATH: (("POST",), slack_events)}
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in (
-            "GET",
-            "HEAD",
-        ):
-            query = parse_qs(environ.get("QUERY_STRING", ""))
-            strict = query.get("strict", ["0"])[-1].lower() in ("1", "true", "yes")
-            status, body = health(ctx, strict=strict)
-            data = json.dumps(body).encode()
-            start_response(
-                f"{status} {'OK' if status == 200 else 'Service Unavailable'}",
-                [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+        try:
+            methods, route = routes.get(environ.get("PATH_INFO") or "", ((), None))
+            if route is None:
+                raise web.Refused(404, "no such path")
+            if environ.get("REQUEST_METHOD") not in methods:
+                raise web.Refused(405, f"use {' or '.join(methods)}")
+            return route(environ, start_response)
+        except web.Refused as refusal:
+            web.refusals.refused(web.describe(environ), refusal.status, refusal.reason)
+            return web.answer(
+                start_response,
+                refusal.status,
+                {"error": refusal.reason},
+                head=environ.get("REQUEST_METHOD") == "HEAD",
+                close=refusal.status == 413,
             )
-            return [data]
-        return slack(environ, start_response)
 
     return application
 
 
 def http_server(
-    app: App, ctx: Context, *, host: str = "0.0.0.0", port: int = 3000, threads: int = 16
+    app: App,
+    ctx: Context,
+    settings: Settings,
+    *,
+    host: str = "0.0.0.0",
+    port: int = 3000,
+    threads: int = 16,
 ):
-    """A waitress server (production-grade, pure Python); ``.run()`` serves, ``.close()`` stops."""
-    from waitress.server import create_server
+    """The HTTP server (waitress, guarded against slow and greedy clients: bot/webserver.py);
+    ``.run()`` serves, ``.close()`` stops."""
+    from bot.webserver import guarded_server
 
-    return create_server(wsgi_app(app, ctx), host=host, port=port, threads=threads, ident="slabot")
+    return guarded_server(wsgi_app(app, ctx, settings), host=host, port=port, threads=threads)
 
 
 def socket_mode_handler(app: App, settings: Settings):

@@ -96,6 +96,13 @@ class ActionId(StrEnum):
         return IncidentVerb[self.name]
 
 
+TEXT_LIMIT = 4000
+"""Characters of a message's ``text``, the notification's fallback (Slack asks for at most
+4,000; the blocks carry the whole)."""
+BLOCK_LIMIT = 50
+"""Blocks in one message (Slack refuses more)."""
+
+
 @dataclass(frozen=True)
 class Message:
     """What a surface shows: fallback text (notifications, screen readers) and blocks."""
@@ -104,7 +111,14 @@ class Message:
     blocks: list[Block] = field(default_factory=list)
 
     def as_kwargs(self) -> dict:
-        return {"text": self.text, "blocks": [b.to_dict() for b in self.blocks]}
+        """The message as every ``chat.*`` call, ack and response URL sends it, within Slack's
+        limits: the one place all of them pass, so text echoing a person's input (a 2 MB
+        button value) is clipped whoever built the message. Block fields are clipped where
+        blocks are made (``section``, ``context``…), and checked by slack_sdk's models."""
+        blocks = self.blocks
+        if len(blocks) > BLOCK_LIMIT:
+            blocks = [*blocks[: BLOCK_LIMIT - 1], context("… (too long for one message: cut)")]
+        return {"text": clip(self.text, TEXT_LIMIT), "blocks": [b.to_dict() for b in blocks]}
 
 
 def section(text: str) -> SectionBlock:

@@ -11,7 +11,7 @@ from config import settings
 from config.contracts import SHIPPED_POLICIES_DIR, ContractError
 from config.settings import HOW_TO_SET, SettingsError, get_contracts, get_settings
 
-SECRETS = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"]
+SECRETS = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLABOT_HEALTH_TOKEN"]
 LISTS = {
     "SLABOT_RESPONDERS": "responders",
     "SLABOT_ADMINS": "admins",
@@ -174,6 +174,21 @@ def test_a_required_secret_that_is_missing_stops_with_one_line(env, name, value)
             "is not a database URL (is the port",
         ),
         ("DATABASE_URL", "postgres://u:pw@db/x", "postgres is not a database slabot can use"),
+        (
+            "DATABASE_URL",
+            "mysql://u:pw@db/x",
+            "mysql is not a database slabot can use: it supports SQLite (sqlite:///slabot.db) "
+            "and PostgreSQL (postgresql+psycopg://user@host/db)",
+        ),
+        ("DATABASE_URL", "mssql+pyodbc://u@db/x", "mssql is not a database slabot can use: it"),
+        (
+            "DATABASE_URL",
+            "postgresql+psycopg2://u@db/x",
+            "postgresql+psycopg2: slabot talks to PostgreSQL through psycopg 3; write "
+            "postgresql+psycopg://…",
+        ),
+        ("SLABOT_HEALTH_TOKEN", "short", "is too short: use at least 16 characters"),
+        ("SLABOT_LOG_FORMAT", "xml", "'text' or 'json'"),
         ("SLACK_API_URL", "slack.com/api", "must start with http:// or https://"),
         ("PORT", "http", "valid integer"),
         ("PORT", "0", "greater than or equal to 1"),

@@ -38,6 +38,7 @@ BOT_TOKEN = "xoxb-SEKRIT-bot-5c1d9e7a"
 SIGNING_SECRET = "SEKRIT-signing-0b8f2c4d"
 APP_TOKEN = "xapp-SEKRIT-app-6e3a9f1b"
 PASSWORD = "SEKRIT-pw-7d4c2a9e"
+HEALTH_TOKEN = "SEKRIT-health-3f7a1c9e5b"
 
 
 class Everything(logging.Handler):
@@ -108,7 +109,8 @@ def urls(postgres_url):
 def secret_settings(slack: LoopbackSlack, **overrides) -> Settings:
     values = {
         "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": slack.api_url, **overrides,
+        "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": slack.api_url,
+        "SLABOT_HEALTH_TOKEN": HEALTH_TOKEN, **overrides,
     }  # fmt: skip
     return Settings(_env_file=None, **values)
 
@@ -119,11 +121,20 @@ def workspace_on(slack, ctx, everything, **settings) -> Workspace:
     return Workspace(app, edge, slack, ctx, requests=SlackRequests(SIGNING_SECRET))
 
 
-def healthz(ctx: Context, query: str = "") -> tuple[str, str]:
+def healthz(ctx: Context, slack: LoopbackSlack, query: str = "") -> tuple[str, str]:
+    """``/healthz`` in full, asked with the health token (and once without, refused)."""
     environ: dict = {"PATH_INFO": "/healthz", "QUERY_STRING": query, "REQUEST_METHOD": "GET"}
     setup_testing_defaults(environ)
+    application = wsgi_app(None, ctx, secret_settings(slack))  # type: ignore[arg-type]
     status: list[str] = []
-    body = b"".join(wsgi_app(None, ctx)(environ, lambda s, h: status.append(s)))  # type: ignore[arg-type]
+    b"".join(
+        application(
+            {**environ, "HTTP_AUTHORIZATION": "Bearer wrong"}, lambda s, h: status.append(s)
+        )
+    )
+    assert status.pop().startswith("401")
+    environ["HTTP_AUTHORIZATION"] = f"Bearer {HEALTH_TOKEN}"
+    body = b"".join(application(environ, lambda s, h: status.append(s)))
     return status[0], body.decode()
 
 
@@ -152,12 +163,12 @@ def test_the_web_process_leaks_no_secret_through_its_error_paths(
     body = urlencode({"command": "/incident", "text": "list", "user_id": "U1", "trigger_id": "t"})
     forged = workspace.dispatch(workspace.requests.sign(body, secret="not-the-secret"))
     assert forged.status == 401
-    everything.texts += [healthz(ctx)[1], healthz(ctx, "strict=1")[1]]
+    everything.texts += [healthz(ctx, slack)[1], healthz(ctx, slack, "strict=1")[1]]
 
     down = Context(Database(nowhere), contracts, SystemClock())  # an unreachable database
     unreachable = workspace_on(slack, down, everything)
     answers.append(unreachable.incident("list"))
-    status, health = healthz(down)
+    status, health = healthz(down, slack)
     assert status.startswith("503")
     everything.texts.append(health)
     everything.texts += [a.body for a in answers]
@@ -169,7 +180,7 @@ def test_the_web_process_leaks_no_secret_through_its_error_paths(
     assert {c.token for c in slack.calls if c.method != "response_url"} == {BOT_TOKEN}
     assert any(line.startswith("DEBUG slack_sdk") for line in everything.lines)
     database.dispose()
-    everything.assert_no_secret(slack, BOT_TOKEN, SIGNING_SECRET, APP_TOKEN, password)
+    everything.assert_no_secret(slack, BOT_TOKEN, SIGNING_SECRET, APP_TOKEN, password, HEALTH_TOKEN)
 
 
 def test_the_worker_leaks_no_secret_through_its_error_paths(urls, contracts, slack, everything):

@@ -91,7 +91,7 @@ def post_command(base: str, slack: LoopbackSlack, text: str, channel: str) -> tu
 
 def test_serve_declare_ack_update_restore_and_a_refused_severity(served):
     base, slack, health = served
-    assert health["status"] == "ok" and health["database"] == "ok"
+    assert health == {"status": "ok"}  # all an unauthenticated probe sees
 
     status, answer = post_command(base, slack, "declare 1 Checkout API down", "C0GENERAL")
     assert status == 200

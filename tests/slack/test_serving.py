@@ -24,23 +24,68 @@ from tests.slack.conftest import BOT_TOKEN, make_settings
 APP_TOKEN = "xapp-test-app-token"
 
 
-def get(application, path: str, method: str = "GET") -> tuple[str, dict]:
+HEALTH_TOKEN = "health-token-0123456789"
+
+
+def get(application, path: str, method: str = "GET", **headers: str) -> tuple[str, dict]:
     answered = {}
 
     def start_response(status, headers):
         answered["status"] = status
 
     environ = {"PATH_INFO": path, "REQUEST_METHOD": method, "wsgi.input": io.BytesIO(b""),
-               "CONTENT_LENGTH": "0", "QUERY_STRING": ""}  # fmt: skip
+               "CONTENT_LENGTH": "0", "QUERY_STRING": "", **headers}  # fmt: skip
+    if "?" in path:
+        environ["PATH_INFO"], environ["QUERY_STRING"] = path.split("?", 1)
     body = b"".join(application(environ, start_response))
     return answered["status"], json.loads(body) if body else {}
 
 
-def test_healthz_answers_ok_when_the_database_does(workspace):
-    status, body = get(wsgi_app(workspace.app, workspace.ctx), "/healthz")
+def application_on(workspace, ctx=None, **settings):
+    settings = make_settings(workspace.slack, SLABOT_HEALTH_TOKEN=HEALTH_TOKEN, **settings)
+    return wsgi_app(workspace.app, ctx or workspace.ctx, settings)
+
+
+def test_healthz_without_a_token_says_only_whether_the_process_is_alive(workspace):
+    application = application_on(workspace)
+    assert get(application, "/healthz") == ("200 OK", {"status": "ok"})
+    assert get(application, "/healthz", "HEAD") == ("200 OK", {})
+    # A proxy's own credentials are not a request for details.
+    basic = get(application, "/healthz", HTTP_AUTHORIZATION="Basic dXNlcjpwdw==")
+    assert basic == ("200 OK", {"status": "ok"})
+
+
+def test_healthz_with_the_token_says_what_the_worker_is_doing(workspace):
+    status, body = get(
+        application_on(workspace), "/healthz", HTTP_AUTHORIZATION=f"Bearer {HEALTH_TOKEN}"
+    )
     assert status == "200 OK"
     assert body["status"] == "ok" and body["database"] == "ok"
     assert body["worker"] == "none"  # reported, but no worker alone makes the web process unhealthy
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "reason"),
+    [
+        (
+            "/healthz",
+            {"HTTP_AUTHORIZATION": "Bearer not-the-token"},
+            "Bearer <SLABOT_HEALTH_TOKEN>",
+        ),
+        ("/healthz?strict=1", {}, "Bearer <SLABOT_HEALTH_TOKEN>"),
+    ],
+)
+def test_healthz_details_without_the_right_token_are_refused(workspace, path, headers, reason):
+    status, body = get(application_on(workspace), path, **headers)
+    assert status == "401 Unauthorized" and reason in body["error"]
+
+
+def test_healthz_details_are_off_without_a_health_token(workspace):
+    application = wsgi_app(workspace.app, workspace.ctx, make_settings(workspace.slack))
+    status, body = get(application, "/healthz?strict=1", HTTP_AUTHORIZATION="Bearer anything")
+    assert status == "401 Unauthorized"
+    assert body == {"error": "details are off: set SLABOT_HEALTH_TOKEN, or run slabot doctor"}
+    assert get(application, "/healthz") == ("200 OK", {"status": "ok"})
 
 
 def test_healthz_says_unhealthy_when_the_database_is_unreachable(
@@ -49,7 +94,9 @@ def test_healthz_says_unhealthy_when_the_database_is_unreachable(
     broken = Context(
         db=Database(f"sqlite:///{tmp_path}/missing/dir/x.db"), contracts=contracts, clock=clock
     )
-    status, body = get(wsgi_app(workspace.app, broken), "/healthz")
+    application = application_on(workspace, broken)
+    assert get(application, "/healthz") == ("503 Service Unavailable", {"status": "unhealthy"})
+    status, body = get(application, "/healthz", HTTP_AUTHORIZATION=f"Bearer {HEALTH_TOKEN}")
     assert status == "503 Service Unavailable"
     assert body == {"status": "unhealthy", "database": "OperationalError"}  # no URL, no secret
 
@@ -73,7 +120,7 @@ def cli_env(monkeypatch, slack, tmp_path):
         def run(self):
             served["ran"] = True
 
-    def fake_server(app, ctx, *, host, port, **_):
+    def fake_server(app, ctx, settings, *, host, port, **_):
         served["port"] = port
         return Server(port)
 

@@ -37,13 +37,18 @@ def failed_reminder(ctx, clock, slack) -> None:
     Worker(ctx, make_client(settings), settings, worker_id="w1").run_once()
 
 
+HEALTH_TOKEN = "health-token-0123456789"
+
+
 def get(application, query: str = "") -> tuple[int, dict]:
+    """``/healthz`` asked by a monitor holding the health token."""
     answer = {}
 
     def start_response(status, headers):
         answer["status"] = int(status.split()[0])
 
-    environ = {"PATH_INFO": "/healthz", "REQUEST_METHOD": "GET", "QUERY_STRING": query}
+    environ = {"PATH_INFO": "/healthz", "REQUEST_METHOD": "GET", "QUERY_STRING": query,
+               "HTTP_AUTHORIZATION": f"Bearer {HEALTH_TOKEN}"}  # fmt: skip
     body = b"".join(application(environ, start_response))
     return answer["status"], json.loads(body)
 
@@ -71,8 +76,9 @@ def test_heartbeats_of_workers_gone_for_a_week_are_forgotten(ctx, clock):
 
 
 def test_healthz_reports_the_worker_without_failing_the_web_process_for_it(ctx, clock, slack):
-    app, _ = build_app(ctx, make_settings(slack))
-    application = wsgi_app(app, ctx)
+    settings = make_settings(slack, SLABOT_HEALTH_TOKEN=HEALTH_TOKEN)
+    app, _ = build_app(ctx, settings)
+    application = wsgi_app(app, ctx, settings)
     assert get(application) == (
         200,
         {"status": "ok", "database": "ok", "worker": "none", "workers": 0,
@@ -93,15 +99,17 @@ def test_healthz_reports_the_worker_without_failing_the_web_process_for_it(ctx, 
 def test_healthz_counts_overdue_reminders(ctx, clock):
     service.declare(ctx, title="Nobody posts", severity=1, actor="U1")
     clock.set(T0 + dt.timedelta(minutes=20))  # the 15-minute warning is 5 minutes overdue
-    status, body = health(ctx)
+    status, body = health(ctx, detailed=True)
     assert (status, body["overdue_reminders"]) == (200, 1)
-    assert health(ctx, strict=True)[0] == 503
+    assert health(ctx, detailed=True, strict=True)[0] == 503
+    assert health(ctx) == (200, {"status": "ok"})  # all an unauthenticated probe sees
 
 
 def test_healthz_is_503_when_the_database_does_not_answer(contracts):
     gone = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")
     try:
-        status, body = health(Context(gone, contracts, ManualClock(T0)))
+        status, body = health(Context(gone, contracts, ManualClock(T0)), detailed=True)
+        assert health(Context(gone, contracts, ManualClock(T0))) == (503, {"status": "unhealthy"})
     finally:
         gone.dispose()
     assert (status, body["status"], body["database"]) == (503, "unhealthy", "OperationalError")
@@ -138,7 +146,7 @@ def test_doctors_health_reads_the_same_in_text_and_json(ctx, clock):
         "worker": "ok", "workers": [{"id": "w1", "seen": T0.isoformat(), "posted": 2}],
         "failed": [], "failed_count": 0, "overdue": 0, "next_due": None, "healthy": True,
     }  # fmt: skip
-    assert health(ctx)[1] == {"status": "ok", "database": "ok", **state.summary()}
+    assert health(ctx, detailed=True)[1] == {"status": "ok", "database": "ok", **state.summary()}
 
 
 def test_app_home_shows_failed_reminders_and_a_missing_worker(ctx, clock, slack):

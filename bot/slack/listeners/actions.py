@@ -12,6 +12,7 @@ from bot.incidents import service
 from bot.slack import blocks, handlers
 from bot.slack.blocks import ActionId
 from bot.slack.handlers import Edge, Reply, request_key
+from bot.slack.payload import field
 
 _TEXT_FORMS: dict[ActionId, dict] = {
     ActionId.UPDATE: {
@@ -35,8 +36,8 @@ def register(app: App, edge: Edge) -> None:
     @app.action({"action_id": ActionId.RESUME})
     @app.action({"action_id": ActionId.RESTORE})
     def direct(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        user, ref = field(body, "user", "id"), field(action, "value")
         ack()
-        user, ref = body["user"]["id"], action["value"]
         channel = (body.get("channel") or {}).get("id")
         verb = ActionId(action["action_id"]).verb
         key = request_key("action", body.get("trigger_id"))
@@ -70,6 +71,8 @@ def register(app: App, edge: Edge) -> None:
 
 def _open_form(edge: Edge, client: WebClient, body: dict, form: Callable[[str], object]) -> None:
     """Open a button's form, unless the person may not act (then say why, privately)."""
+    field(body, "user", "id")  # a payload without them is refused now, not after the ack
+    field(body, "actions", 0, "value")
     edge.after(lambda: _open_now(edge, client, body, form))
 
 

@@ -19,12 +19,13 @@ from bot.slack.grammar import (
     parse_sla,
 )
 from bot.slack.handlers import Edge, Reply, request_key
+from bot.slack.payload import field
 
 
 def register(app: App, edge: Edge) -> None:
     @app.command("/incident")
     def incident(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
-        user, channel = command["user_id"], command.get("channel_id")
+        user, channel = field(command, "user_id"), command.get("channel_id")
         try:
             parsed = parse_incident(command.get("text", ""), edge.severity_names())
         except UsageError as exc:
@@ -46,7 +47,7 @@ def register(app: App, edge: Edge) -> None:
 
     @app.command("/sla")
     def sla(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
-        user = command["user_id"]
+        user = field(command, "user_id")
         try:
             parsed = parse_sla(command.get("text", ""))
         except UsageError as exc:

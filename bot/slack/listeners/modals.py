@@ -15,12 +15,13 @@ from bot.slack import handlers, mrkdwn
 from bot.slack.channels import SLACK_FAILURES, why
 from bot.slack.grammar import Declare, IncidentVerb
 from bot.slack.handlers import Edge, Reply, request_key
+from bot.slack.payload import field
 
 log = logging.getLogger(__name__)
 
 
 def _value(view: dict, block: str):
-    state = view["state"]["values"].get(block, {}).get("value", {})
+    state = (field(view, "state", "values").get(block) or {}).get("value") or {}
     if "value" in state:
         return (state["value"] or "").strip()
     if "selected_option" in state:
@@ -30,13 +31,23 @@ def _value(view: dict, block: str):
     return None
 
 
+def _level(view: dict) -> int | None:
+    """The severity chosen on a form, or ``None`` (none chosen, or not a level)."""
+    value = _value(view, "severity")
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
 def register(app: App, edge: Edge) -> None:
     @app.view(IncidentVerb.DECLARE)
     def declare(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        user = body["user"]["id"]
+        user = field(body, "user", "id")
         origin = view.get("private_metadata") or None
+        level = _level(view)
+        if level is None:
+            ack(response_action="errors", errors={"severity": "Choose a severity."})
+            return
         command = Declare(
-            severity=int(_value(view, "severity")),
+            severity=level,
             title=_value(view, "title") or "",
             customers=tuple(_value(view, "customers") or ()),
             outage=bool(_value(view, "outage")),
@@ -52,7 +63,7 @@ def register(app: App, edge: Edge) -> None:
     @app.view(IncidentVerb.PAUSE)
     @app.view(IncidentVerb.RESOLVE)
     def text_forms(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        user, ref = body["user"]["id"], view["private_metadata"]
+        user, ref = field(body, "user", "id"), field(view, "private_metadata")
         verb = IncidentVerb(view["callback_id"])
         text = _value(view, "text") or ""
 
@@ -63,8 +74,11 @@ def register(app: App, edge: Edge) -> None:
 
     @app.view(IncidentVerb.SEVERITY)
     def severity(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
-        user, ref = body["user"]["id"], view["private_metadata"]
-        level = int(_value(view, "severity"))
+        user, ref = field(body, "user", "id"), field(view, "private_metadata")
+        level = _level(view)
+        if level is None:
+            ack(response_action="errors", errors={"severity": "Choose a severity."})
+            return
 
         def work() -> Reply:
             return handlers.change(edge, user, ref, IncidentVerb.SEVERITY, severity=level)
