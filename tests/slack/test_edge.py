@@ -184,7 +184,7 @@ def submit(callback_id: str, values: dict, *, metadata: str = "", user: bool = T
 
 
 def test_a_signed_command_without_a_user_is_refused_in_words(workspace, logged):
-    answer = workspace.dispatch(command())
+    answer = workspace.dispatch(workspace.requests.sign(command()))
     assert answer.status == 200
     assert json.loads(answer.body)["text"] == (
         "⚠️ Slack's request has no user_id, so slabot did nothing; try again."
@@ -222,7 +222,7 @@ def test_a_signed_payload_without_a_field_is_refused_400_and_changes_nothing(
     workspace.incident("declare 1 Checkout down")
     workspace.edge.wait_idle(10)
     calls = len(workspace.slack.calls)
-    answer = workspace.dispatch(body)
+    answer = workspace.dispatch(workspace.requests.sign(body))
     assert (answer.status, json.loads(answer.body)) == (
         400, {"error": f"Slack's request has no {missing}"}
     )  # fmt: skip
@@ -234,7 +234,9 @@ def test_a_signed_payload_without_a_field_is_refused_400_and_changes_nothing(
 @pytest.mark.parametrize("callback_id", ["declare", "severity"])
 def test_a_form_submitted_without_a_severity_asks_for_one(workspace, callback_id):
     title = {"title": {"value": {"type": "plain_text_input", "value": "Checkout down"}}}
-    answer = workspace.dispatch(submit(callback_id, title, metadata="INC-1"))
+    answer = workspace.dispatch(
+        workspace.requests.sign(submit(callback_id, title, metadata="INC-1"))
+    )
     assert answer.status == 200
     assert json.loads(answer.body) == {
         "response_action": "errors", "errors": {"severity": "Choose a severity."}
