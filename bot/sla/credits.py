@@ -27,6 +27,7 @@ its credit. **Claim deadline**: ``bot.sla.uptime.claim_deadline``.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -279,6 +280,141 @@ def incident_count_refunds(
                 rule, counted[first:last], failure, at, month, zone, monthly_fee
             )
     return [months[m] for m in sorted(months)]
+
+
+class SharedCount:
+    """One refund rule over failures that many customers share (an incident of the whole
+    platform affects them all), counted once; each customer then adds its own.
+
+    ``refunds(own)`` and ``standing(own, at)`` equal ``incident_count_refunds`` with this
+    one rule and ``incident_count_standing`` over the shared and own failures together
+    (listed shared first), at a cost that grows with the customer's own failures: only
+    the instants whose 28 days hold one of them are counted again.
+    """
+
+    def __init__(
+        self,
+        rule: IncidentCountRefund,
+        failures: Iterable[Failure],
+        *,
+        zone: str,
+        since: dt.datetime,
+        until: dt.datetime,
+    ) -> None:
+        self.rule = rule
+        self.failures = sorted(counted_failures(rule, failures), key=_declared)
+        """The shared failures the rule counts, by declaration."""
+        self._times = [as_utc(f.declared_at) for f in self.failures]
+        self._span = _WALL.length(rule.within)
+        self._zone, self._since, self._until = zone, as_utc(since), as_utc(until)
+        self._alone = self._first_triggers(self._times, [])
+        self._alone_lines: dict[Interval, CreditLine] | None = None
+
+    def refunds(self, own: Iterable[Failure] = ()) -> dict[Interval, CreditLine]:
+        """The months the rule refunds, with the customer's ``own`` failures added: for each,
+        the line (without an amount) of the first failure that brought the count over the
+        limit."""
+        mine = sorted(counted_failures(self.rule, own), key=_declared)
+        if not mine:
+            if self._alone_lines is None:
+                self._alone_lines = self._lines(self._alone, [], [])
+            return self._alone_lines
+        own_times = [as_utc(f.declared_at) for f in mine]
+        triggers = self._first_triggers(self._candidates(own_times), own_times, self._alone)
+        return self._lines(triggers, mine, own_times)
+
+    def _lines(
+        self,
+        triggers: dict[Interval, dt.datetime],
+        own: Sequence[Failure],
+        own_times: Sequence[dt.datetime],
+    ) -> dict[Interval, CreditLine]:
+        lines = {}
+        for month, at in sorted(triggers.items()):
+            window = self._window(own, own_times, at)
+            trigger = next(f for f in window if as_utc(f.declared_at) == at)
+            lines[month] = _refund(self.rule, window, trigger, at, month, self._zone, None)
+        return lines
+
+    def standing(self, own: Iterable[Failure], at: dt.datetime) -> CountStanding:
+        """``incident_count_standing`` at ``at``, the customer's ``own`` failures added."""
+        at = as_utc(at)
+        mine = sorted(counted_failures(self.rule, own), key=_declared)
+        own_times = [as_utc(f.declared_at) for f in mine]
+        window = self._window(mine, own_times, at)
+        return incident_count_standing(self.rule, window, at)
+
+    def _window(
+        self, own: Sequence[Failure], own_times: Sequence[dt.datetime], at: dt.datetime
+    ) -> list[Failure]:
+        """The failures of the span ending at ``at``, ``(at − within, at]``, by declaration
+        (at one instant the shared ones first, as the refund rule lists them)."""
+        start = at - self._span
+        shared = self.failures[
+            bisect.bisect_right(self._times, start) : bisect.bisect_right(self._times, at)
+        ]
+        mine = own[bisect.bisect_right(own_times, start) : bisect.bisect_right(own_times, at)]
+        return sorted([*shared, *mine], key=_declared)
+
+    def _count(self, own_times: Sequence[dt.datetime], at: dt.datetime) -> int:
+        start, times = at - self._span, self._times
+        shared = bisect.bisect_right(times, at) - bisect.bisect_right(times, start)
+        return shared + bisect.bisect_right(own_times, at) - bisect.bisect_right(own_times, start)
+
+    def _candidates(self, own_times: Sequence[dt.datetime]) -> Iterable[dt.datetime]:
+        """The instants whose count the customer's own failures change: their own, and the
+        shared failures' within the span after one. A month whose first refund is already
+        earlier needs none of its later instants (counts only grow)."""
+        yield from own_times
+        times, alone = self._times, self._alone
+        reach = [(t, t + self._span) for t in own_times]
+        for start, end in _merged(reach):
+            index = bisect.bisect_left(times, start)
+            month: Interval | None = None
+            while index < len(times) and times[index] < end:
+                at = times[index]
+                if month is None or not month[0] <= at < month[1]:
+                    month = period_containing("month", at, self._zone)
+                first = alone.get(month)
+                if first is not None and at >= first:  # on to the next month
+                    index = bisect.bisect_left(times, month[1], index)
+                    continue
+                yield at
+                index += 1
+
+    def _first_triggers(
+        self,
+        candidates: Iterable[dt.datetime],
+        own_times: Sequence[dt.datetime],
+        found: dict[Interval, dt.datetime] | None = None,
+    ) -> dict[Interval, dt.datetime]:
+        """For each month, the first of ``candidates`` (and of ``found``) at which the count
+        is over the limit, declared in ``[since, until)``."""
+        found = {} if found is None else dict(found)
+        month: Interval | None = None
+        for at in sorted(set(candidates)):
+            if not self._since <= at < self._until:
+                continue
+            if month is None or not month[0] <= at < month[1]:
+                month = period_containing("month", at, self._zone)
+            first = found.get(month)
+            if first is not None and first <= at:
+                continue
+            if self._count(own_times, at) > self.rule.more_than:
+                found[month] = at
+        return found
+
+
+def _merged(
+    spans: Iterable[tuple[dt.datetime, dt.datetime]],
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    merged: list[tuple[dt.datetime, dt.datetime]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _failures_counted(rule: IncidentCountRefund) -> str:

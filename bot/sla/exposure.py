@@ -28,6 +28,7 @@ from bot.sla.credits import (
     CountStanding,
     CreditLine,
     Failure,
+    SharedCount,
     TierBudget,
     counted_failures,
     incident_count_refunds,
@@ -85,12 +86,27 @@ def assess_uptime(
     """Uptime of ``periods`` (consecutive, of ``terms.period`` in ``zone``) with what happened
     up to ``until``: ``outages`` every outage interval affecting the customer, ``exclusions``
     the excluded outages and the maintenance windows announced with enough notice."""
+    months = measure_periods(uptime_months(periods, zone), until, outages, exclusions)
+    return judge_uptime(terms, zone, periods, until, months)
+
+
+def uptime_months(periods: Sequence[Interval], zone: str) -> list[Interval]:
+    """The calendar months of ``zone`` that ``periods`` cover. Uptime is measured month by
+    month (the months of a year add up to it exactly), so every outcome also knows the
+    running month."""
+    return periods_between("month", periods[0][0], periods[-1][1], zone)
+
+
+def judge_uptime(
+    terms: UptimeSpec,
+    zone: str,
+    periods: Sequence[Interval],
+    until: dt.datetime,
+    months: Sequence[UptimeResult],
+) -> UptimeOutcome:
+    """Step 1 once the ``uptime_months`` of ``periods`` are measured (``assess_uptime``, or
+    ``SharedDowntime`` for customers who share most of their outages)."""
     begun = periods_begun(periods, until)
-    # Measured month by month (the months of a year add up to it exactly), so every outcome
-    # also knows the running month.
-    months = measure_periods(
-        periods_between("month", periods[0][0], periods[-1][1], zone), until, outages, exclusions
-    )
     month_to_date = next((m for m in reversed(months) if m.start < until), months[0])
     if terms.period == "month":
         results = months
@@ -155,6 +171,57 @@ def assess_refunds(
         if since <= f.declared_at < cut
     )
     return CountOutcome(tuple(credits), standings, counted)
+
+
+class SharedRefunds(Generic[F]):
+    """Step 2 for customers on the same terms: the failures they all share (incidents
+    affecting every customer) counted once per rule (``SharedCount``).
+
+    ``assess(own)`` equals ``assess_refunds(rules, zone, shared + own, since, cut, until)``,
+    except that its ``counted`` holds the customer's own failures only; the shared ones the
+    rules counted are ``counted`` here, the same for every customer on these terms.
+    """
+
+    def __init__(
+        self,
+        rules: Sequence[IncidentCountRefund],
+        zone: str,
+        failures: Sequence[F],
+        since: dt.datetime,
+        cut: dt.datetime,
+        until: dt.datetime,
+    ) -> None:
+        self._rules = tuple(rules)
+        self._counts = [
+            SharedCount(rule, failures, zone=zone, since=since, until=cut) for rule in rules
+        ]
+        self._since, self._cut, self._until = since, cut, until
+        self.counted: tuple[F, ...] = tuple(
+            f for count in self._counts for f in count.failures if since <= f.declared_at < cut
+        )
+        """The shared failures the rules counted (one may appear under two rules)."""
+
+    def assess(self, own: Sequence[F] = ()) -> CountOutcome[F]:
+        if not self._rules:
+            return CountOutcome()
+        months: dict[Interval, CreditLine] = {}
+        for count in self._counts:  # a month is refunded once: the largest percentage wins
+            for month, line in count.refunds(own).items():
+                held = months.get(month)
+                if held is None or held.percent < count.rule.percent_of_monthly_fee:
+                    months[month] = line
+        standings = (
+            tuple(count.standing(own, self._until) for count in self._counts)
+            if self._until < self._cut
+            else ()
+        )
+        counted = tuple(
+            f
+            for rule in self._rules
+            for f in counted_failures(rule, own)
+            if self._since <= f.declared_at < self._cut
+        )
+        return CountOutcome(tuple(months[m] for m in sorted(months)), standings, counted)
 
 
 def assess_response_misses(

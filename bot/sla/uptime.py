@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -367,3 +367,200 @@ def overlaps(spans: Sequence[Interval], interval: Interval) -> bool:
     if index and spans[index - 1][1] > interval[0]:
         return True
     return index < len(spans) and spans[index][0] < interval[1]
+
+
+# --- shared by many customers -------------------------------------------------------------
+
+
+class SharedDowntime:
+    """``measure_periods`` for many customers whose outages and exclusions are mostly the same:
+    an outage of the whole platform affects every customer, and customers on the same terms
+    judge the same maintenance alike.
+
+    The intervals they all share are merged and measured once. ``measure`` then adds one
+    customer's own outages and exclusions and works only where those reach: outside them the
+    customer's downtime is the shared one. Its cost grows with the customer's own intervals,
+    not with the shared ones, and its results equal ``measure_periods`` of the shared and own
+    intervals together, except that they carry no spans (a customer's spans would repeat the
+    shared ones; ``CustomerDowntime.left_downtime`` answers what they were kept for).
+
+    ``listed``: shared intervals whose overlap with downtime a caller asks about (the outages a
+    report lists when they left downtime), by position; see ``listed_in_downtime`` and
+    ``CustomerDowntime.lost``.
+    """
+
+    def __init__(
+        self,
+        periods: Sequence[Interval],
+        until: dt.datetime,
+        outages: Iterable[Interval],
+        exclusions: Iterable[Interval] = (),
+        listed: Sequence[Interval] = (),
+    ) -> None:
+        self._periods = [(as_utc(start), as_utc(end)) for start, end in periods]
+        if any(end <= start for start, end in self._periods):
+            raise ValueError("a period must end after it starts")
+        until = as_utc(until)
+        first = self._periods[0][0]
+        self._cuts = [(start, min(max(until, start), end)) for start, end in self._periods]
+        self._lo, self._hi = first, max(min(until, self._periods[-1][1]), first)
+        self._raw = clip(_in_utc(outages), self._lo, self._hi)
+        self._exclusions = union(_in_utc(exclusions))
+        excluded = _intersect_merged(self._raw, self._exclusions) if self._raw else []
+        self.spans: list[Interval] = (
+            _subtract_merged(self._raw, excluded) if excluded else self._raw
+        )
+        """The shared downtime: merged intervals."""
+        self._ends = [end for _, end in self.spans]
+        excluded_ends = [end for _, end in excluded]
+        self.results = tuple(
+            UptimeResult(
+                start=start,
+                end=end,
+                until=cut,
+                available=end - start,
+                downtime=total(_within(self.spans, self._ends, start, cut)),
+                excluded=total(_within(excluded, excluded_ends, start, cut)),
+            )
+            for (start, end), (_, cut) in zip(self._periods, self._cuts, strict=True)
+        )
+        """Each period measured with the shared intervals alone."""
+        self._listed = _in_utc(listed)
+        self._listed_by_span: list[list[int]] | None = None
+
+    def left_downtime(self, interval: Interval) -> bool:
+        """Whether ``interval`` shares time with the shared downtime."""
+        return overlaps(self.spans, interval)
+
+    @property
+    def listed_in_downtime(self) -> list[int]:
+        """The positions of the ``listed`` intervals that share time with the shared downtime."""
+        return sorted({k for found in self._by_span() for k in found})
+
+    def _by_span(self) -> list[list[int]]:
+        """For each span of shared downtime, the ``listed`` intervals that share time with it."""
+        if self._listed_by_span is None:
+            found: list[list[int]] = [[] for _ in self.spans]
+            for k, (start, end) in enumerate(self._listed):
+                index = bisect.bisect_right(self._ends, start)
+                while index < len(self.spans) and self.spans[index][0] < end:
+                    if start < end:
+                        found[index].append(k)
+                    index += 1
+            self._listed_by_span = found
+        return self._listed_by_span
+
+    def measure(
+        self, outages: Iterable[Interval] = (), exclusions: Iterable[Interval] = ()
+    ) -> CustomerDowntime:
+        """The periods measured with one customer's own outages and exclusions added."""
+        own = clip(_in_utc(outages), self._lo, self._hi)
+        cuts = clip(_in_utc(exclusions), self._lo, self._hi)  # they matter only on outages
+        if not own and not cuts:
+            return CustomerDowntime(self, self.results, [], [], [])
+        region = union([*own, *cuts])
+        raw = _intersect_merged(region, self._raw)
+        shared_cuts = _intersect_merged(region, self._exclusions)
+        raw_after = union([*raw, *own])
+        cuts_after = union([*shared_cuts, *cuts])
+        down_before = _subtract_merged(raw, shared_cuts)
+        down_after = _subtract_merged(raw_after, cuts_after)
+        excluded_before = _intersect_merged(raw, shared_cuts)
+        excluded_after = _intersect_merged(raw_after, cuts_after)
+        results = tuple(
+            _adjusted(result, start, cut, down_before, down_after, excluded_before, excluded_after)
+            for result, (start, cut) in zip(self.results, self._cuts, strict=True)
+        )
+        removed = _subtract_merged(down_before, down_after)
+        return CustomerDowntime(self, results, region, down_after, removed)
+
+
+def _adjusted(
+    result: UptimeResult,
+    start: dt.datetime,
+    cut: dt.datetime,
+    down_before: list[Interval],
+    down_after: list[Interval],
+    excluded_before: list[Interval],
+    excluded_after: list[Interval],
+) -> UptimeResult:
+    """``result`` with a region's downtime and exclusions replaced: before → after."""
+
+    def within(spans: list[Interval]) -> dt.timedelta:
+        return total((max(s, start), min(e, cut)) for s, e in spans if s < cut and e > start)
+
+    downtime = result.downtime - within(down_before) + within(down_after)
+    excluded = result.excluded - within(excluded_before) + within(excluded_after)
+    if downtime == result.downtime and excluded == result.excluded:
+        return result
+    return UptimeResult(
+        start=result.start,
+        end=result.end,
+        until=result.until,
+        available=result.available,
+        downtime=downtime,
+        excluded=excluded,
+    )
+
+
+class CustomerDowntime:
+    """One customer's downtime: the shared downtime, changed where its own intervals reach."""
+
+    def __init__(
+        self,
+        shared: SharedDowntime,
+        results: tuple[UptimeResult, ...],
+        region: list[Interval],
+        down: list[Interval],
+        removed: list[Interval],
+    ) -> None:
+        self.results = results
+        """Each period, measured (no spans)."""
+        self._shared = shared
+        self._region = region
+        """Where the customer's own intervals reach (merged)."""
+        self._down = down
+        """The customer's downtime within ``region`` (merged)."""
+        self._removed = removed
+        """Shared downtime that the customer's own exclusions took away (merged)."""
+
+    def left_downtime(self, interval: Interval) -> bool:
+        """Whether ``interval`` shares time with this customer's downtime (as ``overlaps`` of
+        its spans would say)."""
+        start, end = as_utc(interval[0]), as_utc(interval[1])
+        if end <= start:
+            return False
+        if overlaps(self._down, (start, end)):
+            return True
+        spans = self._shared.spans  # outside the region the downtime is the shared one
+        index = bisect.bisect_right(self._shared._ends, start)
+        while index < len(spans) and spans[index][0] < end:
+            piece = (max(spans[index][0], start), min(spans[index][1], end))
+            if not _inside(self._region, piece):
+                return True
+            index += 1
+        return False
+
+    @cached_property
+    def lost(self) -> frozenset[int]:
+        """The positions of the shared ``listed`` intervals that share time with the shared
+        downtime but not with this customer's (its own exclusions took all of it away)."""
+        if not self._removed:
+            return frozenset()
+        by_span, spans, ends = self._shared._by_span(), self._shared.spans, self._shared._ends
+        listed = self._shared._listed
+        candidates = set()
+        for start, end in self._removed:
+            index = bisect.bisect_right(ends, start)
+            while index < len(spans) and spans[index][0] < end:
+                candidates.update(
+                    k for k in by_span[index] if listed[k][0] < end and listed[k][1] > start
+                )
+                index += 1
+        return frozenset(k for k in candidates if not self.left_downtime(listed[k]))
+
+
+def _inside(merged: Sequence[Interval], piece: Interval) -> bool:
+    """Whether ``piece`` lies within one of the ``merged`` intervals."""
+    index = bisect.bisect_right(merged, (piece[0], _FAR_FUTURE)) - 1
+    return index >= 0 and merged[index][0] <= piece[0] and piece[1] <= merged[index][1]
