@@ -29,12 +29,10 @@ What a requested period means for each contract (a support lead's reading, docs/
 from __future__ import annotations
 
 import datetime as dt
-import gc
+import heapq
 import re
-import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import attrgetter
@@ -42,27 +40,36 @@ from zoneinfo import ZoneInfo
 
 from bot.context import Context
 from bot.errors import Refusal
-from bot.reports.views import CustomerReport, CustomerStanding, Report
+from bot.reports.views import (
+    CountedIncident,
+    CustomerReport,
+    CustomerStanding,
+    IncidentsCounted,
+    Report,
+)
 from bot.sla.calendar import BusinessCalendar
 from bot.sla.clocks import WallClock
 from bot.sla.contract import Contract
 from bot.sla.credits import Failure, response_judge
 from bot.sla.exposure import (
+    CountOutcome,
+    SharedRefunds,
     UptimeOutcome,
-    assess_refunds,
     assess_response_misses,
-    assess_uptime,
     exposure,
+    judge_uptime,
     periods_begun,
+    uptime_months,
 )
 from bot.sla.timers import Pause, TimerKind, TimerRule
 from bot.sla.uptime import (
     Interval,
     Period,
+    SharedDowntime,
+    UptimeResult,
     claim_deadline,
     notice_given,
     outage_interval,
-    overlaps,
     period_bounds,
     period_containing,
     periods_between,
@@ -201,12 +208,8 @@ class _History:
     windows_everyone: list[_Window] = field(default_factory=list)
     windows_named: dict[str, list[_Window]] = field(default_factory=lambda: defaultdict(list))
 
-    def incidents(self, customer_id: str) -> list[_Fact]:
-        """Those affecting the customer: named, or affecting everyone (in no order)."""
-        own = self.named.get(customer_id)
-        return self.everyone + own if own else self.everyone
-
     def own(self, customer_id: str) -> list[_Fact]:
+        """Those naming the customer (in no order)."""
         return self.named.get(customer_id, [])
 
     @cached_property
@@ -281,9 +284,8 @@ class _Exclusions:
         self._history = history
         self._shared: dict[tuple, list[Interval]] = {}
 
-    def spans(
-        self, customer_id: str, maintenance: MaintenanceSpec, calendar: BusinessCalendar
-    ) -> list[Interval]:
+    def shared(self, maintenance: MaintenanceSpec, calendar: BusinessCalendar) -> list[Interval]:
+        """The windows affecting everyone that ``maintenance`` excludes."""
         on_calendar = calendar if maintenance.notice.is_business_unit else None
         # The objects themselves, not their ids: a key keeps its calendar alive, so an id
         # can never be reused by another customer's calendar while the report runs.
@@ -293,8 +295,13 @@ class _Exclusions:
             shared = self._shared[key] = self._judge(
                 self._history.windows_everyone, maintenance, calendar
             )
-        named = self._history.windows_named.get(customer_id)
-        return shared + self._judge(named, maintenance, calendar) if named else shared
+        return shared
+
+    def own(
+        self, customer_id: str, maintenance: MaintenanceSpec, calendar: BusinessCalendar
+    ) -> list[Interval]:
+        """The windows naming the customer that ``maintenance`` excludes."""
+        return self._judge(self._history.windows_named.get(customer_id, ()), maintenance, calendar)
 
     @staticmethod
     def _judge(
@@ -332,25 +339,172 @@ class _ResponseJudge:
         return missed
 
 
-def _assess(
-    plan: _Plan, history: _History, judge: _ResponseJudge, exclusions: _Exclusions
-) -> CustomerReport:
+_NOTHING = CountOutcome()
+
+
+class _Terms:
+    """The work on the incidents affecting every customer, done once for all the customers
+    judged on the same terms: the same policy (order form applied) in the same zone over the
+    same periods. Each customer then adds only its own incidents (``_assess``)."""
+
+    def __init__(
+        self, plan: _Plan, history: _History, judge: _ResponseJudge, windows: _Exclusions
+    ) -> None:
+        self.plan = plan
+        self.policy, self.zone = plan.customer.policy, plan.customer.zone
+        self.contract = Contract(policy=self.policy, zone=self.zone)
+        self._history, self._judge, self._windows = history, judge, windows
+        self._counted: dict[str, tuple[CountedIncident, ...]] = {}
+
+    @staticmethod
+    def key(plan: _Plan) -> tuple:
+        customer = plan.customer
+        return (
+            customer.policy, customer.zone, plan.periods, plan.cut, plan.until,
+            plan.response_periods,
+        )  # fmt: skip
+
+    # step 1: uptime
+
+    @cached_property
+    def listed(self) -> list[_Fact]:
+        """The outages affecting everyone that a report lists when they left downtime."""
+        return [f for f in self._history.outages_everyone if not f.excluded]
+
+    @cached_property
+    def downtime(self) -> SharedDowntime:
+        terms, plan = self.policy.uptime, self.plan
+        assert terms is not None
+        outages = self._history.outages_everyone
+        exclusions = [f.outage for f in outages if f.excluded]
+        exclusions += self._windows.shared(terms.maintenance, self.contract.calendar)
+        return SharedDowntime(
+            uptime_months(plan.periods, self.zone), plan.until, [f.outage for f in outages],
+            exclusions, [f.outage for f in self.listed],
+        )  # fmt: skip
+
+    @cached_property
+    def uptime_alone(self) -> UptimeOutcome:
+        """The uptime of a customer with no outage or window of its own."""
+        return self.judge_uptime(self.downtime.results)
+
+    def judge_uptime(self, months: Sequence[UptimeResult]) -> UptimeOutcome:
+        terms, plan = self.policy.uptime, self.plan
+        assert terms is not None
+        return judge_uptime(terms, self.zone, plan.periods, plan.until, months)
+
+    @cached_property
+    def within_period(self) -> list[_Fact]:
+        """Listed outages that overlap the period up to ``until``: all that left downtime
+        when nothing was excluded."""
+        start, until = self.plan.periods[0][0], self.plan.until
+        return [f for f in self.listed if f.outage[0] < until and f.outage[1] > start]
+
+    @cached_property
+    def in_downtime(self) -> list[_Fact]:
+        """Listed outages that share time with the downtime on these terms."""
+        return [self.listed[k] for k in self.downtime.listed_in_downtime]
+
+    # step 2: incident-count refunds
+
+    @cached_property
+    def refunds(self) -> SharedRefunds[_Fact]:
+        plan = self.plan
+        return SharedRefunds(
+            self.policy.refunds, self.zone, self._history.everyone, plan.periods[0][0],
+            plan.cut, plan.until,
+        )  # fmt: skip
+
+    # step 3: response misses
+
+    @cached_property
+    def missed(self) -> list[_Fact]:
+        """The incidents affecting everyone whose response these terms judge missed."""
+        return self.missed_of(self._history.everyone)
+
+    def missed_of(self, facts: Sequence[_Fact]) -> list[_Fact]:
+        """Step 3's input: the incidents of the response periods whose response was missed
+        on this contract, by declaration."""
+        plan = self.plan
+        if self.policy.response_misses is None or not plan.response_periods:
+            return []
+        since, cut = plan.response_periods[0][0], min(plan.response_periods[-1][1], plan.cut)
+        judges: dict[int, Callable[[_Fact], bool] | None] = {}
+        missed = []
+        for f in facts:
+            if not since <= f.declared_at < cut:
+                continue
+            if f.severity not in judges:
+                rule = self.contract.rule(TimerKind.RESPONSE, f.severity)
+                judges[f.severity] = None if rule is None else self._judge.judge(rule)
+            missed_by = judges[f.severity]
+            if missed_by is not None and missed_by(f):
+                missed.append(f)
+        missed.sort(key=_by_declaration)
+        return missed
+
+    def misses(self, missed: list[_Fact]) -> CountOutcome[_Fact]:
+        plan = self.plan
+        return assess_response_misses(
+            self.policy.response_misses, self.zone, missed, plan.response_periods, plan.cut,
+            plan.until,
+        )  # fmt: skip
+
+    @cached_property
+    def misses_alone(self) -> CountOutcome[_Fact]:
+        return self.misses(self.missed)
+
+    # what counted
+
+    def counted(self, downtime: str) -> tuple[CountedIncident, ...]:
+        """The incidents affecting everyone that counted on these terms, by declaration:
+        the outages that left downtime (``downtime`` says which list: none, ``within_period``
+        or ``in_downtime``), the failures a refund rule counted, the missed responses. One
+        tuple for every customer on these terms."""
+        found = self._counted.get(downtime)
+        if found is None:
+            down = [] if downtime == "none" else getattr(self, downtime)
+            facts = {f.id: f for f in (*down, *self.by_rules)}
+            found = self._counted[downtime] = _listed(facts.values())
+        return found
+
+    @cached_property
+    def by_rules(self) -> list[_Fact]:
+        """The incidents affecting everyone that a count rule counted: refunds, misses."""
+        refunds = self.refunds.counted if self.policy.refunds else ()
+        return [*refunds, *self.missed]
+
+    @cached_property
+    def by_rules_ids(self) -> frozenset[int]:
+        return frozenset(f.id for f in self.by_rules)
+
+
+def _listed(facts: Iterable[_Fact]) -> tuple[CountedIncident, ...]:
+    return tuple(
+        CountedIncident(f.declared_at, f.id, f.ref) for f in sorted(facts, key=_by_declaration)
+    )
+
+
+def _assess(plan: _Plan, history: _History, terms: _Terms, windows: _Exclusions) -> CustomerReport:
     """One customer's report: the engine's three steps on what affects it, then the rule
-    that combines them (``bot.sla.exposure``)."""
+    that combines them (``bot.sla.exposure``). The work on the incidents affecting everyone
+    is the terms' (``_Terms``); the customer adds its own incidents and windows."""
     customer = plan.customer
     policy, zone = customer.policy, customer.zone
-    facts = history.incidents(customer.id) if policy.refunds or policy.response_misses else []
-    uptime, down = _uptime(plan, history, exclusions)
-    refunds = assess_refunds(policy.refunds, zone, facts, plan.periods[0][0], plan.cut, plan.until)
-    misses = assess_response_misses(
-        policy.response_misses, zone, _missed_responses(plan, facts, judge),
-        plan.response_periods, plan.cut, plan.until,
-    )  # fmt: skip
+    own = history.own(customer.id)
+    uptime, downtime, lost, own_down = _uptime(plan, terms, own, windows)
+    refunds = terms.refunds.assess(own) if policy.refunds else _NOTHING
+    own_missed = terms.missed_of(own)
+    if own_missed:
+        missed = list(heapq.merge(terms.missed, own_missed, key=_by_declaration))
+        misses = terms.misses(missed)
+    else:
+        misses = terms.misses_alone
     owed = exposure(
         policy, zone, customer.fee, periods_begun(plan.periods, plan.until)[-1],
         uptime, refunds, misses,
     )  # fmt: skip
-    counted = {f.id: f for f in (*down, *refunds.counted, *misses.counted)}
+    mine = {f.id: f for f in (*own_down, *refunds.counted, *own_missed)}
     notes = []
     if policy.uptime is None:
         notes.append(f"the {policy.id} policy has no uptime section: uptime is not measured")
@@ -372,101 +526,56 @@ def _assess(
         claim_deadline=owed.claim_deadline,
         budgets=owed.budgets,
         month_to_date=None if uptime is None else uptime.month_to_date,
-        incidents=tuple(f.ref for f in sorted(counted.values(), key=_by_declaration)),
+        incidents=IncidentsCounted(
+            everyone=terms.counted(downtime),
+            own=_listed(mine.values()),
+            dropped=lost - terms.by_rules_ids,
+        ),
         notes=tuple(notes),
         counts=owed.counts,
     )
 
 
 def _uptime(
-    plan: _Plan, history: _History, exclusions: _Exclusions
-) -> tuple[UptimeOutcome | None, list[_Fact]]:
+    plan: _Plan, terms: _Terms, own: Sequence[_Fact], windows: _Exclusions
+) -> tuple[UptimeOutcome | None, str, frozenset[int], list[_Fact]]:
     """Step 1: the customer's uptime, and the outages that left downtime (the incidents a
-    report lists for it). ``None`` for a policy without an uptime section."""
+    report lists for it): which list of the terms' applies, the ids of those that did not
+    leave downtime for this customer (its own exclusions took theirs away), and its own.
+    ``None`` for a policy without an uptime section."""
     customer = plan.customer
-    terms = customer.policy.uptime
-    if terms is None:
-        return None, []
-    outages = history.outages_everyone + [
-        f for f in history.own(customer.id) if f.outage is not None
-    ]
-    calendar = Contract.of_customer(customer).calendar
+    spec = customer.policy.uptime
+    if spec is None:
+        return None, "none", frozenset(), []
+    outages = [f for f in own if f.outage is not None]
     excluded = [f.outage for f in outages if f.excluded]
-    excluded += exclusions.spans(customer.id, terms.maintenance, calendar)
-    outcome = assess_uptime(
-        terms, customer.zone, plan.periods, plan.until, [f.outage for f in outages], excluded
-    )
+    excluded += windows.own(customer.id, spec.maintenance, terms.contract.calendar)
+    measured = terms.downtime.measure([f.outage for f in outages], excluded)
+    if measured.results is terms.downtime.results:
+        outcome = terms.uptime_alone
+    else:
+        outcome = terms.judge_uptime(measured.results)
     result = outcome.result
-    if not result.spans:
-        return outcome, []
+    if not result.downtime:
+        return outcome, "none", frozenset(), []
     if not result.excluded:  # nothing excluded: every outage within the period left downtime
         start, until = plan.periods[0][0], plan.until
-        return outcome, [
+        return outcome, "within_period", frozenset(), [
             f for f in outages if not f.excluded and f.outage[0] < until and f.outage[1] > start
-        ]
-    return outcome, [f for f in outages if not f.excluded and overlaps(result.spans, f.outage)]
-
-
-def _missed_responses(plan: _Plan, facts: Sequence[_Fact], judge: _ResponseJudge) -> list[_Fact]:
-    """Step 3's input: the incidents of the response periods whose response was missed on
-    the customer's own contract, by declaration."""
-    if plan.customer.policy.response_misses is None or not plan.response_periods:
-        return []
-    contract = Contract.of_customer(plan.customer)
-    since, cut = plan.response_periods[0][0], min(plan.response_periods[-1][1], plan.cut)
-    judges: dict[int, Callable[[_Fact], bool] | None] = {}
-    missed = []
-    for f in facts:
-        if not since <= f.declared_at < cut:
-            continue
-        if f.severity not in judges:
-            rule = contract.rule(TimerKind.RESPONSE, f.severity)
-            judges[f.severity] = None if rule is None else judge.judge(rule)
-        missed_by = judges[f.severity]
-        if missed_by is not None and missed_by(f):
-            missed.append(f)
-    missed.sort(key=_by_declaration)
-    return missed
-
-
-_gc_lock = threading.Lock()
-_gc_holders = 0
-_gc_was_enabled = False
-
-
-@contextmanager
-def _cycles_collected_after():
-    """The cyclic garbage collector paused while a report runs, and resumed after the last
-    report running at once has ended. A year's report makes some 700,000 small objects and
-    no cycles: two full collections over them cost an eighth of its time. Reference counting
-    still frees everything as usual."""
-    global _gc_holders, _gc_was_enabled
-    with _gc_lock:
-        if _gc_holders == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_holders += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_holders -= 1
-            if _gc_holders == 0 and _gc_was_enabled:
-                gc.enable()
+        ]  # fmt: skip
+    lost = frozenset(terms.listed[k].id for k in measured.lost)
+    return outcome, "in_downtime", lost, [
+        f for f in outages if not f.excluded and measured.left_downtime(f.outage)
+    ]  # fmt: skip
 
 
 def _assess_all(
     ctx: Context, plans: Sequence[_Plan], now: dt.datetime, customer_id: str | None
 ) -> list[CustomerReport]:
+    """Every plan assessed on one read; the customers on the same terms share the work on
+    the incidents affecting everyone."""
     if not plans:
         return []
-    with _cycles_collected_after():
-        return _assess_plans(ctx, plans, now, customer_id)
-
-
-def _assess_plans(
-    ctx: Context, plans: Sequence[_Plan], now: dt.datetime, customer_id: str | None
-) -> list[CustomerReport]:
     start = min(p.reads_from for p in plans)
     end = max(max(p.cut for p in plans), start)
     responders = {p.customer.id for p in plans if p.customer.policy.response_misses is not None}
@@ -475,8 +584,16 @@ def _assess_plans(
         ctx, start, end, now, customer_id=customer_id, response_customers=responders,
         severities=severities,
     )  # fmt: skip
-    judge, exclusions = _ResponseJudge(history.pauses, now), _Exclusions(history)
-    return [_assess(plan, history, judge, exclusions) for plan in plans]
+    judge, windows = _ResponseJudge(history.pauses, now), _Exclusions(history)
+    shared: dict[tuple, _Terms] = {}
+    reports = []
+    for plan in plans:
+        key = _Terms.key(plan)
+        terms = shared.get(key)
+        if terms is None:
+            terms = shared[key] = _Terms(plan, history, judge, windows)
+        reports.append(_assess(plan, history, terms, windows))
+    return reports
 
 
 def _customers(ctx: Context, customer_id: str | None) -> list[Customer]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import heapq
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.sla.credits import (
@@ -33,6 +34,48 @@ from bot.text import format_span, table
 from config.policy import CreditTier
 
 _MINUTE_PLACES = Decimal("0.001")
+
+
+class CountedIncident(NamedTuple):
+    """An incident that counted for a customer, in declaration order (``id`` breaks ties)."""
+
+    declared_at: dt.datetime
+    id: int
+    ref: str
+
+
+@dataclass(frozen=True)
+class IncidentsCounted(Sequence[str]):
+    """The references of the incidents that counted for a customer, by declaration: downtime,
+    failures a refund rule counted, missed responses.
+
+    ``everyone`` are the incidents affecting every customer that counted on the customer's
+    terms, one tuple shared by every customer on the same terms (a platform-wide outage is not
+    copied a thousand times); ``dropped`` the ids of those that did not count for this
+    customer (its own maintenance or excluded outages took their downtime away); ``own`` those
+    naming the customer.
+    """
+
+    everyone: tuple[CountedIncident, ...] = ()
+    own: tuple[CountedIncident, ...] = ()
+    dropped: frozenset[int] = frozenset()
+
+    def __iter__(self) -> Iterator[str]:
+        everyone: Iterable[CountedIncident] = self.everyone
+        if self.dropped:
+            everyone = (i for i in self.everyone if i.id not in self.dropped)
+        for incident in heapq.merge(everyone, self.own):
+            yield incident.ref
+
+    def __len__(self) -> int:
+        return len(self.everyone) - len(self.dropped) + len(self.own)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return list(self)[index]
+
+    @property
+    def dropped_refs(self) -> list[str]:
+        return [i.ref for i in self.everyone if i.id in self.dropped]
 
 
 @dataclass(frozen=True)
@@ -55,8 +98,9 @@ class CustomerReport:
     currency: str | None
     claim_deadline: dt.date | None
     """The last day to claim credits of the last contract period begun (contract's zone)."""
-    incidents: tuple[str, ...]
-    """Incidents that counted: downtime, failures a refund rule counts, missed responses."""
+    incidents: Sequence[str]
+    """Incidents that counted: downtime, failures a refund rule counts, missed responses
+    (an ``IncidentsCounted`` from the service)."""
     notes: tuple[str, ...] = ()
     budgets: tuple[TierBudget, ...] = ()
     """The downtime left before each tier not yet triggered, the next one first."""
