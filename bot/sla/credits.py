@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
+from operator import attrgetter
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -44,6 +45,7 @@ from bot.sla.uptime import Interval, UptimeResult, period_containing
 from config.policy import CreditTier, IncidentCountRefund, ResponseMissCredit
 
 _WALL = WallClock()
+_DECLARED = attrgetter("declared_at")
 CENT = Decimal("0.01")
 PCT_PLACES = Decimal("0.0001")
 _MONTH_NAMES = (
@@ -73,6 +75,14 @@ class CreditLine:
     """The contract period (month or year) the credit is owed for."""
     claim_deadline: dt.date | None
     incidents: tuple[str, ...] = ()
+
+    @property
+    def brief(self) -> str:
+        """The reason without the list of the incidents it counts (a report that lists the
+        incidents once, ``Report.as_json(compact=True)``, need not repeat them here)."""
+        if not self.incidents:
+            return self.reason
+        return self.reason.replace(f": {', '.join(self.incidents)};", ";", 1)
 
 
 @dataclass(frozen=True)
@@ -276,9 +286,8 @@ def incident_count_refunds(
             held = months.get(month)
             if held is not None and held.percent >= rule.percent_of_monthly_fee:
                 continue
-            months[month] = _refund(
-                rule, counted[first:last], failure, at, month, zone, monthly_fee
-            )
+            refs = tuple(f.ref for f in counted[first:last])
+            months[month] = _refund(rule, refs, failure.ref, at, month, zone, monthly_fee)
     return [months[m] for m in sorted(months)]
 
 
@@ -305,6 +314,7 @@ class SharedCount:
         self.failures = sorted(counted_failures(rule, failures), key=_declared)
         """The shared failures the rule counts, by declaration."""
         self._times = [as_utc(f.declared_at) for f in self.failures]
+        self._refs = [f.ref for f in self.failures]
         self._span = _WALL.length(rule.within)
         self._zone, self._since, self._until = zone, as_utc(since), as_utc(until)
         self._alone = self._first_triggers(self._times, [])
@@ -314,27 +324,59 @@ class SharedCount:
         """The months the rule refunds, with the customer's ``own`` failures added: for each,
         the line (without an amount) of the first failure that brought the count over the
         limit."""
+        if self._alone_lines is None:
+            self._alone_lines = self._lines(self._alone, [], [], {})
         mine = sorted(counted_failures(self.rule, own), key=_declared)
         if not mine:
-            if self._alone_lines is None:
-                self._alone_lines = self._lines(self._alone, [], [])
             return self._alone_lines
         own_times = [as_utc(f.declared_at) for f in mine]
         triggers = self._first_triggers(self._candidates(own_times), own_times, self._alone)
-        return self._lines(triggers, mine, own_times)
+        return self._lines(triggers, mine, own_times, self._alone_lines)
 
     def _lines(
         self,
         triggers: dict[Interval, dt.datetime],
         own: Sequence[Failure],
         own_times: Sequence[dt.datetime],
+        alone: dict[Interval, CreditLine],
     ) -> dict[Interval, CreditLine]:
+        """A line per month; the shared one where the customer's own failures change nothing
+        (the same first failure, none of its own within the span before it)."""
         lines = {}
         for month, at in sorted(triggers.items()):
-            window = self._window(own, own_times, at)
-            trigger = next(f for f in window if as_utc(f.declared_at) == at)
-            lines[month] = _refund(self.rule, window, trigger, at, month, self._zone, None)
+            start = at - self._span
+            if (
+                month in alone
+                and self._alone[month] == at
+                and bisect.bisect_right(own_times, at) == bisect.bisect_right(own_times, start)
+            ):
+                lines[month] = alone[month]
+                continue
+            refs, trigger = self._window_refs(own, own_times, at)
+            lines[month] = _refund(self.rule, refs, trigger, at, month, self._zone, None)
         return lines
+
+    def _window_refs(
+        self, own: Sequence[Failure], own_times: Sequence[dt.datetime], at: dt.datetime
+    ) -> tuple[tuple[str, ...], str]:
+        """``_window``'s references, and the first of those declared at ``at``: slices of the
+        shared ones with the customer's own put in their place."""
+        start, times = at - self._span, self._times
+        first, last = bisect.bisect_right(times, start), bisect.bisect_right(times, at)
+        refs: list[str] = []
+        taken = first
+        for f, when in zip(own, own_times, strict=True):
+            if start < when <= at:  # after the shared ones declared at the same instant
+                place = bisect.bisect_right(times, when, taken, last)
+                refs += self._refs[taken:place]
+                refs.append(f.ref)
+                taken = place
+        refs += self._refs[taken:last]
+        if first < last and times[last - 1] == at:
+            trigger = self._refs[bisect.bisect_left(times, at, first, last)]
+        else:  # only the customer's own were declared at ``at``
+            trigger = own[bisect.bisect_left(own_times, at)].ref
+        return tuple(refs), trigger
 
     def standing(self, own: Iterable[Failure], at: dt.datetime) -> CountStanding:
         """``incident_count_standing`` at ``at``, the customer's ``own`` failures added."""
@@ -354,7 +396,7 @@ class SharedCount:
             bisect.bisect_right(self._times, start) : bisect.bisect_right(self._times, at)
         ]
         mine = own[bisect.bisect_right(own_times, start) : bisect.bisect_right(own_times, at)]
-        return sorted([*shared, *mine], key=_declared)
+        return sorted([*shared, *mine], key=_DECLARED) if mine else shared
 
     def _count(self, own_times: Sequence[dt.datetime], at: dt.datetime) -> int:
         start, times = at - self._span, self._times
@@ -433,21 +475,22 @@ def _declared(failure: Failure) -> dt.datetime:
 
 def _refund(
     rule: IncidentCountRefund,
-    window: Sequence[Failure],
-    trigger: Failure,
+    refs: tuple[str, ...],
+    trigger: str,
     at: dt.datetime,
     month: Interval,
     zone: str,
     monthly_fee: Decimal | None,
 ) -> CreditLine:
-    refs = tuple(f.ref for f in window)
+    """The refund of ``month``: ``refs`` the failures of the span ending at ``at``, when
+    ``trigger`` was declared."""
     return CreditLine(
         kind=CreditKind.INCIDENT_COUNT,
         percent=rule.percent_of_monthly_fee,
         fee="monthly",
         amount=_of_fee(monthly_fee, rule.percent_of_monthly_fee),
         reason=(
-            f"{len(window)} {_failures_counted(rule)} within {rule.within} up to {trigger.ref} "
+            f"{len(refs)} {_failures_counted(rule)} within {rule.within} up to {trigger} "
             f"({_local(at, zone)}), more than {rule.more_than}: "
             f"{', '.join(refs)}; refund of {decimal_pct(rule.percent_of_monthly_fee)} of the "
             f"{period_name(month, zone)} monthly fee"

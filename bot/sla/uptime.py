@@ -372,30 +372,95 @@ def overlaps(spans: Sequence[Interval], interval: Interval) -> bool:
 # --- shared by many customers -------------------------------------------------------------
 
 
+class SharedOutages:
+    """Outages that many customers share (an outage of the whole platform affects every
+    customer), put in UTC and merged once for every ``SharedDowntime`` that clips them to
+    its periods.
+
+    ``listed``: shared outages whose overlap with downtime a caller asks about (those a
+    report lists when they left downtime), by position.
+    """
+
+    def __init__(self, outages: Iterable[Interval], listed: Sequence[Interval] = ()) -> None:
+        self._merged = union(_in_utc(outages))
+        self._merged_ends = [end for _, end in self._merged]
+        self.listed = _in_utc(listed)
+        self._by_start = sorted(range(len(self.listed)), key=self.listed.__getitem__)
+        self._starts = [self.listed[k][0] for k in self._by_start]
+        # For ``touching``: the short ones by start, reached by bisection; the few long ones
+        # (open for days) looked at one by one.
+        self._reach = _SHORT
+        short = [k for k in self._by_start if self.listed[k][1] - self.listed[k][0] <= _SHORT]
+        self._short, self._short_starts = short, [self.listed[k][0] for k in short]
+        self._long = [k for k in self._by_start if self.listed[k][1] - self.listed[k][0] > _SHORT]
+
+    def within(self, lo: dt.datetime, hi: dt.datetime) -> list[Interval]:
+        """``clip(outages, lo, hi)``: their union within ``[lo, hi)``."""
+        found: list[Interval] = []
+        if hi <= lo:
+            return found
+        index = bisect.bisect_right(self._merged_ends, lo)
+        while index < len(self._merged) and self._merged[index][0] < hi:
+            start, end = self._merged[index]
+            found.append((max(start, lo), min(end, hi)))
+            index += 1
+        return found
+
+    def listed_within(self, lo: dt.datetime, hi: dt.datetime) -> list[int]:
+        """The positions of the ``listed`` outages that start before ``hi`` and end after
+        ``lo``, in order."""
+        listed = self.listed
+        before = self._by_start[: bisect.bisect_left(self._starts, hi)]
+        return sorted(k for k in before if listed[k][1] > lo)
+
+    def listed_overlapping(self, spans: Sequence[Interval]) -> list[int]:
+        """The positions of the ``listed`` outages that share time with the merged
+        ``spans``, in order: one sweep over both, by start."""
+        if not spans:
+            return []
+        found, listed, index = [], self.listed, 0
+        for k in self._by_start[: bisect.bisect_left(self._starts, spans[-1][1])]:
+            start, end = listed[k]
+            while index < len(spans) and spans[index][1] <= start:
+                index += 1
+            if index == len(spans):
+                break
+            if spans[index][0] < end and start < end:
+                found.append(k)
+        return sorted(found)
+
+    def touching(self, start: dt.datetime, end: dt.datetime) -> list[int]:
+        """The positions of the ``listed`` outages that share time with ``[start, end)``."""
+        listed = self.listed
+        first = bisect.bisect_right(self._short_starts, start - self._reach)
+        last = bisect.bisect_left(self._short_starts, end)
+        found = [k for k in self._short[first:last] if listed[k][1] > start]
+        found += [k for k in self._long if listed[k][0] < end and listed[k][1] > start]
+        return [k for k in found if listed[k][0] < listed[k][1]]
+
+
+_SHORT = dt.timedelta(days=1)
+
+
 class SharedDowntime:
     """``measure_periods`` for many customers whose outages and exclusions are mostly the same:
     an outage of the whole platform affects every customer, and customers on the same terms
     judge the same maintenance alike.
 
-    The intervals they all share are merged and measured once. ``measure`` then adds one
-    customer's own outages and exclusions and works only where those reach: outside them the
-    customer's downtime is the shared one. Its cost grows with the customer's own intervals,
-    not with the shared ones, and its results equal ``measure_periods`` of the shared and own
-    intervals together, except that they carry no spans (a customer's spans would repeat the
-    shared ones; ``CustomerDowntime.left_downtime`` answers what they were kept for).
-
-    ``listed``: shared intervals whose overlap with downtime a caller asks about (the outages a
-    report lists when they left downtime), by position; see ``listed_in_downtime`` and
-    ``CustomerDowntime.lost``.
+    The intervals they all share are measured once. ``measure`` then adds one customer's own
+    outages and exclusions and works only where those reach: outside them the customer's
+    downtime is the shared one. Its cost grows with the customer's own intervals, not with
+    the shared ones, and its results equal ``measure_periods`` of the shared and own intervals
+    together, except that they carry no spans (a customer's spans would repeat the shared
+    ones; ``CustomerDowntime.left_downtime`` answers what they were kept for).
     """
 
     def __init__(
         self,
         periods: Sequence[Interval],
         until: dt.datetime,
-        outages: Iterable[Interval],
+        outages: SharedOutages,
         exclusions: Iterable[Interval] = (),
-        listed: Sequence[Interval] = (),
     ) -> None:
         self._periods = [(as_utc(start), as_utc(end)) for start, end in periods]
         if any(end <= start for start, end in self._periods):
@@ -403,8 +468,10 @@ class SharedDowntime:
         until = as_utc(until)
         first = self._periods[0][0]
         self._cuts = [(start, min(max(until, start), end)) for start, end in self._periods]
+        self._cut_ends = [cut for _, cut in self._cuts]
         self._lo, self._hi = first, max(min(until, self._periods[-1][1]), first)
-        self._raw = clip(_in_utc(outages), self._lo, self._hi)
+        self._outages = outages
+        self._raw = outages.within(self._lo, self._hi)
         self._exclusions = union(_in_utc(exclusions))
         excluded = _intersect_merged(self._raw, self._exclusions) if self._raw else []
         self.spans: list[Interval] = (
@@ -425,30 +492,35 @@ class SharedDowntime:
             for (start, end), (_, cut) in zip(self._periods, self._cuts, strict=True)
         )
         """Each period measured with the shared intervals alone."""
-        self._listed = _in_utc(listed)
-        self._listed_by_span: list[list[int]] | None = None
+
+    @cached_property
+    def listed_within(self) -> list[int]:
+        """The positions of the shared ``listed`` outages that start before the periods'
+        data ends and end after they start: every one that left downtime when nothing was
+        excluded."""
+        return self._outages.listed_within(self._lo, self._hi)
+
+    @cached_property
+    def listed_in_downtime(self) -> list[int]:
+        """The positions of the shared ``listed`` outages that share time with the shared
+        downtime."""
+        return self._outages.listed_overlapping(self.spans)
+
+    def _per_period(self, spans: Sequence[Interval]) -> list[dt.timedelta]:
+        """How much of the merged ``spans`` falls in each period up to its cut."""
+        cuts, found = self._cuts, [ZERO] * len(self._cuts)
+        for start, end in spans:
+            index = bisect.bisect_right(self._cut_ends, start)
+            while index < len(cuts) and cuts[index][0] < end:
+                piece = min(end, cuts[index][1]) - max(start, cuts[index][0])
+                if piece > ZERO:
+                    found[index] += piece
+                index += 1
+        return found
 
     def left_downtime(self, interval: Interval) -> bool:
         """Whether ``interval`` shares time with the shared downtime."""
         return overlaps(self.spans, interval)
-
-    @property
-    def listed_in_downtime(self) -> list[int]:
-        """The positions of the ``listed`` intervals that share time with the shared downtime."""
-        return sorted({k for found in self._by_span() for k in found})
-
-    def _by_span(self) -> list[list[int]]:
-        """For each span of shared downtime, the ``listed`` intervals that share time with it."""
-        if self._listed_by_span is None:
-            found: list[list[int]] = [[] for _ in self.spans]
-            for k, (start, end) in enumerate(self._listed):
-                index = bisect.bisect_right(self._ends, start)
-                while index < len(self.spans) and self.spans[index][0] < end:
-                    if start < end:
-                        found[index].append(k)
-                    index += 1
-            self._listed_by_span = found
-        return self._listed_by_span
 
     def measure(
         self, outages: Iterable[Interval] = (), exclusions: Iterable[Interval] = ()
@@ -467,9 +539,13 @@ class SharedDowntime:
         down_after = _subtract_merged(raw_after, cuts_after)
         excluded_before = _intersect_merged(raw, shared_cuts)
         excluded_after = _intersect_merged(raw_after, cuts_after)
+        totals = [
+            self._per_period(spans)
+            for spans in (down_before, down_after, excluded_before, excluded_after)
+        ]
         results = tuple(
-            _adjusted(result, start, cut, down_before, down_after, excluded_before, excluded_after)
-            for result, (start, cut) in zip(self.results, self._cuts, strict=True)
+            _adjusted(result, *(t[index] for t in totals))
+            for index, result in enumerate(self.results)
         )
         removed = _subtract_merged(down_before, down_after)
         return CustomerDowntime(self, results, region, down_after, removed)
@@ -477,29 +553,21 @@ class SharedDowntime:
 
 def _adjusted(
     result: UptimeResult,
-    start: dt.datetime,
-    cut: dt.datetime,
-    down_before: list[Interval],
-    down_after: list[Interval],
-    excluded_before: list[Interval],
-    excluded_after: list[Interval],
+    down_before: dt.timedelta,
+    down_after: dt.timedelta,
+    excluded_before: dt.timedelta,
+    excluded_after: dt.timedelta,
 ) -> UptimeResult:
     """``result`` with a region's downtime and exclusions replaced: before → after."""
-
-    def within(spans: list[Interval]) -> dt.timedelta:
-        return total((max(s, start), min(e, cut)) for s, e in spans if s < cut and e > start)
-
-    downtime = result.downtime - within(down_before) + within(down_after)
-    excluded = result.excluded - within(excluded_before) + within(excluded_after)
-    if downtime == result.downtime and excluded == result.excluded:
+    if down_before == down_after and excluded_before == excluded_after:
         return result
     return UptimeResult(
         start=result.start,
         end=result.end,
         until=result.until,
         available=result.available,
-        downtime=downtime,
-        excluded=excluded,
+        downtime=result.downtime - down_before + down_after,
+        excluded=result.excluded - excluded_before + excluded_after,
     )
 
 
@@ -543,21 +611,18 @@ class CustomerDowntime:
 
     @cached_property
     def lost(self) -> frozenset[int]:
-        """The positions of the shared ``listed`` intervals that share time with the shared
+        """The positions of the shared ``listed`` outages that share time with the shared
         downtime but not with this customer's (its own exclusions took all of it away)."""
-        if not self._removed:
-            return frozenset()
-        by_span, spans, ends = self._shared._by_span(), self._shared.spans, self._shared._ends
-        listed = self._shared._listed
-        candidates = set()
-        for start, end in self._removed:
-            index = bisect.bisect_right(ends, start)
-            while index < len(spans) and spans[index][0] < end:
-                candidates.update(
-                    k for k in by_span[index] if listed[k][0] < end and listed[k][1] > start
-                )
-                index += 1
-        return frozenset(k for k in candidates if not self.left_downtime(listed[k]))
+        shared = self._shared
+        listed = shared._outages.listed
+        candidates = {
+            k for start, end in self._removed for k in shared._outages.touching(start, end)
+        }
+        return frozenset(
+            k
+            for k in candidates
+            if shared.left_downtime(listed[k]) and not self.left_downtime(listed[k])
+        )
 
 
 def _inside(merged: Sequence[Interval], piece: Interval) -> bool:

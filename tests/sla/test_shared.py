@@ -14,10 +14,12 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.sla.calendar import as_utc
 from bot.sla.credits import Failure
 from bot.sla.exposure import SharedRefunds, assess_refunds, judge_uptime, uptime_months
 from bot.sla.uptime import (
     SharedDowntime,
+    SharedOutages,
     measure_periods,
     overlaps,
     period_bounds,
@@ -65,7 +67,7 @@ def without_spans(results):
     intervals(40),
     intervals(12, longest=300),
     intervals(8),
-    intervals(5, longest=300),
+    intervals(5, longest=1500),
     intervals(6),
     st.integers(-2_000, DAYS + 2_000),
 )
@@ -75,13 +77,17 @@ def test_shared_downtime_with_a_customers_own_equals_measuring_it_all(
     until = START + until_minute * M
     months = uptime_months([YEAR], ZONE)
     listed = [*shared, *probes]
-    base = SharedDowntime(months, until, shared, shared_cuts, listed)
+    base = SharedDowntime(months, until, SharedOutages(shared, listed), shared_cuts)
     whole = measure_periods(months, until, [*shared, *own], [*shared_cuts, *own_cuts])
     alone = measure_periods(months, until, shared, shared_cuts)
     spans = [s for r in whole for s in r.spans]
     shared_spans = [s for r in alone for s in r.spans]
 
     assert without_spans(base.results) == without_spans(alone)
+    start, end = months[0][0], max(min(until, months[-1][1]), months[0][0])
+    assert base.listed_within == [
+        k for k, (s, e) in enumerate(listed) if as_utc(s) < end and as_utc(e) > start
+    ]
     assert base.listed_in_downtime == [
         k for k, interval in enumerate(listed) if overlaps(shared_spans, interval)
     ]
@@ -100,7 +106,7 @@ def test_shared_downtime_with_a_customers_own_equals_measuring_it_all(
 
 def test_a_customer_with_nothing_of_its_own_gets_the_shared_measure():
     outage = (utc(2026, 3, 1, 10), utc(2026, 3, 1, 11))
-    base = SharedDowntime(MONTHS, YEAR[1], [outage])
+    base = SharedDowntime(MONTHS, YEAR[1], SharedOutages([outage]))
     assert base.measure().results is base.results
     assert base.measure().left_downtime(outage)
 
