@@ -29,13 +29,14 @@ What a requested period means for each contract (a support lead's reading, docs/
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import attrgetter
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.context import Context
@@ -66,6 +67,7 @@ from bot.sla.uptime import (
     Interval,
     Period,
     SharedDowntime,
+    SharedOutages,
     UptimeResult,
     claim_deadline,
     notice_given,
@@ -216,6 +218,26 @@ class _History:
     def outages_everyone(self) -> list[_Fact]:
         return [f for f in self.everyone if f.outage is not None]
 
+    @cached_property
+    def listed(self) -> list[_Fact]:
+        """The outages affecting everyone that a report lists when they left downtime."""
+        return [f for f in self.outages_everyone if not f.excluded]
+
+    @cached_property
+    def shared_outages(self) -> SharedOutages:
+        """The outages affecting everyone, merged once for every set of terms."""
+        outages = [f.outage for f in self.outages_everyone]
+        return SharedOutages(outages, [f.outage for f in self.listed])
+
+    @cached_property
+    def _declared(self) -> list[dt.datetime]:
+        return [f.declared_at for f in self.everyone]
+
+    def everyone_declared(self, start: dt.datetime, end: dt.datetime) -> list[_Fact]:
+        """Those affecting everyone declared in ``[start, end)``, by declaration."""
+        declared = self._declared
+        return self.everyone[bisect_left(declared, start) : bisect_left(declared, end)]
+
 
 _by_declaration = attrgetter("declared_at", "id")
 
@@ -263,6 +285,11 @@ def _load(
             }
         windows = queries.maintenance_between(session, start, end)
         window_customers = queries.maintenance_customers(session, [w.id for w in windows])
+    # By declaration, so that a set of terms reads only its periods' (an instant shared by
+    # several is ordered by id, the same on both databases).
+    history.everyone.sort(key=_by_declaration)
+    for named in history.named.values():
+        named.sort(key=_by_declaration)
     for window in windows:
         item = _Window(window.ref, (window.starts_at, window.ends_at), window.announced_at)
         if window.affects_all:
@@ -342,18 +369,53 @@ class _ResponseJudge:
 _NOTHING = CountOutcome()
 
 
-class _Terms:
-    """The work on the incidents affecting every customer, done once for all the customers
-    judged on the same terms: the same policy (order form applied) in the same zone over the
-    same periods. Each customer then adds only its own incidents (``_assess``)."""
+class _Shared:
+    """The work on the incidents affecting every customer, done once per report for each set
+    of terms a step depends on: the downtime of a zone's months under one maintenance
+    notice, the count of a set of refund rules, the responses judged on one calendar. Most
+    customers share them (an order form that changes the commitment changes no downtime)."""
 
-    def __init__(
-        self, plan: _Plan, history: _History, judge: _ResponseJudge, windows: _Exclusions
-    ) -> None:
+    def __init__(self, history: _History, judge: _ResponseJudge, windows: _Exclusions) -> None:
+        self.history, self.judge, self.windows = history, judge, windows
+        self._found: dict[tuple, Any] = {}
+
+    def once(self, key: tuple, make: Callable[[], Any]) -> Any:
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = make()
+        return found
+
+
+class _Downtime:
+    """The shared downtime of one zone's months under one maintenance notice, and the
+    outages affecting everyone that left it, in the two ways ``_uptime`` lists them."""
+
+    def __init__(self, measured: SharedDowntime, listed: list[_Fact]) -> None:
+        self.measured = measured
+        self._listed = listed
+
+    @cached_property
+    def within_period(self) -> list[_Fact]:
+        """Listed outages that overlap the period up to ``until``: all that left downtime
+        when nothing was excluded."""
+        return [self._listed[k] for k in self.measured.listed_within]
+
+    @cached_property
+    def in_downtime(self) -> list[_Fact]:
+        """Listed outages that share time with the downtime."""
+        return [self._listed[k] for k in self.measured.listed_in_downtime]
+
+
+class _Terms:
+    """What the customers judged on the same terms share: the same policy (order form
+    applied) in the same zone over the same periods. Each customer then adds only its own
+    incidents (``_assess``)."""
+
+    def __init__(self, plan: _Plan, shared: _Shared) -> None:
         self.plan = plan
         self.policy, self.zone = plan.customer.policy, plan.customer.zone
         self.contract = Contract(policy=self.policy, zone=self.zone)
-        self._history, self._judge, self._windows = history, judge, windows
+        self._shared, self._history = shared, shared.history
         self._counted: dict[str, tuple[CountedIncident, ...]] = {}
 
     @staticmethod
@@ -366,69 +428,79 @@ class _Terms:
 
     # step 1: uptime
 
-    @cached_property
+    @property
     def listed(self) -> list[_Fact]:
-        """The outages affecting everyone that a report lists when they left downtime."""
-        return [f for f in self._history.outages_everyone if not f.excluded]
+        """The outages affecting everyone that a report lists when they left downtime (the
+        positions of the shared downtime's listed outages)."""
+        return self._history.listed
 
     @cached_property
-    def downtime(self) -> SharedDowntime:
-        terms, plan = self.policy.uptime, self.plan
+    def downtime(self) -> _Downtime:
+        terms, plan, history = self.policy.uptime, self.plan, self._history
         assert terms is not None
-        outages = self._history.outages_everyone
-        exclusions = [f.outage for f in outages if f.excluded]
-        exclusions += self._windows.shared(terms.maintenance, self.contract.calendar)
-        return SharedDowntime(
-            uptime_months(plan.periods, self.zone), plan.until, [f.outage for f in outages],
-            exclusions, [f.outage for f in self.listed],
-        )  # fmt: skip
+        calendar = self.contract.calendar
+        months = tuple(uptime_months(plan.periods, self.zone))
+        notice_calendar = calendar if terms.maintenance.notice.is_business_unit else None
+        key = ("downtime", months, plan.until, terms.maintenance, notice_calendar)
+
+        def measure() -> _Downtime:
+            exclusions = [f.outage for f in history.outages_everyone if f.excluded]
+            exclusions += self._shared.windows.shared(terms.maintenance, calendar)
+            measured = SharedDowntime(months, plan.until, history.shared_outages, exclusions)
+            return _Downtime(measured, history.listed)
+
+        return self._shared.once(key, measure)
 
     @cached_property
     def uptime_alone(self) -> UptimeOutcome:
         """The uptime of a customer with no outage or window of its own."""
-        return self.judge_uptime(self.downtime.results)
+        return self.judge_uptime(self.downtime.measured.results)
 
     def judge_uptime(self, months: Sequence[UptimeResult]) -> UptimeOutcome:
         terms, plan = self.policy.uptime, self.plan
         assert terms is not None
         return judge_uptime(terms, self.zone, plan.periods, plan.until, months)
 
-    @cached_property
-    def within_period(self) -> list[_Fact]:
-        """Listed outages that overlap the period up to ``until``: all that left downtime
-        when nothing was excluded."""
-        start, until = self.plan.periods[0][0], self.plan.until
-        return [f for f in self.listed if f.outage[0] < until and f.outage[1] > start]
-
-    @cached_property
-    def in_downtime(self) -> list[_Fact]:
-        """Listed outages that share time with the downtime on these terms."""
-        return [self.listed[k] for k in self.downtime.listed_in_downtime]
-
     # step 2: incident-count refunds
 
     @cached_property
     def refunds(self) -> SharedRefunds[_Fact]:
-        plan = self.plan
-        return SharedRefunds(
-            self.policy.refunds, self.zone, self._history.everyone, plan.periods[0][0],
-            plan.cut, plan.until,
-        )  # fmt: skip
+        plan, rules = self.plan, self.policy.refunds
+        since = plan.periods[0][0]
+        key = ("refunds", rules, self.zone, since, plan.cut, plan.until, plan.reads_from)
+
+        def count() -> SharedRefunds[_Fact]:
+            failures = self._history.everyone_declared(plan.reads_from, plan.cut)
+            return SharedRefunds(rules, self.zone, failures, since, plan.cut, plan.until)
+
+        return self._shared.once(key, count)
 
     # step 3: response misses
 
     @cached_property
     def missed(self) -> list[_Fact]:
         """The incidents affecting everyone whose response these terms judge missed."""
-        return self.missed_of(self._history.everyone)
+        window = self._response_window
+        if window is None:
+            return []
+        key = ("missed", self.policy.severities, self.policy.calendar, self.zone, window)
+        facts = self._history.everyone_declared(*window)
+        return self._shared.once(key, lambda: self.missed_of(facts))
+
+    @cached_property
+    def _response_window(self) -> Interval | None:
+        """Incidents declared here may count as missed responses."""
+        plan = self.plan
+        if self.policy.response_misses is None or not plan.response_periods:
+            return None
+        return plan.response_periods[0][0], min(plan.response_periods[-1][1], plan.cut)
 
     def missed_of(self, facts: Sequence[_Fact]) -> list[_Fact]:
         """Step 3's input: the incidents of the response periods whose response was missed
         on this contract, by declaration."""
-        plan = self.plan
-        if self.policy.response_misses is None or not plan.response_periods:
+        if self._response_window is None:
             return []
-        since, cut = plan.response_periods[0][0], min(plan.response_periods[-1][1], plan.cut)
+        since, cut = self._response_window
         judges: dict[int, Callable[[_Fact], bool] | None] = {}
         missed = []
         for f in facts:
@@ -436,7 +508,7 @@ class _Terms:
                 continue
             if f.severity not in judges:
                 rule = self.contract.rule(TimerKind.RESPONSE, f.severity)
-                judges[f.severity] = None if rule is None else self._judge.judge(rule)
+                judges[f.severity] = None if rule is None else self._shared.judge.judge(rule)
             missed_by = judges[f.severity]
             if missed_by is not None and missed_by(f):
                 missed.append(f)
@@ -460,12 +532,22 @@ class _Terms:
         """The incidents affecting everyone that counted on these terms, by declaration:
         the outages that left downtime (``downtime`` says which list: none, ``within_period``
         or ``in_downtime``), the failures a refund rule counted, the missed responses. One
-        tuple for every customer on these terms."""
+        tuple for every customer on these terms (and for other terms that count the same)."""
         found = self._counted.get(downtime)
         if found is None:
-            down = [] if downtime == "none" else getattr(self, downtime)
-            facts = {f.id: f for f in (*down, *self.by_rules)}
-            found = self._counted[downtime] = _listed(facts.values())
+            down = [] if downtime == "none" else getattr(self.downtime, downtime)
+            # By the identity of what it is made of, each kept by ``_Shared`` for the report.
+            key = (
+                "counted", downtime, None if downtime == "none" else id(self.downtime),
+                id(self.refunds) if self.policy.refunds else None,
+                id(self.missed) if self._response_window else None,
+            )  # fmt: skip
+
+            def listed() -> tuple[CountedIncident, ...]:
+                facts = {f.id: f for f in (*down, *self.by_rules)}
+                return _listed(facts.values())
+
+            found = self._counted[downtime] = self._shared.once(key, listed)
         return found
 
     @cached_property
@@ -480,9 +562,7 @@ class _Terms:
 
 
 def _listed(facts: Iterable[_Fact]) -> tuple[CountedIncident, ...]:
-    return tuple(
-        CountedIncident(f.declared_at, f.id, f.ref) for f in sorted(facts, key=_by_declaration)
-    )
+    return tuple((f.declared_at, f.id, f.ref) for f in sorted(facts, key=_by_declaration))
 
 
 def _assess(plan: _Plan, history: _History, terms: _Terms, windows: _Exclusions) -> CustomerReport:
@@ -495,9 +575,8 @@ def _assess(plan: _Plan, history: _History, terms: _Terms, windows: _Exclusions)
     uptime, downtime, lost, own_down = _uptime(plan, terms, own, windows)
     refunds = terms.refunds.assess(own) if policy.refunds else _NOTHING
     own_missed = terms.missed_of(own)
-    if own_missed:
-        missed = list(heapq.merge(terms.missed, own_missed, key=_by_declaration))
-        misses = terms.misses(missed)
+    if own_missed:  # two sorted runs: one linear merge
+        misses = terms.misses(sorted([*terms.missed, *own_missed], key=_by_declaration))
     else:
         misses = terms.misses_alone
     owed = exposure(
@@ -529,7 +608,7 @@ def _assess(plan: _Plan, history: _History, terms: _Terms, windows: _Exclusions)
         incidents=IncidentsCounted(
             everyone=terms.counted(downtime),
             own=_listed(mine.values()),
-            dropped=lost - terms.by_rules_ids,
+            dropped=_listed(f for f in lost if f.id not in terms.by_rules_ids),
         ),
         notes=tuple(notes),
         counts=owed.counts,
@@ -538,32 +617,33 @@ def _assess(plan: _Plan, history: _History, terms: _Terms, windows: _Exclusions)
 
 def _uptime(
     plan: _Plan, terms: _Terms, own: Sequence[_Fact], windows: _Exclusions
-) -> tuple[UptimeOutcome | None, str, frozenset[int], list[_Fact]]:
+) -> tuple[UptimeOutcome | None, str, list[_Fact], list[_Fact]]:
     """Step 1: the customer's uptime, and the outages that left downtime (the incidents a
-    report lists for it): which list of the terms' applies, the ids of those that did not
-    leave downtime for this customer (its own exclusions took theirs away), and its own.
+    report lists for it): which list of the terms' applies, those on it that did not leave
+    downtime for this customer (its own exclusions took theirs away), and its own.
     ``None`` for a policy without an uptime section."""
     customer = plan.customer
     spec = customer.policy.uptime
     if spec is None:
-        return None, "none", frozenset(), []
+        return None, "none", [], []
     outages = [f for f in own if f.outage is not None]
     excluded = [f.outage for f in outages if f.excluded]
     excluded += windows.own(customer.id, spec.maintenance, terms.contract.calendar)
-    measured = terms.downtime.measure([f.outage for f in outages], excluded)
-    if measured.results is terms.downtime.results:
+    shared = terms.downtime.measured
+    measured = shared.measure([f.outage for f in outages], excluded)
+    if measured.results is shared.results:
         outcome = terms.uptime_alone
     else:
         outcome = terms.judge_uptime(measured.results)
     result = outcome.result
     if not result.downtime:
-        return outcome, "none", frozenset(), []
+        return outcome, "none", [], []
     if not result.excluded:  # nothing excluded: every outage within the period left downtime
         start, until = plan.periods[0][0], plan.until
-        return outcome, "within_period", frozenset(), [
+        return outcome, "within_period", [], [
             f for f in outages if not f.excluded and f.outage[0] < until and f.outage[1] > start
         ]  # fmt: skip
-    lost = frozenset(terms.listed[k].id for k in measured.lost)
+    lost = [terms.listed[k] for k in measured.lost]
     return outcome, "in_downtime", lost, [
         f for f in outages if not f.excluded and measured.left_downtime(f.outage)
     ]  # fmt: skip
@@ -585,13 +665,14 @@ def _assess_all(
         severities=severities,
     )  # fmt: skip
     judge, windows = _ResponseJudge(history.pauses, now), _Exclusions(history)
-    shared: dict[tuple, _Terms] = {}
+    shared = _Shared(history, judge, windows)
+    by_terms: dict[tuple, _Terms] = {}
     reports = []
     for plan in plans:
         key = _Terms.key(plan)
-        terms = shared.get(key)
+        terms = by_terms.get(key)
         if terms is None:
-            terms = shared[key] = _Terms(plan, history, judge, windows)
+            terms = by_terms[key] = _Terms(plan, shared)
         reports.append(_assess(plan, history, terms, windows))
     return reports
 
