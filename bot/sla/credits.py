@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
-from operator import attrgetter
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -45,7 +44,6 @@ from bot.sla.uptime import Interval, UptimeResult, period_containing
 from config.policy import CreditTier, IncidentCountRefund, ResponseMissCredit
 
 _WALL = WallClock()
-_DECLARED = attrgetter("declared_at")
 CENT = Decimal("0.01")
 PCT_PLACES = Decimal("0.0001")
 _MONTH_NAMES = (
@@ -319,6 +317,7 @@ class SharedCount:
         self._zone, self._since, self._until = zone, as_utc(since), as_utc(until)
         self._alone = self._first_triggers(self._times, [])
         self._alone_lines: dict[Interval, CreditLine] | None = None
+        self._alone_standings: dict[dt.datetime, CountStanding] = {}
 
     def refunds(self, own: Iterable[Failure] = ()) -> dict[Interval, CreditLine]:
         """The months the rule refunds, with the customer's ``own`` failures added: for each,
@@ -359,8 +358,10 @@ class SharedCount:
     def _window_refs(
         self, own: Sequence[Failure], own_times: Sequence[dt.datetime], at: dt.datetime
     ) -> tuple[tuple[str, ...], str]:
-        """``_window``'s references, and the first of those declared at ``at``: slices of the
-        shared ones with the customer's own put in their place."""
+        """The references of the failures of the span ending at ``at``, ``(at − within,
+        at]``, by declaration (at one instant the shared ones first, as the refund rule lists
+        them), and the first of those declared at ``at``: slices of the shared ones with the
+        customer's own ``own`` (counted, by declaration) put in their place."""
         start, times = at - self._span, self._times
         first, last = bisect.bisect_right(times, start), bisect.bisect_right(times, at)
         refs: list[str] = []
@@ -374,8 +375,9 @@ class SharedCount:
         refs += self._refs[taken:last]
         if first < last and times[last - 1] == at:
             trigger = self._refs[bisect.bisect_left(times, at, first, last)]
-        else:  # only the customer's own were declared at ``at``
-            trigger = own[bisect.bisect_left(own_times, at)].ref
+        else:  # only the customer's own were declared at ``at`` (or none: a standing)
+            index = bisect.bisect_left(own_times, at)
+            trigger = own[index].ref if index < len(own) else ""
         return tuple(refs), trigger
 
     def standing(self, own: Iterable[Failure], at: dt.datetime) -> CountStanding:
@@ -383,20 +385,15 @@ class SharedCount:
         at = as_utc(at)
         mine = sorted(counted_failures(self.rule, own), key=_declared)
         own_times = [as_utc(f.declared_at) for f in mine]
-        window = self._window(mine, own_times, at)
-        return incident_count_standing(self.rule, window, at)
-
-    def _window(
-        self, own: Sequence[Failure], own_times: Sequence[dt.datetime], at: dt.datetime
-    ) -> list[Failure]:
-        """The failures of the span ending at ``at``, ``(at − within, at]``, by declaration
-        (at one instant the shared ones first, as the refund rule lists them)."""
         start = at - self._span
-        shared = self.failures[
-            bisect.bisect_right(self._times, start) : bisect.bisect_right(self._times, at)
-        ]
-        mine = own[bisect.bisect_right(own_times, start) : bisect.bisect_right(own_times, at)]
-        return sorted([*shared, *mine], key=_DECLARED) if mine else shared
+        if bisect.bisect_right(own_times, at) == bisect.bisect_right(own_times, start):
+            alone = self._alone_standings.get(at)  # none of the customer's own in the span
+            if alone is None:
+                alone = self._alone_standings[at] = _count_standing(
+                    self.rule, self._window_refs([], [], at)[0]
+                )
+            return alone
+        return _count_standing(self.rule, self._window_refs(mine, own_times, at)[0])
 
     def _count(self, own_times: Sequence[dt.datetime], at: dt.datetime) -> int:
         start, times = at - self._span, self._times
@@ -407,10 +404,11 @@ class SharedCount:
         """The instants whose count the customer's own failures change: their own, and the
         shared failures' within the span after one. A month whose first refund is already
         earlier needs none of its later instants (counts only grow)."""
-        yield from own_times
+        since, until = self._since, self._until
+        yield from (t for t in own_times if since <= t < until)
         times, alone = self._times, self._alone
-        reach = [(t, t + self._span) for t in own_times]
-        for start, end in _merged(reach):
+        reach = [(max(t, since), min(t + self._span, until)) for t in own_times]
+        for start, end in _merged(r for r in reach if r[0] < r[1]):
             index = bisect.bisect_left(times, start)
             month: Interval | None = None
             while index < len(times) and times[index] < end:
@@ -539,13 +537,18 @@ def incident_count_standing(
         (f for f in counted_failures(rule, failures) if at - span < as_utc(f.declared_at) <= at),
         key=_declared,
     )
+    return _count_standing(rule, tuple(f.ref for f in window))
+
+
+def _count_standing(rule: IncidentCountRefund, refs: tuple[str, ...]) -> CountStanding:
+    """``refs``, the failures of the span ending now, of the ``more_than + 1`` that owe."""
     return CountStanding(
         kind=CreditKind.INCIDENT_COUNT,
-        counted=len(window),
+        counted=len(refs),
         owed_at=rule.more_than + 1,
         counts=f"{_failures_counted(rule)} within {rule.within}",
         credit=f"a refund of {decimal_pct(rule.percent_of_monthly_fee)} of the monthly fee",
-        incidents=tuple(f.ref for f in window),
+        incidents=refs,
     )
 
 
