@@ -697,6 +697,21 @@ def customer_report(ctx: Context, period: str, customer_id: str | None = None) -
     goes down". Refused: a malformed period, a period not begun anywhere yet, an unknown
     customer (with the closest id), no customers configured.
     """
+    requested, customers = check_request(ctx, period, customer_id)
+    now = ctx.clock.now()
+    plans = []
+    for customer in customers:
+        plans.append(_plan(customer, requested.bounds(customer.zone), now))
+    # The id, not what was typed: a customer may be named by its name.
+    reports = _assess_all(ctx, plans, now, customers[0].id if customer_id is not None else None)
+    return Report(period=requested.label, as_of=now, customers=tuple(reports))
+
+
+def check_request(
+    ctx: Context, period: str, customer_id: str | None = None
+) -> tuple[RequestedPeriod, list[Customer]]:
+    """What ``customer_report`` refuses, found without reading the database (the Slack edge
+    says it in its acknowledgement): the period asked for, and the customers it covers."""
     requested = parse_period(period)
     now = ctx.clock.now()
     if requested.earliest_start > now:
@@ -710,12 +725,7 @@ def customer_report(ctx: Context, period: str, customer_id: str | None = None) -
             "no customers are configured; list them with their policy and fee in the customers "
             "file (SLABOT_CUSTOMERS_FILE)"
         )
-    plans = []
-    for customer in customers:
-        plans.append(_plan(customer, requested.bounds(customer.zone), now))
-    # The id, not what was typed: a customer may be named by its name.
-    reports = _assess_all(ctx, plans, now, customers[0].id if customer_id is not None else None)
-    return Report(period=requested.label, as_of=now, customers=tuple(reports))
+    return requested, customers
 
 
 def periods_closed(ctx: Context, start: dt.datetime, cut: dt.datetime) -> dict[str, CustomerReport]:

@@ -12,6 +12,7 @@ from bot.slack.grammar import (
     IncidentCommand,
     Maintenance,
     OpenDeclareForm,
+    Report,
     SlaCommand,
     UsageError,
     parse_incident,
@@ -51,6 +52,9 @@ def register(app: App, edge: Edge) -> None:
         except UsageError as exc:
             ack(**handlers.refused(str(exc)).payload())
             return
+        if isinstance(parsed, Report):
+            _report(edge, ack, respond, user, command.get("channel_id"), parsed)
+            return
         key = request_key("command", command.get("trigger_id")) if _changes(parsed) else None
 
         def work() -> Reply:
@@ -65,6 +69,23 @@ def _changes(parsed: IncidentCommand | SlaCommand) -> bool:
     """A command that changes something is processed once per delivery (a replayed or
     repeated request changes nothing more); reading needs no claim, and saves its write."""
     return isinstance(parsed, Declare | Change | Maintenance)
+
+
+def _report(
+    edge: Edge, ack: Ack, respond: Respond, user: str, channel: str | None, parsed: Report
+) -> None:
+    """A report reads every customer's history: acknowledged at once (refused there when
+    its period or customer is not one), the report replaces the acknowledgement when ready."""
+    acknowledged = handlers.report_acknowledged(edge, parsed)
+    ack(**acknowledged.payload())
+    if acknowledged.refused:
+        return
+
+    def answer() -> None:
+        reply = handlers.safely(lambda: handlers.sla(edge, user, channel, parsed))
+        respond(**reply.payload(), replace_original=True)
+
+    edge.after(answer)
 
 
 def _answer(edge: Edge, ack: Ack, respond: Respond, work) -> None:
