@@ -358,22 +358,24 @@ def _shared_incidents(customers: Sequence[CustomerReport]) -> list[dict[str, Any
     """The lists of incidents affecting everyone, each once, with the customers it applies to
     (``Report.as_json(compact=True)``)."""
     lists: dict[int, tuple[CountedIncident, ...]] = {}  # one tuple per set of terms
-    members: dict[int, list[tuple[str, IncidentsCounted]]] = {}
-    for c in customers:
+    members: dict[int, list[tuple[int, str, IncidentsCounted]]] = {}
+    for index, c in enumerate(customers):
         counted = c.incidents
         if isinstance(counted, IncidentsCounted) and counted.everyone:
             lists.setdefault(id(counted.everyone), counted.everyone)
-            members.setdefault(id(counted.everyone), []).append((c.customer, counted))
-    groups: dict[tuple[CountedIncident, ...], list[tuple[str, IncidentsCounted]]] = {}
+            members.setdefault(id(counted.everyone), []).append((index, c.customer, counted))
+    groups: dict[tuple[CountedIncident, ...], list[tuple[int, str, IncidentsCounted]]] = {}
     for key, shared in lists.items():  # terms that differ may still count the same ones
         groups.setdefault(shared, []).extend(members[key])
+    for group in groups.values():
+        group.sort(key=lambda member: member[0])  # in the report's order
     return [
         {
-            "customers": [customer for customer, _ in group],
+            "customers": [customer for _, customer, _ in group],
             "incidents": [ref for _, _, ref in shared],
             "except": {
                 customer: [ref for _, _, ref in counted.dropped]
-                for customer, counted in group
+                for _, customer, counted in group
                 if counted.dropped
             },
         }
