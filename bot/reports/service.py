@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -575,8 +575,11 @@ def _assess(plan: _Plan, history: _History, terms: _Terms, windows: _Exclusions)
     uptime, downtime, lost, own_down = _uptime(plan, terms, own, windows)
     refunds = terms.refunds.assess(own) if policy.refunds else _NOTHING
     own_missed = terms.missed_of(own)
-    if own_missed:  # two sorted runs: one linear merge
-        misses = terms.misses(sorted([*terms.missed, *own_missed], key=_by_declaration))
+    if own_missed:  # the few of its own put in their places among the shared ones
+        missed = list(terms.missed)
+        for f in own_missed:
+            insort(missed, f, key=_by_declaration)
+        misses = terms.misses(missed)
     else:
         misses = terms.misses_alone
     owed = exposure(
