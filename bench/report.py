@@ -407,6 +407,8 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(KINDS),
                         help=f"what to measure, comma-separated (default {','.join(KINDS)})")  # fmt: skip
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement")
+    parser.add_argument("--before-repeat", type=int, default=1,
+                        help="runs of each measurement of --before's code (slow: default 1)")  # fmt: skip
     parser.add_argument("--before", type=Path,
                         help="a checkout of older code with its own .venv, measured alike")  # fmt: skip
     parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)
@@ -441,9 +443,11 @@ def main() -> int:
         try:
             fill(url, customers_path, args)
             results: dict[tuple[str, str], list[dict]] = {}
-            for _ in range(args.repeat):
+            for run in range(args.repeat):
                 for kind in kinds:
                     for name, python, code in trees:
+                        if name == "before" and run >= args.before_repeat:
+                            continue
                         found = measure_in_child(
                             kind, python, code, url, customers_path, args.month, folder
                         )

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from bisect import bisect_left, insort
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -54,9 +54,9 @@ from bot.sla.contract import Contract
 from bot.sla.credits import Failure, response_judge
 from bot.sla.exposure import (
     CountOutcome,
+    SharedMisses,
     SharedRefunds,
     UptimeOutcome,
-    assess_response_misses,
     exposure,
     judge_uptime,
     periods_begun,
@@ -190,6 +190,8 @@ class _Fact(Failure):
     reported_at: dt.datetime | None = None
     """Response instants: loaded only for customers with response-miss credits."""
     acknowledged_at: dt.datetime | None = None
+    seq: int = -1
+    """Its place among those affecting everyone (``_History.everyone``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +234,15 @@ class _History:
     @cached_property
     def _declared(self) -> list[dt.datetime]:
         return [f.declared_at for f in self.everyone]
+
+    @cached_property
+    def _counted(self) -> list[CountedIncident]:
+        return [(f.declared_at, f.id, f.ref) for f in self.everyone]
+
+    def counted(self, places: Iterable[int]) -> tuple[CountedIncident, ...]:
+        """Those at ``places`` in ``everyone``, as a report lists them, by declaration."""
+        counted = self._counted
+        return tuple(counted[seq] for seq in sorted(places))
 
     def everyone_declared(self, start: dt.datetime, end: dt.datetime) -> list[_Fact]:
         """Those affecting everyone declared in ``[start, end)``, by declaration."""
@@ -288,6 +299,8 @@ def _load(
     # By declaration, so that a set of terms reads only its periods' (an instant shared by
     # several is ordered by id, the same on both databases).
     history.everyone.sort(key=_by_declaration)
+    for seq, fact in enumerate(history.everyone):
+        fact.seq = seq
     for named in history.named.values():
         named.sort(key=_by_declaration)
     for window in windows:
@@ -342,26 +355,17 @@ class _Exclusions:
 
 
 class _ResponseJudge:
-    """Whether an incident's response was missed under a target and calendar; each answer
-    computed once (an incident affecting every customer of one policy is judged once)."""
+    """Whether an incident's response was missed under a target and calendar (the incidents
+    affecting everyone are judged once per calendar and targets: ``_Terms.missed``)."""
 
     def __init__(self, pauses: dict[int, tuple[Pause, ...]], now: dt.datetime):
         self._pauses, self._now = pauses, now
-        self._answers: dict[tuple, dict[int, bool]] = {}
 
     def judge(self, rule: TimerRule) -> Callable[[_Fact], bool]:
-        # The calendar itself (compared by identity), never its id: see ``_Exclusions``.
-        key = (getattr(rule.clock, "calendar", None), str(rule.target), rule.clock.kind)
-        answers = self._answers.setdefault(key, {})
         pauses, judged = self._pauses, response_judge(rule, self._now)
 
         def missed(fact: _Fact) -> bool:
-            answer = answers.get(fact.id)
-            if answer is None:
-                answer = answers[fact.id] = judged(
-                    fact.reported_at, fact.acknowledged_at, pauses.get(fact.id, ())
-                )
-            return answer
+            return judged(fact.reported_at, fact.acknowledged_at, pauses.get(fact.id, ()))
 
         return missed
 
@@ -515,16 +519,18 @@ class _Terms:
         missed.sort(key=_by_declaration)
         return missed
 
-    def misses(self, missed: list[_Fact]) -> CountOutcome[_Fact]:
-        plan = self.plan
-        return assess_response_misses(
-            self.policy.response_misses, self.zone, missed, plan.response_periods, plan.cut,
-            plan.until,
-        )  # fmt: skip
-
     @cached_property
-    def misses_alone(self) -> CountOutcome[_Fact]:
-        return self.misses(self.missed)
+    def misses(self) -> SharedMisses[_Fact]:
+        plan, spec = self.plan, self.policy.response_misses
+        key = ("misses", spec, self.zone, plan.response_periods, plan.cut, plan.until,
+               id(self.missed) if self._response_window else None)  # fmt: skip
+        return self._shared.once(
+            key,
+            lambda: SharedMisses(
+                spec, self.zone, self.missed, plan.response_periods, plan.cut, plan.until,
+                key=_by_declaration,
+            ),
+        )  # fmt: skip
 
     # what counted
 
@@ -544,8 +550,7 @@ class _Terms:
             )  # fmt: skip
 
             def listed() -> tuple[CountedIncident, ...]:
-                facts = {f.id: f for f in (*down, *self.by_rules)}
-                return _listed(facts.values())
+                return self._history.counted({f.seq for f in (*down, *self.by_rules)})
 
             found = self._counted[downtime] = self._shared.once(key, listed)
         return found
@@ -575,13 +580,7 @@ def _assess(plan: _Plan, history: _History, terms: _Terms, windows: _Exclusions)
     uptime, downtime, lost, own_down = _uptime(plan, terms, own, windows)
     refunds = terms.refunds.assess(own) if policy.refunds else _NOTHING
     own_missed = terms.missed_of(own)
-    if own_missed:  # the few of its own put in their places among the shared ones
-        missed = list(terms.missed)
-        for f in own_missed:
-            insort(missed, f, key=_by_declaration)
-        misses = terms.misses(missed)
-    else:
-        misses = terms.misses_alone
+    misses = terms.misses.assess(own_missed)
     owed = exposure(
         policy, zone, customer.fee, periods_begun(plan.periods, plan.until)[-1],
         uptime, refunds, misses,

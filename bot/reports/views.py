@@ -364,10 +364,14 @@ def _shared_incidents(customers: Sequence[CustomerReport]) -> list[dict[str, Any
         if isinstance(counted, IncidentsCounted) and counted.everyone:
             lists.setdefault(id(counted.everyone), counted.everyone)
             members.setdefault(id(counted.everyone), []).append((index, c.customer, counted))
-    groups: dict[tuple[CountedIncident, ...], list[tuple[int, str, IncidentsCounted]]] = {}
+    groups: list[tuple[tuple[CountedIncident, ...], list[tuple[int, str, IncidentsCounted]]]] = []
     for key, shared in lists.items():  # terms that differ may still count the same ones
-        groups.setdefault(shared, []).extend(members[key])
-    for group in groups.values():
+        same = next((group for listed, group in groups if listed == shared), None)
+        if same is None:
+            groups.append((shared, list(members[key])))
+        else:
+            same.extend(members[key])
+    for _, group in groups:
         group.sort(key=lambda member: member[0])  # in the report's order
     return [
         {
@@ -379,7 +383,7 @@ def _shared_incidents(customers: Sequence[CustomerReport]) -> list[dict[str, Any
                 if counted.dropped
             },
         }
-        for shared, group in groups.items()
+        for shared, group in groups
     ]
 
 

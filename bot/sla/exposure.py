@@ -20,9 +20,11 @@ the customer's fee; the tier budgets; each count rule's standing; and the claim 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Generic, TypeVar
+from operator import attrgetter
+from typing import Any, Generic, TypeVar
 
 from bot.sla.credits import (
     CountStanding,
@@ -253,6 +255,63 @@ def assess_response_misses(
             claim_by=claim_deadline(period[1], spec.claim_window, zone),
         )  # fmt: skip
     return CountOutcome(tuple(credits), tuple(standings), tuple(counted))
+
+
+class SharedMisses(Generic[F]):
+    """Step 3 for customers on the same terms: the missed responses of incidents affecting
+    every customer, split into the periods once.
+
+    ``assess(own)`` equals ``assess_response_misses(spec, zone, missed, periods, cut,
+    until)`` where ``missed`` are the shared and the customer's ``own`` missed responses
+    together in ``key`` order (both given in that order), except that its ``counted`` holds
+    the customer's own; a customer's few are put in their places among the shared ones.
+    """
+
+    def __init__(
+        self,
+        spec: ResponseMissCredit | None,
+        zone: str,
+        missed: Sequence[F],
+        periods: Sequence[Interval],
+        cut: dt.datetime,
+        until: dt.datetime,
+        key: Callable[[F], Any] = attrgetter("declared_at"),
+    ) -> None:
+        self._spec, self._zone, self._periods = spec, zone, tuple(periods)
+        self._cut, self._until, self._key = cut, until, key
+        self._shared = []  # per period: the keys and the references of the shared ones
+        for period in self._periods:
+            end = min(period[1], cut)
+            found = [f for f in missed if period[0] <= f.declared_at < end]
+            self._shared.append(([key(f) for f in found], [f.ref for f in found]))
+        self._alone: CountOutcome[F] | None = None
+
+    def assess(self, own: Sequence[F] = ()) -> CountOutcome[F]:
+        spec = self._spec
+        if spec is None:
+            return CountOutcome()
+        if not own and self._alone is not None:
+            return self._alone
+        credits: list[CreditLine] = []
+        standings: list[CountStanding] = []
+        counted: list[F] = []
+        for period, (keys, shared) in zip(self._periods, self._shared, strict=True):
+            end = min(period[1], self._cut)
+            mine = [f for f in own if period[0] <= f.declared_at < end]
+            counted += mine
+            refs = list(shared)
+            for shift, f in enumerate(mine):  # in key order: each after those before it
+                refs.insert(bisect_right(keys, self._key(f)) + shift, f.ref)
+            if self._until < self._cut and period[0] <= self._until < period[1]:
+                standings.append(response_miss_standing(refs, spec))
+            credits += response_miss_credit(
+                refs, spec, None, period=period, zone=self._zone,
+                claim_by=claim_deadline(period[1], spec.claim_window, self._zone),
+            )  # fmt: skip
+        outcome = CountOutcome(tuple(credits), tuple(standings), tuple(counted))
+        if not own:
+            self._alone = outcome
+        return outcome
 
 
 # --- the combining rule ----------------------------------------------------------------------------

@@ -78,10 +78,17 @@ def subtract(a: Iterable[Interval], b: Iterable[Interval]) -> list[Interval]:
     return _subtract_merged(union(a), union(b))
 
 
-def _intersect_merged(left: Sequence[Interval], right: Sequence[Interval]) -> list[Interval]:
-    if len(left) > len(right):
-        left, right = right, left
-    right_ends = [end for _, end in right]
+def _intersect_merged(
+    left: Sequence[Interval],
+    right: Sequence[Interval],
+    right_ends: Sequence[dt.datetime] | None = None,
+) -> list[Interval]:
+    """Where merged ``left`` and ``right`` both hold (``right_ends``: ``right``'s ends, when
+    known, for the few ``left`` against a long ``right``)."""
+    if right_ends is None:
+        if len(left) > len(right):
+            left, right = right, left
+        right_ends = [end for _, end in right]
     result: list[Interval] = []
     for start, end in left:  # the few against the many, found by bisection
         j = bisect.bisect_right(right_ends, start)
@@ -472,7 +479,9 @@ class SharedDowntime:
         self._lo, self._hi = first, max(min(until, self._periods[-1][1]), first)
         self._outages = outages
         self._raw = outages.within(self._lo, self._hi)
+        self._raw_ends = [end for _, end in self._raw]
         self._exclusions = union(_in_utc(exclusions))
+        self._exclusion_ends = [end for _, end in self._exclusions]
         excluded = _intersect_merged(self._raw, self._exclusions) if self._raw else []
         self.spans: list[Interval] = (
             _subtract_merged(self._raw, excluded) if excluded else self._raw
@@ -531,8 +540,8 @@ class SharedDowntime:
         if not own and not cuts:
             return CustomerDowntime(self, self.results, [], [], [])
         region = union([*own, *cuts])
-        raw = _intersect_merged(region, self._raw)
-        shared_cuts = _intersect_merged(region, self._exclusions)
+        raw = _intersect_merged(region, self._raw, self._raw_ends)
+        shared_cuts = _intersect_merged(region, self._exclusions, self._exclusion_ends)
         raw_after = union([*raw, *own])
         cuts_after = union([*shared_cuts, *cuts])
         down_before = _subtract_merged(raw, shared_cuts)

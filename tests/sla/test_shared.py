@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 
 from bot.sla.calendar import as_utc
 from bot.sla.credits import Failure
-from bot.sla.exposure import SharedRefunds, assess_refunds, judge_uptime, uptime_months
+from bot.sla.exposure import (
+    SharedMisses,
+    SharedRefunds,
+    assess_refunds,
+    assess_response_misses,
+    judge_uptime,
+    uptime_months,
+)
 from bot.sla.uptime import (
     SharedDowntime,
     SharedOutages,
@@ -25,7 +32,7 @@ from bot.sla.uptime import (
     period_bounds,
     periods_between,
 )
-from config.policy import IncidentCountRefund
+from config.policy import IncidentCountRefund, ResponseMissCredit
 from tests.sla.conftest import CPH, POLICIES, utc
 
 ZONE = "Europe/Copenhagen"
@@ -170,3 +177,37 @@ def test_shared_failures_at_the_same_instant_are_listed_before_a_customers_own()
     (line,) = SharedRefunds(rules, "UTC", shared, *MONTHS[2], MONTHS[2][1]).assess(own).credits
     assert line.incidents == ("S0", "S1", "S2", "O1")
     assert "up to S0 (2026-03-10 12:00 UTC)" in line.reason
+
+
+# --- missed responses ------------------------------------------------------------------------
+
+MONTHLY_MISSES = ResponseMissCredit(more_than=2, period="month", percent=Decimal(2))
+
+
+@settings(max_examples=200)
+@given(
+    failures("S", 60),
+    failures("O", 10),
+    st.sampled_from([
+        (POLICIES["diplomasafe"].response_misses, [YEAR], YEAR[1], YEAR[1]),
+        (POLICIES["diplomasafe"].response_misses, [YEAR], YEAR[1], utc(2026, 8, 3)),
+        (MONTHLY_MISSES, MONTHS, YEAR[1], utc(2026, 5, 20)),
+        (MONTHLY_MISSES, MONTHS, MONTHS[6][1], MONTHS[6][1]),
+    ]),
+)  # fmt: skip
+def test_shared_misses_with_a_customers_own_equal_judging_them_all(shared, own, case):
+    spec, periods, cut, until = case
+    declared = sorted(shared, key=lambda f: f.declared_at)
+    mine = sorted(own, key=lambda f: f.declared_at)
+    base = SharedMisses(spec, ZONE, declared, periods, cut, until)
+    together = sorted([*declared, *mine], key=lambda f: f.declared_at)  # shared first at ties
+    whole = assess_response_misses(spec, ZONE, together, periods, cut, until)
+    outcome = base.assess(mine)
+    assert (outcome.credits, outcome.standings) == (whole.credits, whole.standings)
+    own_ids = {id(f) for f in mine}
+    assert [id(f) for f in outcome.counted] == [id(f) for f in whole.counted if id(f) in own_ids]
+    alone, shared_alone = (
+        assess_response_misses(spec, ZONE, declared, periods, cut, until),
+        base.assess(),
+    )
+    assert (shared_alone.credits, shared_alone.standings) == (alone.credits, alone.standings)
