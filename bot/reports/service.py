@@ -2,8 +2,11 @@
 
 ``customer_report`` is one read unit of work: it loads every incident, customer link, pause
 and maintenance window the period needs with a constant number of queries (however many
-customers and incidents), applies the engine (``bot.sla.uptime``, ``bot.sla.credits``) to
-each customer, and returns plain values (``bot.reports.views``).
+customers and incidents), applies the engine (``bot.sla.uptime``, ``bot.sla.credits``,
+``bot.sla.exposure``) to each customer, and returns plain values (``bot.reports.views``).
+The incidents affecting every customer are worked on once for all the customers judged on
+the same terms (``_Terms``, ``_Shared``); each customer then adds only its own, so the work
+grows with incidents × distinct terms, not incidents × customers.
 
 What a requested period means for each contract (a support lead's reading, docs/decisions.md):
 
