@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -115,6 +116,7 @@ def pct_text(value: Fraction) -> str:
     return f"{shown_pct(value)} %"
 
 
+@lru_cache(maxsize=4096)
 def period_name(period: Interval, zone: str) -> str:
     """``October 2026`` for a month, ``2026`` for a year (in the contract's zone)."""
     tz = ZoneInfo(zone)
@@ -128,6 +130,7 @@ def period_name(period: Interval, zone: str) -> str:
     return f"{start:%Y-%m-%d} – {last:%Y-%m-%d}"
 
 
+@lru_cache(maxsize=4096)
 def _local(instant: dt.datetime, zone: str) -> str:
     local = as_utc(instant).astimezone(ZoneInfo(zone))
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"

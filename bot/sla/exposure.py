@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
@@ -367,4 +367,13 @@ def priced(line: CreditLine, fee: Fee | None) -> CreditLine:
     if fee is None:
         return line
     basis = fee.monthly if line.fee == "monthly" else fee.annual
-    return replace(line, amount=basis * line.percent / 100)
+    return CreditLine(  # not dataclasses.replace: a report prices thousands of lines
+        kind=line.kind,
+        percent=line.percent,
+        fee=line.fee,
+        amount=basis * line.percent / 100,
+        reason=line.reason,
+        period=line.period,
+        claim_deadline=line.claim_deadline,
+        incidents=line.incidents,
+    )

@@ -489,6 +489,9 @@ class SharedDowntime:
         """The shared downtime: merged intervals."""
         self._ends = [end for _, end in self.spans]
         excluded_ends = [end for _, end in excluded]
+        # How much of each is where a customer's own intervals reach, by running totals.
+        self._down_lengths = _Lengths(self.spans)
+        self._excluded_lengths = _Lengths(excluded)
         self.results = tuple(
             UptimeResult(
                 start=start,
@@ -534,30 +537,71 @@ class SharedDowntime:
     def measure(
         self, outages: Iterable[Interval] = (), exclusions: Iterable[Interval] = ()
     ) -> CustomerDowntime:
-        """The periods measured with one customer's own outages and exclusions added."""
+        """The periods measured with one customer's own outages and exclusions added.
+
+        Only the region they reach is measured again: the shared downtime and exclusions
+        there (before) come from running totals, the customer's (after) from its own
+        outages, the shared outages where only its exclusions reach, and the exclusions.
+        An outage of its own that lasts months costs no more than a short one."""
         own = clip(_in_utc(outages), self._lo, self._hi)
         cuts = clip(_in_utc(exclusions), self._lo, self._hi)  # they matter only on outages
         if not own and not cuts:
             return CustomerDowntime(self, self.results, [], [], [])
         region = union([*own, *cuts])
-        raw = _intersect_merged(region, self._raw, self._raw_ends)
+        only_cut = _subtract_merged(cuts, own)  # where the shared outages still decide
+        raw_after = union([*own, *_intersect_merged(only_cut, self._raw, self._raw_ends)])
         shared_cuts = _intersect_merged(region, self._exclusions, self._exclusion_ends)
-        raw_after = union([*raw, *own])
         cuts_after = union([*shared_cuts, *cuts])
-        down_before = _subtract_merged(raw, shared_cuts)
         down_after = _subtract_merged(raw_after, cuts_after)
-        excluded_before = _intersect_merged(raw, shared_cuts)
-        excluded_after = _intersect_merged(raw_after, cuts_after)
-        totals = [
-            self._per_period(spans)
-            for spans in (down_before, down_after, excluded_before, excluded_after)
-        ]
+        totals = (
+            self._per_period_of(self._down_lengths, region),
+            self._per_period(down_after),
+            self._per_period_of(self._excluded_lengths, region),
+            self._per_period(_intersect_merged(raw_after, cuts_after)),
+        )
         results = tuple(
             _adjusted(result, *(t[index] for t in totals))
             for index, result in enumerate(self.results)
         )
-        removed = _subtract_merged(down_before, down_after)
+        # Shared downtime the customer has not: where its own exclusions cover it.
+        removed = _intersect_merged(cuts, self.spans, self._ends)
         return CustomerDowntime(self, results, region, down_after, removed)
+
+    def _per_period_of(self, lengths: _Lengths, region: Sequence[Interval]) -> list[dt.timedelta]:
+        """How much of the merged intervals behind ``lengths`` falls in each period up to its
+        cut, within the merged ``region``."""
+        cuts, found = self._cuts, [ZERO] * len(self._cuts)
+        for start, end in region:
+            index = bisect.bisect_right(self._cut_ends, start)
+            while index < len(cuts) and cuts[index][0] < end:
+                found[index] += lengths.within(max(start, cuts[index][0]), min(end, cuts[index][1]))
+                index += 1
+        return found
+
+
+class _Lengths:
+    """Merged intervals whose total length within any span is found by bisection."""
+
+    def __init__(self, merged: Sequence[Interval]) -> None:
+        self._merged = merged
+        self._starts = [start for start, _ in merged]
+        self._ends = [end for _, end in merged]
+        self._before = [ZERO]  # the summed lengths of the intervals before each
+        for start, end in merged:
+            self._before.append(self._before[-1] + (end - start))
+
+    def within(self, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+        """Their total length within ``[start, end)``."""
+        if end <= start:
+            return ZERO
+        first = bisect.bisect_right(self._ends, start)
+        last = bisect.bisect_left(self._starts, end)
+        if first >= last:
+            return ZERO
+        found = self._before[last] - self._before[first]
+        found -= max(ZERO, start - self._merged[first][0])
+        found -= max(ZERO, self._merged[last - 1][1] - end)
+        return found
 
 
 def _adjusted(
