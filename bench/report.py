@@ -1,27 +1,40 @@
-"""Benchmark: uptime and credit reports over a year of history for 1,000 customers.
+"""Benchmark: uptime and credit reports, App Home standings and the weekly digest over a year
+of history for 1,000 customers and 100,000 incidents.
 
-    .venv/bin/python bench/report.py                      # SQLite file in a temp folder
-    .venv/bin/python bench/report.py --database-url postgresql+psycopg://…/empty_db
-    python3 dev.py bench report
+    .venv/bin/python bench/report.py                                  # SQLite files, 3 shares
+    .venv/bin/python bench/report.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/report.py --before /tmp/scale-before       # also today's code, same run
+    .venv/bin/python bench/report.py --everyone 0.1 --customers 100 --incidents 10000   # developing
 
-Generates 2026 for 1,000 customers (the three seed policies, zones on four continents, some
-order-form overrides) and 100,000 incidents, written in bulk with SQLAlchemy core inserts
-(not through the services), plus pauses and maintenance windows. Then, each in a fresh
-process so its memory is its own, it times ``customer_report`` for the year and for one
-month, for all customers: the first call (cold: as ``slabot report`` runs it) and the best
-of three more, with the peak of Python allocations (tracemalloc, measured in a separate
-call) and the process's peak resident memory. Targets: < 2 s and < 300 MB.
+For each ``--everyone`` share (default 0.001, 0.1 and 0.5: the share of incidents that affect
+every customer) it generates 2026 for 1,000 customers (the three seed policies, zones on four
+continents, a tenth with order-form overrides) and 100,000 incidents, written in bulk with
+SQLAlchemy core inserts (not through the services), plus pauses and maintenance windows, into
+a SQLite file of its own or a PostgreSQL schema of its own (dropped afterwards). Then, each in
+a fresh process so that its time and memory are its own, it measures:
 
-The history (fixed seed 2026), a busy platform's year: 98.9 % of incidents name one
-customer, 1 % name two to five, 0.1 % (100, two a week) affect every customer; 30 % are
-outages — 70 % of them 2–30 minutes, 25 % up to 2 hours, 5 % up to 6 hours; 2 % marked
-excluded — and 0.1 % are still open; severities 1–4 as each customer's contract has them
-(10/30/40/20 %); responses come 1 minute to 6 hours after declaration; 5 % were paused
-once; 104 maintenance windows (two a week, half for everyone, half for 1–50 customers)
-announced 0–72 h ahead. ``--everyone`` raises the share affecting every customer;
-``--customers``, ``--incidents`` and ``--windows`` change the sizes (modest ones while
-developing); ``--standings`` also times ``uptime_to_date``, what App Home and the weekly
-digest read (the running period and the one before, so about two reports' work).
+- ``yearly``, ``monthly``: ``customer_report`` of every customer for 2026 and for ``--month``,
+  the first call of the process (as ``slabot report`` runs it), now being 2027-01-15 12:00Z;
+- ``standings``: ``uptime_to_date`` (App Home's standings: the running period and the one
+  before) at the same now;
+- ``digest``: ``make_digest`` of 2026-W44 on Monday 2 November 2026 09:00 CET, as the worker
+  builds it (October closes in that week);
+- ``cli``: the whole ``slabot report --period 2026 --format json`` process (Python's start,
+  imports, the report, the JSON), its output written to a file, with the clock set to the same
+  now: wall and CPU time (user + system, from ``wait4``), peak resident memory, output size.
+
+CPU time is that of the measured process (PostgreSQL's server time comes on top of it; wall
+time includes it). ``--repeat N`` runs each measurement N times, alternating the trees with
+``--before DIR``: a checkout of older code with its own ``.venv``, run on the same databases
+(e.g. ``git archive dee119d | tar -x -C /tmp/scale-before``). Targets: yearly < 2 s and
+< 300 MB for the whole process, monthly < 1 s, standings < 1 s, digest build < 2 s.
+
+The history (fixed seed 2026), a busy platform's year: a share ``--everyone`` of incidents
+affects every customer, 1 % names two to five customers, the rest one; 30 % are outages — 70 %
+of them 2–30 minutes, 25 % up to 2 hours, 5 % up to 6 hours; 2 % marked excluded — and 0.1 % are
+still open; severities 1–4 as each customer's contract has them (10/30/40/20 %); responses
+come 1 minute to 6 hours after declaration; 5 % were paused once; 104 maintenance windows (two
+a week, half for everyone, half for 1–50 customers) announced 0–72 h ahead.
 """
 
 from __future__ import annotations
@@ -29,21 +42,32 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform
 import random
 import resource
+import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parent.parent
+
+def _code_root() -> Path:
+    """The tree whose code is measured: this one, or ``--code DIR`` (an older checkout)."""
+    if "--code" in sys.argv:
+        return Path(sys.argv[sys.argv.index("--code") + 1]).resolve()
+    return Path(__file__).resolve().parent.parent
+
+
+ROOT = _code_root()
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy import create_engine, insert, text  # noqa: E402
 
 from bot.clock import ManualClock  # noqa: E402
 from bot.context import Context  # noqa: E402
@@ -62,11 +86,21 @@ YEAR_START = dt.datetime(2026, 1, 1, tzinfo=UTC)
 YEAR_SECONDS = 365 * 24 * 3600
 NOW = dt.datetime(2027, 1, 15, 12, tzinfo=UTC)
 """The benchmark's now: 2026 has ended, its claim windows are open."""
+DIGEST_NOW = dt.datetime(2026, 11, 2, 8, 0, 1, tzinfo=UTC)
+"""Monday 2 November 2026, 09:00:01 in Copenhagen: week 44's digest is due."""
+DIGEST_WEEK = "2026-W44"
 CUSTOMERS = 1_000
 INCIDENTS = 100_000
 WINDOWS = 104
-STANDINGS = "standings"
-"""Not a period: ``uptime_to_date`` at NOW (the running period and the one before it)."""
+SHARES = (0.001, 0.1, 0.5)
+KINDS = ("yearly", "monthly", "standings", "digest", "cli")
+TARGETS = {"yearly": 2.0, "monthly": 1.0, "standings": 1.0, "digest": 2.0, "cli": 2.0}
+"""Seconds; the whole process (``cli``) also < 300 MB."""
+MEMORY_TARGET_MB = 300
+TIMEOUT = 900
+"""Seconds one measurement may take before it is given up (old code at large shares)."""
+MEMORY_LIMIT = 8 * 2**30
+"""Address space one measurement may use before it is given up (the machine is shared)."""
 ZONES = [
     "Europe/Copenhagen", "America/New_York", "Europe/London", "Asia/Tokyo",
     "America/Los_Angeles", "Australia/Sydney", "America/Sao_Paulo",
@@ -212,56 +246,154 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(url: str, customers_path: Path, period: str, mode: str) -> dict:
-    """Runs in its own process. ``cold``: one report, as ``slabot report`` runs it, and the
-    process's peak resident memory; ``warm``: three more after it, then the peak of Python
-    allocations during one (tracemalloc slows what it watches, so it is timed apart)."""
+def measure(kind: str, url: str, customers_path: Path, month: str) -> dict:
+    """Runs in its own process: one cold call of ``kind`` (not ``cli``)."""
+    from bot.digest.service import make_digest
+    from bot.digest.weeks import parse_week
     from bot.reports.service import customer_report, uptime_to_date
-
-    def run() -> list:
-        if period == STANDINGS:
-            return [s.current for s in uptime_to_date(ctx)]
-        return list(customer_report(ctx, period).customers)
 
     database = Database(url)
     contracts = load_contracts(policy_files(SHIPPED_POLICIES_DIR), customers_path, None)
     ctx = Context(db=database, contracts=contracts, clock=ManualClock(NOW))
+    calls = {
+        "yearly": lambda: customer_report(ctx, "2026").customers,
+        "monthly": lambda: customer_report(ctx, month).customers,
+        "standings": lambda: uptime_to_date(ctx),
+        "digest": lambda: make_digest(ctx, parse_week(DIGEST_WEEK), "Europe/Copenhagen"),
+    }
+    if kind == "digest":
+        ctx = Context(db=database, contracts=contracts, clock=ManualClock(DIGEST_NOW))
     before = _peak_mb()
     started_wall, started_cpu = time.perf_counter(), time.process_time()
-    customers = run()
-    result = {
-        "period": period,
-        "customers": len(customers),
-        "customers_owed_credits": sum(1 for c in customers if c.credits),
-        "incidents_counted": sum(len(c.incidents) for c in customers),
-    }
-    if mode == "cold":
-        return result | {
-            "cold_s": round(time.perf_counter() - started_wall, 3),
-            "cold_cpu_s": round(time.process_time() - started_cpu, 3),
-            "maxrss_before_report_mb": round(before, 1),
-            "maxrss_mb": round(_peak_mb(), 1),
-        }
-    warm = []
-    for _ in range(3):
-        started = time.perf_counter()
-        run()
-        warm.append(time.perf_counter() - started)
-    tracemalloc.start()
-    run()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return result | {
-        "warm_best_s": round(min(warm), 3),
-        "warm_median_s": round(statistics.median(warm), 3),
-        "tracemalloc_peak_mb": round(peak / 2**20, 1),
-    }
+    result = calls[kind]()
+    wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
+    figures = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3)}
+    figures |= {"rss_before_mb": round(before, 1), "rss_mb": round(_peak_mb(), 1)}
+    if kind == "digest":
+        return figures | {"customers": len(result.customers), "in_week": len(result.incidents)}
+    return figures | {"customers": len(result)}
+
+
+def run_cli(url: str, customers_path: Path) -> None:
+    """Runs in its own process: ``slabot report --period 2026 --format json`` at ``NOW``."""
+    import bot.context
+
+    os.environ.update(DATABASE_URL=url, SLABOT_CUSTOMERS_FILE=str(customers_path))
+    bot.context.SystemClock = lambda: ManualClock(NOW)  # the benchmark's now, as tests do
+    from bot.cli import main
+
+    main(["report", "--period", "2026", "--format", "json"], standalone_mode=True)
+
+
+def _limited() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def child(python: str, code: Path, args: list[str], stdout) -> tuple[int, float, float, float]:
+    """Run this script in a fresh process on ``code``: its status, wall and CPU seconds and
+    peak resident memory (MB), from ``wait4``."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [python, __file__, *args, "--code", str(code)],
+        stdout=stdout, stderr=subprocess.PIPE, preexec_fn=_limited,
+    )  # fmt: skip
+    deadline = started + TIMEOUT
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() > deadline:
+            process.kill()
+            pid, status, usage = os.wait4(process.pid, 0)
+            status = -9
+            break
+        time.sleep(0.02)
+    wall = time.perf_counter() - started
+    if status and process.stderr is not None:
+        sys.stderr.write(process.stderr.read().decode()[-2000:])
+    return status, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def measure_in_child(
+    kind: str, python: str, code: Path, url: str, customers: Path, month: str, folder: Path
+) -> dict:
+    if kind == "cli":
+        output = folder / "report.json"
+        with output.open("wb") as out:
+            status, wall, cpu, rss = child(python, code, ["--cli", url, str(customers)], out)
+        size = output.stat().st_size
+        output.unlink()
+        if status:
+            return {"failed": "timeout" if status == -9 else f"status {status}", "wall_s": wall}
+        return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "rss_mb": round(rss, 1),
+                "output_mb": round(size / 2**20, 2)}  # fmt: skip
+    with tempfile.TemporaryFile() as out:
+        status, wall, _, _ = child(
+            python, code, ["--measure", kind, url, str(customers), month], out
+        )
+        out.seek(0)
+        lines = out.read().decode().strip().splitlines()
+    if status or not lines:
+        return {"failed": "timeout" if status == -9 else f"status {status}", "wall_s": wall}
+    return json.loads(lines[-1])
+
+
+# --- the databases ------------------------------------------------------------------------------
+
+
+def fresh_database(base: str | None, folder: Path, share: float) -> tuple[str, Callable[[], None]]:
+    """An empty, migrated database for one share, and how to drop it afterwards."""
+    if base is None or base.startswith("sqlite"):
+        path = folder / f"bench-{share}.db"
+        path.unlink(missing_ok=True)
+        return f"sqlite:///{path}", lambda: path.unlink(missing_ok=True)
+    schema = f"bench_report_{str(share).replace('.', '_')}_{secrets.token_hex(3)}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    url = f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
+
+    def drop() -> None:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    return url, drop
+
+
+def fill(url: str, customers_path: Path, args) -> None:
+    database = Database(url)
+    database.upgrade()
+    rng = random.Random(2026)
+    customers = write_customers(customers_path, rng, args.customers)
+    started = time.perf_counter()
+    generate(database, customers, rng, args.share, args.incidents, args.windows)
+    if database.dialect == "postgresql":
+        # A live database has autovacuum's statistics; a bulk load has none until it runs, and
+        # the planner then spills a hash join to disk (4 times slower on the server).
+        with database.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    print(f"  written in {time.perf_counter() - started:.1f} s to {database.dialect}", flush=True)
+    database.dispose()
+
+
+def _figure(results: list[dict]) -> str:
+    ok = [r for r in results if "failed" not in r]
+    if not ok:
+        return results[0]["failed"] if results else "—"
+    cpu = statistics.median(r["cpu_s"] for r in ok)
+    wall = statistics.median(r["wall_s"] for r in ok)
+    rss = max(r["rss_mb"] for r in ok)
+    extra = f", {ok[0]['output_mb']} MB out" if "output_mb" in ok[0] else ""
+    return f"{cpu:.2f} s CPU ({wall:.2f} s wall), {rss:.0f} MB{extra}"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", help="an EMPTY database to fill (default: a SQLite file)")
-    parser.add_argument("--keep", type=Path, help="folder for the SQLite file and customers file")
+    parser.add_argument("--database-url", help="PostgreSQL: a database to make schemas in "
+                        "(default: SQLite files)")  # fmt: skip
+    parser.add_argument("--keep", type=Path, help="folder for the SQLite files and customers")
     parser.add_argument("--month", default="2026-06", help="the monthly report's period")
     parser.add_argument("--customers", type=int, default=CUSTOMERS,
                         help=f"customers to generate (default {CUSTOMERS:,})")  # fmt: skip
@@ -269,56 +401,76 @@ def main() -> int:
                         help=f"incidents to generate (default {INCIDENTS:,})")  # fmt: skip
     parser.add_argument("--windows", type=int, default=WINDOWS,
                         help=f"maintenance windows to generate (default {WINDOWS})")  # fmt: skip
-    parser.add_argument("--everyone", type=float, default=0.001,
-                        help="share of incidents affecting every customer (default 0.001)")  # fmt: skip
-    parser.add_argument("--standings", action="store_true",
-                        help="also time uptime_to_date (App Home, the weekly digest)")  # fmt: skip
-    parser.add_argument("--measure", nargs=4, metavar=("URL", "CUSTOMERS", "PERIOD", "MODE"),
+    parser.add_argument("--everyone", default=",".join(str(s) for s in SHARES),
+                        help="shares of incidents affecting every customer, comma-separated "
+                        "(default 0.001,0.1,0.5)")  # fmt: skip
+    parser.add_argument("--only", default=",".join(KINDS),
+                        help=f"what to measure, comma-separated (default {','.join(KINDS)})")  # fmt: skip
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement")
+    parser.add_argument("--before-repeat", type=int, default=1,
+                        help="runs of each measurement of --before's code (slow: default 1)")  # fmt: skip
+    parser.add_argument("--before", type=Path,
+                        help="a checkout of older code with its own .venv, measured alike")  # fmt: skip
+    parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--measure", nargs=4, metavar=("KIND", "URL", "CUSTOMERS", "MONTH"),
                         help=argparse.SUPPRESS)  # fmt: skip
+    parser.add_argument("--cli", nargs=2, metavar=("URL", "CUSTOMERS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        url, customers_path, period, mode = args.measure
-        print(json.dumps(measure(url, Path(customers_path), period, mode)))
+        kind, url, customers_path, month = args.measure
+        print(json.dumps(measure(kind, url, Path(customers_path), month)))
+        return 0
+    if args.cli:
+        run_cli(args.cli[0], Path(args.cli[1]))
         return 0
     folder = args.keep or Path(tempfile.mkdtemp(prefix="slabot-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
-    database = Database(url)
-    database.upgrade()
-    with database.read() as session:
-        if session.scalar(select(func.count()).select_from(Incident)):
-            print(f"{url} already holds incidents; point --database-url at an empty database")
-            return 2
-    rng = random.Random(2026)
-    customers_path = folder / "customers.yaml"
-    customers = write_customers(customers_path, rng, args.customers)
-    started = time.perf_counter()
-    generate(database, customers, rng, args.everyone, args.incidents, args.windows)
-    if database.dialect == "postgresql":
-        # A live database has autovacuum's statistics; a bulk load has none until it runs, and
-        # the planner then spills a hash join to disk (4 times slower on the server).
-        with database.engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
-    print(f"written in {time.perf_counter() - started:.1f} s to {database.dialect} ({folder})")
-    database.dispose()
+    kinds = [k for k in args.only.split(",") if k]
+    trees = [("after", sys.executable, ROOT)]
+    if args.before:
+        before = args.before.resolve()
+        trees.insert(0, ("before", str(before / ".venv" / "bin" / "python"), before))
     print(f"python {platform.python_version()}, {platform.machine()}, "
-          f"{len(__import__('os').sched_getaffinity(0))} cores", flush=True)  # fmt: skip
-    results = []
-    for period in ("2026", args.month, *((STANDINGS,) if args.standings else ())):
-        result: dict = {}
-        for mode in ("cold", "warm"):
-            out = subprocess.run(
-                [sys.executable, __file__, "--measure", url, str(customers_path), period, mode],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-            result |= json.loads(out.strip().splitlines()[-1])
-        results.append(result)
-        print(json.dumps(result), flush=True)
-    ok = all(r["cold_s"] < 2 and r["maxrss_mb"] < 300 for r in results)
-    print("targets (< 2 s, < 300 MB):", "met" if ok else "NOT met")
-    return 0 if ok else 1
+          f"{len(os.sched_getaffinity(0))} cores, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)  # fmt: skip
+    rows, met = [], True
+    for share in (float(s) for s in args.everyone.split(",")):
+        args.share = share
+        url, drop = fresh_database(args.database_url, folder, share)
+        customers_path = folder / "customers.yaml"
+        dialect = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+        print(f"--everyone {share} on {dialect}", flush=True)
+        try:
+            fill(url, customers_path, args)
+            results: dict[tuple[str, str], list[dict]] = {}
+            for run in range(args.repeat):
+                for kind in kinds:
+                    for name, python, code in trees:
+                        if name == "before" and run >= args.before_repeat:
+                            continue
+                        found = measure_in_child(
+                            kind, python, code, url, customers_path, args.month, folder
+                        )
+                        found |= {"tree": name, "kind": kind, "everyone": share, "db": dialect}
+                        print("  " + json.dumps(found), flush=True)
+                        results.setdefault((kind, name), []).append(found)
+        finally:
+            drop()
+        for kind in kinds:
+            after = results[(kind, "after")]
+            ok = [r for r in after if "failed" not in r]
+            meets = bool(ok) and statistics.median(r["cpu_s"] for r in ok) < TARGETS[kind]
+            if kind == "cli":
+                meets = meets and max(r["rss_mb"] for r in ok) < MEMORY_TARGET_MB
+            met = met and meets
+            today = _figure(results[(kind, "before")]) if args.before else "—"
+            rows.append(f"| {dialect} | {share} | {kind} | {today} | {_figure(after)} | "
+                        f"{'yes' if meets else 'NO'} |")  # fmt: skip
+    print("\n| database | everyone | measure | before | after | target met |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    print("targets:", "met" if met else "NOT met")
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

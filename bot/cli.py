@@ -364,7 +364,7 @@ def report(period: str, customer_id: str | None, output: str) -> None:
 
     result = customer_report(build_context(), period, customer_id)
     if output == "json":
-        click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+        click.echo(result.json_text())
     elif output == "csv":
         click.echo(result.as_csv(), nl=False)
     else:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import heapq
 import io
-from collections.abc import Sequence
+import json
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -35,6 +37,43 @@ from config.policy import CreditTier
 _MINUTE_PLACES = Decimal("0.001")
 
 
+CountedIncident = tuple[dt.datetime, int, str]
+"""An incident that counted for a customer: ``(declared_at, id, ref)``, in declaration order
+(``id`` breaks ties). A plain tuple of plain values: the cyclic garbage collector stops
+tracking those, and a year's report keeps about 100,000 of them."""
+
+
+@dataclass(frozen=True)
+class IncidentsCounted(Sequence[str]):
+    """The references of the incidents that counted for a customer, by declaration: downtime,
+    failures a refund rule counted, missed responses.
+
+    ``everyone`` are the incidents affecting every customer that counted on the customer's
+    terms, one tuple shared by every customer on the same terms (a platform-wide outage is not
+    copied a thousand times); ``dropped`` those of them that did not count for this customer
+    (its own maintenance or excluded outages took their downtime away); ``own`` those naming
+    the customer.
+    """
+
+    everyone: tuple[CountedIncident, ...] = ()
+    own: tuple[CountedIncident, ...] = ()
+    dropped: tuple[CountedIncident, ...] = ()
+
+    def __iter__(self) -> Iterator[str]:
+        everyone: Iterable[CountedIncident] = self.everyone
+        if self.dropped:
+            dropped = set(self.dropped)
+            everyone = (i for i in self.everyone if i not in dropped)
+        for _, _, ref in heapq.merge(everyone, self.own):
+            yield ref
+
+    def __len__(self) -> int:
+        return len(self.everyone) - len(self.dropped) + len(self.own)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return list(self)[index]
+
+
 @dataclass(frozen=True)
 class CustomerReport:
     """One customer's uptime, credits and budget over a report's period, by its own contract."""
@@ -55,8 +94,9 @@ class CustomerReport:
     currency: str | None
     claim_deadline: dt.date | None
     """The last day to claim credits of the last contract period begun (contract's zone)."""
-    incidents: tuple[str, ...]
-    """Incidents that counted: downtime, failures a refund rule counts, missed responses."""
+    incidents: Sequence[str]
+    """Incidents that counted: downtime, failures a refund rule counts, missed responses
+    (an ``IncidentsCounted`` from the service)."""
     notes: tuple[str, ...] = ()
     budgets: tuple[TierBudget, ...] = ()
     """The downtime left before each tier not yet triggered, the next one first."""
@@ -99,9 +139,21 @@ class CustomerReport:
             return f"{name} through {(local - dt.timedelta(days=1)):%Y-%m-%d}"
         return f"{name} to {local:%Y-%m-%d %H:%M}"
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(
+        self, *, compact: bool = False, listed_once: Collection[str] = ()
+    ) -> dict[str, Any]:
+        """The customer's figures. ``compact`` (``Report.as_json(compact=True)``, which lists
+        the incidents affecting everyone once, ``listed_once`` those of this customer):
+        ``incidents`` lists only those naming the customer, a credit's reason does not
+        repeat the incidents it counts, and a count rule's ``incidents`` leave out those
+        ``listed_once``."""
         up = self.uptime
         zone = ZoneInfo(self.zone)
+        incidents = self.incidents
+        if compact and isinstance(incidents, IncidentsCounted):
+            refs = [ref for _, _, ref in incidents.own]
+        else:
+            refs = list(incidents)
         return {
             "customer": self.customer,
             "name": self.name,
@@ -121,7 +173,7 @@ class CustomerReport:
                     "kind": line.kind.value,
                     "percent": float(line.percent),
                     "amount": _money(line.amount),
-                    "reason": line.reason,
+                    "reason": line.brief if compact else line.reason,
                 }
                 for line in self.credits
             ],
@@ -131,7 +183,7 @@ class CustomerReport:
             "budget_minutes": None
             if self.budget_minutes is None
             else _number(self.budget_minutes, ROUND_DOWN),
-            "incidents": list(self.incidents),
+            "incidents": refs,
             "counts": [
                 {
                     "kind": count.kind.value,
@@ -139,7 +191,7 @@ class CustomerReport:
                     "counted": count.counted,
                     "owed_at": count.owed_at,
                     "credit": count.credit,
-                    "incidents": list(count.incidents),
+                    "incidents": [r for r in count.incidents if r not in listed_once],
                 }
                 for count in self.counts
             ],
@@ -153,8 +205,55 @@ class Report:
     as_of: dt.datetime
     customers: tuple[CustomerReport, ...]
 
-    def as_json(self) -> dict[str, Any]:
-        return {"period": self.period, "customers": [c.as_json() for c in self.customers]}
+    def as_json(self, *, compact: bool = False) -> dict[str, Any]:
+        """Every customer's figures, with every incident that counted for it.
+
+        ``compact`` (what ``slabot report --format json`` prints) lists each incident that
+        affects every customer once, not once per customer: each customer's ``incidents``
+        are those naming it, and ``incidents_affecting_everyone`` holds one entry per list
+        that customers on the same terms share — ``customers`` it applies to, the
+        ``incidents`` that counted for them, and ``except``: for a customer whose own
+        exclusions (maintenance announced to it, outages marked excluded) took some of
+        them away, those that did not count. The size then grows with customers plus
+        incidents × distinct terms, not with customers × incidents.
+        """
+        if not compact:
+            return {"period": self.period, "customers": [c.as_json() for c in self.customers]}
+        listed: dict[int, frozenset[str]] = {}
+
+        def listed_once(c: CustomerReport) -> frozenset[str]:
+            """The refs of the incidents affecting everyone listed for ``c`` (counts only)."""
+            shared = c.incidents.everyone if isinstance(c.incidents, IncidentsCounted) else ()
+            if not c.counts or not shared:
+                return frozenset()
+            if id(shared) not in listed:
+                listed[id(shared)] = frozenset(ref for _, _, ref in shared)
+            return listed[id(shared)]
+
+        return {
+            "period": self.period,
+            "customers": [
+                c.as_json(compact=True, listed_once=listed_once(c)) for c in self.customers
+            ],
+            "incidents_affecting_everyone": _shared_incidents(self.customers),
+        }
+
+    def json_text(self) -> str:
+        """``as_json(compact=True)`` as ``slabot report --format json`` prints it: each
+        customer, and each list of incidents affecting everyone, on a line of its own (a
+        reader can grep for a customer; and encoding line by line keeps to the JSON
+        encoder's fast path, which indenting a whole document leaves)."""
+        document = self.as_json(compact=True)
+
+        def lines(values: list) -> str:
+            return ",\n".join(f"    {json.dumps(v, ensure_ascii=False)}" for v in values)
+
+        return (
+            f'{{\n  "period": {json.dumps(document["period"])},\n'
+            f'  "customers": [\n{lines(document["customers"])}\n  ],\n'
+            f'  "incidents_affecting_everyone": [\n'
+            f"{lines(document['incidents_affecting_everyone'])}\n  ]\n}}"
+        )
 
     def as_text(self) -> str:
         """A table a manager reads, then the totals owed, each credit's reason and each note."""
@@ -253,6 +352,39 @@ class Report:
                 ]
             )
         return out.getvalue()
+
+
+def _shared_incidents(customers: Sequence[CustomerReport]) -> list[dict[str, Any]]:
+    """The lists of incidents affecting everyone, each once, with the customers it applies to
+    (``Report.as_json(compact=True)``)."""
+    lists: dict[int, tuple[CountedIncident, ...]] = {}  # one tuple per set of terms
+    members: dict[int, list[tuple[int, str, IncidentsCounted]]] = {}
+    for index, c in enumerate(customers):
+        counted = c.incidents
+        if isinstance(counted, IncidentsCounted) and counted.everyone:
+            lists.setdefault(id(counted.everyone), counted.everyone)
+            members.setdefault(id(counted.everyone), []).append((index, c.customer, counted))
+    groups: list[tuple[tuple[CountedIncident, ...], list[tuple[int, str, IncidentsCounted]]]] = []
+    for key, shared in lists.items():  # terms that differ may still count the same ones
+        same = next((group for listed, group in groups if listed == shared), None)
+        if same is None:
+            groups.append((shared, list(members[key])))
+        else:
+            same.extend(members[key])
+    for _, group in groups:
+        group.sort(key=lambda member: member[0])  # in the report's order
+    return [
+        {
+            "customers": [customer for _, customer, _ in group],
+            "incidents": [ref for _, _, ref in shared],
+            "except": {
+                customer: [ref for _, _, ref in counted.dropped]
+                for _, customer, counted in group
+                if counted.dropped
+            },
+        }
+        for shared, group in groups
+    ]
 
 
 CSV_COLUMNS = (

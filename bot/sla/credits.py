@@ -27,12 +27,14 @@ its credit. **Claim deadline**: ``bot.sla.uptime.claim_deadline``.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -73,6 +75,14 @@ class CreditLine:
     claim_deadline: dt.date | None
     incidents: tuple[str, ...] = ()
 
+    @property
+    def brief(self) -> str:
+        """The reason without the list of the incidents it counts (a report that lists the
+        incidents once, ``Report.as_json(compact=True)``, need not repeat them here)."""
+        if not self.incidents:
+            return self.reason
+        return self.reason.replace(f": {', '.join(self.incidents)};", ";", 1)
+
 
 @dataclass(frozen=True)
 class TierBudget:
@@ -106,6 +116,7 @@ def pct_text(value: Fraction) -> str:
     return f"{shown_pct(value)} %"
 
 
+@lru_cache(maxsize=4096)
 def period_name(period: Interval, zone: str) -> str:
     """``October 2026`` for a month, ``2026`` for a year (in the contract's zone)."""
     tz = ZoneInfo(zone)
@@ -119,6 +130,7 @@ def period_name(period: Interval, zone: str) -> str:
     return f"{start:%Y-%m-%d} – {last:%Y-%m-%d}"
 
 
+@lru_cache(maxsize=4096)
 def _local(instant: dt.datetime, zone: str) -> str:
     local = as_utc(instant).astimezone(ZoneInfo(zone))
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
@@ -275,10 +287,177 @@ def incident_count_refunds(
             held = months.get(month)
             if held is not None and held.percent >= rule.percent_of_monthly_fee:
                 continue
-            months[month] = _refund(
-                rule, counted[first:last], failure, at, month, zone, monthly_fee
-            )
+            refs = tuple(f.ref for f in counted[first:last])
+            months[month] = _refund(rule, refs, failure.ref, at, month, zone, monthly_fee)
     return [months[m] for m in sorted(months)]
+
+
+class SharedCount:
+    """One refund rule over failures that many customers share (an incident of the whole
+    platform affects them all), counted once; each customer then adds its own.
+
+    ``refunds(own)`` and ``standing(own, at)`` equal ``incident_count_refunds`` with this
+    one rule and ``incident_count_standing`` over the shared and own failures together
+    (listed shared first), at a cost that grows with the customer's own failures: only
+    the instants whose 28 days hold one of them are counted again.
+    """
+
+    def __init__(
+        self,
+        rule: IncidentCountRefund,
+        failures: Iterable[Failure],
+        *,
+        zone: str,
+        since: dt.datetime,
+        until: dt.datetime,
+    ) -> None:
+        self.rule = rule
+        self.failures = sorted(counted_failures(rule, failures), key=_declared)
+        """The shared failures the rule counts, by declaration."""
+        self._times = [as_utc(f.declared_at) for f in self.failures]
+        self._refs = [f.ref for f in self.failures]
+        self._span = _WALL.length(rule.within)
+        self._zone, self._since, self._until = zone, as_utc(since), as_utc(until)
+        self._alone = self._first_triggers(self._times, [])
+        self._alone_lines: dict[Interval, CreditLine] | None = None
+        self._alone_standings: dict[dt.datetime, CountStanding] = {}
+
+    def refunds(self, own: Iterable[Failure] = ()) -> dict[Interval, CreditLine]:
+        """The months the rule refunds, with the customer's ``own`` failures added: for each,
+        the line (without an amount) of the first failure that brought the count over the
+        limit."""
+        if self._alone_lines is None:
+            self._alone_lines = self._lines(self._alone, [], [], {})
+        mine = sorted(counted_failures(self.rule, own), key=_declared)
+        if not mine:
+            return self._alone_lines
+        own_times = [as_utc(f.declared_at) for f in mine]
+        triggers = self._first_triggers(self._candidates(own_times), own_times, self._alone)
+        return self._lines(triggers, mine, own_times, self._alone_lines)
+
+    def _lines(
+        self,
+        triggers: dict[Interval, dt.datetime],
+        own: Sequence[Failure],
+        own_times: Sequence[dt.datetime],
+        alone: dict[Interval, CreditLine],
+    ) -> dict[Interval, CreditLine]:
+        """A line per month; the shared one where the customer's own failures change nothing
+        (the same first failure, none of its own within the span before it)."""
+        lines = {}
+        for month, at in sorted(triggers.items()):
+            start = at - self._span
+            if (
+                month in alone
+                and self._alone[month] == at
+                and bisect.bisect_right(own_times, at) == bisect.bisect_right(own_times, start)
+            ):
+                lines[month] = alone[month]
+                continue
+            refs, trigger = self._window_refs(own, own_times, at)
+            lines[month] = _refund(self.rule, refs, trigger, at, month, self._zone, None)
+        return lines
+
+    def _window_refs(
+        self, own: Sequence[Failure], own_times: Sequence[dt.datetime], at: dt.datetime
+    ) -> tuple[tuple[str, ...], str]:
+        """The references of the failures of the span ending at ``at``, ``(at − within,
+        at]``, by declaration (at one instant the shared ones first, as the refund rule lists
+        them), and the first of those declared at ``at``: slices of the shared ones with the
+        customer's own ``own`` (counted, by declaration) put in their place."""
+        start, times = at - self._span, self._times
+        first, last = bisect.bisect_right(times, start), bisect.bisect_right(times, at)
+        refs: list[str] = []
+        taken = first
+        for f, when in zip(own, own_times, strict=True):
+            if start < when <= at:  # after the shared ones declared at the same instant
+                place = bisect.bisect_right(times, when, taken, last)
+                refs += self._refs[taken:place]
+                refs.append(f.ref)
+                taken = place
+        refs += self._refs[taken:last]
+        if first < last and times[last - 1] == at:
+            trigger = self._refs[bisect.bisect_left(times, at, first, last)]
+        else:  # only the customer's own were declared at ``at`` (or none: a standing)
+            index = bisect.bisect_left(own_times, at)
+            trigger = own[index].ref if index < len(own) else ""
+        return tuple(refs), trigger
+
+    def standing(self, own: Iterable[Failure], at: dt.datetime) -> CountStanding:
+        """``incident_count_standing`` at ``at``, the customer's ``own`` failures added."""
+        at = as_utc(at)
+        mine = sorted(counted_failures(self.rule, own), key=_declared)
+        own_times = [as_utc(f.declared_at) for f in mine]
+        start = at - self._span
+        if bisect.bisect_right(own_times, at) == bisect.bisect_right(own_times, start):
+            alone = self._alone_standings.get(at)  # none of the customer's own in the span
+            if alone is None:
+                alone = self._alone_standings[at] = _count_standing(
+                    self.rule, self._window_refs([], [], at)[0]
+                )
+            return alone
+        return _count_standing(self.rule, self._window_refs(mine, own_times, at)[0])
+
+    def _count(self, own_times: Sequence[dt.datetime], at: dt.datetime) -> int:
+        start, times = at - self._span, self._times
+        shared = bisect.bisect_right(times, at) - bisect.bisect_right(times, start)
+        return shared + bisect.bisect_right(own_times, at) - bisect.bisect_right(own_times, start)
+
+    def _candidates(self, own_times: Sequence[dt.datetime]) -> Iterable[dt.datetime]:
+        """The instants whose count the customer's own failures change: their own, and the
+        shared failures' within the span after one. A month whose first refund is already
+        earlier needs none of its later instants (counts only grow)."""
+        since, until = self._since, self._until
+        yield from (t for t in own_times if since <= t < until)
+        times, alone = self._times, self._alone
+        reach = [(max(t, since), min(t + self._span, until)) for t in own_times]
+        for start, end in _merged(r for r in reach if r[0] < r[1]):
+            index = bisect.bisect_left(times, start)
+            month: Interval | None = None
+            while index < len(times) and times[index] < end:
+                at = times[index]
+                if month is None or not month[0] <= at < month[1]:
+                    month = period_containing("month", at, self._zone)
+                first = alone.get(month)
+                if first is not None and at >= first:  # on to the next month
+                    index = bisect.bisect_left(times, month[1], index)
+                    continue
+                yield at
+                index += 1
+
+    def _first_triggers(
+        self,
+        candidates: Iterable[dt.datetime],
+        own_times: Sequence[dt.datetime],
+        found: dict[Interval, dt.datetime] | None = None,
+    ) -> dict[Interval, dt.datetime]:
+        """For each month, the first of ``candidates`` (and of ``found``) at which the count
+        is over the limit, declared in ``[since, until)``."""
+        found = {} if found is None else dict(found)
+        month: Interval | None = None
+        for at in sorted(set(candidates)):
+            if not self._since <= at < self._until:
+                continue
+            if month is None or not month[0] <= at < month[1]:
+                month = period_containing("month", at, self._zone)
+            first = found.get(month)
+            if first is not None and first <= at:
+                continue
+            if self._count(own_times, at) > self.rule.more_than:
+                found[month] = at
+        return found
+
+
+def _merged(
+    spans: Iterable[tuple[dt.datetime, dt.datetime]],
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    merged: list[tuple[dt.datetime, dt.datetime]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _failures_counted(rule: IncidentCountRefund) -> str:
@@ -297,21 +476,22 @@ def _declared(failure: Failure) -> dt.datetime:
 
 def _refund(
     rule: IncidentCountRefund,
-    window: Sequence[Failure],
-    trigger: Failure,
+    refs: tuple[str, ...],
+    trigger: str,
     at: dt.datetime,
     month: Interval,
     zone: str,
     monthly_fee: Decimal | None,
 ) -> CreditLine:
-    refs = tuple(f.ref for f in window)
+    """The refund of ``month``: ``refs`` the failures of the span ending at ``at``, when
+    ``trigger`` was declared."""
     return CreditLine(
         kind=CreditKind.INCIDENT_COUNT,
         percent=rule.percent_of_monthly_fee,
         fee="monthly",
         amount=_of_fee(monthly_fee, rule.percent_of_monthly_fee),
         reason=(
-            f"{len(window)} {_failures_counted(rule)} within {rule.within} up to {trigger.ref} "
+            f"{len(refs)} {_failures_counted(rule)} within {rule.within} up to {trigger} "
             f"({_local(at, zone)}), more than {rule.more_than}: "
             f"{', '.join(refs)}; refund of {decimal_pct(rule.percent_of_monthly_fee)} of the "
             f"{period_name(month, zone)} monthly fee"
@@ -360,13 +540,18 @@ def incident_count_standing(
         (f for f in counted_failures(rule, failures) if at - span < as_utc(f.declared_at) <= at),
         key=_declared,
     )
+    return _count_standing(rule, tuple(f.ref for f in window))
+
+
+def _count_standing(rule: IncidentCountRefund, refs: tuple[str, ...]) -> CountStanding:
+    """``refs``, the failures of the span ending now, of the ``more_than + 1`` that owe."""
     return CountStanding(
         kind=CreditKind.INCIDENT_COUNT,
-        counted=len(window),
+        counted=len(refs),
         owed_at=rule.more_than + 1,
         counts=f"{_failures_counted(rule)} within {rule.within}",
         credit=f"a refund of {decimal_pct(rule.percent_of_monthly_fee)} of the monthly fee",
-        incidents=tuple(f.ref for f in window),
+        incidents=refs,
     )
 
 

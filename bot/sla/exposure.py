@@ -20,14 +20,17 @@ the customer's fee; the tier budgets; each count rule's standing; and the claim 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Generic, TypeVar
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any, Generic, TypeVar
 
 from bot.sla.credits import (
     CountStanding,
     CreditLine,
     Failure,
+    SharedCount,
     TierBudget,
     counted_failures,
     incident_count_refunds,
@@ -85,12 +88,27 @@ def assess_uptime(
     """Uptime of ``periods`` (consecutive, of ``terms.period`` in ``zone``) with what happened
     up to ``until``: ``outages`` every outage interval affecting the customer, ``exclusions``
     the excluded outages and the maintenance windows announced with enough notice."""
+    months = measure_periods(uptime_months(periods, zone), until, outages, exclusions)
+    return judge_uptime(terms, zone, periods, until, months)
+
+
+def uptime_months(periods: Sequence[Interval], zone: str) -> list[Interval]:
+    """The calendar months of ``zone`` that ``periods`` cover. Uptime is measured month by
+    month (the months of a year add up to it exactly), so every outcome also knows the
+    running month."""
+    return periods_between("month", periods[0][0], periods[-1][1], zone)
+
+
+def judge_uptime(
+    terms: UptimeSpec,
+    zone: str,
+    periods: Sequence[Interval],
+    until: dt.datetime,
+    months: Sequence[UptimeResult],
+) -> UptimeOutcome:
+    """Step 1 once the ``uptime_months`` of ``periods`` are measured (``assess_uptime``, or
+    ``SharedDowntime`` for customers who share most of their outages)."""
     begun = periods_begun(periods, until)
-    # Measured month by month (the months of a year add up to it exactly), so every outcome
-    # also knows the running month.
-    months = measure_periods(
-        periods_between("month", periods[0][0], periods[-1][1], zone), until, outages, exclusions
-    )
     month_to_date = next((m for m in reversed(months) if m.start < until), months[0])
     if terms.period == "month":
         results = months
@@ -157,6 +175,57 @@ def assess_refunds(
     return CountOutcome(tuple(credits), standings, counted)
 
 
+class SharedRefunds(Generic[F]):
+    """Step 2 for customers on the same terms: the failures they all share (incidents
+    affecting every customer) counted once per rule (``SharedCount``).
+
+    ``assess(own)`` equals ``assess_refunds(rules, zone, shared + own, since, cut, until)``,
+    except that its ``counted`` holds the customer's own failures only; the shared ones the
+    rules counted are ``counted`` here, the same for every customer on these terms.
+    """
+
+    def __init__(
+        self,
+        rules: Sequence[IncidentCountRefund],
+        zone: str,
+        failures: Sequence[F],
+        since: dt.datetime,
+        cut: dt.datetime,
+        until: dt.datetime,
+    ) -> None:
+        self._rules = tuple(rules)
+        self._counts = [
+            SharedCount(rule, failures, zone=zone, since=since, until=cut) for rule in rules
+        ]
+        self._since, self._cut, self._until = since, cut, until
+        self.counted: tuple[F, ...] = tuple(
+            f for count in self._counts for f in count.failures if since <= f.declared_at < cut
+        )
+        """The shared failures the rules counted (one may appear under two rules)."""
+
+    def assess(self, own: Sequence[F] = ()) -> CountOutcome[F]:
+        if not self._rules:
+            return CountOutcome()
+        months: dict[Interval, CreditLine] = {}
+        for count in self._counts:  # a month is refunded once: the largest percentage wins
+            for month, line in count.refunds(own).items():
+                held = months.get(month)
+                if held is None or held.percent < count.rule.percent_of_monthly_fee:
+                    months[month] = line
+        standings = (
+            tuple(count.standing(own, self._until) for count in self._counts)
+            if self._until < self._cut
+            else ()
+        )
+        counted = tuple(
+            f
+            for rule in self._rules
+            for f in counted_failures(rule, own)
+            if self._since <= f.declared_at < self._cut
+        )
+        return CountOutcome(tuple(months[m] for m in sorted(months)), standings, counted)
+
+
 def assess_response_misses(
     spec: ResponseMissCredit | None,
     zone: str,
@@ -186,6 +255,63 @@ def assess_response_misses(
             claim_by=claim_deadline(period[1], spec.claim_window, zone),
         )  # fmt: skip
     return CountOutcome(tuple(credits), tuple(standings), tuple(counted))
+
+
+class SharedMisses(Generic[F]):
+    """Step 3 for customers on the same terms: the missed responses of incidents affecting
+    every customer, split into the periods once.
+
+    ``assess(own)`` equals ``assess_response_misses(spec, zone, missed, periods, cut,
+    until)`` where ``missed`` are the shared and the customer's ``own`` missed responses
+    together in ``key`` order (both given in that order), except that its ``counted`` holds
+    the customer's own; a customer's few are put in their places among the shared ones.
+    """
+
+    def __init__(
+        self,
+        spec: ResponseMissCredit | None,
+        zone: str,
+        missed: Sequence[F],
+        periods: Sequence[Interval],
+        cut: dt.datetime,
+        until: dt.datetime,
+        key: Callable[[F], Any] = attrgetter("declared_at"),
+    ) -> None:
+        self._spec, self._zone, self._periods = spec, zone, tuple(periods)
+        self._cut, self._until, self._key = cut, until, key
+        self._shared = []  # per period: the keys and the references of the shared ones
+        for period in self._periods:
+            end = min(period[1], cut)
+            found = [f for f in missed if period[0] <= f.declared_at < end]
+            self._shared.append(([key(f) for f in found], [f.ref for f in found]))
+        self._alone: CountOutcome[F] | None = None
+
+    def assess(self, own: Sequence[F] = ()) -> CountOutcome[F]:
+        spec = self._spec
+        if spec is None:
+            return CountOutcome()
+        if not own and self._alone is not None:
+            return self._alone
+        credits: list[CreditLine] = []
+        standings: list[CountStanding] = []
+        counted: list[F] = []
+        for period, (keys, shared) in zip(self._periods, self._shared, strict=True):
+            end = min(period[1], self._cut)
+            mine = [f for f in own if period[0] <= f.declared_at < end]
+            counted += mine
+            refs = list(shared)
+            for shift, f in enumerate(mine):  # in key order: each after those before it
+                refs.insert(bisect_right(keys, self._key(f)) + shift, f.ref)
+            if self._until < self._cut and period[0] <= self._until < period[1]:
+                standings.append(response_miss_standing(refs, spec))
+            credits += response_miss_credit(
+                refs, spec, None, period=period, zone=self._zone,
+                claim_by=claim_deadline(period[1], spec.claim_window, self._zone),
+            )  # fmt: skip
+        outcome = CountOutcome(tuple(credits), tuple(standings), tuple(counted))
+        if not own:
+            self._alone = outcome
+        return outcome
 
 
 # --- the combining rule ----------------------------------------------------------------------------
@@ -241,4 +367,13 @@ def priced(line: CreditLine, fee: Fee | None) -> CreditLine:
     if fee is None:
         return line
     basis = fee.monthly if line.fee == "monthly" else fee.annual
-    return replace(line, amount=basis * line.percent / 100)
+    return CreditLine(  # not dataclasses.replace: a report prices thousands of lines
+        kind=line.kind,
+        percent=line.percent,
+        fee=line.fee,
+        amount=basis * line.percent / 100,
+        reason=line.reason,
+        period=line.period,
+        claim_deadline=line.claim_deadline,
+        incidents=line.incidents,
+    )

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -78,10 +78,17 @@ def subtract(a: Iterable[Interval], b: Iterable[Interval]) -> list[Interval]:
     return _subtract_merged(union(a), union(b))
 
 
-def _intersect_merged(left: Sequence[Interval], right: Sequence[Interval]) -> list[Interval]:
-    if len(left) > len(right):
-        left, right = right, left
-    right_ends = [end for _, end in right]
+def _intersect_merged(
+    left: Sequence[Interval],
+    right: Sequence[Interval],
+    right_ends: Sequence[dt.datetime] | None = None,
+) -> list[Interval]:
+    """Where merged ``left`` and ``right`` both hold (``right_ends``: ``right``'s ends, when
+    known, for the few ``left`` against a long ``right``)."""
+    if right_ends is None:
+        if len(left) > len(right):
+            left, right = right, left
+        right_ends = [end for _, end in right]
     result: list[Interval] = []
     for start, end in left:  # the few against the many, found by bisection
         j = bisect.bisect_right(right_ends, start)
@@ -380,3 +387,311 @@ def overlaps(spans: Sequence[Interval], interval: Interval) -> bool:
     if index and spans[index - 1][1] > interval[0]:
         return True
     return index < len(spans) and spans[index][0] < interval[1]
+
+
+# --- shared by many customers -------------------------------------------------------------
+
+
+class SharedOutages:
+    """Outages that many customers share (an outage of the whole platform affects every
+    customer), put in UTC and merged once for every ``SharedDowntime`` that clips them to
+    its periods.
+
+    ``listed``: shared outages whose overlap with downtime a caller asks about (those a
+    report lists when they left downtime), by position.
+    """
+
+    def __init__(self, outages: Iterable[Interval], listed: Sequence[Interval] = ()) -> None:
+        self._merged = union(_in_utc(outages))
+        self._merged_ends = [end for _, end in self._merged]
+        self.listed = _in_utc(listed)
+        self._by_start = sorted(range(len(self.listed)), key=self.listed.__getitem__)
+        self._starts = [self.listed[k][0] for k in self._by_start]
+        # For ``touching``: the short ones by start, reached by bisection; the few long ones
+        # (open for days) looked at one by one.
+        self._reach = _SHORT
+        short = [k for k in self._by_start if self.listed[k][1] - self.listed[k][0] <= _SHORT]
+        self._short, self._short_starts = short, [self.listed[k][0] for k in short]
+        self._long = [k for k in self._by_start if self.listed[k][1] - self.listed[k][0] > _SHORT]
+
+    def within(self, lo: dt.datetime, hi: dt.datetime) -> list[Interval]:
+        """``clip(outages, lo, hi)``: their union within ``[lo, hi)``."""
+        found: list[Interval] = []
+        if hi <= lo:
+            return found
+        index = bisect.bisect_right(self._merged_ends, lo)
+        while index < len(self._merged) and self._merged[index][0] < hi:
+            start, end = self._merged[index]
+            found.append((max(start, lo), min(end, hi)))
+            index += 1
+        return found
+
+    def listed_within(self, lo: dt.datetime, hi: dt.datetime) -> list[int]:
+        """The positions of the ``listed`` outages that start before ``hi`` and end after
+        ``lo``, in order."""
+        listed = self.listed
+        before = self._by_start[: bisect.bisect_left(self._starts, hi)]
+        return sorted(k for k in before if listed[k][1] > lo)
+
+    def listed_overlapping(self, spans: Sequence[Interval]) -> list[int]:
+        """The positions of the ``listed`` outages that share time with the merged
+        ``spans``, in order: one sweep over both, by start."""
+        if not spans:
+            return []
+        found, listed, index = [], self.listed, 0
+        for k in self._by_start[: bisect.bisect_left(self._starts, spans[-1][1])]:
+            start, end = listed[k]
+            while index < len(spans) and spans[index][1] <= start:
+                index += 1
+            if index == len(spans):
+                break
+            if spans[index][0] < end and start < end:
+                found.append(k)
+        return sorted(found)
+
+    def touching(self, start: dt.datetime, end: dt.datetime) -> list[int]:
+        """The positions of the ``listed`` outages that share time with ``[start, end)``."""
+        listed = self.listed
+        first = bisect.bisect_right(self._short_starts, start - self._reach)
+        last = bisect.bisect_left(self._short_starts, end)
+        found = [k for k in self._short[first:last] if listed[k][1] > start]
+        found += [k for k in self._long if listed[k][0] < end and listed[k][1] > start]
+        return [k for k in found if listed[k][0] < listed[k][1]]
+
+
+_SHORT = dt.timedelta(days=1)
+
+
+class SharedDowntime:
+    """``measure_periods`` for many customers whose outages and exclusions are mostly the same:
+    an outage of the whole platform affects every customer, and customers on the same terms
+    judge the same maintenance alike.
+
+    The intervals they all share are measured once. ``measure`` then adds one customer's own
+    outages and exclusions and works only where those reach: outside them the customer's
+    downtime is the shared one. Its cost grows with the customer's own intervals, not with
+    the shared ones, and its results equal ``measure_periods`` of the shared and own intervals
+    together, except that they carry no spans (a customer's spans would repeat the shared
+    ones; ``CustomerDowntime.left_downtime`` answers what they were kept for).
+    """
+
+    def __init__(
+        self,
+        periods: Sequence[Interval],
+        until: dt.datetime,
+        outages: SharedOutages,
+        exclusions: Iterable[Interval] = (),
+    ) -> None:
+        self._periods = [(as_utc(start), as_utc(end)) for start, end in periods]
+        if any(end <= start for start, end in self._periods):
+            raise ValueError("a period must end after it starts")
+        until = as_utc(until)
+        first = self._periods[0][0]
+        self._cuts = [(start, min(max(until, start), end)) for start, end in self._periods]
+        self._cut_ends = [cut for _, cut in self._cuts]
+        self._lo, self._hi = first, max(min(until, self._periods[-1][1]), first)
+        self._outages = outages
+        self._raw = outages.within(self._lo, self._hi)
+        self._raw_ends = [end for _, end in self._raw]
+        self._exclusions = union(_in_utc(exclusions))
+        self._exclusion_ends = [end for _, end in self._exclusions]
+        excluded = _intersect_merged(self._raw, self._exclusions) if self._raw else []
+        self.spans: list[Interval] = (
+            _subtract_merged(self._raw, excluded) if excluded else self._raw
+        )
+        """The shared downtime: merged intervals."""
+        self._ends = [end for _, end in self.spans]
+        excluded_ends = [end for _, end in excluded]
+        # How much of each is where a customer's own intervals reach, by running totals.
+        self._down_lengths = _Lengths(self.spans)
+        self._excluded_lengths = _Lengths(excluded)
+        self.results = tuple(
+            UptimeResult(
+                start=start,
+                end=end,
+                until=cut,
+                available=end - start,
+                downtime=total(_within(self.spans, self._ends, start, cut)),
+                excluded=total(_within(excluded, excluded_ends, start, cut)),
+            )
+            for (start, end), (_, cut) in zip(self._periods, self._cuts, strict=True)
+        )
+        """Each period measured with the shared intervals alone."""
+
+    @cached_property
+    def listed_within(self) -> list[int]:
+        """The positions of the shared ``listed`` outages that start before the periods'
+        data ends and end after they start: every one that left downtime when nothing was
+        excluded."""
+        return self._outages.listed_within(self._lo, self._hi)
+
+    @cached_property
+    def listed_in_downtime(self) -> list[int]:
+        """The positions of the shared ``listed`` outages that share time with the shared
+        downtime."""
+        return self._outages.listed_overlapping(self.spans)
+
+    def _per_period(self, spans: Sequence[Interval]) -> list[dt.timedelta]:
+        """How much of the merged ``spans`` falls in each period up to its cut."""
+        cuts, found = self._cuts, [ZERO] * len(self._cuts)
+        for start, end in spans:
+            index = bisect.bisect_right(self._cut_ends, start)
+            while index < len(cuts) and cuts[index][0] < end:
+                piece = min(end, cuts[index][1]) - max(start, cuts[index][0])
+                if piece > ZERO:
+                    found[index] += piece
+                index += 1
+        return found
+
+    def left_downtime(self, interval: Interval) -> bool:
+        """Whether ``interval`` shares time with the shared downtime."""
+        return overlaps(self.spans, interval)
+
+    def measure(
+        self, outages: Iterable[Interval] = (), exclusions: Iterable[Interval] = ()
+    ) -> CustomerDowntime:
+        """The periods measured with one customer's own outages and exclusions added.
+
+        Only the region they reach is measured again: the shared downtime and exclusions
+        there (before) come from running totals, the customer's (after) from its own
+        outages, the shared outages where only its exclusions reach, and the exclusions.
+        An outage of its own that lasts months costs no more than a short one."""
+        own = clip(_in_utc(outages), self._lo, self._hi)
+        cuts = clip(_in_utc(exclusions), self._lo, self._hi)  # they matter only on outages
+        if not own and not cuts:
+            return CustomerDowntime(self, self.results, [], [], [])
+        region = union([*own, *cuts])
+        only_cut = _subtract_merged(cuts, own)  # where the shared outages still decide
+        raw_after = union([*own, *_intersect_merged(only_cut, self._raw, self._raw_ends)])
+        shared_cuts = _intersect_merged(region, self._exclusions, self._exclusion_ends)
+        cuts_after = union([*shared_cuts, *cuts])
+        down_after = _subtract_merged(raw_after, cuts_after)
+        totals = (
+            self._per_period_of(self._down_lengths, region),
+            self._per_period(down_after),
+            self._per_period_of(self._excluded_lengths, region),
+            self._per_period(_intersect_merged(raw_after, cuts_after)),
+        )
+        results = tuple(
+            _adjusted(result, *(t[index] for t in totals))
+            for index, result in enumerate(self.results)
+        )
+        # Shared downtime the customer has not: where its own exclusions cover it.
+        removed = _intersect_merged(cuts, self.spans, self._ends)
+        return CustomerDowntime(self, results, region, down_after, removed)
+
+    def _per_period_of(self, lengths: _Lengths, region: Sequence[Interval]) -> list[dt.timedelta]:
+        """How much of the merged intervals behind ``lengths`` falls in each period up to its
+        cut, within the merged ``region``."""
+        cuts, found = self._cuts, [ZERO] * len(self._cuts)
+        for start, end in region:
+            index = bisect.bisect_right(self._cut_ends, start)
+            while index < len(cuts) and cuts[index][0] < end:
+                found[index] += lengths.within(max(start, cuts[index][0]), min(end, cuts[index][1]))
+                index += 1
+        return found
+
+
+class _Lengths:
+    """Merged intervals whose total length within any span is found by bisection."""
+
+    def __init__(self, merged: Sequence[Interval]) -> None:
+        self._merged = merged
+        self._starts = [start for start, _ in merged]
+        self._ends = [end for _, end in merged]
+        self._before = [ZERO]  # the summed lengths of the intervals before each
+        for start, end in merged:
+            self._before.append(self._before[-1] + (end - start))
+
+    def within(self, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
+        """Their total length within ``[start, end)``."""
+        if end <= start:
+            return ZERO
+        first = bisect.bisect_right(self._ends, start)
+        last = bisect.bisect_left(self._starts, end)
+        if first >= last:
+            return ZERO
+        found = self._before[last] - self._before[first]
+        found -= max(ZERO, start - self._merged[first][0])
+        found -= max(ZERO, self._merged[last - 1][1] - end)
+        return found
+
+
+def _adjusted(
+    result: UptimeResult,
+    down_before: dt.timedelta,
+    down_after: dt.timedelta,
+    excluded_before: dt.timedelta,
+    excluded_after: dt.timedelta,
+) -> UptimeResult:
+    """``result`` with a region's downtime and exclusions replaced: before → after."""
+    if down_before == down_after and excluded_before == excluded_after:
+        return result
+    return UptimeResult(
+        start=result.start,
+        end=result.end,
+        until=result.until,
+        available=result.available,
+        downtime=result.downtime - down_before + down_after,
+        excluded=result.excluded - excluded_before + excluded_after,
+    )
+
+
+class CustomerDowntime:
+    """One customer's downtime: the shared downtime, changed where its own intervals reach."""
+
+    def __init__(
+        self,
+        shared: SharedDowntime,
+        results: tuple[UptimeResult, ...],
+        region: list[Interval],
+        down: list[Interval],
+        removed: list[Interval],
+    ) -> None:
+        self.results = results
+        """Each period, measured (no spans)."""
+        self._shared = shared
+        self._region = region
+        """Where the customer's own intervals reach (merged)."""
+        self._down = down
+        """The customer's downtime within ``region`` (merged)."""
+        self._removed = removed
+        """Shared downtime that the customer's own exclusions took away (merged)."""
+
+    def left_downtime(self, interval: Interval) -> bool:
+        """Whether ``interval`` shares time with this customer's downtime (as ``overlaps`` of
+        its spans would say)."""
+        start, end = as_utc(interval[0]), as_utc(interval[1])
+        if end <= start:
+            return False
+        if overlaps(self._down, (start, end)):
+            return True
+        spans = self._shared.spans  # outside the region the downtime is the shared one
+        index = bisect.bisect_right(self._shared._ends, start)
+        while index < len(spans) and spans[index][0] < end:
+            piece = (max(spans[index][0], start), min(spans[index][1], end))
+            if not _inside(self._region, piece):
+                return True
+            index += 1
+        return False
+
+    @cached_property
+    def lost(self) -> frozenset[int]:
+        """The positions of the shared ``listed`` outages that share time with the shared
+        downtime but not with this customer's (its own exclusions took all of it away)."""
+        shared = self._shared
+        listed = shared._outages.listed
+        candidates = {
+            k for start, end in self._removed for k in shared._outages.touching(start, end)
+        }
+        return frozenset(
+            k
+            for k in candidates
+            if shared.left_downtime(listed[k]) and not self.left_downtime(listed[k])
+        )
+
+
+def _inside(merged: Sequence[Interval], piece: Interval) -> bool:
+    """Whether ``piece`` lies within one of the ``merged`` intervals."""
+    index = bisect.bisect_right(merged, (piece[0], _FAR_FUTURE)) - 1
+    return index >= 0 and merged[index][0] <= piece[0] and piece[1] <= merged[index][1]

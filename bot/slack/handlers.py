@@ -484,6 +484,24 @@ def home_view(edge: Edge, user: str):
     )
 
 
+def report_acknowledged(edge: Edge, command: ReportCommand) -> Reply:
+    """``/sla report``'s acknowledgement: a refusal of a period or customer that is not one,
+    found without reading the database, or word that the report follows (``report``, after
+    the acknowledgement: it reads every customer's history)."""
+    period = command.period or edge.ctx.clock.now().strftime("%Y-%m")  # begun in every zone
+    try:
+        reports.check_request(edge.ctx, period, command.customer)
+    except Refusal as refusal:
+        return refused(_report_refusal(refusal))
+    return Reply(
+        blocks.reply(f"⏳ Working out uptime and credits for {command.period or 'this month'}…")
+    )
+
+
+def _report_refusal(refusal: Refusal) -> str:
+    return f"{mrkdwn.clip(str(refusal), 1500)}\nUsage: {REPORT_USAGE}"
+
+
 def report(edge: Edge, user: str, channel: str | None, command: ReportCommand) -> Reply:
     """``/sla report [period] [customer] [csv]``: the summary, ephemeral (it may hold money);
     with ``csv``, the whole report as a file in the requester's direct messages."""
@@ -492,7 +510,7 @@ def report(edge: Edge, user: str, channel: str | None, command: ReportCommand) -
     try:
         result = reports.customer_report(edge.ctx, period, command.customer)
     except Refusal as refusal:
-        raise Refusal(f"{mrkdwn.clip(str(refusal), 1500)}\nUsage: {REPORT_USAGE}") from None
+        raise Refusal(_report_refusal(refusal)) from None
     money = edge.permissions.sees_money(user)
     message = blocks.report_summary(result, money=money, zone=zone)
     if command.csv:

@@ -10,19 +10,21 @@ import csv
 import datetime as dt
 import io
 import json
+from concurrent.futures import Executor, Future
 
 import pytest
 from sqlalchemy import event
 
 from bot.context import Context
 from bot.incidents.importer import import_history, read_records
+from bot.slack.app import build_app
 from bot.slack.grammar import Report, UsageError, parse_sla
 from bot.slack.handlers import home_view
-from bot.slack.loopback import UPLOAD_URL
+from bot.slack.loopback import RESPONSE_URL, UPLOAD_URL
 from bot.slack.loopback import Reply as Scripted
 from config.contracts import SHIPPED_POLICIES_DIR, load_contracts, policy_files
 from tests.conftest import FIXTURES
-from tests.slack.conftest import make_workspace
+from tests.slack.conftest import Workspace, make_settings, make_workspace
 from tests.slack.test_safety import mrkdwn_texts
 
 MANAGER = "U2"  # bo, New York, via the user group S1
@@ -42,6 +44,18 @@ def workspace(slack, ctx, history):
 def answer(response) -> dict:
     assert response.status == 200, response.body
     return json.loads(response.body)
+
+
+def reported(workspace, text: str, **kwargs) -> dict:
+    """``/sla <text>``'s report: acknowledged at once, then posted to the response URL in
+    place of the acknowledgement."""
+    slack = workspace.slack
+    before = len(slack.calls_to(RESPONSE_URL))
+    acknowledged = answer(workspace.sla(text, **kwargs))
+    assert acknowledged["text"].startswith("⏳ Working out uptime and credits for ")
+    body = slack.wait_for(RESPONSE_URL, count=before + 1, timeout=30)[-1].params
+    assert body["replace_original"] is True
+    return body
 
 
 def everything(body: dict) -> str:
@@ -89,7 +103,7 @@ def test_two_periods_are_refused():
 
 
 def test_a_manager_gets_every_customer_worst_first_with_the_money(workspace, slack):
-    body = answer(workspace.sla("report 2026-10", user=MANAGER))
+    body = reported(workspace, "report 2026-10", user=MANAGER)
     assert body["response_type"] == "ephemeral"
     blocks = body["blocks"]
     assert blocks[0] == {
@@ -127,7 +141,7 @@ def test_a_manager_gets_every_customer_worst_first_with_the_money(workspace, sla
 
 
 def test_without_the_money_a_responder_sees_percentages_of_the_fee(workspace, slack):
-    body = answer(workspace.sla("report 2026-10", user="U1"))
+    body = reported(workspace, "report 2026-10", user="U1")
     text = everything(body)
     for figure in MONEY:
         assert figure not in text, figure
@@ -137,7 +151,7 @@ def test_without_the_money_a_responder_sees_percentages_of_the_fee(workspace, sl
 
 
 def test_one_customer_shows_its_detail_and_the_incidents_that_counted(workspace, slack):
-    body = answer(workspace.sla("report 2026-10 Nordlys ApS", user=MANAGER))
+    body = reported(workspace, "report 2026-10 Nordlys ApS", user=MANAGER)
     assert body["blocks"][0]["text"]["text"] == "Nordlys ApS · October 2026"
     fields = [f["text"] for f in body["blocks"][2]["fields"]]
     assert fields == [
@@ -158,20 +172,20 @@ def test_one_customer_shows_its_detail_and_the_incidents_that_counted(workspace,
 def test_one_customer_in_a_running_period_shows_what_counts_towards_a_credit(workspace, slack):
     # globex as of 20 November: two severity I failures within 28 days (INC-K, INC-E); a
     # fourth would refund the month.
-    body = answer(workspace.sla("report 2026-11 globex", user="U1"))
+    body = reported(workspace, "report 2026-11 globex", user="U1")
     assert (
         "*Counting towards a credit*\n• 2 of the 4 severity 1 failures within 28d that owe a "
         "refund of 100 % of the monthly fee (INC-K, INC-E)\n• 1 of the 6 severity 2 failures "
         "affecting ≥ 25 % of traffic within 28d that owe a refund of 100 % of the monthly fee "
         "(INC-H)" in mrkdwn_texts(body["blocks"])
     )
-    closed = answer(workspace.sla("report 2026-10 globex", user="U1"))
+    closed = reported(workspace, "report 2026-10 globex", user="U1")
     assert "Counting towards a credit" not in everything(closed)
 
 
 def test_no_period_means_this_month_in_the_readers_zone(workspace, slack):
     # T0 is 20 November: the report is November's so far.
-    body = answer(workspace.sla("report acme", user=MANAGER))
+    body = reported(workspace, "report acme", user=MANAGER)
     assert (
         body["blocks"][0]["text"]["text"] == "Acme Retail Inc. · November 2026 to 2026-11-20 04:00"
     )
@@ -185,7 +199,7 @@ def test_user_text_in_a_report_is_escaped(slack, ctx, tmp_path):
     )
     contracts = load_contracts(policy_files(SHIPPED_POLICIES_DIR), customers, None)
     workspace = make_workspace(slack, Context(db=ctx.db, contracts=contracts, clock=ctx.clock))
-    body = answer(workspace.sla("report 2026-11 evil"))
+    body = reported(workspace, "report 2026-11 evil")
     for text in mrkdwn_texts(body["blocks"]):
         assert "<!channel>" not in text
     assert "&lt;!channel&gt; &amp; co (evil)" in everything(body)
@@ -229,7 +243,7 @@ def csv_rows(slack) -> tuple[dict, list[dict]]:
 
 
 def test_csv_on_request_goes_to_the_requesters_direct_messages(workspace, slack):
-    body = answer(workspace.sla("report 2026-10 csv", user=MANAGER))
+    body = reported(workspace, "report 2026-10 csv", user=MANAGER)
     assert uploads(slack) == [
         "files.getUploadURLExternal",
         UPLOAD_URL,
@@ -253,7 +267,7 @@ def test_csv_on_request_goes_to_the_requesters_direct_messages(workspace, slack)
 
 
 def test_a_responders_csv_has_no_money(workspace, slack):
-    answer(workspace.sla("report 2026-10 acme csv", user="U1"))
+    reported(workspace, "report 2026-10 acme csv", user="U1")
     file, (acme,) = csv_rows(slack)
     assert file["filename"] == "slabot-report-2026-10-acme.csv"
     assert (acme["credit_amount"], acme["currency"]) == ("", "")
@@ -263,7 +277,7 @@ def test_a_responders_csv_has_no_money(workspace, slack):
 
 def test_when_slack_refuses_the_file_the_summary_still_comes_and_says_what_to_do(workspace, slack):
     slack.script("files.completeUploadExternal", Scripted(error="not_allowed_token_type"))
-    body = answer(workspace.sla("report 2026-10 csv", user=MANAGER))
+    body = reported(workspace, "report 2026-10 csv", user=MANAGER)
     assert body["blocks"][0]["text"]["text"] == "Uptime and credits · 2026-10"
     note = body["blocks"][-1]["elements"][0]["text"]
     assert note == (
@@ -377,7 +391,7 @@ def test_maintenance_announced_with_sla_maintenance_is_excluded_by_each_contract
     assert answer(workspace.incident("restore INC-1"))["text"].startswith("✅ Service restored")
 
     def downtime(customer: str) -> str:
-        body = answer(workspace.sla(f"report 2026-11 {customer}", user="U3"))
+        body = reported(workspace, f"report 2026-11 {customer}", user="U3")
         return next(
             f["text"] for f in body["blocks"][2]["fields"] if f["text"].startswith("*Downtime*")
         )
@@ -393,9 +407,76 @@ def test_one_customer_shows_the_budget_before_every_tier_still_ahead(workspace, 
     # initech (Diplomasafe), 2026 through October: 200 of 525,600 minutes down. Before 2.5 %:
     # 525.6 − 200 = 325.6 min; before 25 % (below 90 %): 52,560 − 200 = 52,360 min; before
     # 100 % (below 80 %): 105,120 − 200 = 104,920 min.
-    body = answer(workspace.sla("report 2026-10 initech", user="U1"))
+    body = reported(workspace, "report 2026-10 initech", user="U1")
     fields = [f["text"] for f in body["blocks"][2]["fields"]]
     assert (
         "*Budget left*\n5h 25m to the 2.5 % tier, 36d 8h 40m to the 25 % tier, 72d 20h 40m to the 100 % tier"
         in fields
     )
+
+
+# --- a thousand customers: the acknowledgement first, the work after it ------------------------
+
+
+class HeldWork(Executor):
+    """Keeps what listeners hand on after their acknowledgement until ``run``: that the
+    answer to Slack's request went out while this still waited shows the ack did not wait
+    for it (Slack allows 3 seconds)."""
+
+    def __init__(self) -> None:
+        self.jobs: list = []
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.jobs.append((fn, args, kwargs))
+        return Future()
+
+    def run(self) -> int:
+        jobs, self.jobs = self.jobs, []
+        for fn, args, kwargs in jobs:
+            fn(*args, **kwargs)
+        return len(jobs)
+
+
+def test_with_a_thousand_customers_the_report_and_app_home_follow_the_acknowledgement(
+    slack, ctx, tmp_path
+):
+    path = tmp_path / "customers.yaml"
+    policies = ("dixa", "messaging-platform", "diplomasafe")
+    path.write_text("customers:\n" + "".join(
+        f"  - {{id: c{n:04d}, name: Customer {n}, policy: {policies[n % 3]},"
+        f" fee: {{amount: {100 + n}, currency: EUR, per: month}}}}\n"
+        for n in range(1000)
+    ))  # fmt: skip
+    contracts = load_contracts(policy_files(SHIPPED_POLICIES_DIR), path, None)
+    many = Context(db=ctx.db, contracts=contracts, clock=ctx.clock)
+    import_history(many, [
+        {"ref": f"P-{n}", "title": "platform down", "severity": 1, "outage": True,
+         "declared_at": f"2026-11-{n + 1:02d}T10:00:00Z",
+         "restored_at": f"2026-11-{n + 1:02d}T10:{20 + n:02d}:00Z",
+         "customers": [] if n % 2 else [f"c{n:04d}"]}
+        for n in range(12)
+    ])  # fmt: skip
+    held = HeldWork()
+    app, edge = build_app(many, make_settings(slack, SLABOT_MANAGERS="S1"), executor=held)
+    workspace = Workspace(app, edge, slack, many)
+
+    acknowledged = answer(workspace.sla("report 2026-11", user=MANAGER))
+    assert acknowledged["text"] == "⏳ Working out uptime and credits for 2026-11…"
+    assert slack.calls_to(RESPONSE_URL) == [] and len(held.jobs) == 1  # not yet worked out
+    assert held.run() == 1
+    (posted,) = slack.calls_to(RESPONSE_URL)
+    # Six platform outages in November, 21 + 23 + … + 31 = 156 minutes: below Dixa's 99.9 %
+    # of the month (43.2 minutes allowed; the 5 % tier) and the messaging platform's 99.99 %
+    # of the year (52.56), which also refunds November (six severity I within 28 days), not
+    # below Diplomasafe's 99.9 % of the year (525.6).
+    assert posted.params["blocks"][2]["text"]["text"].startswith(
+        "*1000 customers* · 667 below their commitment · credits owed to 667 · "
+    )
+
+    event_body = {"type": "app_home_opened", "user": MANAGER, "tab": "home", "channel": "D1"}
+    assert workspace.event(event_body, event_id="EvMany").status == 200
+    assert slack.calls_to("views.publish") == [] and len(held.jobs) == 1
+    held.run()
+    (home,) = slack.calls_to("views.publish")
+    text = json.dumps(home.params["view"]["blocks"], ensure_ascii=False)
+    assert "… and 975 more: `/sla report`" in text

@@ -99,6 +99,22 @@ def test_sqlite_is_migrated_on_first_use(tmp_path):
     assert db.current_revision() == db.head_revision()
 
 
+def test_the_schema_check_reads_what_alembic_would_without_importing_it(migrated: Database):
+    # Every command checks the schema at start-up; Alembic is imported only to migrate.
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from storage.db import _head_revision
+
+    scripts = ScriptDirectory.from_config(migrated._alembic_config())
+    assert _head_revision() == scripts.get_current_head() == migrated.head_revision()
+    with migrated.engine.connect() as connection:
+        assert (
+            migrated.current_revision()
+            == MigrationContext.configure(connection).get_current_revision()
+        )
+
+
 def test_postgres_asks_for_an_upgrade_instead_of_migrating_silently(postgres_url):
     from sqlalchemy import create_engine
 

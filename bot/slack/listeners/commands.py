@@ -12,6 +12,7 @@ from bot.slack.grammar import (
     IncidentCommand,
     Maintenance,
     OpenDeclareForm,
+    Report,
     SlaCommand,
     Statement,
     UsageError,
@@ -53,6 +54,9 @@ def register(app: App, edge: Edge) -> None:
         except UsageError as exc:
             ack(**handlers.refused(str(exc)).payload())
             return
+        if isinstance(parsed, Report):
+            _report(edge, ack, respond, user, command.get("channel_id"), parsed)
+            return
         key = request_key("command", command.get("trigger_id")) if _changes(parsed) else None
 
         def work() -> Reply:
@@ -68,6 +72,23 @@ def _changes(parsed: IncidentCommand | SlaCommand) -> bool:
     repeated request changes nothing more), and so is one that sends a file (a statement);
     reading needs no claim, and saves its write."""
     return isinstance(parsed, Declare | Change | Maintenance | Statement)
+
+
+def _report(
+    edge: Edge, ack: Ack, respond: Respond, user: str, channel: str | None, parsed: Report
+) -> None:
+    """A report reads every customer's history: acknowledged at once (refused there when
+    its period or customer is not one), the report replaces the acknowledgement when ready."""
+    acknowledged = handlers.report_acknowledged(edge, parsed)
+    ack(**acknowledged.payload())
+    if acknowledged.refused:
+        return
+
+    def answer() -> None:
+        reply = handlers.safely(lambda: handlers.sla(edge, user, channel, parsed))
+        respond(**reply.payload(), replace_original=True)
+
+    edge.after(answer)
 
 
 def _answer(edge: Edge, ack: Ack, respond: Respond, work) -> None:
