@@ -8,6 +8,7 @@ from slack_sdk import WebClient
 from bot.slack import blocks, handlers
 from bot.slack.grammar import (
     Change,
+    Correct,
     Declare,
     IncidentCommand,
     Maintenance,
@@ -64,7 +65,7 @@ def register(app: App, edge: Edge) -> None:
 def _changes(parsed: IncidentCommand | SlaCommand) -> bool:
     """A command that changes something is processed once per delivery (a replayed or
     repeated request changes nothing more); reading needs no claim, and saves its write."""
-    return isinstance(parsed, Declare | Change | Maintenance)
+    return isinstance(parsed, Declare | Change | Correct | Maintenance)
 
 
 def _answer(edge: Edge, ack: Ack, respond: Respond, work) -> None:
