@@ -242,6 +242,21 @@ def breaches_between(session: Session, start: dt.datetime, end: dt.datetime) -> 
     ).all()
 
 
+def incidents_with_breaches(
+    session: Session, start: dt.datetime, end: dt.datetime
+) -> Sequence[Incident]:
+    """Incidents declared in ``[start, end)`` that have a recorded breach."""
+    return session.scalars(
+        select(Incident)
+        .where(
+            Incident.declared_at >= start,
+            Incident.declared_at < end,
+            Incident.id.in_(select(Breach.incident_id)),
+        )
+        .order_by(Incident.declared_at, Incident.id)
+    ).all()
+
+
 def announced_timers(session: Session, incident_id: int) -> set[str]:
     """The incident's timers whose breach was announced: a breach notice or an escalation
     posted (or being posted) for them."""

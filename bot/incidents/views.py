@@ -90,6 +90,19 @@ class BreachView:
     def withdrawn(self) -> bool:
         return not self.stands
 
+    @property
+    def told(self) -> bool:
+        """Worth telling now: it stands, or it was withdrawn after it was announced (a
+        breach notice went out) or by a re-grade or a correction. A breach noticed only
+        because a stop was recorded late (``restore at 11:00`` after a declaration that
+        started days ago) and that the late recording withdrew is kept, not told."""
+        return (
+            self.stands
+            or self.noticed_by is NoticedBy.NOTICE
+            or self.regraded_at is not None
+            or self.corrected_at is not None
+        )
+
     def story(self, when: Callable[[dt.datetime], str]) -> str:
         """What happened, in one line; ``when`` writes an instant.
 
@@ -119,7 +132,10 @@ class BreachView:
                 f"{head} as recorded then; corrected {when(self.corrected_at)} "
                 f"({verdict} under the corrected facts)"
             )
-        return f"{head} under Sev {self.severity} ({verdict} now)"
+        return (
+            f"{head} under Sev {self.severity}, as announced then "
+            f"({verdict} under the facts recorded since)"
+        )
 
     def _verdict(self, name: str) -> str:
         if self.now is None:
@@ -172,8 +188,9 @@ class IncidentView:
 
     @property
     def earlier_breaches(self) -> tuple[BreachView, ...]:
-        """Breaches a re-grade or a correction has since withdrawn: what happened before."""
-        return tuple(b for b in self.breaches if b.withdrawn)
+        """Breaches since withdrawn (by a re-grade, a correction, or a stop recorded late
+        after the breach was announced): what happened before (``BreachView.told``)."""
+        return tuple(b for b in self.breaches if b.withdrawn and b.told)
 
     @property
     def is_open(self) -> bool:

@@ -187,6 +187,14 @@ class CorrectedFigures:
         return f"{self.name}, {self.period}: {changed_text(self.before, self.after)}, corrected by {by}"
 
 
+def corrected_since_digest(ctx: Context, week: str, now: dt.datetime) -> list[CorrectedFigures]:
+    """What ``week``'s digest flags: corrections made since a digest of an earlier week was
+    last delivered (a digest sent again says the same), up to ``now``."""
+    with ctx.db.read() as session:
+        since = digests.last_sent(session, before_week=week)
+    return corrected_since(ctx, since, now)
+
+
 def corrected_since(
     ctx: Context, since: dt.datetime | None, until: dt.datetime
 ) -> list[CorrectedFigures]:

@@ -132,6 +132,7 @@ class CustomerReport:
             if self.budget_minutes is None
             else _number(self.budget_minutes, ROUND_DOWN),
             "incidents": list(self.incidents),
+            "notes": list(self.notes),
             "counts": [
                 {
                     "kind": count.kind.value,
