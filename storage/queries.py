@@ -187,6 +187,31 @@ def existing_reminder_keys(session: Session, keys: Iterable[str]) -> set[str]:
     return set(session.scalars(select(Reminder.dedupe_key).where(Reminder.dedupe_key.in_(wanted))))
 
 
+def cancelled_reminders(session: Session, keys: Iterable[str]) -> dict[str, int]:
+    """The id of each of these reminders that was cancelled (its deadline stopped holding)."""
+    wanted = list(keys)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Reminder.dedupe_key, Reminder.id).where(
+            Reminder.dedupe_key.in_(wanted), Reminder.status == OutboxStatus.CANCELLED
+        )
+    )
+    return {key: reminder_id for key, reminder_id in rows}
+
+
+def revive_reminders(session: Session, reminder_ids: Iterable[int]) -> None:
+    """Cancelled reminders pending again: their deadline holds again (a re-grade or a
+    correction undone). Never one that was posted."""
+    ids = list(reminder_ids)
+    if ids:
+        session.execute(
+            update(Reminder)
+            .where(Reminder.id.in_(ids), Reminder.status == OutboxStatus.CANCELLED)
+            .values(status=OutboxStatus.PENDING, claimed_by=None, lease_until=None)
+        )
+
+
 def cancel_reminders(session: Session, reminder_ids: Iterable[int]) -> None:
     ids = list(reminder_ids)
     if ids:

@@ -850,15 +850,19 @@ def _replan(
     known = queries.existing_reminder_keys(session, keyed)
     overdue = [
         p
-        for key, p in keyed.items()
-        if key not in known
-        and p.kind is ReminderKind.BREACH
-        and p.due_at < now
-        and p.timer is not TimerKind.PROGRESS
+        for p in keyed.values()
+        if p.kind is ReminderKind.BREACH and p.due_at < now and p.timer is not TimerKind.PROGRESS
     ]
     announced = queries.announced_timers(session, incident.id) if overdue else set()
-    for key, planned in keyed.items():
-        if key in known or (planned in overdue and planned.timer.value in announced):
+    wanted = {
+        key: p for key, p in keyed.items() if not (p in overdue and p.timer.value in announced)
+    }
+    # A deadline that holds again (a re-grade or a correction undone) gets back the
+    # reminders cancelled when it stopped holding: their keys are taken.
+    cancelled = queries.cancelled_reminders(session, [k for k in wanted if k in known])
+    queries.revive_reminders(session, cancelled.values())
+    for key, planned in wanted.items():
+        if key in known:
             continue
         session.add(
             Reminder(
