@@ -168,16 +168,16 @@ def check(
     acknowledged, restored, resolved = (
         after["acknowledged_at"], after["restored_at"], after["resolved_at"],
     )  # fmt: skip
+    if restored is not None and restored < after["impact_start"]:
+        raise Refusal(
+            f"restored {when(restored)} is before {ref} started ({when(after['impact_start'])})",
+            field="restored_at",
+        )
     if acknowledged is not None and acknowledged < reported:
         raise Refusal(
             f"acknowledged {when(acknowledged)} is before {ref} started "
             f"({when(reported)}); nobody can respond to it before then",
             field="acknowledged_at",
-        )
-    if restored is not None and restored < after["impact_start"]:
-        raise Refusal(
-            f"restored {when(restored)} is before {ref} started ({when(after['impact_start'])})",
-            field="restored_at",
         )
     if restored is not None and acknowledged is None:
         raise Refusal(
@@ -257,9 +257,11 @@ def shown(
     if isinstance(value, dt.datetime):
         return when(value)
     if value is None:
-        return {"excluded": "counted", "impact_pct": "unknown", "summary": "none"}.get(
-            name, "not recorded"
-        )
+        return {
+            "excluded": "counted", "impact_pct": "unknown", "summary": "none",
+            "acknowledged_at": "not acknowledged", "restored_at": "not restored",
+            "resolved_at": "not resolved",
+        }.get(name, "not recorded")  # fmt: skip
     if isinstance(value, bool):
         return "yes" if value else "no"
     if name == "customers":
