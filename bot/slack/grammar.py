@@ -400,6 +400,8 @@ def _customers(ref: str | None, words: list[str]) -> Correct:
     # Commas separate names that have spaces ("Acme Retail Inc., globex"); else spaces do.
     parts = names.split(",") if "," in names else names.split()
     found = tuple(p.strip() for p in parts if p.strip())
+    if not found:
+        raise UsageError(f"say which customers to {action}: {usage}")
     if action == "add":
         return Correct(IncidentVerb.CUSTOMERS, ref, add=found)
     return Correct(IncidentVerb.CUSTOMERS, ref, remove=found)
