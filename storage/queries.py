@@ -180,24 +180,17 @@ def pending_reminders(session: Session, incident_id: int) -> Sequence[Reminder]:
     ).all()
 
 
-def existing_reminder_keys(session: Session, keys: Iterable[str]) -> set[str]:
-    wanted = list(keys)
-    if not wanted:
-        return set()
-    return set(session.scalars(select(Reminder.dedupe_key).where(Reminder.dedupe_key.in_(wanted))))
-
-
-def cancelled_reminders(session: Session, keys: Iterable[str]) -> dict[str, int]:
-    """The id of each of these reminders that was cancelled (its deadline stopped holding)."""
+def reminders_by_key(session: Session, keys: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """The id and status of each of these reminders that exists, by its dedupe key."""
     wanted = list(keys)
     if not wanted:
         return {}
     rows = session.execute(
-        select(Reminder.dedupe_key, Reminder.id).where(
-            Reminder.dedupe_key.in_(wanted), Reminder.status == OutboxStatus.CANCELLED
+        select(Reminder.dedupe_key, Reminder.id, Reminder.status).where(
+            Reminder.dedupe_key.in_(wanted)
         )
     )
-    return {key: reminder_id for key, reminder_id in rows}
+    return {key: (reminder_id, status) for key, reminder_id, status in rows}
 
 
 def revive_reminders(session: Session, reminder_ids: Iterable[int]) -> None:
@@ -208,7 +201,15 @@ def revive_reminders(session: Session, reminder_ids: Iterable[int]) -> None:
         session.execute(
             update(Reminder)
             .where(Reminder.id.in_(ids), Reminder.status == OutboxStatus.CANCELLED)
-            .values(status=OutboxStatus.PENDING, claimed_by=None, lease_until=None)
+            .values(
+                status=OutboxStatus.PENDING,
+                claimed_by=None,
+                lease_until=None,
+                next_attempt_at=None,
+                attempts=0,
+                late=False,
+                last_error=None,
+            )
         )
 
 

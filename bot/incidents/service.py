@@ -60,6 +60,7 @@ from storage.models import (
     IncidentPause,
     MaintenanceWindow,
     NoticedBy,
+    OutboxStatus,
     Reminder,
     TimelineEvent,
     Timer,
@@ -847,7 +848,7 @@ def _replan(
     ]
     queries.cancel_reminders(session, stale)
     keyed = {reminder_key(incident.id, p): p for p in plan}
-    known = queries.existing_reminder_keys(session, keyed)
+    known = queries.reminders_by_key(session, keyed)
     overdue = [
         p
         for p in keyed.values()
@@ -859,8 +860,10 @@ def _replan(
     }
     # A deadline that holds again (a re-grade or a correction undone) gets back the
     # reminders cancelled when it stopped holding: their keys are taken.
-    cancelled = queries.cancelled_reminders(session, [k for k in wanted if k in known])
-    queries.revive_reminders(session, cancelled.values())
+    queries.revive_reminders(
+        session,
+        [known[k][0] for k in wanted if k in known and known[k][1] == OutboxStatus.CANCELLED],
+    )
     for key, planned in wanted.items():
         if key in known:
             continue
