@@ -114,6 +114,14 @@ def test_a_digest_after_a_regrade_tells_the_breach_the_notice_announced(slack, c
     assert "0 targets breached (1 more withdrawn by a re-grade or a correction)" in summary(digest)
     message = json.dumps(digest_message(digest).as_kwargs()["blocks"], ensure_ascii=False)
     assert "↩️ INC-1 response breached" in message and "none 🎉" not in message
+    # The report tells it too, in each customer's own zone (acme: New York, UTC−5), and
+    # counts no missed response (Severity III's 4h was met).
+    (acme,) = customer_report(ctx, "2026-11", "acme").customers
+    assert acme.notes == (
+        "INC-1: response breached Fri 2026-11-20 04:30 EST under Sev 1; re-graded to Sev 3 at "
+        "Fri 2026-11-20 04:35 EST (response met under Sev 3); credits follow the record as it "
+        "is now",
+    )
 
 
 def test_a_late_update_counts_in_the_digests_attainment(slack, ctx, clock):
