@@ -25,8 +25,10 @@ from bot.incidents.views import (
     IncidentView,
     breach_views,
     evaluate_loaded,
+    incident_facts,
     make_view,
 )
+from bot.sla.contract import contracts_touched
 from bot.sla.incident import ProgressDeadline, progress_deadlines
 from bot.sla.timers import TimerKind
 from bot.text import format_local
@@ -151,19 +153,21 @@ class WeekRecord:
 
 
 def week_record(ctx: Context, start: dt.datetime, end: dt.datetime) -> WeekRecord:
+    """The record of ``[start, end)``: its breaches (with their incidents read in full) and
+    the progress deadlines of the incidents declared in it (replayed; not every timer)."""
     now = ctx.clock.now()
     with ctx.db.read() as session:
         rows = queries.breaches_between(session, start, end)
         declared = queries.incidents_declared(session, start, end)
-        wanted = {i.id: i for i in declared}
-        for incident_id in {r.incident_id for r in rows} - set(wanted):
+        ids = {r.incident_id for r in rows}
+        breached = [i for i in declared if i.id in ids]
+        for incident_id in ids - {i.id for i in breached}:
             incident = queries.incident_by_id(session, incident_id)
             if incident is not None:
-                wanted[incident_id] = incident
-        views = {
-            v.incident.id: v
-            for v in record_views(session, list(wanted.values()), ctx.contracts, now)
-        }
+                breached.append(incident)
+        views = {v.incident.id: v for v in record_views(session, breached, ctx.contracts, now)}
+        others = [i for i in declared if i.id not in views]
+        progress = _progress(session, others, ctx.contracts, now)
     in_week = {(r.incident_id, r.timer, r.due_at) for r in rows}
     breaches = tuple(
         (view.incident, b)
@@ -171,8 +175,29 @@ def week_record(ctx: Context, start: dt.datetime, end: dt.datetime) -> WeekRecor
         for b in view.breaches
         if (view.incident.id, b.timer.value, b.due_at) in in_week and b.told
     )
-    progress = {views[i.id].incident.ref: views[i.id].progress for i in declared}
-    return WeekRecord(breaches, progress)
+    for incident in declared:
+        if incident.id in views:
+            progress[incident.id] = views[incident.id].progress
+    return WeekRecord(breaches, {i.ref: progress.get(i.id, ()) for i in declared})
+
+
+def _progress(
+    session: Session, incidents: Sequence[Incident], registry: Contracts, now: dt.datetime
+) -> dict[int, tuple[ProgressDeadline, ...]]:
+    """The progress deadlines of incidents declared in slabot (imports have no updates),
+    with no other timer read: four queries however many."""
+    incidents = [i for i in incidents if i.source != "import"]
+    ids = [i.id for i in incidents]
+    customers = queries.customers_of(session, ids)
+    pauses = queries.pauses_of(session, ids)
+    updates = queries.report_times(session, ids)
+    found = {}
+    for incident in incidents:
+        reports = updates.get(incident.id, [])
+        facts = incident_facts(incident, pauses.get(incident.id, []), max(reports, default=None))
+        contracts = contracts_touched(registry, customers.get(incident.id, []))
+        found[incident.id] = tuple(progress_deadlines(facts, reports, contracts, now))
+    return found
 
 
 # --- a report's period ----------------------------------------------------------------------
