@@ -736,7 +736,9 @@ def sync(
     """Recompute the timers, store them, re-plan the reminders; return the incident as it now is.
 
     ``noticed``: a change to the record records the breaches its timers now show (how it
-    noticed them); the worker records its own notices (``note_breach``)."""
+    noticed them), and the view it returns carries the incident's recorded breaches (the
+    card shows them). The worker records its own notices (``note_breach``); it and the
+    import re-plan without ``noticed`` and use no view."""
     session.flush()
     evaluation = evaluate(session, incident, registry, now)
     _store_timers(session, incident, evaluation)
@@ -749,7 +751,8 @@ def sync(
                 )  # fmt: skip
     plan = plan_incident_reminders(evaluation.facts, evaluation.contracts, evaluation.readings, now)
     _replan(session, incident, evaluation, plan, now)
-    return make_view(incident, evaluation, now, _breaches(session, incident, evaluation))
+    recorded = _breaches(session, incident, evaluation) if noticed is not None else ()
+    return make_view(incident, evaluation, now, recorded)
 
 
 def _breaches(session: Session, incident: Incident, evaluation: Evaluation):
@@ -849,10 +852,13 @@ def _replan(
     queries.cancel_reminders(session, stale)
     keyed = {reminder_key(incident.id, p): p for p in plan}
     known = queries.reminders_by_key(session, keyed)
-    overdue = [
+    overdue = [  # breach notices for a deadline already past, to be written or revived
         p
-        for p in keyed.values()
-        if p.kind is ReminderKind.BREACH and p.due_at < now and p.timer is not TimerKind.PROGRESS
+        for key, p in keyed.items()
+        if p.kind is ReminderKind.BREACH
+        and p.due_at < now
+        and p.timer is not TimerKind.PROGRESS
+        and (key not in known or known[key][1] == OutboxStatus.CANCELLED)
     ]
     announced = queries.announced_timers(session, incident.id) if overdue else set()
     wanted = {
