@@ -227,14 +227,22 @@ def change_severity(ctx: Context, ref: str, severity: int, actor: str) -> Incide
         check_severity(earlier.contracts, severity)
         old = incident.severity
         incident.severity = severity
-        view = sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
-        before = _timer_summary(make_view(incident, earlier, now).timers)
-        after = _timer_summary(view.timers)
-        _event(
-            session, incident, now, actor, EventKind.SEVERITY_CHANGED,
+        # The event first, so that the view says what the re-grade did to earlier breaches;
+        # the timers it keeps are filled in once recomputed.
+        event = _event(
+            session,
+            incident,
+            now,
+            actor,
+            EventKind.SEVERITY_CHANGED,
             f"severity {old} → {severity}",
-            before={"severity": old, "timers": before}, after={"severity": severity, "timers": after},
-        )  # fmt: skip
+        )
+        view = sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD, graded=old)
+        event.before = {
+            "severity": old,
+            "timers": _timer_summary(make_view(incident, earlier, now).timers),
+        }
+        event.after = {"severity": severity, "timers": _timer_summary(view.timers)}
         return view
 
 
@@ -530,7 +538,7 @@ def _flag(
 def set_slack_card(ctx: Context, ref: str, *, channel_id: str, card_ts: str | None) -> None:
     """Remember where the incident lives in Slack: its channel and the card to update.
     Nothing the engine reads changes, so the timers and reminders are left as they are."""
-    with _change(ctx, ref, facts=False) as (_session, incident, _now):
+    with _change(ctx, ref) as (_session, incident, _now):
         incident.channel_id = channel_id
         incident.card_ts = card_ts
 
@@ -661,20 +669,12 @@ def _impact(impact_pct: float | None) -> None:
 
 
 @contextmanager
-def _change(
-    ctx: Context, ref: str, *, facts: bool = True
-) -> Iterator[tuple[Session, Incident, dt.datetime]]:
-    """A unit of work on one incident, locked against concurrent changes until it commits.
-
-    A change to the ``facts`` first records the breaches the incident's timers show as they
-    stand (a deadline that passed unmet before this change stays in the record, whatever
-    the change does to the timer)."""
+def _change(ctx: Context, ref: str) -> Iterator[tuple[Session, Incident, dt.datetime]]:
+    """A unit of work on one incident, locked against concurrent changes until it commits."""
     with ctx.db.transaction() as session:
         incident = _find(session, ref, lock=True)
         now = ctx.clock.now()  # read after the lock: changes are ordered as they commit
         incident.updated_at = now
-        if facts:
-            _note_stored_breaches(session, incident, now)
         yield session, incident, now
 
 
@@ -732,17 +732,20 @@ def sync(
     now: dt.datetime,
     *,
     noticed: NoticedBy | None = None,
+    graded: int | None = None,
 ) -> IncidentView:
     """Recompute the timers, store them, re-plan the reminders; return the incident as it now is.
 
     ``noticed``: a change to the record records the breaches its timers now show (how it
-    noticed them), and the view it returns carries the incident's recorded breaches (the
-    card shows them). The worker records its own notices (``note_breach``); it and the
+    noticed them) and those the timers stored before it show (``graded``: the severity they
+    were computed under, when a re-grade changed it), and the view it returns carries the
+    incident's recorded breaches (the card shows them). The worker records its own notices (``note_breach``); it and the
     import re-plan without ``noticed`` and use no view."""
     session.flush()
     evaluation = evaluate(session, incident, registry, now)
-    _store_timers(session, incident, evaluation)
+    before = _store_timers(session, incident, evaluation)
     if noticed is not None:
+        _note_stored_breaches(session, incident, before, graded or incident.severity, now)
         for kind, reading in evaluation.readings.items():
             if reading.state is TimerState.BREACHED and reading.deadline is not None:
                 note_breach(
@@ -785,23 +788,45 @@ def note_breach(
     )  # fmt: skip
 
 
-def _note_stored_breaches(session: Session, incident: Incident, now: dt.datetime) -> None:
-    """The breaches the incident's stored timers show before a change: stopped late, or
-    open past their deadline (stored timers are the last computation, paused deadlines
-    moved; one read, no engine work)."""
-    for timer in queries.timers_of(session, [incident.id]).get(incident.id, {}).values():
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A timer as it was stored before a change (what ``_note_stored_breaches`` needs)."""
+
+    kind: str
+    contract: str
+    target: str
+    deadline_at: dt.datetime | None
+    stopped_at: dt.datetime | None
+    outcome: str | None
+
+
+def _note_stored_breaches(
+    session: Session, incident: Incident, stored: list[_Stored], severity: int, now: dt.datetime
+) -> None:
+    """The breaches the timers stored before a change show (stopped late, or open past
+    their deadline; pauses already moved the stored deadlines), under ``severity``."""
+    for timer in stored:
         late = timer.outcome == TimerState.BREACHED or (
             timer.stopped_at is None and timer.deadline_at is not None and timer.deadline_at < now
         )
         if late and timer.deadline_at is not None:
-            note_breach(
-                session, incident, timer.kind, timer.contract, timer.target, timer.deadline_at,
-                now, NoticedBy.RECORD,
+            queries.note_breach(
+                session,
+                {
+                    "incident_id": incident.id, "timer": timer.kind, "contract": timer.contract,
+                    "target": timer.target, "severity": severity, "due_at": timer.deadline_at,
+                    "noticed_at": now, "noticed_by": NoticedBy.RECORD,
+                },
             )  # fmt: skip
 
 
-def _store_timers(session: Session, incident: Incident, evaluation: Evaluation) -> None:
+def _store_timers(session: Session, incident: Incident, evaluation: Evaluation) -> list[_Stored]:
+    """Store the timers as evaluated; return them as they were stored before."""
     stored = queries.timers_of(session, [incident.id]).get(incident.id, {})
+    before = [
+        _Stored(t.kind, t.contract, t.target, t.deadline_at, t.stopped_at, t.outcome)
+        for t in stored.values()
+    ]
     for kind, reading in evaluation.readings.items():
         start, stop = evaluation.facts.span(kind)
         timer = stored.pop(kind.value, None) or Timer(incident_id=incident.id, kind=kind.value)
@@ -814,6 +839,7 @@ def _store_timers(session: Session, incident: Incident, evaluation: Evaluation) 
         session.add(timer)
     for timer in stored.values():  # a re-grade can drop a timer (no progress cadence)
         session.delete(timer)
+    return before
 
 
 def reminder_key(incident_id: int, reminder: PlannedReminder) -> str:

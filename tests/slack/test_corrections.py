@@ -303,6 +303,8 @@ def test_a_regrade_after_a_breach_is_told_on_the_card_and_in_status(workspace, s
     channel = declared(workspace, "declare 1 Checkout API down")
     clock.advance(minutes=35)  # the response was due 09:30Z
     workspace.incident("severity 3", channel=channel)
+    regraded = text_of(slack.calls_to("chat.update")[-1])
+    assert "re-graded to Sev 3 at" in regraded and "(response running under Sev 3)" in regraded
     clock.advance(minutes=5)
     workspace.incident("ack", channel=channel)
     card = text_of(slack.calls_to("chat.update")[-1])
