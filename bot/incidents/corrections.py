@@ -40,6 +40,7 @@ LABELS = {
     "declared_at": "declared", "acknowledged_at": "acknowledged", "restored_at": "restored",
     "resolved_at": "resolved", "outage": "outage", "impact_pct": "impact",
     "customers": "customers", "excluded": "excluded from uptime", "summary": "summary",
+    "pause_ended_at": "pause ended",
 }  # fmt: skip
 
 
@@ -79,7 +80,8 @@ class Correction:
 
 Facts = dict[str, Any]
 Changes = dict[str, tuple[Any, Any]]
-"""Each fact changed: its old and its new value."""
+"""Each fact changed: its old and its new value (and ``pause_ended_at`` when restoring by a
+correction ended a pause that lasted)."""
 
 
 def apply(
@@ -228,7 +230,7 @@ def describe(
         found["started"] = found.pop("reported_at")
         del found["impact_start"]
 
-    order = ["started", *FACTS]
+    order = ["started", *FACTS, "pause_ended_at"]
     return [
         f"{LABELS[name]} {shown(name, old, when, customer_name, words)} → "
         f"{shown(name, new, when, customer_name, words)}"
@@ -260,7 +262,7 @@ def shown(
         return {
             "excluded": "counted", "impact_pct": "unknown", "summary": "none",
             "acknowledged_at": "not acknowledged", "restored_at": "not restored",
-            "resolved_at": "not resolved",
+            "resolved_at": "not resolved", "pause_ended_at": "paused",
         }.get(name, "not recorded")  # fmt: skip
     if isinstance(value, bool):
         return "yes" if value else "no"

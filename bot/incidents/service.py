@@ -425,8 +425,12 @@ def correct(
         check_severity(contracts_touched(ctx.contracts, after["customers"]), incident.severity)
         shown = _shown_periods(ctx, before, after, now)
         _write_facts(session, incident, after)
-        if after["restored_at"] is not None and before["restored_at"] is None:
-            _end_pause(session, incident, after["restored_at"], actor)
+        current = _open_pause(session, incident)
+        if current is not None and after["restored_at"] and not before["restored_at"]:
+            # Restoring ends a pause that lasts (at the pause's start if service came back
+            # before it): part of this correction, in its one event.
+            current.ended_at = max(after["restored_at"], current.started_at)
+            found["pause_ended_at"] = (None, current.ended_at)
         event = _event(
             session, incident, now, actor, EventKind.CORRECTED, reason,
             before={k: corrections.as_json(old) for k, (old, _) in found.items()},

@@ -286,3 +286,19 @@ def test_a_deadline_that_holds_again_gets_its_reminders_back(ctx, clock):
     service.correct(ctx, "INC-1", Correction(started_at=T0), "U1", reason="the typo undone")
     # The reminders cancelled when the deadline moved are pending again, none lost.
     assert [p for p in pending(ctx) if p[0] == "response"] == first
+
+
+def test_resolving_a_paused_incident_by_correction_ends_the_pause_in_the_one_event(ctx, clock):
+    declared(ctx)
+    service.pause(ctx, "INC-1", "waiting for the customer's logs", "U1")  # at T0
+    clock.advance(minutes=30)
+    outcome = service.correct(ctx, "INC-1", Correction(resolved_at=T0 + 20 * M), "U1", reason="x")
+    assert outcome.changes["pause_ended_at"] == (None, T0 + 20 * M)
+    assert not outcome.view.paused
+    assert [e.kind for e in service.timeline(ctx, "INC-1")][-1:] == ["corrected"]
+    assert [e.kind for e in service.timeline(ctx, "INC-1")].count("resumed") == 0
+    # A correction of something else leaves a pause of a restored incident alone.
+    declared(ctx)
+    service.restore(ctx, "INC-2", "U1")
+    service.pause(ctx, "INC-2", "customer confirms", "U1")
+    assert service.correct(ctx, "INC-2", Correction(outage=False), "U1").view.paused
