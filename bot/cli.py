@@ -339,6 +339,115 @@ def incidents_list(scope: str, output: str) -> None:
     )
 
 
+_INSTANT_HELP = "ISO-8601 (no offset: UTC)"
+
+
+@incidents.command("correct")
+@click.argument("ref")
+@click.option(
+    "--started-at", help=f"When it started: the impact and the response start. {_INSTANT_HELP}."
+)
+@click.option("--declared-at", help=f"When it was declared. {_INSTANT_HELP}.")
+@click.option("--acknowledged-at", help=f"The first response. {_INSTANT_HELP}, or none.")
+@click.option("--restored-at", help=f"Service restored. {_INSTANT_HELP}, or none.")
+@click.option("--resolved-at", help=f"Resolved. {_INSTANT_HELP}, or none (reopens it).")
+@click.option("--outage", type=click.Choice(["yes", "no"]), help="Whether the service was down.")
+@click.option("--impact", help="Share of traffic affected, 0 < PCT ≤ 100, or none.")
+@click.option("--customers", help="The customers affected, ID,… (ids or names), or all.")
+@click.option(
+    "--excluded",
+    type=click.Choice(["yes", "no"]),
+    help="Excluded from uptime (the --reason is the exclusion's reason), or counted again.",
+)
+@click.option("--reason", required=True, help="Why the record is corrected (kept in its timeline).")
+@click.option("--by", "actor", help="Who corrects it (default: your login name).")
+def incidents_correct(
+    ref: str,
+    started_at: str | None,
+    declared_at: str | None,
+    acknowledged_at: str | None,
+    restored_at: str | None,
+    resolved_at: str | None,
+    outage: str | None,
+    impact: str | None,
+    customers: str | None,
+    excluded: str | None,
+    reason: str,
+    actor: str | None,
+) -> None:
+    """Correct an incident's record (REF: INC-7): one change of its facts, kept in its
+    timeline with who, when, old → new and the reason; timers, reminders and reports follow
+    as if it had been recorded right. Nothing changes when a fact cannot have happened."""
+    import getpass
+
+    from bot.context import build_context
+    from bot.errors import Refusal
+    from bot.incidents import corrections, service
+    from bot.incidents.corrections import KEEP, Correction
+    from bot.parse import parse_instant
+    from bot.sla.credits import period_name
+
+    def instant(option: str, text: str | None, *, clears: bool = False):
+        if text is None:
+            return KEEP
+        if clears and text.strip().lower() == "none":
+            return None
+        try:
+            return parse_instant(text, "UTC")
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=option) from None
+
+    def percent(text: str | None):
+        if text is None:
+            return KEEP
+        if text.strip().lower() == "none":
+            return None
+        try:
+            return float(text.strip().removesuffix("%"))
+        except ValueError:
+            raise click.BadParameter(f"{text!r} is not a number", param_hint="--impact") from None
+
+    correction = Correction(
+        started_at=instant("--started-at", started_at),
+        declared_at=instant("--declared-at", declared_at),
+        acknowledged_at=instant("--acknowledged-at", acknowledged_at, clears=True),
+        restored_at=instant("--restored-at", restored_at, clears=True),
+        resolved_at=instant("--resolved-at", resolved_at, clears=True),
+        outage=KEEP if outage is None else outage == "yes",
+        impact_pct=percent(impact),
+        customers=KEEP if customers is None else tuple(
+            () if customers.strip().lower() == "all" else (c for c in customers.split(",") if c.strip())
+        ),
+        excluded=KEEP if excluded is None else (reason if excluded == "yes" else None),
+    )  # fmt: skip
+    if actor is None:
+        try:
+            actor = getpass.getuser()
+        except (OSError, KeyError):
+            actor = "cli"
+    ctx = build_context()
+    try:
+        outcome = service.correct(ctx, ref, correction, actor[:64], reason=reason, admin=True)
+    except Refusal as refusal:
+        click.echo(f"slabot: {refusal}; nothing was changed", err=True)
+        raise SystemExit(1) from None
+    view = outcome.view
+
+    def when(instant: object) -> str:
+        return f"{instant:%Y-%m-%d %H:%M:%S} UTC"
+
+    click.echo(f"corrected {view.ref} (by {actor}):")
+    for line in corrections.describe(outcome.changes, when):
+        click.echo(f"  {line}")
+    for kind, timer in view.timers.items():
+        due = "—" if timer.deadline is None else when(timer.deadline)
+        click.echo(f"  {kind} {timer.state} (due {due})")
+    for customer, start, end in outcome.flagged:
+        known = ctx.contracts.customers.get(customer)
+        period = period_name((start, end), known.zone if known else "UTC")
+        click.echo(f"  the next weekly digest says what this changed for {customer}, {period}")
+
+
 # --- reports -------------------------------------------------------------------------------
 
 

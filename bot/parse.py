@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import arrow
 
@@ -49,10 +49,12 @@ _UNITS = {
 }  # fmt: skip
 _PART_RE = re.compile(r"(\d+|an?)\s*([a-z]+)")
 _CLOCK_RE = re.compile(r"^(\d{1,2})[:.h](\d{2})$")
+_DAY_CLOCK_RE = re.compile(r"^(today|yesterday)\s+(\d{1,2})[:.h](\d{2})$", re.IGNORECASE)
 
 WHEN_FORMATS = (
-    "a time ago (10 minutes ago, 1h 5m ago), a clock time today in your zone (14:05), "
-    "or ISO-8601 (2026-11-20T14:05:00+01:00)"
+    "a time ago (10 minutes ago, 1h 5m ago), a clock time in your zone (14:05, the latest "
+    "one; today 09:15, yesterday 23:40), or ISO-8601 (2026-11-20T14:05, "
+    "2026-11-20 14:05:00+01:00)"
 )
 
 
@@ -105,9 +107,7 @@ def parse_when(text: str, now: dt.datetime, zone: str = "UTC") -> dt.datetime:
         raise ValueError(f"{text!r} is too long ago; accepted: {WHEN_FORMATS}") from None
     clock = _CLOCK_RE.match(raw)
     if clock:
-        hour, minute = int(clock.group(1)), int(clock.group(2))
-        if hour > 23 or minute > 59:
-            raise ValueError(f"{text!r} is not a time of day; accepted: {WHEN_FORMATS}")
+        hour, minute = _time_of_day(text, clock.group(1), clock.group(2))
         local_now = arrow.get(now).to(zone).datetime
         today = local_now.date()
         # Yesterday's and today's: a time in the repeated hour happens twice (fold 0 and 1),
@@ -117,18 +117,58 @@ def parse_when(text: str, now: dt.datetime, zone: str = "UTC") -> dt.datetime:
             for day in (today - dt.timedelta(days=1), today)
             for fold in (0, 1)
         ]
-        instants = [w.replace(tzinfo=local_now.tzinfo).astimezone(dt.UTC) for w in wall_times]
-        return max(
-            instant
-            for wall, instant in zip(wall_times, instants, strict=True)
-            if instant <= now and instant.astimezone(local_now.tzinfo).replace(tzinfo=None) == wall
+        instants = [_instant(wall, local_now.tzinfo) for wall in wall_times]
+        return max(i for i in instants if i is not None and i <= now)
+    day_clock = _DAY_CLOCK_RE.match(raw)
+    if day_clock:
+        hour, minute = _time_of_day(text, day_clock.group(2), day_clock.group(3))
+        local_now = arrow.get(now).to(zone).datetime
+        back = 1 if day_clock.group(1).lower() == "yesterday" else 0
+        wall = dt.datetime.combine(
+            local_now.date() - dt.timedelta(days=back), dt.time(hour, minute)
         )
+        instant = _instant(wall, local_now.tzinfo)  # the repeated hour: its first occurrence
+        if instant is None:
+            raise ValueError(f"{text!r} did not happen in {zone}: the clocks went forward then")
+        return instant
     if raw.lower() == "now":
         return now
     try:
         return _iso(raw, zone)
     except ValueError:
         raise ValueError(f"{text!r} is not a time; accepted: {WHEN_FORMATS}") from None
+
+
+def _time_of_day(text: str, hour: str, minute: str) -> tuple[int, int]:
+    if int(hour) > 23 or int(minute) > 59:
+        raise ValueError(f"{text!r} is not a time of day; accepted: {WHEN_FORMATS}")
+    return int(hour), int(minute)
+
+
+def _instant(wall: dt.datetime, tz: dt.tzinfo | None) -> dt.datetime | None:
+    """Local wall time as UTC; ``None`` for one the clocks skipped."""
+    instant = wall.replace(tzinfo=tz).astimezone(dt.UTC)
+    if instant.astimezone(tz).replace(tzinfo=None, fold=0) != wall.replace(fold=0):
+        return None
+    return instant
+
+
+def split_when(words: Sequence[str]) -> tuple[str, list[str]] | None:
+    """The longest leading run of ``words`` (at most five) that is a time ``parse_when``
+    reads, and the words after it: ``["20:00", "Replaced", "the", "node"]`` →
+    ``("20:00", ["Replaced", "the", "node"])``; ``None`` when no run is one. The syntax
+    does not depend on the zone or the instant, so it is read against a fixed one."""
+    for length in range(min(len(words), 5), 0, -1):
+        candidate = " ".join(words[:length])
+        try:
+            parse_when(candidate, _REFERENCE)
+        except ValueError:
+            continue
+        return candidate, list(words[length:])
+    return None
+
+
+_REFERENCE = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
 
 
 def _iso(text: str, zone: str) -> dt.datetime:

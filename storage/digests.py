@@ -108,3 +108,12 @@ def claim_week(
 
 def of_week(session: Session, week: str) -> Sequence[DigestDelivery]:
     return session.scalars(select(D).where(D.week == week).order_by(D.recipient)).all()
+
+
+def last_sent(session: Session, *, before_week: str | None = None) -> dt.datetime | None:
+    """When a digest was last delivered (to anyone), of a week before ``before_week`` if
+    given: what the managers have seen, for flagging corrections made since."""
+    statement = select(func.max(D.sent_at)).where(D.status == OutboxStatus.SENT)
+    if before_week is not None:
+        statement = statement.where(D.week < before_week)
+    return session.scalar(statement)

@@ -108,9 +108,13 @@ class EventKind(StrEnum):
     RESTORED = "restored"
     RESOLVED = "resolved"
     EXCLUDED = "excluded"
-    """Excluded from uptime (``text``: why); ``included`` counts it again."""
+    """Excluded from uptime (``text``: why); ``included`` counts it again. Written by
+    releases before corrections; an exclusion is now a ``corrected`` event."""
     INCLUDED = "included"
     REIMPORTED = "reimported"
+    CORRECTED = "corrected"
+    """A correction of the record: ``before``/``after`` hold the fields changed (old → new,
+    instants as ISO-8601, ``null`` for none), ``text`` the reason given."""
 
 
 class TimelineEvent(SQLModel, table=True):
@@ -124,6 +128,9 @@ class TimelineEvent(SQLModel, table=True):
     text: str | None = Field(default=None, sa_type=Text)
     before: dict | None = Field(default=None, sa_type=JSON)
     after: dict | None = Field(default=None, sa_type=JSON)
+    recorded_at: dt.datetime | None = _instant()
+    """When slabot wrote it; ``at`` is when it happened (earlier for ``ack at 10:05``).
+    ``None`` on events written before this column existed."""
 
 
 class IncidentPause(SQLModel, table=True):
@@ -152,6 +159,63 @@ class Timer(SQLModel, table=True):
     stopped_at: dt.datetime | None = _instant()
     outcome: str | None = Field(default=None, max_length=16)
     """``met`` or ``breached`` once stopped; open timers are read against the clock."""
+
+
+class NoticedBy(StrEnum):
+    """How slabot learnt that a deadline passed unmet (``Breach.noticed_by``)."""
+
+    NOTICE = "notice"
+    """The worker posted its breach notice (or an escalation, when the notice was superseded)."""
+    RECORD = "record"
+    """A change to the record found it: an acknowledgement, update, restore or resolution
+    made after the deadline, a re-grade or a correction (under the facts before or after it)."""
+
+
+class Breach(SQLModel, table=True):
+    """A deadline that passed unmet, as the incident's timer stood then: an event of the
+    record, kept whatever happens after (a re-grade or a correction may change the timer's
+    verdict; it does not remove this). One row per timer and deadline: a progress timer
+    has a deadline per cadence, the others one per grade and set of facts."""
+
+    __table_args__ = (UniqueConstraint("incident_id", "timer", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = _incident_fk()
+    timer: str = Field(max_length=16)
+    contract: str = Field(max_length=128)
+    """Whose contract set the deadline (``dixa for acme``, or the deployment's policy id)."""
+    target: str = Field(max_length=32)
+    """The target with its clock, as the timer had it: ``30m 24x7``."""
+    severity: int
+    """The incident's grade when the deadline passed."""
+    due_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    noticed_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    noticed_by: NoticedBy = Field(sa_type=Word(NoticedBy, 16), nullable=False)
+
+
+class CorrectedPeriod(SQLModel, table=True):
+    """A customer's contract period (month or year) whose figures a correction may have
+    changed after a weekly digest had shown that period: the next digest says what changed
+    (``before`` against the figures it computes then), who corrected it and why."""
+
+    __tablename__ = "corrected_period"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = _incident_fk()
+    event_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("timeline_event.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    """The ``corrected`` timeline event."""
+    customer_id: str = Field(max_length=64)
+    period_start: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    period_end: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    before: dict = Field(sa_type=JSON, nullable=False)
+    """The period's figures just before the correction (``bot.reports.figures.Figures``)."""
+    corrected_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    actor: str = Field(max_length=64)
+    reason: str | None = Field(default=None, sa_type=Text)
 
 
 class OutboxStatus(StrEnum):

@@ -17,6 +17,8 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session
 
 from storage.models import (
+    Breach,
+    CorrectedPeriod,
     EventKind,
     Incident,
     IncidentCustomer,
@@ -193,11 +195,37 @@ def pending_reminders(session: Session, incident_id: int) -> Sequence[Reminder]:
     ).all()
 
 
-def existing_reminder_keys(session: Session, keys: Iterable[str]) -> set[str]:
+def reminders_by_key(session: Session, keys: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """The id and status of each of these reminders that exists, by its dedupe key."""
     wanted = list(keys)
     if not wanted:
-        return set()
-    return set(session.scalars(select(Reminder.dedupe_key).where(Reminder.dedupe_key.in_(wanted))))
+        return {}
+    rows = session.execute(
+        select(Reminder.dedupe_key, Reminder.id, Reminder.status).where(
+            Reminder.dedupe_key.in_(wanted)
+        )
+    )
+    return {key: (reminder_id, status) for key, reminder_id, status in rows}
+
+
+def revive_reminders(session: Session, reminder_ids: Iterable[int]) -> None:
+    """Cancelled reminders pending again: their deadline holds again (a re-grade or a
+    correction undone). Never one that was posted."""
+    ids = list(reminder_ids)
+    if ids:
+        session.execute(
+            update(Reminder)
+            .where(Reminder.id.in_(ids), Reminder.status == OutboxStatus.CANCELLED)
+            .values(
+                status=OutboxStatus.PENDING,
+                claimed_by=None,
+                lease_until=None,
+                next_attempt_at=None,
+                attempts=0,
+                late=False,
+                last_error=None,
+            )
+        )
 
 
 def cancel_reminders(session: Session, reminder_ids: Iterable[int]) -> None:
@@ -216,6 +244,124 @@ def reminders_of(session: Session, incident_id: int) -> Sequence[Reminder]:
         .where(Reminder.incident_id == incident_id)
         .order_by(Reminder.due_at, Reminder.id)
     ).all()
+
+
+# --- the record: breaches, corrections ---------------------------------------------------
+
+
+def note_breach(session: Session, breach: dict) -> None:
+    """Record a deadline that passed unmet, unless it is recorded already (by its incident,
+    timer and deadline): the first sighting is kept."""
+    session.execute(insert_new(session, Breach, breach, unique=["incident_id", "timer", "due_at"]))
+
+
+def breaches_of(session: Session, incident_ids: Iterable[int]) -> dict[int, list[Breach]]:
+    """Each incident's recorded breaches, by deadline."""
+    ids = list(incident_ids)
+    result: dict[int, list[Breach]] = defaultdict(list)
+    if not ids:
+        return result
+    rows = session.scalars(
+        select(Breach).where(Breach.incident_id.in_(ids)).order_by(Breach.due_at, Breach.id)
+    )
+    for breach in rows:
+        result[breach.incident_id].append(breach)
+    return result
+
+
+def breaches_between(session: Session, start: dt.datetime, end: dt.datetime) -> Sequence[Breach]:
+    """Breaches whose deadline passed, or that were noticed, in ``[start, end)``."""
+    return session.scalars(
+        select(Breach)
+        .where(
+            or_(
+                (Breach.due_at >= start) & (Breach.due_at < end),
+                (Breach.noticed_at >= start) & (Breach.noticed_at < end),
+            )
+        )
+        .order_by(Breach.due_at, Breach.id)
+    ).all()
+
+
+def incidents_with_breaches(
+    session: Session, start: dt.datetime, end: dt.datetime
+) -> Sequence[Incident]:
+    """Incidents declared in ``[start, end)`` that have a recorded breach."""
+    return session.scalars(
+        select(Incident)
+        .where(
+            Incident.declared_at >= start,
+            Incident.declared_at < end,
+            Incident.id.in_(select(Breach.incident_id)),
+        )
+        .order_by(Incident.declared_at, Incident.id)
+    ).all()
+
+
+def announced_timers(session: Session, incident_id: int) -> set[str]:
+    """The incident's timers whose breach was announced: a breach notice or an escalation
+    posted (or being posted) for them."""
+    return set(
+        session.scalars(
+            select(Reminder.timer)
+            .where(
+                Reminder.incident_id == incident_id,
+                Reminder.kind.in_(("breach", "escalation")),
+                Reminder.status.in_((OutboxStatus.SENT, OutboxStatus.CLAIMED)),
+            )
+            .distinct()
+        )
+    )
+
+
+def events_of(
+    session: Session, incident_ids: Iterable[int], kinds: Collection[EventKind]
+) -> dict[int, list[TimelineEvent]]:
+    """Each incident's timeline events of these kinds, in order."""
+    ids = list(incident_ids)
+    result: dict[int, list[TimelineEvent]] = defaultdict(list)
+    if not ids:
+        return result
+    rows = session.scalars(
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id.in_(ids), TimelineEvent.kind.in_(list(kinds)))
+        .order_by(TimelineEvent.at, TimelineEvent.id)
+    )
+    for event in rows:
+        result[event.incident_id].append(event)
+    return result
+
+
+def report_times(session: Session, incident_ids: Iterable[int]) -> dict[int, list[dt.datetime]]:
+    """When each incident's progress updates were posted, in order."""
+    ids = list(incident_ids)
+    result: dict[int, list[dt.datetime]] = defaultdict(list)
+    if not ids:
+        return result
+    rows = session.execute(
+        select(TimelineEvent.incident_id, TimelineEvent.at)
+        .where(TimelineEvent.incident_id.in_(ids), TimelineEvent.kind == EventKind.UPDATE)
+        .order_by(TimelineEvent.at)
+    )
+    for incident_id, at in rows:
+        result[incident_id].append(at)
+    return result
+
+
+def corrected_periods(
+    session: Session, since: dt.datetime | None, until: dt.datetime
+) -> Sequence[tuple[CorrectedPeriod, str]]:
+    """Periods corrected in ``(since, until]`` (``since`` ``None``: from the beginning), in
+    order, each with its incident's reference."""
+    statement = (
+        select(CorrectedPeriod, Incident.ref)
+        .join(Incident, Incident.id == CorrectedPeriod.incident_id)
+        .where(CorrectedPeriod.corrected_at <= until)
+        .order_by(CorrectedPeriod.corrected_at, CorrectedPeriod.id)
+    )
+    if since is not None:
+        statement = statement.where(CorrectedPeriod.corrected_at > since)
+    return [(row, ref) for row, ref in session.execute(statement)]
 
 
 # --- maintenance ---------------------------------------------------------------------------

@@ -187,6 +187,9 @@ def element(item: Block, reader: Reader) -> str:
         return f"[image: {item.get('alt_text', '')}]"
     if kind in ("mrkdwn", "plain_text"):
         return text_object(item, reader)
+    if kind == "overflow":
+        labels = [text_object(o.get("text"), reader) for o in item.get("options") or []]
+        return "[⋯ " + " | ".join(labels) + "]" if labels else "[⋯]"
     options = item.get("options") or [
         option for group in item.get("option_groups") or [] for option in group.get("options", [])
     ]
@@ -194,8 +197,6 @@ def element(item: Block, reader: Reader) -> str:
         return "[choose: " + " | ".join(text_object(o.get("text"), reader) for o in options) + "]"
     if kind == "plain_text_input":
         return "[…]" if item.get("multiline") else "[____]"
-    if kind == "overflow":
-        return "[⋯]"
     placeholder = text_object(item.get("placeholder"), reader)
     return f"[{placeholder or kind}]"
 

@@ -20,7 +20,9 @@ from bot.context import Context
 from bot.digest.views import Digest, build_digest
 from bot.digest.weeks import IsoWeek
 from bot.errors import Refusal
+from bot.incidents.record import week_record
 from bot.incidents.views import build_views
+from bot.reports.figures import corrected_since_digest
 from bot.reports.service import periods_closed, uptime_to_date
 from storage import digests, queries
 from storage.models import DigestDelivery, OutboxStatus
@@ -60,6 +62,10 @@ def make_digest(ctx: Context, week: IsoWeek, zone: str) -> Digest:
         uptime_to_date(ctx, now),
         ctx.contracts.customers,
         periods_closed(ctx, start, min(end, now)),
+        # The record: breaches of the week that stand or were withdrawn, progress deadlines,
+        # and figures of periods a digest showed that corrections changed since the last one.
+        record=week_record(ctx, start, end),
+        corrected=corrected_since_digest(ctx, week.label, now),
     )
 
 

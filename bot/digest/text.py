@@ -15,18 +15,13 @@ from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 
 from bot.digest.views import Breach, CustomerLine, Digest, Limit, OpenIncident, Risk, Tally
+from bot.incidents.views import TIMER_WORDS
 from bot.reports.views import approaching, count_text, minutes_text
 from bot.sla.credits import CreditLine, decimal_pct, money, pct_text, period_name
-from bot.sla.timers import TimerKind, TimerState
+from bot.sla.timers import TimerState
 from bot.text import format_local, format_span
 from storage.models import IncidentState
 
-TIMER_WORDS = {
-    TimerKind.RESPONSE: "response",
-    TimerKind.RESTORE: "restore",
-    TimerKind.PROGRESS: "update",
-    TimerKind.RESOLVE: "resolve",
-}
 STATE_WORDS = {
     IncidentState.DECLARED: "not acknowledged",
     IncidentState.ACKNOWLEDGED: "acknowledged",
@@ -75,12 +70,26 @@ def severities_text(digest: Digest) -> str:
     return ", ".join(f"Sev {level}: {count}" for level, count in digest.by_severity())
 
 
-def breach_text(breach: Breach) -> str:
+def breach_text(breach: Breach, when: Callable[[dt.datetime], str] | None = None) -> str:
+    """``INC-4 restore missed by 2h (4h 24x7 under dixa for acme)``, or for a breach a
+    re-grade or a correction withdrew, what happened (``when`` writes its instants, by
+    default in UTC)."""
+    if breach.earlier is not None:
+        return f"{breach.ref} {breach.earlier.story(when or (lambda t: format_local(t, 'UTC')))}"
     still = ", still open" if breach.still_open else ""
     return (
         f"{breach.ref} {TIMER_WORDS[breach.kind]} missed by {format_span(breach.over_by)} "
         f"({breach.target} under {breach.contract}{still})"
     )
+
+
+def breaches_text(digest: Digest) -> str:
+    """``2 targets breached`` (``, 1 more withdrawn by a re-grade or a correction``)."""
+    standing, earlier = len(digest.standing_breaches), len(digest.earlier_breaches)
+    text = f"{standing} target{'s' if standing != 1 else ''} breached"
+    if earlier:
+        text += f" ({earlier} more withdrawn by a re-grade or a correction)"
+    return text
 
 
 def next_deadline_text(
@@ -197,11 +206,15 @@ def summary(digest: Digest, *, late: bool = False) -> str:
     head = f"SLA digest {digest.week.label}" + (" (late)" if late else "")
     if digest.quiet:
         parts = ["no incidents this week"]
+        if digest.breaches:
+            parts.append(breaches_text(digest))
     else:
         count = len(digest.incidents)
         parts = [f"{count} incident{'s' if count != 1 else ''} ({severities_text(digest)})"]
-        breaches = len(digest.breaches)
-        parts.append(f"{breaches} target{'s' if breaches != 1 else ''} breached")
+        parts.append(breaches_text(digest))
+    corrected = len(digest.corrected)
+    if corrected:
+        parts.append(f"{corrected} reported period{'s' if corrected != 1 else ''} corrected")
     parts.append(f"{len(digest.open)} open" if digest.open else "none open")
     if digest.customers:
         missed, at_risk = len(digest.missed), len(digest.at_risk)
@@ -236,11 +249,14 @@ def as_text(digest: Digest, *, late_since: dt.datetime | None = None) -> str:
         lines.append("Targets: " + "; ".join(tally_text(t) for t in digest.tallies))
         lines.append(f"MTTA {mean_text(digest.mtta, digest.acknowledged, 'acknowledged')} · "
                      f"MTTR {mean_text(digest.mttr, digest.restored, 'restored')}")  # fmt: skip
-        if digest.breaches:
-            lines.append("Breaches:")
-            lines += [f"  {breach_text(b)}" for b in digest.breaches]
-        else:
-            lines.append("Breaches: none")
+    if digest.breaches:
+        lines.append("Breaches:")
+        lines += [f"  {breach_text(b, lambda t: format_local(t, zone))}" for b in digest.breaches]
+    elif not digest.quiet:
+        lines.append("Breaches: none")
+    if digest.corrected:
+        lines.append("Corrected since the last digest:")
+        lines += [f"  {c.text()}" for c in digest.corrected]
     lines.append("")
     if digest.open:
         lines.append(f"Open incidents: {len(digest.open)}")

@@ -8,8 +8,17 @@ manager: counts, attainment, breaches, next deadlines, money. It re-computes no 
 rule; the few numbers it derives are presentation (means, shares, ordering):
 
 - **Targets met vs breached** count the response and restore timers of the incidents
-  declared in the week, as the incident ran them (on the strictest contract it touches).
-  A timer still running and not yet late counts as neither; the share is met ÷ judged.
+  declared in the week, as the incident ran them (on the strictest contract it touches),
+  under their facts and grade now, and their progress deadlines (an update on time, late
+  or never; incidents declared in slabot: the import format has no updates). A timer
+  still running and not yet late counts as neither; the share is met ÷ judged.
+- **Breaches** are those of the week's incidents that stand now, and every breach the
+  record holds whose deadline passed (or that was noticed) in the week, of any incident:
+  one a re-grade or a correction has since withdrawn is listed with what happened
+  ("response breached 10:35 under Sev 1; re-graded to Sev 3 at 11:10 (response met under
+  Sev 3)"), so a week in which a breach notice went out never reads "Breaches: none".
+- **Corrections**: a period a digest already showed whose figures a correction changed
+  since the last digest, old → new, who and why (``bot.reports.figures``).
 - **MTTA / MTTR**: the mean wall time from the reported start to the acknowledgement, and
   from the impact start to the restore, of the week's incidents that have one.
 - **Risk**: a customer has *missed* when its running period is below its commitment or
@@ -34,7 +43,9 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from bot.digest.weeks import IsoWeek
-from bot.incidents.views import IncidentView, TimerView
+from bot.incidents.record import WeekRecord
+from bot.incidents.views import BreachView, IncidentView, TimerView
+from bot.reports.figures import CorrectedFigures
 from bot.reports.views import CustomerReport, CustomerStanding
 from bot.sla.credits import (
     CountStanding,
@@ -111,6 +122,9 @@ class Breach:
     over_by: dt.timedelta
     """On the timer's own clock (business time for a business-clock target)."""
     still_open: bool
+    earlier: BreachView | None = None
+    """A breach the record holds that a re-grade or a correction has since withdrawn
+    (``earlier.story``); ``None``: it stands."""
 
 
 @dataclass(frozen=True)
@@ -222,6 +236,16 @@ class Digest:
     """Owed per currency, currencies in order."""
     unpriced: tuple[str, ...] = ()
     """Customers owed a credit whose fee is not on file (a percentage only)."""
+    corrected: tuple[CorrectedFigures, ...] = ()
+    """Figures of periods already shown in a digest that corrections changed since."""
+
+    @property
+    def standing_breaches(self) -> tuple[Breach, ...]:
+        return tuple(b for b in self.breaches if b.earlier is None)
+
+    @property
+    def earlier_breaches(self) -> tuple[Breach, ...]:
+        return tuple(b for b in self.breaches if b.earlier is not None)
 
     @property
     def complete(self) -> bool:
@@ -261,6 +285,9 @@ def build_digest(
     standings: Sequence[CustomerStanding],
     customers: Mapping[str, Customer],
     closed: Mapping[str, CustomerReport] | None = None,
+    *,
+    record: WeekRecord | None = None,
+    corrected: Sequence[CorrectedFigures] = (),
 ) -> Digest:
     """The digest of ``week`` (in ``zone``) as of ``as_of``; see the module docstring."""
     start, end = week.bounds(zone)
@@ -298,16 +325,17 @@ def build_digest(
         end=end,
         as_of=as_of,
         incidents=tuple(_week_incident(i, names) for i in week_incidents),
-        tallies=tuple(_tally(kind, week_incidents) for kind in JUDGED_TIMERS),
+        tallies=_tallies(week_incidents, record),
         mtta=_mean(acknowledged),
         acknowledged=len(acknowledged),
         mttr=_mean(restored),
         restored=len(restored),
-        breaches=tuple(_breaches(week_incidents)),
+        breaches=tuple(_breaches(week_incidents, record)),
         open=tuple(_open(open_incidents)),
         customers=tuple(lines),
         totals=tuple(sorted(totals.items())),
         unpriced=tuple(unpriced),
+        corrected=tuple(corrected),
     )
 
 
@@ -335,7 +363,23 @@ def _tally(kind: TimerKind, incidents: Sequence[IncidentView]) -> Tally:
     )
 
 
-def _breaches(incidents: Sequence[IncidentView]) -> list[Breach]:
+def _tallies(incidents: Sequence[IncidentView], record: WeekRecord | None) -> tuple[Tally, ...]:
+    tallies = [_tally(kind, incidents) for kind in JUDGED_TIMERS]
+    deadlines = [d for i in incidents for d in (record.progress.get(i.ref, ()) if record else ())]
+    if deadlines:
+        states = Counter(d.state for d in deadlines)
+        tallies.append(
+            Tally(
+                TimerKind.PROGRESS,
+                met=states[TimerState.MET],
+                breached=states[TimerState.BREACHED],
+                running=states[TimerState.RUNNING] + states[TimerState.PAUSED],
+            )
+        )
+    return tuple(tallies)
+
+
+def _breaches(incidents: Sequence[IncidentView], record: WeekRecord | None = None) -> list[Breach]:
     found = []
     for view in incidents:
         for kind in JUDGED_TIMERS:
@@ -356,7 +400,21 @@ def _breaches(incidents: Sequence[IncidentView]) -> list[Breach]:
                     still_open=timer.is_open,
                 )
             )
-    found.sort(key=lambda b: (b.severity, -b.over_by, b.ref, b.kind.value))
+    listed = {(b.ref, b.kind, b.deadline) for b in found}
+    for view, recorded in record.breaches if record else ():
+        if (view.ref, recorded.timer, recorded.due_at) in listed:
+            continue  # a week's incident's breach that stands: listed above
+        listed.add((view.ref, recorded.timer, recorded.due_at))
+        found.append(
+            Breach(
+                ref=view.ref, title=view.title, severity=view.severity,
+                channel_id=view.channel_id, kind=recorded.timer, target=recorded.target,
+                contract=recorded.contract, deadline=recorded.due_at,
+                over_by=recorded.late_by or dt.timedelta(0), still_open=recorded.overdue,
+                earlier=None if recorded.stands else recorded,
+            )
+        )  # fmt: skip
+    found.sort(key=lambda b: (b.earlier is not None, b.severity, -b.over_by, b.ref, b.kind.value))
     return found
 
 

@@ -25,32 +25,42 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
 from typing import Any
 
 from sqlmodel import Session
 
 from bot.context import Context
 from bot.errors import Refusal
+from bot.incidents import corrections
+from bot.incidents.corrections import Changes, Correction
 from bot.incidents.views import (
+    HISTORY_KINDS,
     Evaluation,
     IncidentView,
     TimerView,
+    breach_views,
     build_views,
     evaluate,
     make_view,
 )
+from bot.reports.figures import Figures, figures, shown_periods
 from bot.sla.contract import Contract, contracts_touched, missing_level
 from bot.sla.incident import plan_incident_reminders
-from bot.sla.reminders import PlannedReminder
-from bot.sla.timers import TimerKind
+from bot.sla.reminders import PlannedReminder, ReminderKind
+from bot.sla.timers import TimerKind, TimerState
+from bot.sla.uptime import Interval
 from bot.text import format_span
-from config.policy import Contracts
+from config.policy import Contracts, Customer
 from storage import queries
 from storage.models import (
+    CorrectedPeriod,
     EventKind,
     Incident,
     IncidentPause,
     MaintenanceWindow,
+    NoticedBy,
+    OutboxStatus,
     Reminder,
     TimelineEvent,
     Timer,
@@ -165,7 +175,7 @@ def declare(
             session, incident, now, actor, EventKind.DECLARED, title,
             after={"severity": severity, "customers": customer_ids or "all", "started_at": started.isoformat()},
         )  # fmt: skip
-        return sync(session, incident, ctx.contracts, now)
+        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
 
 
 def _new_ref(session: Session, incident_id: int) -> str:
@@ -181,8 +191,9 @@ def _new_ref(session: Session, incident_id: int) -> str:
 
 
 def acknowledge(ctx: Context, ref: str, actor: str, at: dt.datetime | None = None) -> IncidentView:
+    """The first acknowledgement, now or at ``at`` (a response made before it was recorded).
+    A later one is refused, naming the first; changing its time is a ``correct``ion."""
     with _change(ctx, ref) as (session, incident, now):
-        at = _at(at, now, incident)
         if incident.resolved_at is not None:
             raise Refusal(f"{incident.ref} is resolved; there is nothing left to acknowledge")
         if incident.acknowledged_at is not None:
@@ -191,9 +202,11 @@ def acknowledge(ctx: Context, ref: str, actor: str, at: dt.datetime | None = Non
                 f"({_by(session, incident, EventKind.ACKNOWLEDGED)}); "
                 "the response timer has stopped"
             )
+        at = at or now
         incident.acknowledged_at = at
+        _check(incident, now)
         _event(session, incident, at, actor, EventKind.ACKNOWLEDGED)
-        return sync(session, incident, ctx.contracts, now)
+        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
 
 
 def post_update(ctx: Context, ref: str, text: str, actor: str) -> IncidentView:
@@ -202,7 +215,7 @@ def post_update(ctx: Context, ref: str, text: str, actor: str) -> IncidentView:
         if incident.resolved_at is not None:
             raise Refusal(f"{incident.ref} is resolved; updates go to open incidents")
         _event(session, incident, now, actor, EventKind.UPDATE, text)
-        return sync(session, incident, ctx.contracts, now)
+        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
 
 
 def change_severity(ctx: Context, ref: str, severity: int, actor: str) -> IncidentView:
@@ -214,14 +227,22 @@ def change_severity(ctx: Context, ref: str, severity: int, actor: str) -> Incide
         check_severity(earlier.contracts, severity)
         old = incident.severity
         incident.severity = severity
-        view = sync(session, incident, ctx.contracts, now)
-        before = _timer_summary(make_view(incident, earlier, now).timers)
-        after = _timer_summary(view.timers)
-        _event(
-            session, incident, now, actor, EventKind.SEVERITY_CHANGED,
+        # The event first, so that the view says what the re-grade did to earlier breaches;
+        # the timers it keeps are filled in once recomputed.
+        event = _event(
+            session,
+            incident,
+            now,
+            actor,
+            EventKind.SEVERITY_CHANGED,
             f"severity {old} → {severity}",
-            before={"severity": old, "timers": before}, after={"severity": severity, "timers": after},
-        )  # fmt: skip
+        )
+        view = sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD, graded=old)
+        event.before = {
+            "severity": old,
+            "timers": _timer_summary(make_view(incident, earlier, now).timers),
+        }
+        event.after = {"severity": severity, "timers": _timer_summary(view.timers)}
         return view
 
 
@@ -244,7 +265,7 @@ def pause(ctx: Context, ref: str, reason: str, actor: str) -> IncidentView:
             IncidentPause(incident_id=incident.id, started_at=now, reason=reason, paused_by=actor)
         )
         _event(session, incident, now, actor, EventKind.PAUSED, reason)
-        return sync(session, incident, ctx.contracts, now)
+        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
 
 
 def resume(ctx: Context, ref: str, actor: str) -> IncidentView:
@@ -261,65 +282,261 @@ def resume(ctx: Context, ref: str, actor: str) -> IncidentView:
             EventKind.RESUMED,
             f"paused for {format_span(now - current.started_at)}",
         )
-        return sync(session, incident, ctx.contracts, now)
+        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
 
 
 def restore(ctx: Context, ref: str, actor: str, at: dt.datetime | None = None) -> IncidentView:
+    """Service restored, now or at ``at``; changing a recorded restore is a ``correct``ion."""
     with _change(ctx, ref) as (session, incident, now):
-        at = _at(at, now, incident)
         if incident.resolved_at is not None:
             raise Refusal(
                 f"{incident.ref} is resolved; service was restored {_when(incident.restored_at)}"
             )
         if incident.restored_at is not None:
             raise Refusal(f"{incident.ref} was already restored {_when(incident.restored_at)}")
-        _restore(session, incident, at, actor)
-        return sync(session, incident, ctx.contracts, now)
+        _restore(session, incident, at or now, actor, now)
+        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
 
 
 def resolve(
     ctx: Context, ref: str, actor: str, summary: str | None = None, at: dt.datetime | None = None
 ) -> IncidentView:
+    """Resolved, now or at ``at`` (restoring it then too if it was not); changing a recorded
+    resolution is a ``correct``ion."""
     summary = _text(summary, "a summary") or None
     with _change(ctx, ref) as (session, incident, now):
-        at = _at(at, now, incident)
+        at = at or now
         if incident.resolved_at is not None:
             raise Refusal(f"{incident.ref} was already resolved {_when(incident.resolved_at)}")
         if incident.restored_at is None:
-            _restore(session, incident, at, actor)
+            _restore(session, incident, at, actor, now)
         incident.resolved_at = at
         incident.summary = summary
+        _check(incident, now)
         _event(session, incident, at, actor, EventKind.RESOLVED, summary)
-        return sync(session, incident, ctx.contracts, now)
+        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
 
 
-def _restore(session: Session, incident: Incident, at: dt.datetime, actor: str) -> None:
-    current = _open_pause(session, incident)
-    if current is not None:
-        current.ended_at = at
-        _event(session, incident, at, actor, EventKind.RESUMED, "pause ended by the restore")
+def _restore(
+    session: Session, incident: Incident, at: dt.datetime, actor: str, now: dt.datetime
+) -> None:
+    incident.restored_at = at
     if incident.acknowledged_at is None:
         incident.acknowledged_at = at
+        _check(incident, now)
+        _end_pause(session, incident, at, actor)
         _event(session, incident, at, actor, EventKind.ACKNOWLEDGED, "acknowledged by the restore")
-    incident.restored_at = at
+    else:
+        _check(incident, now)
+        _end_pause(session, incident, at, actor)
     _event(session, incident, at, actor, EventKind.RESTORED)
 
 
-def mark_excluded(ctx: Context, ref: str, reason: str | None, actor: str) -> IncidentView:
-    """Exclude an outage from uptime (customer's own network, force majeure…) or include it again."""
+def _end_pause(session: Session, incident: Incident, at: dt.datetime, actor: str) -> None:
+    """A restore ends a pause that lasts: at the restore, or at the pause's own start when
+    service came back before the clocks were paused (the pause then stopped nothing)."""
+    current = _open_pause(session, incident)
+    if current is not None:
+        current.ended_at = max(at, current.started_at)
+        _event(
+            session, incident, current.ended_at, actor, EventKind.RESUMED,
+            "pause ended by the restore",
+        )  # fmt: skip
+
+
+# --- corrections ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Corrected:
+    """A correction made: the incident as it now is, the facts changed (old, new), and the
+    customers' periods already shown in a digest whose figures it may have changed."""
+
+    view: IncidentView
+    changes: Changes
+    flagged: tuple[tuple[str, dt.datetime, dt.datetime], ...] = ()
+    """``(customer id, period start, period end)``."""
+
+
+NOT_ADMIN_RESOLVED = (
+    "{ref} is resolved: after resolution only admins (SLABOT_ADMINS) may correct its record, "
+    "because the record decides what customers are owed"
+)
+NOT_ADMIN_EXCLUDED = (
+    "excluding an outage from uptime, or counting it again, is for admins (SLABOT_ADMINS): "
+    "it changes what customers are owed"
+)
+
+
+def correct(
+    ctx: Context,
+    ref: str,
+    correction: Correction,
+    actor: str,
+    *,
+    reason: str | None = None,
+    admin: bool = False,
+) -> Corrected:
+    """Correct the record: set the facts ``correction`` gives, with what follows from them
+    (``bot.incidents.corrections``), in one unit of work: the facts, one ``corrected``
+    timeline event (who, when, each fact old → new, ``reason``), the breaches the facts
+    before and after show, the timers recomputed and the reminders re-planned, and the
+    periods a digest already showed flagged for the next one (``CorrectedPeriod``).
+
+    Who may: anyone acting on an open incident; once it is resolved, ``admin``s only; an
+    exclusion (``excluded``), admins only. The caller says whether ``actor`` is an admin.
+    Refused, changing nothing: facts that cannot have happened (``corrections.check``), a
+    severity a new customer's contract lacks, a correction that changes nothing.
+    """
     reason = _text(reason, "a reason") or None
+    if correction.empty:
+        raise Refusal(
+            "say what to correct: a time, the outage flag, the impact, the customers or the exclusion"
+        )
+    given = correction.given()
+    if "excluded" in given and given["excluded"] is not None:
+        excluded = _text(
+            given["excluded"],
+            "an exclusion's reason",
+            needed="an exclusion needs a reason, e.g. `exclude customer's own network`",
+        )
+        correction = dataclass_replace(correction, excluded=excluded)
+    if "excluded" in given and not admin:
+        raise Refusal(NOT_ADMIN_EXCLUDED, field="excluded")
+
+    def ids(names: Sequence[str]) -> list[str]:
+        try:
+            return resolve_customers(ctx.contracts, names)
+        except Refusal as refusal:
+            raise Refusal(str(refusal), field="customers") from None
+
     with _change(ctx, ref) as (session, incident, now):
-        if reason == incident.excluded_reason:
+        if incident.resolved_at is not None and not admin:
+            raise Refusal(NOT_ADMIN_RESOLVED.format(ref=incident.ref))
+        before = _facts(session, incident)
+        after = corrections.apply(correction, before, ids, incident.ref)
+        found = corrections.changes(before, after)
+        if not found:
+            raise Refusal(
+                f"nothing to correct: {incident.ref} already has "
+                + "; ".join(corrections.state(after, given, _iso))
+            )
+        corrections.check(after, now, incident.ref, _iso)
+        check_severity(contracts_touched(ctx.contracts, after["customers"]), incident.severity)
+        shown = _shown_periods(ctx, before, after, now)
+        _write_facts(session, incident, after)
+        current = _open_pause(session, incident)
+        if current is not None and after["restored_at"] and not before["restored_at"]:
+            # Restoring ends a pause that lasts (at the pause's start if service came back
+            # before it): part of this correction, in its one event.
+            current.ended_at = max(after["restored_at"], current.started_at)
+            found["pause_ended_at"] = (None, current.ended_at)
+        event = _event(
+            session, incident, now, actor, EventKind.CORRECTED, reason,
+            before={k: corrections.as_json(old) for k, (old, _) in found.items()},
+            after={k: corrections.as_json(new) for k, (_, new) in found.items()},
+        )  # fmt: skip
+        view = sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
+        flagged = _flag(session, incident, event, shown, actor, reason, now)
+        return Corrected(view, found, flagged)
+
+
+def reopen(
+    ctx: Context, ref: str, actor: str, reason: str | None = None, *, admin: bool = False
+) -> Corrected:
+    """A resolved incident open again: the resolution (and its summary) cleared, the restore
+    kept — if service went down again, that is a new incident, and the time between was
+    uptime. A correction like any other: resolved incidents are corrected by admins."""
+    with ctx.db.read() as session:
+        incident = _find(session, ref)
+        if incident.resolved_at is None:
+            raise Refusal(f"{incident.ref} is not resolved; there is nothing to reopen")
+    return correct(ctx, ref, Correction(resolved_at=None), actor, reason=reason, admin=admin)
+
+
+def mark_excluded(ctx: Context, ref: str, reason: str | None, actor: str) -> IncidentView:
+    """Exclude an outage from uptime (customer's own network, force majeure…) with
+    ``reason``, or count it again (``None``): a correction, by an admin."""
+    with ctx.db.read() as session:
+        incident = _find(session, ref)
+        if (reason or None) == incident.excluded_reason:
             state = f"excluded ({reason})" if reason else "counted"
             raise Refusal(f"{incident.ref} is already {state}")
-        before = incident.excluded_reason
-        incident.excluded_reason = reason
-        _event(
-            session, incident, now, actor,
-            EventKind.EXCLUDED if reason else EventKind.INCLUDED, reason,
-            before={"excluded": before}, after={"excluded": reason},
+    return correct(
+        ctx, ref, Correction(excluded=reason or None), actor, reason=reason, admin=True
+    ).view
+
+
+def _facts(session: Session, incident: Incident) -> dict[str, Any]:
+    """The facts a correction may change, as stored (``corrections.FACTS``)."""
+    facts = {name: getattr(incident, name) for name in corrections.INSTANTS}
+    customers = queries.customers_of(session, [incident.id]).get(incident.id, [])
+    return {
+        **facts,
+        "outage": incident.outage,
+        "impact_pct": incident.impact_pct,
+        "customers": () if incident.affects_all else tuple(sorted(customers)),
+        "excluded": incident.excluded_reason,
+        "summary": incident.summary,
+    }
+
+
+def _write_facts(session: Session, incident: Incident, facts: dict[str, Any]) -> None:
+    for name in corrections.INSTANTS:
+        setattr(incident, name, facts[name])
+    incident.outage = facts["outage"]
+    incident.impact_pct = facts["impact_pct"]
+    incident.excluded_reason = facts["excluded"]
+    incident.summary = facts["summary"]
+    incident.affects_all = not facts["customers"]
+    queries.set_customers(session, incident.id, facts["customers"])
+
+
+def _check(incident: Incident, now: dt.datetime) -> None:
+    """Refuse an order of instants that cannot have happened (``corrections.check``)."""
+    facts = {name: getattr(incident, name) for name in corrections.INSTANTS}
+    corrections.check({**facts, "impact_pct": incident.impact_pct}, now, incident.ref, _iso)
+
+
+def _shown_periods(
+    ctx: Context, before: dict[str, Any], after: dict[str, Any], now: dt.datetime
+) -> list[tuple[Customer, Interval, Figures]]:
+    """The periods the facts before or after feed that a digest has shown, with their
+    figures now (before the correction: it is not written yet)."""
+    instants = [
+        facts[name] or now
+        for facts in (before, after)
+        for name in ("declared_at", "impact_start", "restored_at")
+    ]
+    if not before["customers"] or not after["customers"]:
+        customers = None
+    else:
+        customers = {*before["customers"], *after["customers"]}
+    periods = shown_periods(ctx, customers, instants)
+    if not periods:
+        return []
+    found = figures(ctx, periods)
+    return [(c, p, found[(c.id, p[0])]) for c, p in periods if (c.id, p[0]) in found]
+
+
+def _flag(
+    session: Session,
+    incident: Incident,
+    event: TimelineEvent,
+    shown: list[tuple[Customer, Interval, Figures]],
+    actor: str,
+    reason: str | None,
+    now: dt.datetime,
+) -> tuple[tuple[str, dt.datetime, dt.datetime], ...]:
+    for customer, period, before in shown:
+        session.add(
+            CorrectedPeriod(
+                incident_id=incident.id, event_id=event.id, customer_id=customer.id,
+                period_start=period[0], period_end=period[1], before=before.as_json(),
+                corrected_at=now, actor=actor, reason=reason,
+            )
         )  # fmt: skip
-        return sync(session, incident, ctx.contracts, now)
+    return tuple((c.id, p[0], p[1]) for c, p, _ in shown)
 
 
 def set_slack_card(ctx: Context, ref: str, *, channel_id: str, card_ts: str | None) -> None:
@@ -452,16 +669,6 @@ def _impact(impact_pct: float | None) -> None:
         raise Refusal(f"impact {impact_pct} % is not a share of traffic; give 0 < impact ≤ 100")
 
 
-def _at(at: dt.datetime | None, now: dt.datetime, incident: Incident) -> dt.datetime:
-    if at is None:
-        return now
-    if at > now:
-        raise Refusal(f"{_iso(at)} is in the future; give a time at or before now")
-    if at < incident.reported_at:
-        raise Refusal(f"{_iso(at)} is before {incident.ref} started ({_iso(incident.reported_at)})")
-    return at
-
-
 # --- the unit of work --------------------------------------------------------------------------
 
 
@@ -485,7 +692,8 @@ def _find(session: Session, ref: str, *, lock: bool = False) -> Incident:
 def _view(
     session: Session, incident: Incident, registry: Contracts, now: dt.datetime
 ) -> IncidentView:
-    return make_view(incident, evaluate(session, incident, registry, now), now)
+    evaluation = evaluate(session, incident, registry, now)
+    return make_view(incident, evaluation, now, _breaches(session, incident, evaluation))
 
 
 def _open_pause(session: Session, incident: Incident) -> IncidentPause | None:
@@ -503,31 +711,55 @@ def _event(
     *,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> None:
-    session.add(
-        TimelineEvent(
-            incident_id=incident.id,
-            at=at,
-            actor=actor,
-            kind=kind,
-            text=text,
-            before=before,
-            after=after,
-        )
+) -> TimelineEvent:
+    """A timeline event that happened ``at``, recorded now (the unit of work's instant,
+    ``incident.updated_at``)."""
+    event = TimelineEvent(
+        incident_id=incident.id,
+        at=at,
+        actor=actor,
+        kind=kind,
+        text=text,
+        before=before,
+        after=after,
+        recorded_at=incident.updated_at,
     )
+    session.add(event)
     session.flush()
+    return event
 
 
 def sync(
-    session: Session, incident: Incident, registry: Contracts, now: dt.datetime
+    session: Session,
+    incident: Incident,
+    registry: Contracts,
+    now: dt.datetime,
+    *,
+    noticed: NoticedBy | None = None,
+    graded: int | None = None,
 ) -> IncidentView:
-    """Recompute the timers, store them, re-plan the reminders; return the incident as it now is."""
+    """Recompute the timers, store them, re-plan the reminders; return the incident as it now is.
+
+    ``noticed``: a change to the record records the breaches its timers now show (how it
+    noticed them) and those the timers stored before it show (``graded``: the severity they
+    were computed under, when a re-grade changed it), and the view it returns carries the
+    incident's recorded breaches (the card shows them). The worker records its own notices (``note_breach``); it and the
+    import re-plan without ``noticed`` and use no view."""
     session.flush()
     evaluation = evaluate(session, incident, registry, now)
     derived = derive(evaluation, now)
-    _store_timers(session, incident, derived.timers)
-    _replan(session, incident, evaluation, derived.reminders(incident.id, now))
-    return make_view(incident, evaluation, now)
+    before = _store_timers(session, incident, derived.timers)
+    if noticed is not None:
+        _note_stored_breaches(session, incident, before, graded or incident.severity, now)
+        for kind, reading in evaluation.readings.items():
+            if reading.state is TimerState.BREACHED and reading.deadline is not None:
+                note_breach(
+                    session, incident, kind, reading.rule.contract, reading.rule.describe(),
+                    reading.deadline, now, noticed,
+                )  # fmt: skip
+    _replan(session, incident, evaluation, derived, now)
+    recorded = _breaches(session, incident, evaluation) if noticed is not None else ()
+    return make_view(incident, evaluation, now, recorded)
 
 
 @dataclass(frozen=True)
@@ -542,15 +774,81 @@ class Derived:
 
     def reminders(self, incident_id: int, now: dt.datetime) -> dict[str, dict[str, Any]]:
         """The columns of each planned reminder's row, by dedupe key, in due order."""
-        rows = {}
-        for planned in self.plan:
-            key = reminder_key(incident_id, planned)
-            rows[key] = {
-                "incident_id": incident_id, "timer": planned.timer.value,
-                "kind": planned.kind.value, "step": planned.step, "due_at": planned.due_at,
-                "deadline_at": planned.deadline, "dedupe_key": key, "created_at": now,
-            }  # fmt: skip
-        return rows
+        return {
+            reminder_key(incident_id, planned): reminder_row(incident_id, planned, now)
+            for planned in self.plan
+        }
+
+
+def reminder_row(incident_id: int, planned: PlannedReminder, now: dt.datetime) -> dict[str, Any]:
+    """The columns of a planned reminder's row."""
+    return {
+        "incident_id": incident_id, "timer": planned.timer.value, "kind": planned.kind.value,
+        "step": planned.step, "due_at": planned.due_at, "deadline_at": planned.deadline,
+        "dedupe_key": reminder_key(incident_id, planned), "created_at": now,
+    }  # fmt: skip
+
+
+def _breaches(session: Session, incident: Incident, evaluation: Evaluation):
+    recorded = queries.breaches_of(session, [incident.id]).get(incident.id, [])
+    if not recorded:
+        return ()
+    history = queries.events_of(session, [incident.id], HISTORY_KINDS).get(incident.id, [])
+    return breach_views(incident, evaluation, recorded, history)
+
+
+def note_breach(
+    session: Session,
+    incident: Incident,
+    timer: TimerKind | str,
+    contract: str,
+    target: str,
+    due_at: dt.datetime,
+    noticed_at: dt.datetime,
+    noticed_by: NoticedBy,
+) -> None:
+    """Record that ``timer``'s deadline ``due_at`` passed unmet, under the incident's grade
+    now, unless it is recorded already (the first sighting is kept)."""
+    queries.note_breach(
+        session,
+        {
+            "incident_id": incident.id, "timer": str(timer), "contract": contract,
+            "target": target, "severity": incident.severity, "due_at": due_at,
+            "noticed_at": noticed_at, "noticed_by": noticed_by,
+        },
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """A timer as it was stored before a change (what ``_note_stored_breaches`` needs)."""
+
+    kind: str
+    contract: str
+    target: str
+    deadline_at: dt.datetime | None
+    stopped_at: dt.datetime | None
+    outcome: str | None
+
+
+def _note_stored_breaches(
+    session: Session, incident: Incident, stored: list[_Stored], severity: int, now: dt.datetime
+) -> None:
+    """The breaches the timers stored before a change show (stopped late, or open past
+    their deadline; pauses already moved the stored deadlines), under ``severity``."""
+    for timer in stored:
+        late = timer.outcome == TimerState.BREACHED or (
+            timer.stopped_at is None and timer.deadline_at is not None and timer.deadline_at < now
+        )
+        if late and timer.deadline_at is not None:
+            queries.note_breach(
+                session,
+                {
+                    "incident_id": incident.id, "timer": timer.kind, "contract": timer.contract,
+                    "target": timer.target, "severity": severity, "due_at": timer.deadline_at,
+                    "noticed_at": now, "noticed_by": NoticedBy.RECORD,
+                },
+            )  # fmt: skip
 
 
 def derive(evaluation: Evaluation, now: dt.datetime) -> Derived:
@@ -567,8 +865,15 @@ def derive(evaluation: Evaluation, now: dt.datetime) -> Derived:
     return Derived(timers, plan)
 
 
-def _store_timers(session: Session, incident: Incident, timers: dict[str, dict[str, Any]]) -> None:
+def _store_timers(
+    session: Session, incident: Incident, timers: dict[str, dict[str, Any]]
+) -> list[_Stored]:
+    """Store the derived timers; return them as they were stored before."""
     stored = queries.timers_of(session, [incident.id]).get(incident.id, {})
+    before = [
+        _Stored(t.kind, t.contract, t.target, t.deadline_at, t.stopped_at, t.outcome)
+        for t in stored.values()
+    ]
     for kind, values in timers.items():
         timer = stored.pop(kind, None) or Timer(incident_id=incident.id, kind=kind)
         for column, value in values.items():
@@ -576,6 +881,7 @@ def _store_timers(session: Session, incident: Incident, timers: dict[str, dict[s
         session.add(timer)
     for timer in stored.values():  # a re-grade can drop a timer (no progress cadence)
         session.delete(timer)
+    return before
 
 
 def reminder_key(incident_id: int, reminder: PlannedReminder) -> str:
@@ -589,12 +895,16 @@ def _replan(
     session: Session,
     incident: Incident,
     evaluation: Evaluation,
-    planned: dict[str, dict[str, Any]],
+    derived: Derived,
+    now: dt.datetime,
 ) -> None:
     """Cancel pending reminders whose deadline no longer holds; add the planned ones not yet known.
 
     A pending reminder stays as long as its timer is open, unpaused and still due at the
-    same deadline, even if it is overdue (a worker that was down posts it, late).
+    same deadline, even if it is overdue (a worker that was down posts it, late). A breach
+    notice for a deadline already past is planned only if the timer's breach was never
+    announced: a re-grade or a correction that moves a breached timer's deadline does not
+    announce the breach again (a progress deadline is its own: each cadence is announced).
     """
     holding = {
         kind: reading.deadline
@@ -608,10 +918,29 @@ def _replan(
         if paused or holding.get(TimerKind(r.timer)) != r.deadline_at
     ]
     queries.cancel_reminders(session, stale)
-    known = queries.existing_reminder_keys(session, planned)
-    for key, values in planned.items():
+    keyed = {reminder_key(incident.id, p): p for p in derived.plan}
+    known = queries.reminders_by_key(session, keyed)
+    overdue = [  # breach notices for a deadline already past, to be written or revived
+        p
+        for key, p in keyed.items()
+        if p.kind is ReminderKind.BREACH
+        and p.due_at < now
+        and p.timer is not TimerKind.PROGRESS
+        and (key not in known or known[key][1] == OutboxStatus.CANCELLED)
+    ]
+    announced = queries.announced_timers(session, incident.id) if overdue else set()
+    wanted = {
+        key: p for key, p in keyed.items() if not (p in overdue and p.timer.value in announced)
+    }
+    # A deadline that holds again (a re-grade or a correction undone) gets back the
+    # reminders cancelled when it stopped holding: their keys are taken.
+    queries.revive_reminders(
+        session,
+        [known[k][0] for k in wanted if k in known and known[k][1] == OutboxStatus.CANCELLED],
+    )
+    for key, planned in wanted.items():
         if key not in known:
-            session.add(Reminder(**values))
+            session.add(Reminder(**reminder_row(incident.id, planned, now)))
 
 
 def _timer_summary(timers: dict[TimerKind, TimerView]) -> dict[str, Any]:

@@ -11,13 +11,13 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 
 from bot.context import Context
-from bot.incidents.service import sync
+from bot.incidents.service import note_breach, sync
 from bot.incidents.views import IncidentView, build_views
 from bot.sla.reminders import ReminderKind
 from bot.sla.timers import TimerKind
 from bot.text import format_local, format_span
 from storage import outbox, queries
-from storage.models import Reminder
+from storage.models import NoticedBy, Reminder
 
 LEASE = dt.timedelta(seconds=60)
 """How long a claim holds; a worker that dies is taken over after it."""
@@ -79,14 +79,21 @@ def claim(ctx: Context, worker_id: str, limit: int = 20) -> list[Due]:
 
 def sent(ctx: Context, due: Due, worker_id: str, channel: str, ts: str | None) -> bool:
     """Record the post; ``False`` if the claim was lost meanwhile. A breach notice or an
-    escalation re-plans its incident in the same transaction: that writes the next
-    escalation (a warning implies nothing new)."""
+    escalation records the breach it announced (``storage.models.Breach``: the first
+    sighting is kept) and re-plans its incident in the same transaction: that writes the
+    next escalation (a warning implies nothing new)."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         if not outbox.claims.mark_sent(session, due.reminder.id, worker_id, now, channel, ts):
             return False
         if due.kind is not ReminderKind.WARNING:
             incident = queries.incident_by_id(session, due.reminder.incident_id, lock=True)
+            timer = due.incident.timers.get(due.timer)
+            if timer is not None:
+                note_breach(
+                    session, incident, due.timer, timer.contract, timer.target,
+                    due.reminder.deadline_at, now, NoticedBy.NOTICE,
+                )  # fmt: skip
             sync(session, incident, ctx.contracts, now)
     return True
 

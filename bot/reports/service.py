@@ -36,7 +36,7 @@ import re
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from operator import attrgetter
 from typing import Any
@@ -44,6 +44,7 @@ from zoneinfo import ZoneInfo
 
 from bot.context import Context
 from bot.errors import Refusal
+from bot.incidents.record import breach_notes
 from bot.reports.views import (
     CountedIncident,
     CustomerReport,
@@ -709,7 +710,7 @@ def customer_report(ctx: Context, period: str, customer_id: str | None = None) -
         plans.append(_plan(customer, requested.bounds(customer.zone), now))
     # The id, not what was typed: a customer may be named by its name.
     reports = _assess_all(ctx, plans, now, customers[0].id if customer_id is not None else None)
-    return Report(period=requested.label, as_of=now, customers=tuple(reports))
+    return Report(period=requested.label, as_of=now, customers=tuple(_with_history(ctx, reports)))
 
 
 def check_request(
@@ -731,6 +732,14 @@ def check_request(
             "file (SLABOT_CUSTOMERS_FILE)"
         )
     return requested, customers
+
+
+def _with_history(ctx: Context, reports: list[CustomerReport]) -> list[CustomerReport]:
+    """Each report with notes on what happened before to its incidents: breaches a re-grade
+    or a correction withdrew (``bot.incidents.record.breach_notes``)."""
+    notes = breach_notes(ctx, {r.customer: (r.period_start, r.period_end, r.zone) for r in reports})
+    return [replace(r, notes=(*r.notes, *notes[r.customer])) if r.customer in notes else r
+            for r in reports]  # fmt: skip
 
 
 def periods_closed(ctx: Context, start: dt.datetime, cut: dt.datetime) -> dict[str, CustomerReport]:

@@ -184,6 +184,7 @@ class CustomerReport:
             if self.budget_minutes is None
             else _number(self.budget_minutes, ROUND_DOWN),
             "incidents": refs,
+            "notes": list(self.notes),
             "counts": [
                 {
                     "kind": count.kind.value,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from bot.sla.contract import Contract, rules_for
 from bot.sla.reminders import PlannedReminder, plan_reminders
-from bot.sla.timers import Pause, TimerKind, TimerReading, read_timer, strictest
+from bot.sla.timers import Pause, TimerKind, TimerReading, TimerState, read_timer, strictest
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,63 @@ def read_timers(
         assert rule is not None
         readings[kind] = read_timer(rule, start, now, pauses=pauses, stopped_at=stop)
     return readings
+
+
+@dataclass(frozen=True)
+class ProgressDeadline:
+    """One progress report that came due (or is coming), and what answered it."""
+
+    reading: TimerReading
+    """The cadence from the report before it (or the declaration), read at its answer."""
+    started_at: dt.datetime
+    answered_at: dt.datetime | None
+    """The update that answered it; ``None``: none yet, or the incident was resolved first."""
+
+    @property
+    def due(self) -> dt.datetime | None:
+        return self.reading.deadline
+
+    @property
+    def state(self) -> TimerState:
+        return self.reading.state
+
+    @property
+    def missed(self) -> bool:
+        return self.reading.state is TimerState.BREACHED
+
+
+def progress_deadlines(
+    facts: IncidentFacts,
+    updates: Sequence[dt.datetime],
+    contracts: Sequence[Contract],
+    now: dt.datetime,
+) -> list[ProgressDeadline]:
+    """Every progress deadline of the incident under its facts and grade as they are now,
+    replayed from the declaration through each update (docs/semantics.md §3: a report
+    restarts the cadence).
+
+    A deadline is *met* by an update at or before it, *missed* by a later one (late by
+    ``reading.over_by``) or by none (``answered_at`` is ``None``: still overdue, or
+    resolved without one); the last one may still be running or paused. A cadence the
+    resolution ended before its deadline had no report due and is left out. The last
+    cadence is the one ``read_timers`` reads (``facts.last_report_at``).
+    """
+    rules = rules_for(contracts, TimerKind.PROGRESS, facts.severity)
+    if not rules:
+        return []
+    starts = sorted({facts.declared_at, *(u for u in updates if u >= facts.declared_at)})
+    found: list[ProgressDeadline] = []
+    for index, start in enumerate(starts):
+        answer = starts[index + 1] if index + 1 < len(starts) else None
+        stop = answer if answer is not None else facts.resolved_at
+        pauses = facts.pauses_before(stop)
+        rule = strictest(rules, start, stop or now, pauses)
+        assert rule is not None
+        reading = read_timer(rule, start, now, pauses=pauses, stopped_at=stop)
+        if answer is None and facts.resolved_at is not None and reading.state is TimerState.MET:
+            continue  # resolved before a report was due
+        found.append(ProgressDeadline(reading, start, answer))
+    return found
 
 
 def plan_incident_reminders(

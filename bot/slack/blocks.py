@@ -8,9 +8,11 @@ each reader sees them in their own zone, with "in 25 minutes" beside them.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -24,6 +26,7 @@ from slack_sdk.models.blocks import (
     InputBlock,
     MarkdownTextObject,
     Option,
+    OverflowMenuElement,
     PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
@@ -89,6 +92,8 @@ class ActionId(StrEnum):
     RESUME = "incident_resume"
     RESTORE = "incident_restore"
     RESOLVE = "incident_resolve"
+    CORRECT = "incident_correct"
+    """The card's ⋯ menu: "Correct the record" opens the correction form."""
 
     @property
     def verb(self) -> IncidentVerb:
@@ -213,6 +218,11 @@ def incident_card(view: IncidentView, contracts: Contracts, zone: str = "UTC") -
                 ]
             )
         )
+    earlier = view.earlier_breaches
+    if earlier:
+        blocks.append(
+            context(*[f"🔥 Before: {b.story(lambda t: mrkdwn.date(t, zone))}" for b in earlier])
+        )
     if view.excluded_reason:
         blocks.append(context(f"Excluded from uptime: {escape(view.excluded_reason)}"))
     if view.summary:
@@ -231,9 +241,15 @@ def incident_card(view: IncidentView, contracts: Contracts, zone: str = "UTC") -
     )
 
 
-def card_buttons(view: IncidentView) -> list[ButtonElement]:
+def card_buttons(view: IncidentView) -> list[ButtonElement | OverflowMenuElement]:
+    """The buttons of an open incident, and the ⋯ menu (also on a resolved one: admins
+    correct resolved incidents)."""
+    more = OverflowMenuElement(
+        action_id=ActionId.CORRECT,
+        options=[Option(value=view.ref, text="Correct the record…")],
+    )
     if not view.is_open:
-        return []
+        return [more]
 
     def button(
         label: str, action: ActionId, style: str | None = None, confirm: str | None = None
@@ -259,7 +275,7 @@ def card_buttons(view: IncidentView) -> list[ButtonElement]:
             )
         )
     buttons.append(button("Resolve", ActionId.RESOLVE, "danger"))
-    return buttons
+    return [*buttons, more]
 
 
 def update_post(view: IncidentView, user_id: str, text: str) -> Message:
@@ -377,6 +393,87 @@ def severity_form(ref: str, levels: Sequence[tuple[int, str]], current: int) -> 
     )  # fmt: skip
 
 
+CORRECT_TIMES = (
+    ("reported_at", "Started", "When the impact began (the response timer starts then too)."),
+    ("acknowledged_at", "Acknowledged", "The first response."),
+    ("restored_at", "Service restored", "Empty: not restored."),
+    ("resolved_at", "Resolved", "Empty: not resolved."),
+)
+"""The correction form's times: block id (the fact), label, hint."""
+
+
+def local_text(instant: dt.datetime | None, zone: str) -> str:
+    """An instant as the correction form shows and reads it: ``2026-11-20 10:03`` in the
+    reader's zone (seconds when it has some, so an untouched field reads back the same)."""
+    if instant is None:
+        return ""
+    local = instant.astimezone(ZoneInfo(zone))
+    return (
+        f"{local:%Y-%m-%d %H:%M:%S}"
+        if local.second or local.microsecond
+        else f"{local:%Y-%m-%d %H:%M}"
+    )
+
+
+def correct_form(view: IncidentView, contracts: Contracts, zone: str) -> tuple[View, dict]:
+    """ "Correct the record": the incident's facts, each as it stands, to change and say why.
+    Returns the form and the initial values it shows (kept in its ``private_metadata`` so
+    that only the fields changed are corrected)."""
+    initial: dict = {name: local_text(getattr(view, name), zone) for name, _, _ in CORRECT_TIMES}
+    initial["outage"] = view.outage
+    initial["impact_pct"] = "" if view.impact_pct is None else f"{view.impact_pct:g}"
+    initial["customers"] = sorted(view.customers)
+    initial["excluded"] = view.excluded_reason or ""
+    when = f"In your zone ({zone}): 2026-11-20 20:00, 20:00, 10 minutes ago, yesterday 23:40."
+    blocks: list[Block] = [
+        context(
+            f"{escape(view.ref)} · {escape(clip(view.title, 100))}. Change what was recorded "
+            "wrong; timers, reminders and reports follow as if it had been recorded right. "
+            "The change and your reason go into the incident's timeline."
+        )
+    ]
+    for name, label, hint in CORRECT_TIMES:
+        blocks.append(InputBlock(
+            block_id=name, label=label, optional=name != "reported_at", hint=f"{hint} {when}",
+            element=PlainTextInputElement(action_id="value", initial_value=initial[name] or None, max_length=60),
+        ))  # fmt: skip
+    outage = Option(value="outage", text="The service was down (counts against uptime)")
+    blocks.append(InputBlock(
+        block_id="outage", label="Outage", optional=True,
+        element=CheckboxesElement(action_id="value", options=[outage], initial_options=[outage] if view.outage else None),
+    ))  # fmt: skip
+    blocks.append(InputBlock(
+        block_id="impact_pct", label="Impact (% of traffic)", optional=True, hint="Empty: unknown.",
+        element=PlainTextInputElement(action_id="value", initial_value=initial["impact_pct"] or None, max_length=10),
+    ))  # fmt: skip
+    if contracts.customers:
+        options = [
+            Option(value=c.id, text=clip(f"{c.name} ({c.id})", 75))
+            for c in contracts.customers.values()
+        ][:100]
+        chosen = [o for o in options if o.value in view.customers]
+        blocks.append(InputBlock(
+            block_id="customers", label="Customers affected", optional=True, hint="Empty: every customer.",
+            element=StaticMultiSelectElement(action_id="value", options=options, initial_options=chosen or None),
+        ))  # fmt: skip
+    blocks.append(InputBlock(
+        block_id="excluded", label="Excluded from uptime because…", optional=True,
+        hint="Admins only. Empty: the outage counts against uptime.",
+        element=PlainTextInputElement(action_id="value", initial_value=initial["excluded"] or None, max_length=3000),
+    ))  # fmt: skip
+    blocks.append(InputBlock(
+        block_id="reason", label="Why is the record corrected?",
+        element=PlainTextInputElement(action_id="value", multiline=True, max_length=3000,
+                                      placeholder="e.g. the restore time was the deploy's, not the recovery's"),
+    ))  # fmt: skip
+    metadata = json.dumps({"ref": view.ref, "initial": initial}, separators=(",", ":"))
+    form = View(
+        type="modal", callback_id=IncidentVerb.CORRECT, title="Correct the record", submit="Correct",
+        close="Cancel", private_metadata=metadata, blocks=blocks,
+    )  # fmt: skip
+    return form, initial
+
+
 # --- App Home --------------------------------------------------------------------------------
 
 
@@ -457,11 +554,15 @@ def reminder_message(
     late: bool,
     retried: bool = False,
     escalation: Sequence[str] = (),
+    recorded_at: dt.datetime | None = None,
 ) -> Message:
     """A warning before a deadline, the breach notice at it, or an escalation after it.
 
     Each says which target of which contract, when it is due in the contract's local time
-    (a ``<!date>`` token: every reader sees their own), and what to do. A late one says so.
+    (a ``<!date>`` token: every reader sees their own), and what to do. A late one says
+    why: the record made it late (``recorded_at``, when the reminder was written, is after
+    it was due: a late declaration, a re-grade or a correction), or the worker was not
+    running, or Slack did not accept it at first.
     """
     state = view.timers.get(timer)
     zone = state.zone if state else "UTC"
@@ -494,7 +595,9 @@ def reminder_message(
         audience = " ".join(mention(e) for e in escalation) or "<!here>"
         head = f"🚨 {audience} " + head.removeprefix("🔥 ").removeprefix("📝 ")
     lines = [head, _WHAT_NEXT[timer]]
-    if late:
+    if late and recorded_at is not None and recorded_at > due_at:
+        lines.append(f"_({_made_late(view, state, name, recorded_at, zone)})_")
+    elif late:
         why = (
             "Slack did not accept it at first"
             if retried
@@ -514,6 +617,20 @@ def reminder_message(
     if buttons:
         body.append(ActionsBlock(block_id=f"reminder:{view.ref}", elements=buttons))
     return Message(text=mrkdwn.plain(head), blocks=body)
+
+
+def _made_late(
+    view: IncidentView, state: TimerView | None, name: str, recorded_at: dt.datetime, zone: str
+) -> str:
+    """Why a reminder written after it was due is late: what was recorded, not the worker."""
+    if recorded_at == view.declared_at:
+        start = state.started_at if state is not None else view.reported_at
+        after = format_span_words(view.declared_at - start)
+        return f"Declared {after} after it started: the {name} target was already past."
+    return (
+        f"The {name} deadline was already past when the record changed "
+        f"{mrkdwn.date(recorded_at, zone)} (a re-grade or a correction)."
+    )
 
 
 # --- uptime and credit reports -------------------------------------------------------------

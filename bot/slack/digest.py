@@ -9,6 +9,7 @@ first. Long lists are cut to what a phone screen can take, saying how many more 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from slack_sdk.models.blocks import (
     Block,
@@ -37,6 +38,17 @@ def _more(lines: list[str], shown: int, total: int, what: str) -> list[str]:
 
 def _link(channel_id: str | None) -> str:
     return f" · {mrkdwn.channel(channel_id)}" if channel_id else ""
+
+
+def _escaped_story(said: str) -> str:
+    """A breach line: its ``<!date>`` tokens kept, everything else escaped."""
+    parts = re.split(r"(<!date\^[^>]*>)", said)
+    return "".join(p if p.startswith("<!date^") else escape(p) for p in parts)
+
+
+def _mentions(line: str) -> str:
+    """``\x00U1\x00`` markers (set around a person's id before escaping) as mentions."""
+    return re.sub(r"\x00([^\x00]*)\x00", lambda m: mrkdwn.user(m.group(1)), line)
 
 
 def digest_message(digest: Digest, *, late_since: dt.datetime | None = None) -> Message:
@@ -77,15 +89,21 @@ def digest_message(digest: Digest, *, late_since: dt.datetime | None = None) -> 
         fields.append(f"*MTTA*\n{text.mean_text(digest.mtta, digest.acknowledged, 'acknowledged')}")
         fields.append(f"*MTTR*\n{text.mean_text(digest.mttr, digest.restored, 'restored')}")
         blocks.append(SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields]))
-        if digest.breaches:
-            lines = ["*Breaches*"]
-            for b in digest.breaches[:MAX_BREACHES]:
-                lines.append(f"🔥 {escape(text.breach_text(b))}{_link(b.channel_id)}")
-            blocks.append(
-                section("\n".join(_more(lines, MAX_BREACHES, len(digest.breaches), "breaches")))
-            )
-        else:
+        if not digest.breaches:
             blocks.append(section("*Breaches*: none 🎉"))
+    if digest.breaches:
+        lines = ["*Breaches*"]
+        for b in digest.breaches[:MAX_BREACHES]:
+            said = text.breach_text(b, lambda t: mrkdwn.date(t, zone))
+            mark = "🔥" if b.earlier is None else "↩️"
+            lines.append(f"{mark} {_escaped_story(said)}{_link(b.channel_id)}")
+        blocks.append(
+            section("\n".join(_more(lines, MAX_BREACHES, len(digest.breaches), "breaches")))
+        )
+    if digest.corrected:
+        lines = ["✏️ *Corrected since the last digest*"]
+        lines += [escape(c.text(lambda who: f"\x00{who}\x00")) for c in digest.corrected]
+        blocks.append(section("\n".join(_mentions(line) for line in lines)))
     blocks.append(DividerBlock())
     if digest.open:
         lines = [f"*Open incidents* ({len(digest.open)})"]

@@ -3,8 +3,10 @@
 ```
 /incident                                   opens the declare modal
 /incident declare <sev> <title…> [for <customer>[,<customer>…]] [outage] [started <when>]
-/incident ack | update <text…> | severity <sev> | pause <reason…> | resume
-/incident restore | resolve [<summary…>] | status | list | help
+/incident ack [at <when>] | update <text…> | severity <sev> | pause <reason…> | resume
+/incident restore [at <when>] | resolve [at <when>] [<summary…>] | status | list | help
+/incident started <when> | outage yes|no | impact <pct> | customers add|remove <id…> | all
+/incident exclude <reason…> | include | reopen [<reason…>]
 /sla report [<YYYY-MM>|<YYYY>] [<customer>] [csv]
 /sla statement <customer> [<YYYY-MM>|<YYYY>] [pdf|html|md]
 /sla maintenance <start> <end> <title…> [for <customer>…]
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar, TypeVar
 
-from bot.parse import WHEN_FORMATS, parse_severity
+from bot.parse import WHEN_FORMATS, parse_severity, split_when
 from bot.reports.service import PERIOD_FORMATS, PERIOD_RE
 from bot.slack.mrkdwn import decode
 
@@ -37,8 +39,11 @@ INCIDENT_USAGE = (
     """\
 `/incident` — open the declare form
 `/incident declare <sev> <title…> [for <customer>,…] [outage] [started <when>]`
-`/incident ack` · `update <text…>` · `severity <sev>` · `pause <reason…>` · `resume`
-`/incident restore` · `resolve [<summary…>]` · `status` · `list` · `help`
+`/incident ack [at <when>]` · `update <text…>` · `severity <sev>` · `pause <reason…>` · `resume`
+`/incident restore [at <when>]` · `resolve [at <when>] [<summary…>]` · `status` · `list` · `help`
+Correct the record: `/incident started <when>` · `outage yes|no` · `impact <pct>` · \
+`customers add|remove <id…>` · `customers all` · `exclude <reason…>` · `include` · `reopen [<reason…>]`
+(`ack`/`restore`/`resolve at <when>` also correct a time already recorded; the card's ⋯ menu has a form)
 Inside an incident channel the commands act on its incident; elsewhere name it: `/incident ack INC-7`.
 <when>: """
     + WHEN_FORMATS
@@ -69,6 +74,22 @@ class IncidentVerb(StrEnum):
     STATUS = "status"
     LIST = "list"
     HELP = "help"
+    STARTED = "started"
+    OUTAGE = "outage"
+    IMPACT = "impact"
+    CUSTOMERS = "customers"
+    EXCLUDE = "exclude"
+    INCLUDE = "include"
+    REOPEN = "reopen"
+    CORRECT = "correct"
+    """The "Correct the record" form (the card's ⋯ menu), which corrects several facts at once."""
+
+
+CORRECTIONS = (
+    IncidentVerb.STARTED, IncidentVerb.OUTAGE, IncidentVerb.IMPACT, IncidentVerb.CUSTOMERS,
+    IncidentVerb.EXCLUDE, IncidentVerb.INCLUDE, IncidentVerb.REOPEN,
+)  # fmt: skip
+"""The verbs that correct the record (``Correct``)."""
 
 
 class SlaVerb(StrEnum):
@@ -84,7 +105,7 @@ _ALIASES = {
     "acknowledge": "ack", "new": "declare", "open": "declare", "sev": "severity",
     "regrade": "severity", "unpause": "resume", "restored": "restore", "close": "resolve",
     "resolved": "resolve", "info": "status", "ls": "list", "?": "help", "report": "report",
-    "maint": "maintenance",
+    "maint": "maintenance", "start": "started", "unexclude": "include", "re-open": "reopen",
 }  # fmt: skip
 _REF = re.compile(r"^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9][A-Za-z0-9-]*$")
 
@@ -126,6 +147,26 @@ class Change:
     text: str = ""
     severity: int | None = None
     """The new severity (``severity``)."""
+    at: str | None = None
+    """``ack``, ``restore``, ``resolve``: when it happened, as typed (``at 20:00``)."""
+
+
+@dataclass(frozen=True)
+class Correct:
+    """A verb that corrects the record: started, outage, impact, customers, exclude, include,
+    reopen. ``text`` is an exclusion's or a reopening's reason."""
+
+    verb: IncidentVerb
+    ref: str | None = None
+    when: str | None = None
+    """``started``: the time, as typed."""
+    outage: bool | None = None
+    impact_pct: float | None = None
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    every_customer: bool = False
+    """``customers all``: the incident affects every customer."""
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,7 +189,9 @@ class IncidentHelp:
     verb: ClassVar[IncidentVerb] = IncidentVerb.HELP
 
 
-IncidentCommand = Declare | OpenDeclareForm | Change | Status | ListIncidents | IncidentHelp
+IncidentCommand = (
+    Declare | OpenDeclareForm | Change | Correct | Status | ListIncidents | IncidentHelp
+)
 
 
 # --- /sla --------------------------------------------------------------------------------
@@ -228,7 +271,20 @@ def parse_incident(text: str, severity_names: Iterable[tuple[int, str]] = ()) ->
     first, _, after = rest.partition(" ")
     if first and _REF.match(first):
         ref, rest = first.upper(), after.strip()
+    if verb in CORRECTIONS:
+        return _correct(verb, ref, rest)
     match verb:
+        case IncidentVerb.ACK | IncidentVerb.RESTORE if rest:
+            return Change(verb, ref, at=_at(verb, rest))
+        case IncidentVerb.RESOLVE if rest:
+            when, summary = _resolve_at(rest)
+            return Change(verb, ref, text=summary, at=when)
+        case IncidentVerb.CORRECT:
+            raise UsageError(
+                "corrections are `/incident started <when>`, `ack|restore|resolve at <when>`, "
+                "`outage yes|no`, `impact <pct>`, `customers add|remove <id…>`, "
+                "`exclude <reason…>`, `include`, `reopen`; the card's ⋯ menu has a form"
+            )
         case IncidentVerb.SEVERITY:
             if not rest:
                 raise UsageError(
@@ -257,6 +313,111 @@ def parse_incident(text: str, severity_names: Iterable[tuple[int, str]] = ()) ->
         case IncidentVerb.HELP:
             return IncidentHelp()
     return Change(verb, ref)
+
+
+def _at(verb: IncidentVerb, rest: str) -> str:
+    """``ack at 20:00``, ``restore 10 minutes ago``: the time, as typed (``at`` optional)."""
+    words = rest.split()
+    if words and words[0].lower() == "at":
+        words = words[1:]
+    found = split_when(words)
+    if found is None or found[1]:
+        raise UsageError(
+            f"`/incident {verb}` takes no text (got `{rest}`), only a time: "
+            f"`/incident {verb} at 20:00`. <when>: {WHEN_FORMATS}"
+        )
+    return found[0]
+
+
+def _resolve_at(rest: str) -> tuple[str | None, str]:
+    """``resolve at 20:00 Replaced the node`` → the time and the summary; without ``at``,
+    the text is the summary unless all of it is a time (``resolve 10 minutes ago``)."""
+    words = rest.split()
+    if words and words[0].lower() == "at":
+        found = split_when(words[1:])
+        if found is None:
+            raise UsageError(
+                f"`at` needs a time: `/incident resolve at 20:00 <summary…>`. <when>: {WHEN_FORMATS}"
+            )
+        return found[0], " ".join(found[1])
+    found = split_when(words)
+    if found is not None and not found[1]:
+        return found[0], ""
+    return None, rest
+
+
+_YES = {"yes": True, "y": True, "on": True, "true": True, "no": False, "n": False, "off": False,
+        "false": False}  # fmt: skip
+
+
+def _correct(verb: IncidentVerb, ref: str | None, rest: str) -> Correct:
+    words = rest.split()
+    match verb:
+        case IncidentVerb.STARTED:
+            if words and words[0].lower() == "at":
+                words = words[1:]
+            found = split_when(words)
+            if found is None or found[1]:
+                raise UsageError(
+                    f"say when it started: `/incident started 20:00`. <when>: {WHEN_FORMATS}"
+                )
+            return Correct(verb, ref, when=found[0])
+        case IncidentVerb.OUTAGE:
+            if len(words) != 1 or words[0].lower() not in _YES:
+                raise UsageError(
+                    "say whether the service was down: `/incident outage yes` (it counts "
+                    "against uptime) or `/incident outage no`"
+                )
+            return Correct(verb, ref, outage=_YES[words[0].lower()])
+        case IncidentVerb.IMPACT:
+            return Correct(verb, ref, impact_pct=_impact(rest))
+        case IncidentVerb.CUSTOMERS:
+            return _customers(ref, words)
+        case IncidentVerb.EXCLUDE if not rest:
+            raise UsageError(
+                "an exclusion needs a reason: `/incident exclude customer's own network`"
+            )
+        case IncidentVerb.INCLUDE if rest:
+            raise UsageError(f"`/incident include` takes no text (got `{rest}`)")
+    return Correct(verb, ref, text=rest)
+
+
+def _impact(rest: str) -> float | None:
+    usage = (
+        "give the share of traffic affected: `/incident impact 25` (0 < impact ≤ 100), or `unknown`"
+    )
+    text = rest.strip().removesuffix("%").strip()
+    if text.lower() in ("unknown", "none"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"`{rest}` is not a percentage; {usage}") from None
+    if not 0 < value <= 100:
+        raise UsageError(f"{value:g} % is not a share of traffic; {usage}")
+    return value
+
+
+def _customers(ref: str | None, words: list[str]) -> Correct:
+    usage = (
+        "`/incident customers add acme, globex`, `/incident customers remove acme`, or "
+        "`/incident customers all` (every customer is affected)"
+    )
+    if not words:
+        raise UsageError(f"say which customers: {usage}")
+    action, names = words[0].lower(), " ".join(words[1:])
+    if action == "all" and not names:
+        return Correct(IncidentVerb.CUSTOMERS, ref, every_customer=True)
+    if action not in ("add", "remove") or not names.strip():
+        raise UsageError(f"say which customers to add or remove: {usage}")
+    # Commas separate names that have spaces ("Acme Retail Inc., globex"); else spaces do.
+    parts = names.split(",") if "," in names else names.split()
+    found = tuple(p.strip() for p in parts if p.strip())
+    if not found:
+        raise UsageError(f"say which customers to {action}: {usage}")
+    if action == "add":
+        return Correct(IncidentVerb.CUSTOMERS, ref, add=found)
+    return Correct(IncidentVerb.CUSTOMERS, ref, remove=found)
 
 
 def _declare(rest: str, severity_names: list[tuple[int, str]]) -> Declare:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from typing import Any, assert_never
@@ -22,13 +22,15 @@ from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
 from bot.errors import Refusal
-from bot.incidents import service
-from bot.incidents.views import IncidentView
+from bot.incidents import corrections, service
+from bot.incidents.corrections import Correction
+from bot.incidents.views import TIMER_WORDS, IncidentView
 from bot.parse import parse_instant, parse_when
 from bot.reminders import service as reminders
 from bot.reports import service as reports
 from bot.reports import statement as statements
-from bot.sla.timers import TimerKind
+from bot.sla.credits import period_name
+from bot.sla.timers import TimerKind, TimerState
 from bot.slack import blocks, mrkdwn
 from bot.slack.authz import NOT_A_MANAGER, NOT_A_RESPONDER, NOT_AN_ADMIN, Permissions
 from bot.slack.blocks import Message
@@ -39,6 +41,7 @@ from bot.slack.grammar import (
     SLA_USAGE,
     STATEMENT_USAGE,
     Change,
+    Correct,
     Customers,
     Declare,
     IncidentHelp,
@@ -84,6 +87,8 @@ class Reply:
     refused: bool = False
     reason: str = ""
     """A refusal's reason as plain text (a form shows it beside the field, unescaped)."""
+    field: str | None = None
+    """The fact a refusal is about (``Refusal.field``): the form field to show it beside."""
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -96,8 +101,8 @@ ALREADY_HANDLED = Reply(blocks.reply("(already handled)"))
 """The answer to a retry or a repeat of a request already processed."""
 
 
-def refused(text: str) -> Reply:
-    return Reply(blocks.refusal(escape(text)), refused=True, reason=text)
+def refused(text: str, field: str | None = None) -> Reply:
+    return Reply(blocks.refusal(escape(text)), refused=True, reason=text, field=field)
 
 
 @dataclass(eq=False)
@@ -216,7 +221,7 @@ def safely(work: Callable[[], Reply]) -> Reply:
     try:
         return work()
     except Refusal as refusal:
-        return refused(str(refusal))
+        return refused(str(refusal), refusal.field)
     except SlackApiError as exc:
         log.exception("Slack refused a call")
         return refused(
@@ -295,7 +300,7 @@ def incident(
     edge: Edge,
     user: str,
     channel: str | None,
-    command: Declare | Change | Status | ListIncidents | IncidentHelp,
+    command: Declare | Change | Correct | Status | ListIncidents | IncidentHelp,
 ) -> Reply:
     """One ``/incident`` command, from ``channel`` (whose incident it acts on unless it names
     one). The bare command (``OpenDeclareForm``) is the listener's: opening a form needs the
@@ -303,9 +308,11 @@ def incident(
     match command:
         case Declare():
             return declare(edge, user, channel, command)
-        case Change(verb=verb, ref=ref, text=text, severity=severity):
+        case Change(verb=verb, ref=ref, text=text, severity=severity, at=at):
             ref = locate(edge, channel, ref)
-            return change(edge, user, ref, verb, text=text, severity=severity)
+            return change(edge, user, ref, verb, text=text, severity=severity, at=at)
+        case Correct(ref=ref):
+            return correction_command(edge, user, locate(edge, channel, ref), command)
         case Status(ref=ref):
             view = service.get(edge.ctx, locate(edge, channel, ref))
             return Reply(blocks.incident_card(view, edge.ctx.contracts))
@@ -327,13 +334,18 @@ def change(
     *,
     text: str = "",
     severity: int | None = None,
+    at: str | None = None,
 ) -> Reply:
     """Apply one change to an incident, then tell its channel and refresh its card.
 
-    Only a responder may change an incident; anyone else is refused before anything is read."""
+    Only a responder may change an incident; anyone else is refused before anything is read.
+    ``at``: when an acknowledgement, restore or resolution happened (a time as typed); one
+    already recorded is corrected to it (``correct``)."""
     if not edge.permissions.may_respond(user):
         return refused(NOT_A_RESPONDER)
     ctx = edge.ctx
+    if at is not None:
+        return _happened_at(edge, user, ref, verb, at, summary=text)
     match verb:
         case IncidentVerb.ACK:
             view = service.acknowledge(ctx, ref, user)
@@ -378,6 +390,162 @@ def change(
             raise Refusal(f"`{verb}` is not an incident change")
     edge.channels.refresh_card(view)
     return Reply(blocks.reply(f"✅ {done} ({escape(view.ref)})."))
+
+
+# --- corrections -----------------------------------------------------------------------
+
+_FIELDS = {
+    IncidentVerb.ACK: ("acknowledged_at", "acknowledged"),
+    IncidentVerb.RESTORE: ("restored_at", "marked service *restored*"),
+    IncidentVerb.RESOLVE: ("resolved_at", "*resolved* the incident"),
+}
+_TIMERS_OF = {
+    "reported_at": (TimerKind.RESPONSE,), "acknowledged_at": (TimerKind.RESPONSE,),
+    "impact_start": (TimerKind.RESTORE,), "restored_at": (TimerKind.RESTORE,),
+    "declared_at": (TimerKind.PROGRESS, TimerKind.RESOLVE),
+    "resolved_at": (TimerKind.PROGRESS, TimerKind.RESOLVE),
+    "customers": tuple(TimerKind),
+}  # fmt: skip
+"""The timers each fact feeds: a correction says how they stand afterwards."""
+
+
+def when_typed(edge: Edge, user: str, text: str, field: str) -> dt.datetime:
+    """A time a person typed, in their own Slack zone (``bot.parse.parse_when``)."""
+    try:
+        return parse_when(text, edge.ctx.clock.now(), edge.directory.zone(user))
+    except ValueError as exc:
+        raise Refusal(f"{corrections.LABELS[field]}: {exc}", field=field) from None
+
+
+def _happened_at(
+    edge: Edge, user: str, ref: str, verb: IncidentVerb, at_text: str, *, summary: str = ""
+) -> Reply:
+    """``ack|restore|resolve at <when>``: recorded at that time, or, when already recorded,
+    corrected to it."""
+    field, did = _FIELDS[verb]
+    at = when_typed(edge, user, at_text, field)
+    current = service.get(edge.ctx, ref)
+    if getattr(current, field) is not None:
+        if summary:
+            raise Refusal(
+                f"{current.ref} is already resolved; `resolve at <when>` corrects its time "
+                "only: leave the summary out"
+            )
+        return correct(edge, user, ref, Correction(**{field: at}))
+    ctx, zone = edge.ctx, edge.directory.zone(user)
+    match verb:
+        case IncidentVerb.ACK:
+            view = service.acknowledge(ctx, ref, user, at=at)
+        case IncidentVerb.RESTORE:
+            view = service.restore(ctx, ref, user, at=at)
+        case _:
+            view = service.resolve(ctx, ref, user, summary=summary or None, at=at)
+    summary_text = f": {escape(summary)}" if summary else ""
+    _post(
+        edge,
+        view,
+        blocks.change_post(view, user, f"{did} (at {mrkdwn.date(at, zone)}){summary_text}"),
+    )
+    edge.channels.refresh_card(view)
+    timers = _verdicts(view, _TIMERS_OF[field], zone)
+    return Reply(blocks.reply(
+        f"✅ {did.replace('*', '').capitalize()} at {mrkdwn.date(at, zone)}"
+        + (f" — {timers}" if timers else "") + f" ({escape(view.ref)})."
+    ))  # fmt: skip
+
+
+def correction_command(edge: Edge, user: str, ref: str, command: Correct) -> Reply:
+    """``/incident started|outage|impact|customers|exclude|include|reopen …``."""
+    if not edge.permissions.may_respond(user):
+        return refused(NOT_A_RESPONDER)
+    match command.verb:
+        case IncidentVerb.STARTED:
+            at = when_typed(edge, user, command.when or "", "reported_at")
+            return correct(edge, user, ref, Correction(started_at=at))
+        case IncidentVerb.OUTAGE:
+            return correct(edge, user, ref, Correction(outage=bool(command.outage)))
+        case IncidentVerb.IMPACT:
+            return correct(edge, user, ref, Correction(impact_pct=command.impact_pct))
+        case IncidentVerb.CUSTOMERS if command.every_customer:
+            return correct(edge, user, ref, Correction(customers=()))
+        case IncidentVerb.CUSTOMERS if command.add:
+            return correct(edge, user, ref, Correction(add_customers=command.add))
+        case IncidentVerb.CUSTOMERS:
+            return correct(edge, user, ref, Correction(remove_customers=command.remove))
+        case IncidentVerb.EXCLUDE:
+            return correct(edge, user, ref, Correction(excluded=command.text), reason=command.text)
+        case IncidentVerb.INCLUDE:
+            return correct(edge, user, ref, Correction(excluded=None))
+        case IncidentVerb.REOPEN:
+            outcome = service.reopen(
+                edge.ctx, ref, user, command.text or None, admin=edge.permissions.is_admin(user)
+            )
+            return _corrected(edge, user, outcome, command.text or None, what="*reopened* it")
+    raise Refusal(f"`{command.verb}` is not a correction")
+
+
+def correct(
+    edge: Edge, user: str, ref: str, correction: Correction, *, reason: str | None = None
+) -> Reply:
+    """One correction of the record (a verb, or the form), then the channel and the card.
+
+    Responders correct open incidents; admins also resolved ones, and exclusions
+    (``service.correct`` decides, under the incident's lock)."""
+    if not edge.permissions.may_respond(user):
+        return refused(NOT_A_RESPONDER)
+    outcome = service.correct(
+        edge.ctx, ref, correction, user, reason=reason, admin=edge.permissions.is_admin(user)
+    )
+    return _corrected(edge, user, outcome, reason)
+
+
+def _corrected(
+    edge: Edge, user: str, outcome: service.Corrected, reason: str | None, *, what: str = ""
+) -> Reply:
+    view, zone = outcome.view, edge.directory.zone(user)
+    customers = edge.ctx.contracts.customers
+
+    def name(customer_id: str) -> str:
+        return escape(customers[customer_id].name if customer_id in customers else customer_id)
+
+    changed = "; ".join(
+        corrections.describe(outcome.changes, lambda t: mrkdwn.date(t, zone), name, escape)
+    )
+    why = f" — {escape(reason)}" if reason else ""
+    head = f"{what}: " if what else ""
+    _post(
+        edge, view, blocks.change_post(view, user, f"*corrected the record*: {head}{changed}{why}")
+    )
+    edge.channels.refresh_card(view)
+    kinds = [k for field in outcome.changes for k in _TIMERS_OF.get(field, ())]
+    timers = _verdicts(view, list(dict.fromkeys(kinds)), zone)
+    lines = [
+        f"✅ Corrected {escape(view.ref)}: {changed}" + (f" — {timers}" if timers else "") + "."
+    ]
+    if outcome.flagged:
+        periods = ", ".join(
+            f"{name(c)} {period_name((start, end), customers[c].zone if c in customers else 'UTC')}"
+            for c, start, end in outcome.flagged
+        )
+        lines.append(f"The next weekly digest says what this changed for {periods}, if anything.")
+    return Reply(blocks.reply("\n".join(lines)))
+
+
+def _verdicts(view: IncidentView, kinds: Sequence[TimerKind], zone: str) -> str:
+    """``response met, restore breached by 20m``: how the timers a change feeds stand now."""
+    found = []
+    for kind in kinds:
+        timer = view.timers.get(kind)
+        if timer is None:
+            continue
+        word = TIMER_WORDS[kind]
+        if timer.state is TimerState.BREACHED:
+            found.append(f"{word} breached by {format_span(timer.over_by or dt.timedelta(0))}")
+        elif timer.state is TimerState.RUNNING:
+            found.append(f"{word} due {mrkdwn.due(timer.deadline, zone)}")
+        else:
+            found.append(f"{word} {timer.state.value}")
+    return ", ".join(found)
 
 
 def _post(edge: Edge, view: IncidentView, message: Message) -> None:

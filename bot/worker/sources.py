@@ -75,7 +75,7 @@ class Reminders:
         return reminder_message(
             due.incident, due.timer, due.kind, r.step, r.deadline_at, r.due_at,
             worker.ctx.clock.now(), late=r.late, retried=r.last_error is not None,
-            escalation=worker.settings.escalation,
+            escalation=worker.settings.escalation, recorded_at=r.created_at,
         )  # fmt: skip
 
     def handle(self, worker: Worker, due: Due) -> None:

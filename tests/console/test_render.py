@@ -206,5 +206,6 @@ def test_the_incident_card_reads_like_the_channel_shows_it(ctx):
     assert "Response · 30m 24x7 (messaging-platform)" in lines
     assert "  ⏳ due today 10:30 (in 30 minutes)" in lines
     assert lines[-1] == (
-        "[Acknowledge] [Post update] [Change severity] [Pause] [Restore] [Resolve]"
+        "[Acknowledge] [Post update] [Change severity] [Pause] [Restore] [Resolve] "
+        "[⋯ Correct the record…]"
     )

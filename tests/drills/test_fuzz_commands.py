@@ -38,11 +38,14 @@ SPECIAL = [
     "1", "sev1", "I", "critical", "for acme", "for", ",", "outage", "started", "started 5 minutes ago",
     "started 14:05", "INC-1", "inc-999", "2026-11", "2026-W47", "csv", "acme", "globex",
     "2026-11-25T22:00", "2026-11-25T23:30", "10 minutes ago", "tomorrow", "-1", "0", "9" * 30,
+    "yesterday 23:40", "today 09:15", "20:00", "yes", "no", "25 %", "nan", "inf", "all",
 ]  # fmt: skip
 VERBS = [
     "", "declare ", "declare 1 ", "declare 2 ", "new sev2 ", "ack ", "ack INC-1 ", "update ",
     "severity ", "severity INC-1 ", "pause ", "resume ", "restore ", "resolve ", "status ",
-    "list ", "help ", "declair ",
+    "list ", "help ", "declair ", "ack at ", "restore ", "resolve at ", "started ", "outage ",
+    "impact ", "customers add ", "customers remove ", "customers ", "exclude ", "include ",
+    "reopen ",
 ]  # fmt: skip
 SLA_VERBS = ["", "help ", "customers ", "policies ", "report ", "maintenance ", "maint ", "csv "]
 

@@ -296,7 +296,11 @@ def test_an_excluded_outage_can_be_included_again(ctx):
     service.declare(ctx, title="Customer network", severity=2, actor="U1", outage=True)
     assert service.mark_excluded(ctx, "INC-1", "customer's own network", "U1").excluded_reason
     assert service.mark_excluded(ctx, "INC-1", None, "U1").excluded_reason is None
-    assert [k for k, _ in events(ctx, "INC-1")][-2:] == ["excluded", "included"]
+    corrected = service.timeline(ctx, "INC-1")[-2:]
+    assert [(e.kind, e.before, e.after) for e in corrected] == [
+        ("corrected", {"excluded": None}, {"excluded": "customer's own network"}),
+        ("corrected", {"excluded": "customer's own network"}, {"excluded": None}),
+    ]
 
 
 def test_the_incident_of_a_channel(ctx):

@@ -96,6 +96,7 @@ def test_october_judges_each_customer_by_its_own_contract_zone_and_fee(ctx, hist
         "claim_deadline": "2026-11-30",
         "budget_minutes": 96.4,
         "incidents": ["INC-A", "INC-B", "INC-K", "INC-L"],
+        "notes": [],
         "counts": [],
     }
     # globex — messaging platform, yearly (year to date through October), UTC, order form
@@ -120,6 +121,7 @@ def test_october_judges_each_customer_by_its_own_contract_zone_and_fee(ctx, hist
         "claim_deadline": None,
         "budget_minutes": None,
         "incidents": ["INC-B", "INC-K", "INC-E", "INC-H"],
+        "notes": [],
         "counts": [],
     }
     # initech — Diplomasafe, yearly, Copenhagen: INC-B 80 + INC-K 120 = 200 → 525,400 / 525,600

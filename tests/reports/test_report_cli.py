@@ -33,7 +33,7 @@ def test_json_for_one_customer(cli_history):
         "customer", "name", "policy", "period_start", "period_end", "available_minutes",
         "downtime_minutes", "excluded_minutes", "uptime_pct", "commitment_pct", "met",
         "credit_amount", "currency", "credits", "claim_deadline", "budget_minutes", "incidents",
-        "counts",
+        "notes", "counts",
     ]  # fmt: skip
 
 

@@ -43,6 +43,7 @@ def test_declare_opens_a_channel_posts_and_pins_the_card_and_says_where(workspac
     assert "Acme Retail Inc." in text_of(card) and "Outage" in text_of(card)
     assert [b["action_id"] for b in card.params["blocks"][-1]["elements"]] == [
         "incident_ack", "incident_update", "incident_severity", "incident_pause", "incident_restore", "incident_resolve",
+        "incident_correct",
     ]  # fmt: skip
     slack.wait_for("pins.add")
     assert slack.pins(channel) == [card.response["ts"]]
@@ -121,7 +122,8 @@ def test_commands_in_the_incident_channel_act_on_its_incident(workspace, slack):
     workspace.incident("resolve Expired certificate renewed", channel=channel)
     final = slack.calls_to("chat.update")[-1]
     assert final.params["ts"] == card_ts and "Resolved" in text_of(final)
-    assert final.params["blocks"][-1]["type"] != "actions"  # no buttons on a resolved incident
+    # No buttons on a resolved incident: only the ⋯ menu (admins correct resolved incidents).
+    assert [e["type"] for e in final.params["blocks"][-1]["elements"]] == ["overflow"]
     assert "*Resolution:* Expired certificate renewed" in text_of(final)
     kinds = [e.kind for e in service.timeline(workspace.ctx, "INC-1")]
     assert kinds == [

@@ -68,6 +68,21 @@ def register(app: App, edge: Edge) -> None:
 
         _open_form(edge, client, body, form)
 
+    @app.action({"action_id": ActionId.CORRECT})
+    def correct(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        """The ⋯ menu's "Correct the record": the form, with the incident's facts as they
+        stand in the person's zone. A resolved incident is corrected by admins only."""
+        ack()
+        user = body["user"]["id"]
+
+        def form(ref: str):
+            view = service.get(edge.ctx, ref)
+            if not view.is_open and not edge.permissions.is_admin(user):
+                raise Refusal(service.NOT_ADMIN_RESOLVED.format(ref=view.ref))
+            return blocks.correct_form(view, edge.ctx.contracts, edge.directory.zone(user))[0]
+
+        _open_form(edge, client, body, form)
+
 
 def _open_form(edge: Edge, client: WebClient, body: dict, form: Callable[[str], object]) -> None:
     """Open a button's form, unless the person may not act (then say why, privately)."""
@@ -77,7 +92,8 @@ def _open_form(edge: Edge, client: WebClient, body: dict, form: Callable[[str], 
 
 
 def _open_now(edge: Edge, client: WebClient, body: dict, form: Callable[[str], object]) -> None:
-    user, ref = body["user"]["id"], body["actions"][0]["value"]
+    user, action = body["user"]["id"], body["actions"][0]
+    ref = action.get("value") or (action.get("selected_option") or {}).get("value")  # ⋯ menu
     channel = (body.get("channel") or {}).get("id")
     try:
         if not edge.permissions.may_respond(user):

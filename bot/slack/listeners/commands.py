@@ -8,6 +8,7 @@ from slack_sdk import WebClient
 from bot.slack import blocks, handlers
 from bot.slack.grammar import (
     Change,
+    Correct,
     Declare,
     IncidentCommand,
     Maintenance,
@@ -71,7 +72,7 @@ def _changes(parsed: IncidentCommand | SlaCommand) -> bool:
     """A command that changes something is processed once per delivery (a replayed or
     repeated request changes nothing more), and so is one that sends a file (a statement);
     reading needs no claim, and saves its write."""
-    return isinstance(parsed, Declare | Change | Maintenance | Statement)
+    return isinstance(parsed, Declare | Change | Correct | Maintenance | Statement)
 
 
 def _report(

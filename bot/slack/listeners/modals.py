@@ -3,6 +3,7 @@ resolve / severity forms. Each form's ``callback_id`` is the ``/incident`` verb 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 
@@ -11,7 +12,8 @@ from slack_sdk import WebClient
 
 from bot.errors import Refusal
 from bot.incidents import service
-from bot.slack import handlers, mrkdwn
+from bot.incidents.corrections import Correction
+from bot.slack import blocks, handlers, mrkdwn
 from bot.slack.channels import SLACK_FAILURES, why
 from bot.slack.grammar import Declare, IncidentVerb
 from bot.slack.handlers import Edge, Reply, request_key
@@ -87,6 +89,63 @@ def register(app: App, edge: Edge) -> None:
             edge, ack, client, user, view, "severity", work, channel=lambda: _channel_of(edge, ref)
         )
 
+    @app.view(IncidentVerb.CORRECT)
+    def correct(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+        """ "Correct the record": the fields changed from what the form showed are corrected
+        (an emptied time clears it), in one correction with the reason given."""
+        user = body["user"]["id"]
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        ref, initial = metadata.get("ref", ""), metadata.get("initial", {})
+        values = {block: _value(view, block) for block in (*CORRECT_FIELDS, "reason")}
+
+        def work() -> Reply:
+            return handlers.correct(
+                edge, user, ref, _correction(edge, user, initial, values),
+                reason=values["reason"] or None,
+            )  # fmt: skip
+
+        _submit(
+            edge, ack, client, user, view, "reason", work, channel=lambda: _channel_of(edge, ref)
+        )
+
+
+CORRECT_FIELDS = (
+    *(name for name, _, _ in blocks.CORRECT_TIMES), "outage", "impact_pct", "customers", "excluded",
+)  # fmt: skip
+
+
+def _correction(edge: Edge, user: str, initial: dict, values: dict) -> Correction:
+    """What the person changed on the correction form, as a ``Correction``."""
+    changed: dict = {}
+    for name, _, _ in blocks.CORRECT_TIMES:
+        typed = values[name] or ""
+        if typed != (initial.get(name) or ""):
+            at = handlers.when_typed(edge, user, typed, name) if typed else None
+            changed["started_at" if name == "reported_at" else name] = at
+    if "started_at" in changed and changed["started_at"] is None:
+        raise Refusal("when it started is required", field="reported_at")
+    outage = bool(values["outage"])
+    if outage != bool(initial.get("outage")):
+        changed["outage"] = outage
+    impact = values["impact_pct"] or ""
+    if impact != (initial.get("impact_pct") or ""):
+        try:
+            changed["impact_pct"] = float(impact.removesuffix("%").strip()) if impact else None
+        except ValueError:
+            raise Refusal(
+                f"{impact!r} is not a percentage; give 0 < impact ≤ 100, or leave it empty",
+                field="impact_pct",
+            ) from None
+    customers = values["customers"]
+    if customers is not None and sorted(customers) != sorted(initial.get("customers") or []):
+        changed["customers"] = tuple(customers)
+    excluded = values["excluded"] or ""
+    if excluded != (initial.get("excluded") or ""):
+        changed["excluded"] = excluded or None
+    if not changed:
+        raise Refusal("nothing was changed on the form: change a fact, then submit", field="reason")
+    return Correction(**changed)
+
 
 def _channel_of(edge: Edge, ref: str) -> str | None:
     try:
@@ -122,10 +181,16 @@ def _submit(
             edge.forget(key)
         return reply
 
+    blocks_shown = {b.get("block_id") for b in view.get("blocks") or []}
+    aliases = {"impact_start": "reported_at", "declared_at": "reported_at"}
+
     def now(reply: Reply) -> None:
         if reply.refused:
             text = reply.reason
             where = "started" if text.startswith("started:") and field == "title" else field
+            shown = aliases.get(reply.field or "", reply.field)
+            if shown in blocks_shown:
+                where = shown
             ack(response_action="errors", errors={where: mrkdwn.clip(text, 150)})
             return
         ack()
