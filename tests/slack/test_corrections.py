@@ -34,17 +34,14 @@ M = dt.timedelta(minutes=1)
 
 def overflow(workspace, ref: str, *, user: str = "U1", channel: str | None = None):
     """The card's ⋯ menu, "Correct the record…" chosen."""
-    payload = {
-        "type": "block_actions", "user": {"id": user}, "team": {"id": "T0LOOP"},
-        "channel": {"id": channel} if channel else None,
-        "trigger_id": f"trig-{time.monotonic_ns()}", "response_url": workspace.slack.response_url(),
-        "container": {"type": "message"},
-        "actions": [{
-            "action_id": "incident_correct", "block_id": f"incident:{ref}", "type": "overflow",
-            "selected_option": {"value": ref, "text": {"type": "plain_text", "text": "Correct the record…"}},
-        }],
+    menu = {
+        "action_id": "incident_correct", "block_id": f"incident:{ref}", "type": "overflow",
+        "selected_option": {"value": ref, "text": {"type": "plain_text", "text": "Correct the record…"}},
     }  # fmt: skip
-    return workspace.dispatch(urlencode({"payload": json.dumps(payload)}))
+    request = workspace.requests.block_actions(
+        [menu], user=user, channel=channel, response_url=workspace.slack.response_url()
+    )
+    return workspace.dispatch(request)
 
 
 def submit_form(workspace, view: dict, changes: dict, *, user: str = "U1"):
@@ -72,7 +69,7 @@ def submit_form(workspace, view: dict, changes: dict, *, user: str = "U1"):
             "state": {"values": values},
         },
     }  # fmt: skip
-    return workspace.dispatch(urlencode({"payload": json.dumps(payload)}))
+    return workspace.dispatch(workspace.requests.sign(urlencode({"payload": json.dumps(payload)})))
 
 
 def answer(workspace, text: str, **kwargs) -> str:

@@ -87,13 +87,20 @@ def register(app: App, edge: Edge) -> None:
 def _open_form(edge: Edge, client: WebClient, body: dict, form: Callable[[str], object]) -> None:
     """Open a button's form, unless the person may not act (then say why, privately)."""
     field(body, "user", "id")  # a payload without them is refused now, not after the ack
-    field(body, "actions", 0, "value")
+    _chosen(body)
     edge.after(lambda: _open_now(edge, client, body, form))
 
 
+def _chosen(body: dict) -> str:
+    """The incident a button names (its ``value``), or the ⋯ menu's chosen option's."""
+    action = field(body, "actions", 0)
+    if isinstance(action, dict) and "selected_option" in action:
+        return field(action, "selected_option", "value")
+    return field(body, "actions", 0, "value")
+
+
 def _open_now(edge: Edge, client: WebClient, body: dict, form: Callable[[str], object]) -> None:
-    user, action = body["user"]["id"], body["actions"][0]
-    ref = action.get("value") or (action.get("selected_option") or {}).get("value")  # ⋯ menu
+    user, ref = body["user"]["id"], _chosen(body)
     channel = (body.get("channel") or {}).get("id")
     try:
         if not edge.permissions.may_respond(user):
