@@ -24,6 +24,7 @@ from tests.conftest import T0
 from tests.slack.conftest import make_workspace
 from tests.slack.test_corrections import overflow, submit_form
 from tests.slack.test_incident_commands import declared
+from tests.slack.test_report_command import reported
 from tests.worker.test_worker import make_worker
 
 M = dt.timedelta(minutes=1)
@@ -73,8 +74,8 @@ def test_a_corrected_start_changes_the_report_and_the_next_digest_says_so(slack,
     assert acme_november(ctx) == {
         "downtime_minutes": 450.0, "uptime_pct": 98.9597, "credit_amount": 400.0, "currency": "USD",
     }  # fmt: skip
-    report = workspace.sla("report 2026-11 acme", user="U3")
-    shown = plain(decode(json.dumps(json.loads(report.body)["blocks"], ensure_ascii=False)))
+    report = reported(workspace, "report 2026-11 acme", user="U3")
+    shown = plain(decode(json.dumps(report["blocks"], ensure_ascii=False)))
     assert "7h 30m of 30d 1h" in shown and "400.00 USD" in shown
 
     digest = make_digest(ctx, W47, "UTC")
