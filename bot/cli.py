@@ -342,6 +342,63 @@ def incidents_list(scope: str, output: str) -> None:
 _INSTANT_HELP = "ISO-8601 (no offset: UTC)"
 
 
+@incidents.command("export")
+@click.option("--since", help=f"Incidents declared at or after this. {_INSTANT_HELP}.")
+@click.option("--until", help=f"Incidents declared before this. {_INSTANT_HELP}.")
+@click.option("--format", "output", type=click.Choice(["json", "csv"]), default="json")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to FILE (CSV: maintenance windows to FILE-maintenance.csv); default stdout.",
+)
+def incidents_export(since: str | None, until: str | None, output: str, out: Path | None) -> None:
+    """Write the record in the format `slabot import` reads, corrections applied: each
+    incident's facts, pauses, breaches and timeline, and the maintenance windows. Importing
+    it into an empty database gives the same reports: the backup and migration path."""
+    from bot.context import build_context
+    from bot.incidents import exporter
+    from bot.parse import parse_instant
+
+    def instant(option: str, text: str | None):
+        if text is None:
+            return None
+        try:
+            return parse_instant(text, "UTC")
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=option) from None
+
+    start, end = instant("--since", since), instant("--until", until)
+    if start is not None and end is not None and end <= start:
+        raise click.BadParameter("is not after --since", param_hint="--until")
+    history = exporter.export_history(build_context(), start, end)
+    files: list[tuple[Path | None, str]]
+    if output == "json":
+        files = [(out, exporter.as_json(history))]
+    else:
+        files = [(out, exporter.as_csv(history["incidents"]))]
+        if history["maintenance"]:
+            if out is None:
+                click.echo(
+                    f"slabot: {len(history['maintenance'])} maintenance windows left out: "
+                    "CSV holds one kind of record per file; give --out FILE or --format json",
+                    err=True,
+                )
+            else:
+                side = out.with_name(f"{out.stem}-maintenance{out.suffix or '.csv'}")
+                files.append((side, exporter.as_csv(history["maintenance"], maintenance=True)))
+    for path, text in files:
+        if path is None:
+            click.echo(text, nl=False)
+        else:
+            path.write_text(text, encoding="utf-8")
+    if out is not None:
+        click.echo(
+            f"exported {len(history['incidents'])} incidents and "
+            f"{len(history['maintenance'])} maintenance windows to "
+            + ", ".join(str(p) for p, _ in files)
+        )
+
+
 @incidents.command("correct")
 @click.argument("ref")
 @click.option(
