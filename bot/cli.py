@@ -339,6 +339,29 @@ def incidents_list(scope: str, output: str) -> None:
     )
 
 
+@incidents.command("show")
+@click.argument("ref")
+@click.option("--format", "output", type=click.Choice(["text", "json", "markdown"]), default="text")
+def incidents_show(ref: str, output: str) -> None:
+    """One incident's whole record (REF: INC-7): its facts, each timer with its history
+    (deadline changes, pauses, breaches), each contract's outcome and the timeline with
+    who did what. Times in UTC; JSON keys: docs/record.md."""
+    from bot.context import build_context
+    from bot.errors import Refusal
+    from bot.incidents import render
+    from bot.incidents.record import incident_record
+
+    try:
+        record = incident_record(build_context(), ref)
+    except Refusal as refusal:
+        click.echo(f"slabot: {refusal}", err=True)
+        raise SystemExit(1) from None
+    if output == "json":
+        click.echo(json.dumps(render.record_json(record), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render.record_text(record, markdown=output == "markdown"), nl=False)
+
+
 _INSTANT_HELP = "ISO-8601 (no offset: UTC)"
 
 
