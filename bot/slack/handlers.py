@@ -24,6 +24,7 @@ from bot.context import Context
 from bot.errors import Refusal
 from bot.incidents import corrections, service
 from bot.incidents.corrections import Correction
+from bot.incidents.record import incident_record
 from bot.incidents.views import TIMER_WORDS, IncidentView
 from bot.parse import parse_instant, parse_when
 from bot.reminders import service as reminders
@@ -52,6 +53,7 @@ from bot.slack.grammar import (
     SlaCommand,
     SlaHelp,
     Status,
+    Timeline,
 )
 from bot.slack.grammar import Report as ReportCommand
 from bot.slack.grammar import Statement as StatementCommand
@@ -300,7 +302,7 @@ def incident(
     edge: Edge,
     user: str,
     channel: str | None,
-    command: Declare | Change | Correct | Status | ListIncidents | IncidentHelp,
+    command: Declare | Change | Correct | Status | Timeline | ListIncidents | IncidentHelp,
 ) -> Reply:
     """One ``/incident`` command, from ``channel`` (whose incident it acts on unless it names
     one). The bare command (``OpenDeclareForm``) is the listener's: opening a form needs the
@@ -316,6 +318,8 @@ def incident(
         case Status(ref=ref):
             view = service.get(edge.ctx, locate(edge, channel, ref))
             return Reply(blocks.incident_card(view, edge.ctx.contracts))
+        case Timeline(ref=ref, page=page):
+            return timeline(edge, user, locate(edge, channel, ref), page)
         case ListIncidents():
             total = service.count_incidents(edge.ctx, open_only=True)
             views = service.list_incidents(edge.ctx, open_only=True, limit=blocks.LIST_LIMIT)
@@ -324,6 +328,20 @@ def incident(
         case IncidentHelp():
             return Reply(blocks.usage(INCIDENT_USAGE))
     assert_never(command)
+
+
+def timeline(edge: Edge, user: str, ref: str, page: int | None) -> Reply:
+    """A page of the incident's timeline for ``user`` alone, in their Slack zone (``None``:
+    the newest page). Anyone who may run ``/incident status`` may read it
+    (docs/decisions.md)."""
+    record = incident_record(edge.ctx, ref)
+    pages = blocks.timeline_pages(len(record.timeline))
+    if page is not None and page > pages:
+        raise Refusal(
+            f"{record.incident.ref}'s timeline has {pages} page{'s' if pages != 1 else ''}; "
+            f"ask for one of them, e.g. `/incident timeline {record.incident.ref} page {pages}`"
+        )
+    return Reply(blocks.timeline_page(record, page or pages, edge.directory.zone(user)))
 
 
 def change(

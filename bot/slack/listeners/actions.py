@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.errors import Refusal
@@ -82,6 +82,20 @@ def register(app: App, edge: Edge) -> None:
             return blocks.correct_form(view, edge.ctx.contracts, edge.directory.zone(user))[0]
 
         _open_form(edge, client, body, form)
+
+    @app.action({"action_id": ActionId.TIMELINE})
+    def timeline(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+        """A timeline page's "Earlier events": that page, in place of the one shown."""
+        user = field(body, "user", "id")
+        ref, _, page = field(action, "value").partition(" ")
+        ack()
+        number = int(page) if page.isascii() and page.isdigit() else None
+
+        def show() -> None:
+            reply = handlers.safely(lambda: handlers.timeline(edge, user, ref, number))
+            respond(**reply.payload(), replace_original=True)
+
+        edge.after(show)
 
 
 def _open_form(edge: Edge, client: WebClient, body: dict, form: Callable[[str], object]) -> None:
