@@ -362,6 +362,35 @@ def incidents_show(ref: str, output: str) -> None:
         click.echo(render.record_text(record, markdown=output == "markdown"), nl=False)
 
 
+@incidents.command("postmortem")
+@click.argument("ref")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the draft to FILE (default: stdout).",
+)
+def incidents_postmortem(ref: str, out: Path | None) -> None:
+    """A post-incident review draft in Markdown (REF: INC-7): summary, impact per customer
+    (downtime, the credit tier it moved them toward), SLA outcomes, the timeline, and empty
+    sections for causes and actions."""
+    from bot.context import build_context
+    from bot.errors import Refusal
+    from bot.incidents import render
+    from bot.incidents.postmortem import postmortem
+
+    try:
+        draft = postmortem(build_context(), ref)
+    except Refusal as refusal:
+        click.echo(f"slabot: {refusal}", err=True)
+        raise SystemExit(1) from None
+    text = render.postmortem_markdown(draft)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote the post-incident review draft of {draft.record.incident.ref} to {out}")
+
+
 _INSTANT_HELP = "ISO-8601 (no offset: UTC)"
 
 

@@ -70,7 +70,7 @@ class RecordView:
     """Every recorded breach, progress deadlines included, by deadline."""
     progress: tuple[ProgressDeadline, ...]
     """Every progress deadline under today's facts and grade, replayed through the updates
-    (empty for an imported incident: the import format has no updates)."""
+    (empty for an imported incident: a history file's records have no updates)."""
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from bot.incidents import corrections
+from bot.incidents.postmortem import CustomerImpact, Postmortem
 from bot.incidents.record import IncidentRecord
 from bot.incidents.views import TIMER_WORDS, BreachView, TimerView
+from bot.sla.credits import decimal_pct, shown_pct
 from bot.sla.timers import TimerKind
 from bot.text import format_span
+from config.policy import CreditTier
 from storage.models import EventKind, TimelineEvent
 
 
@@ -373,3 +377,93 @@ def progress_line(deadline, style: Style) -> str:
     elif deadline.missed:
         line += ", never posted" if deadline.reading.stopped else ", still overdue"
     return line
+
+
+# --- the postmortem draft -------------------------------------------------------------------
+
+
+def _mins(value: Fraction | None) -> str:
+    if value is None:
+        return "—"
+    return f"{format_span(dt.timedelta(minutes=float(value)))} ({float(value):g} min)"
+
+
+def _tier(tier: CreditTier | None) -> str:
+    if tier is None:
+        return "no credit"
+    return f"below {decimal_pct(tier.below)} → {decimal_pct(tier.percent)} of the fee"
+
+
+def impact_line(impact: CustomerImpact) -> str:
+    """What the incident did to one customer's period, in a sentence."""
+    head = f"{impact.name} ({impact.customer})"
+    if impact.note:
+        return f"{head}: no figures — {impact.note}"
+    if impact.uptime_pct is None:
+        return f"{head}, {impact.period}: the contract measures no uptime"
+    if impact.excluded:
+        counted = f"excluded from uptime ({impact.excluded}): it counted no downtime"
+    elif impact.counted is None:
+        counted = "not an outage: it counted no downtime"
+    else:
+        counted = f"counted {_mins(impact.counted)} of downtime"
+    standing = (
+        f"the period stands at {shown_pct(impact.uptime_pct)} % uptime"
+        + (f" (commitment {impact.commitment} %)" if impact.commitment else "")
+        + f", {_mins(impact.downtime)} down in all"
+    )
+    if impact.tier_now != impact.tier_without:
+        tier = f"it moved the period from {_tier(impact.tier_without)} to {_tier(impact.tier_now)}"
+    else:
+        tier = f"credit tier unchanged: {_tier(impact.tier_now)}"
+    if impact.next_tier is not None and impact.budget is not None:
+        tier += f"; {_mins(impact.budget)} more before {_tier(impact.next_tier)}"
+    return f"{head}, {impact.period}: {counted}; {standing}; {tier}"
+
+
+def postmortem_markdown(draft: Postmortem, style: Style = PLAIN) -> str:
+    """The post-incident review draft: summary, impact per customer, SLA outcomes, the
+    timeline, and empty sections for causes and actions."""
+    record = draft.record
+    view = record.incident
+    out = [
+        f"# Post-incident review: {view.ref} — {view.title}",
+        "",
+        f"_Draft made by slabot from the incident record on {style.when(view.as_of or view.declared_at)}; "
+        "the figures are the reports' as of then. Edit freely._",
+        "",
+        "## Summary",
+        "",
+    ]
+    out += [f"- {line}" for line in facts_lines(record, style)]
+    if view.outage and view.restored_at is not None:
+        out.append(f"- Outage lasted {format_span(view.restored_at - view.impact_start)}")
+    out += ["", "## Impact per customer", ""]
+    out += [f"- {impact_line(i)}" for i in draft.impacts]
+    if draft.more_customers:
+        out.append(f"- … and {draft.more_customers} more customers (`slabot report` lists them)")
+    out += ["", "## SLA outcomes", ""]
+    for kind in timer_kinds(record):
+        timer = view.timers.get(kind)
+        out.append(
+            f"- {timer_line(timer, style) if timer else TIMER_WORDS[kind] + ': no target now'}"
+        )
+    for breach in record.breaches:
+        out.append(f"- {breach.story(style.when)}")
+    for outcome in record.outcomes:
+        whose = outcome.customer or "every customer (the deployment's own SLA)"
+        verdicts = (
+            ", ".join(f"{TIMER_WORDS[k]} {t.state.value}" for k, t in outcome.timers.items())
+            or "no targets at this severity"
+        )
+        out.append(f"- Under {outcome.contract} ({whose}): {verdicts}")
+    out += ["", "## Timeline", ""]
+    out += [f"- {line}" for line in timeline_lines(record, style)]
+    out += [
+        "", "## Causes", "",
+        "_What happened, and why: the trigger, the root causes, what made it worse._", "",
+        "## What went well, what did not", "", "_…_", "",
+        "## Actions", "",
+        "| action | owner | due |", "|---|---|---|", "| | | |",
+    ]  # fmt: skip
+    return "\n".join(line.replace("\n", "\n  ") for line in out) + "\n"

@@ -96,6 +96,8 @@ class ActionId(StrEnum):
     RESOLVE = "incident_resolve"
     CORRECT = "incident_correct"
     """The card's ⋯ menu: "Correct the record" opens the correction form."""
+    POSTMORTEM = "incident_postmortem"
+    """A resolved incident's "Postmortem draft": the Markdown file, posted in its channel."""
     TIMELINE = "incident_timeline"
     """A timeline page's "Earlier events" button (``value``: the reference and the page)."""
 
@@ -253,7 +255,10 @@ def card_buttons(view: IncidentView) -> list[ButtonElement | OverflowMenuElement
         options=[Option(value=view.ref, text="Correct the record…")],
     )
     if not view.is_open:
-        return [more]
+        draft = ButtonElement(
+            text="Postmortem draft", action_id=ActionId.POSTMORTEM, value=view.ref
+        )
+        return [draft, more]
 
     def button(
         label: str, action: ActionId, style: str | None = None, confirm: str | None = None

@@ -22,8 +22,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
 from bot.errors import Refusal
-from bot.incidents import corrections, service
+from bot.incidents import corrections, render, service
 from bot.incidents.corrections import Correction
+from bot.incidents.postmortem import postmortem as make_postmortem
 from bot.incidents.record import incident_record
 from bot.incidents.views import TIMER_WORDS, IncidentView
 from bot.parse import parse_instant, parse_when
@@ -342,6 +343,55 @@ def timeline(edge: Edge, user: str, ref: str, page: int | None) -> Reply:
             f"ask for one of them, e.g. `/incident timeline {record.incident.ref} page {pages}`"
         )
     return Reply(blocks.timeline_page(record, page or pages, edge.directory.zone(user)))
+
+
+def postmortem(edge: Edge, user: str, ref: str) -> Reply:
+    """The card's "Postmortem draft" (a resolved incident, by a responder): answered at once,
+    the Markdown file made after the ack and posted in the incident's channel."""
+    if not edge.permissions.may_respond(user):
+        return refused(NOT_A_RESPONDER)
+    view = service.get(edge.ctx, ref)
+    if view.is_open:
+        raise Refusal(
+            f"{view.ref} is not resolved yet; its postmortem draft is made once it is "
+            f"(`slabot incidents postmortem {view.ref}` makes one at any time)"
+        )
+    if view.channel_id is None:
+        raise Refusal(
+            f"{view.ref} has no channel to post the draft in; "
+            f"`slabot incidents postmortem {view.ref}` writes it"
+        )
+    edge.after(lambda: _send_postmortem(edge, user, view.ref, view.channel_id))
+    return Reply(
+        blocks.reply(
+            f"📝 Drafting the post-incident review of {view.ref}; it will be posted in "
+            f"{mrkdwn.channel(view.channel_id)} as a Markdown file."
+        )
+    )
+
+
+def _send_postmortem(edge: Edge, user: str, ref: str, channel: str) -> None:
+    """Make the draft and upload it to the incident channel, or tell the person why not."""
+    command = f"`slabot incidents postmortem {ref}` writes the same file"
+    try:
+        content = render.postmortem_markdown(make_postmortem(edge.ctx, ref))
+        edge.client.files_upload_v2(
+            channel=channel, filename=f"{ref}-postmortem-draft.md",
+            title=f"Post-incident review draft — {ref}", content=content.encode(),
+            initial_comment=f"📝 {mrkdwn.user(user)} asked for the post-incident review draft of {ref}",
+        )  # fmt: skip
+    except SLACK_FAILURES as exc:
+        log.warning("could not post the postmortem draft of %s: %s", ref, why(exc))
+        _tell(
+            edge, user, f"⚠️ Slack refused the draft of {ref} ({escape(str(why(exc)))}); {command}."
+        )
+    except Exception:
+        log.exception("the postmortem draft of %s failed", ref)
+        _tell(
+            edge,
+            user,
+            f"⚠️ The draft of {ref} could not be made; the error is in slabot's log. {command}.",
+        )
 
 
 def change(

@@ -83,6 +83,21 @@ def register(app: App, edge: Edge) -> None:
 
         _open_form(edge, client, body, form)
 
+    @app.action({"action_id": ActionId.POSTMORTEM})
+    def postmortem(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        """A resolved incident's "Postmortem draft": the file follows in its channel."""
+        user, ref = field(body, "user", "id"), field(action, "value")
+        ack()
+        channel = (body.get("channel") or {}).get("id")
+        key = request_key("action", body.get("trigger_id"))
+
+        def work() -> Reply:
+            if not edge.first_time(key):
+                return handlers.ALREADY_HANDLED
+            return handlers.postmortem(edge, user, ref)
+
+        _tell(edge, client, channel, user, work)
+
     @app.action({"action_id": ActionId.TIMELINE})
     def timeline(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
         """A timeline page's "Earlier events": that page, in place of the one shown."""
