@@ -22,6 +22,7 @@ from bot.incidents.record import IncidentRecord, incident_record
 from bot.reports.statement import customer_statement
 from bot.sla.credits import applicable_tier
 from config.policy import CreditTier
+from storage import queries
 
 MAX_CUSTOMERS = 25
 """Customers whose periods a draft works out (an incident affecting every customer of a
@@ -100,3 +101,44 @@ def _impact(ctx: Context, record: IncidentRecord, customer_id: str) -> CustomerI
         tier_without=tier_without, tier_now=tier_now, next_tier=figures.next_tier,
         budget=figures.budget_minutes, excluded=view.excluded_reason,
     )  # fmt: skip
+
+
+DRAFT_TASK = "postmortem_draft"
+"""The task that posts a draft in the incident channel (``bot.slack.postmortem``)."""
+
+
+@dataclass(frozen=True)
+class DraftRequested:
+    ref: str
+    channel: str
+    task_id: int | None
+    """``None``: this request had scheduled it already."""
+
+
+def request_draft(ctx: Context, ref: str, actor: str, request: str) -> DraftRequested:
+    """Schedule the draft of resolved incident ``ref`` to be posted in its channel, once per
+    ``request`` (the click that asked): a task, done right after the request or by a worker.
+    Refused for an open incident (its story is not over) or one without a channel."""
+    from bot.tasks.service import schedule  # the task kinds import this module's readers
+
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        incident = queries.incident_by_ref(session, ref)
+        if incident is None:
+            raise Refusal(f"there is no incident {ref!r}; `/incident list` shows the open ones")
+        if incident.resolved_at is None:
+            raise Refusal(
+                f"{incident.ref} is not resolved yet; its postmortem draft is made once it is "
+                f"(`slabot incidents postmortem {incident.ref}` makes one at any time)"
+            )
+        if incident.channel_id is None:
+            raise Refusal(
+                f"{incident.ref} has no channel to post the draft in; "
+                f"`slabot incidents postmortem {incident.ref}` writes it"
+            )
+        payload = {"ref": incident.ref, "channel": incident.channel_id, "by": actor}
+        task = schedule(
+            session, DRAFT_TASK, f"postmortem:{incident.id}:{request}"[:200], payload,
+            due_at=now, incident_id=incident.id, now=now,
+        )  # fmt: skip
+        return DraftRequested(incident.ref, incident.channel_id, task)

@@ -22,9 +22,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
 from bot.errors import Refusal
-from bot.incidents import corrections, render, service
+from bot.incidents import corrections, service
 from bot.incidents.corrections import Correction
-from bot.incidents.postmortem import postmortem as make_postmortem
+from bot.incidents.postmortem import request_draft
 from bot.incidents.record import incident_record
 from bot.incidents.views import TIMER_WORDS, IncidentView
 from bot.parse import parse_instant, parse_when
@@ -37,6 +37,7 @@ from bot.slack import blocks, mrkdwn
 from bot.slack.authz import NOT_A_MANAGER, NOT_A_RESPONDER, NOT_AN_ADMIN, Permissions
 from bot.slack.blocks import Message
 from bot.slack.channels import SLACK_FAILURES, IncidentChannels, why
+from bot.slack.delivery import Failed
 from bot.slack.grammar import (
     INCIDENT_USAGE,
     REPORT_USAGE,
@@ -63,6 +64,7 @@ from bot.slack.people import Directory
 from bot.statements import filename as statement_filename
 from bot.statements import render as render_statement
 from bot.statements.pdf import find_chromium
+from bot.tasks.service import run_now as run_task
 from bot.text import describe_policy, format_span
 from config.settings import Settings
 from storage import queries
@@ -345,53 +347,33 @@ def timeline(edge: Edge, user: str, ref: str, page: int | None) -> Reply:
     return Reply(blocks.timeline_page(record, page or pages, edge.directory.zone(user)))
 
 
-def postmortem(edge: Edge, user: str, ref: str) -> Reply:
-    """The card's "Postmortem draft" (a resolved incident, by a responder): answered at once,
-    the Markdown file made after the ack and posted in the incident's channel."""
+def postmortem(edge: Edge, user: str, ref: str, request: str) -> Reply:
+    """The card's "Postmortem draft" (a resolved incident, by a responder): answered at once;
+    the Markdown file is a task, posted in the incident channel right after the ack, or by
+    a worker if this process cannot (``bot.slack.postmortem``)."""
     if not edge.permissions.may_respond(user):
         return refused(NOT_A_RESPONDER)
-    view = service.get(edge.ctx, ref)
-    if view.is_open:
-        raise Refusal(
-            f"{view.ref} is not resolved yet; its postmortem draft is made once it is "
-            f"(`slabot incidents postmortem {view.ref}` makes one at any time)"
-        )
-    if view.channel_id is None:
-        raise Refusal(
-            f"{view.ref} has no channel to post the draft in; "
-            f"`slabot incidents postmortem {view.ref}` writes it"
-        )
-    edge.after(lambda: _send_postmortem(edge, user, view.ref, view.channel_id))
+    asked = request_draft(edge.ctx, ref, user, request)
+    if asked.task_id is not None:
+        task_id = asked.task_id
+        edge.after(lambda: _post_draft(edge, user, asked.ref, task_id))
     return Reply(
         blocks.reply(
-            f"📝 Drafting the post-incident review of {view.ref}; it will be posted in "
-            f"{mrkdwn.channel(view.channel_id)} as a Markdown file."
+            f"📝 Drafting the post-incident review of {asked.ref}; it will be posted in "
+            f"{mrkdwn.channel(asked.channel)} as a Markdown file."
         )
     )
 
 
-def _send_postmortem(edge: Edge, user: str, ref: str, channel: str) -> None:
-    """Make the draft and upload it to the incident channel, or tell the person why not."""
-    command = f"`slabot incidents postmortem {ref}` writes the same file"
-    try:
-        content = render.postmortem_markdown(make_postmortem(edge.ctx, ref))
-        edge.client.files_upload_v2(
-            channel=channel, filename=f"{ref}-postmortem-draft.md",
-            title=f"Post-incident review draft — {ref}", content=content.encode(),
-            initial_comment=f"📝 {mrkdwn.user(user)} asked for the post-incident review draft of {ref}",
+def _post_draft(edge: Edge, user: str, ref: str, task_id: int) -> None:
+    """Do the draft's task now; if Slack refused it, tell the person (a retry is the worker's)."""
+    outcome = run_task(edge.ctx, edge.client, edge.settings, task_id)
+    if isinstance(outcome, Failed):
+        _tell(
+            edge, user,
+            f"⚠️ The draft of {ref} was not posted ({escape(outcome.reason)}); "
+            f"`slabot incidents postmortem {ref}` writes the same file.",
         )  # fmt: skip
-    except SLACK_FAILURES as exc:
-        log.warning("could not post the postmortem draft of %s: %s", ref, why(exc))
-        _tell(
-            edge, user, f"⚠️ Slack refused the draft of {ref} ({escape(str(why(exc)))}); {command}."
-        )
-    except Exception:
-        log.exception("the postmortem draft of %s failed", ref)
-        _tell(
-            edge,
-            user,
-            f"⚠️ The draft of {ref} could not be made; the error is in slabot's log. {command}.",
-        )
 
 
 def change(

@@ -3,7 +3,14 @@ answered privately at once, and the Markdown draft follows in the incident chann
 
 from __future__ import annotations
 
-from tests.slack.conftest import make_workspace
+from bot.incidents.postmortem import request_draft
+from bot.slack.app import make_client
+from bot.slack.loopback import Reply as Scripted
+from bot.worker import Worker
+from bot.worker.sources import Tasks
+from storage import queries, tasks
+from storage.models import OutboxStatus
+from tests.slack.conftest import make_settings, make_workspace
 from tests.slack.test_incident_commands import declared
 
 WAIT = 30.0
@@ -71,3 +78,55 @@ def test_only_responders_may_ask_for_it(slack, ctx):
     assert text.startswith("⚠️ you are not on the responder list")
     workspace.edge.wait_idle(WAIT)
     assert slack.files == {}
+
+
+def drafts(ctx) -> list:
+    with ctx.db.read() as session:
+        incident = queries.incident_by_ref(session, "INC-1")
+        found = tasks.of_incident(session, incident.id)
+        for task in found:
+            session.expunge(task)
+        return list(found)
+
+
+def test_the_draft_is_a_task_done_once_with_what_it_posted(workspace, slack):
+    channel = resolved(workspace)
+    workspace.click("incident_postmortem", "INC-1", channel=channel)
+    slack.wait_for("files.completeUploadExternal", timeout=WAIT)
+    workspace.edge.wait_idle(WAIT)
+    (task,) = drafts(workspace.ctx)
+    assert (task.kind, task.status, task.result) == (
+        "postmortem_draft", OutboxStatus.SENT,
+        {"filename": "INC-1-postmortem-draft.md", "channel": channel},
+    )  # fmt: skip
+
+
+def test_when_slack_refuses_the_file_the_person_is_told_and_the_task_is_failed(workspace, slack):
+    channel = resolved(workspace)
+    slack.script("files.completeUploadExternal", Scripted(error="not_in_channel"))
+    workspace.click("incident_postmortem", "INC-1", channel=channel, user="U2")
+    dm = slack.wait_for(
+        "chat.postMessage", timeout=WAIT, where=lambda c: "not posted" in c.params.get("text", "")
+    )
+    assert dm[-1].params["text"] == (
+        "⚠️ The draft of INC-1 was not posted (Slack refused it: not_in_channel); "
+        "`slabot incidents postmortem INC-1` writes the same file."
+    )
+    workspace.edge.wait_idle(WAIT)
+    (task,) = drafts(workspace.ctx)
+    assert task.status == OutboxStatus.FAILED
+
+
+def test_a_draft_this_process_did_not_post_is_posted_by_the_worker(workspace, slack):
+    """The process that took the click died before posting: the worker finds the task."""
+    channel = resolved(workspace)
+    asked = request_draft(workspace.ctx, "inc-1", "U2", "action:T-lost")
+    assert (asked.ref, asked.channel) == ("INC-1", channel) and asked.task_id is not None
+    assert request_draft(workspace.ctx, "INC-1", "U2", "action:T-lost").task_id is None
+    settings = make_settings(slack)
+    client = make_client(settings, retry_rate_limits=False, retry_connection_errors=False)
+    worker = Worker(workspace.ctx, client, settings, worker_id="w", sources=[Tasks()])
+    assert worker.run_once() == 1
+    (file,) = slack.files.values()
+    assert (file["filename"], file["channel_id"]) == ("INC-1-postmortem-draft.md", channel)
+    assert worker.run_once() == 0

@@ -94,7 +94,7 @@ def register(app: App, edge: Edge) -> None:
         def work() -> Reply:
             if not edge.first_time(key):
                 return handlers.ALREADY_HANDLED
-            return handlers.postmortem(edge, user, ref)
+            return handlers.postmortem(edge, user, ref, key or f"{user}:{edge.ctx.clock.now()}")
 
         _tell(edge, client, channel, user, work)
 
