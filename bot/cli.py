@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -422,33 +423,41 @@ def incidents_export(since: str | None, until: str | None, output: str, out: Pat
     start, end = instant("--since", since), instant("--until", until)
     if start is not None and end is not None and end <= start:
         raise click.BadParameter("is not after --since", param_hint="--until")
-    history = exporter.export_history(build_context(), start, end)
-    files: list[tuple[Path | None, str]]
-    if output == "json":
-        files = [(out, exporter.as_json(history))]
-    else:
-        files = [(out, exporter.as_csv(history["incidents"]))]
-        if history["maintenance"]:
-            if out is None:
-                click.echo(
-                    f"slabot: {len(history['maintenance'])} maintenance windows left out: "
-                    "CSV holds one kind of record per file; give --out FILE or --format json",
-                    err=True,
-                )
-            else:
-                side = out.with_name(f"{out.stem}-maintenance{out.suffix or '.csv'}")
-                files.append((side, exporter.as_csv(history["maintenance"], maintenance=True)))
-    for path, text in files:
-        if path is None:
-            click.echo(text, nl=False)
+    items = exporter.records(build_context(), start, end)
+    if out is None:
+        stdout = sys.stdout
+        if output == "json":
+            exporter.write_json(items, stdout)
+            return
+        counts = exporter.write_csv(items, stdout, None)
+        if counts["maintenance"]:
+            click.echo(
+                f"slabot: {counts['maintenance']} maintenance windows left out: CSV holds one "
+                "kind of record per file; give --out FILE or --format json",
+                err=True,
+            )
+        return
+    side = out.with_name(f"{out.stem}-maintenance{out.suffix or '.csv'}")
+    targets = [out] if output == "json" else [out, side]
+    parts = [path.with_name(path.name + ".part") for path in targets]
+    # Written beside, then renamed: a failed export leaves no file that looks complete.
+    with ExitStack() as files:
+        opened = [files.enter_context(p.open("w", encoding="utf-8", newline="")) for p in parts]
+        if output == "json":
+            counts = exporter.write_json(items, opened[0])
         else:
-            path.write_text(text, encoding="utf-8")
-    if out is not None:
-        click.echo(
-            f"exported {len(history['incidents'])} incidents and "
-            f"{len(history['maintenance'])} maintenance windows to "
-            + ", ".join(str(p) for p, _ in files)
-        )
+            counts = exporter.write_csv(items, opened[0], opened[1])
+    written = []
+    for part, path in zip(parts, targets, strict=True):
+        if path is side and not counts["maintenance"]:
+            part.unlink()
+            continue
+        part.replace(path)
+        written.append(str(path))
+    click.echo(
+        f"exported {counts['incident']} incidents and {counts['maintenance']} maintenance "
+        f"windows to {', '.join(written)}"
+    )
 
 
 @incidents.command("correct")

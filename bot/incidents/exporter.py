@@ -14,8 +14,8 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Literal, TextIO
 
 from bot.context import Context
 from bot.incidents.importer import INCIDENT_FIELDS, LISTS, MAINTENANCE_FIELDS
@@ -34,23 +34,27 @@ def iso(instant: dt.datetime | None) -> str | None:
     return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def export_history(
+Kind = Literal["incident", "maintenance"]
+
+
+def records(
     ctx: Context, since: dt.datetime | None = None, until: dt.datetime | None = None
-) -> dict[str, list[dict[str, Any]]]:
+) -> Iterator[tuple[Kind, dict[str, Any]]]:
     """The incidents declared in ``[since, until)`` (excluded ones too: an exclusion is a
-    fact of the record) and the maintenance windows overlapping it, as import records."""
+    fact of the record), then the maintenance windows overlapping it, as import records —
+    read in one snapshot, a thousand incidents at a time, so that memory stays that of a
+    batch however long the history."""
     start, end = since or EARLIEST, until or LATEST
-    records: list[dict[str, Any]] = []
     with ctx.db.read() as session:
-        incidents = queries.incidents_declared(session, start, end)
-        for first in range(0, len(incidents), BATCH):
-            chunk = incidents[first : first + BATCH]
-            ids = [i.id for i in chunk]
-            customers = queries.customers_of(session, ids)
-            pauses = queries.pauses_of(session, ids)
-            breaches = queries.breaches_of(session, ids)
-            events = queries.events_of(session, ids, list(EventKind))
-            records.extend(
+        ids = queries.ids_declared(session, start, end)
+        for first in range(0, len(ids), BATCH):
+            chunk = queries.incidents_by_ids(session, ids[first : first + BATCH])
+            batch = [i.id for i in chunk]
+            customers = queries.customers_of(session, batch)
+            pauses = queries.pauses_of(session, batch)
+            breaches = queries.breaches_of(session, batch)
+            events = queries.events_of(session, batch, list(EventKind))
+            found = [
                 incident_record(
                     i,
                     customers.get(i.id, []),
@@ -59,21 +63,28 @@ def export_history(
                     events.get(i.id, []),
                 )
                 for i in chunk
-            )
+            ]
+            session.expunge_all()
+            for record in found:
+                yield "incident", record
         windows = queries.maintenance_between(session, start, end)
         named = queries.maintenance_customers(session, [w.id for w in windows])
-        maintenance = [
-            {
-                "ref": w.ref,
-                "title": w.title,
-                "start": iso(w.starts_at),
-                "end": iso(w.ends_at),
+        for w in windows:
+            yield "maintenance", {
+                "ref": w.ref, "title": w.title, "start": iso(w.starts_at), "end": iso(w.ends_at),
                 "announced_at": iso(w.announced_at),
                 "customers": [] if w.affects_all else sorted(named.get(w.id, [])),
-            }
-            for w in windows
-        ]
-    return {"incidents": records, "maintenance": maintenance}
+            }  # fmt: skip
+
+
+def export_history(
+    ctx: Context, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """``records`` as the import file's object: ``{"incidents": […], "maintenance": […]}``."""
+    history: dict[str, list[dict[str, Any]]] = {"incidents": [], "maintenance": []}
+    for kind, record in records(ctx, since, until):
+        history["incidents" if kind == "incident" else "maintenance"].append(record)
+    return history
 
 
 def incident_record(
@@ -115,20 +126,55 @@ def incident_record(
 
 
 def as_json(history: dict[str, list[dict[str, Any]]]) -> str:
-    return json.dumps(history, indent=1, ensure_ascii=False) + "\n"
-
-
-def as_csv(records: list[dict[str, Any]], maintenance: bool = False) -> str:
-    """Incident (or maintenance) records as CSV with the import's column names: customers
-    joined by commas, the lists (pauses, breaches, timeline) as their JSON text, empty for
-    none."""
-    fields = MAINTENANCE_FIELDS if maintenance else INCIDENT_FIELDS
-    out = io.StringIO(newline="")
-    writer = csv.DictWriter(out, fieldnames=list(fields), lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow({k: _cell(k, v) for k, v in record.items()})
+    out = io.StringIO()
+    write_json(
+        [("incident", r) for r in history["incidents"]]
+        + [("maintenance", r) for r in history["maintenance"]],
+        out,
+    )
     return out.getvalue()
+
+
+def write_json(items: Iterable[tuple[Kind, dict[str, Any]]], out: TextIO) -> dict[Kind, int]:
+    """The import file's JSON, one record a line, written as the records come; how many of
+    each kind."""
+    counts: dict[Kind, int] = {"incident": 0, "maintenance": 0}
+    out.write('{"incidents": [')
+    current: Kind = "incident"
+    for kind, record in items:
+        if kind != current:
+            out.write('\n],\n"maintenance": [')
+            current = kind
+        out.write(("," if counts[kind] else "") + "\n " + json.dumps(record, ensure_ascii=False))
+        counts[kind] += 1
+    if current == "incident":
+        out.write('\n],\n"maintenance": [')
+    out.write("\n]}\n")
+    return counts
+
+
+def write_csv(
+    items: Iterable[tuple[Kind, dict[str, Any]]], incidents: TextIO, maintenance: TextIO | None
+) -> dict[Kind, int]:
+    """Incidents as CSV with the import's column names to ``incidents``, maintenance windows
+    to ``maintenance`` (left out when ``None``): customers joined by commas, the lists
+    (pauses, breaches, timeline) as their JSON text, empty for none."""
+    counts: dict[Kind, int] = {"incident": 0, "maintenance": 0}
+    writers = {
+        "incident": csv.DictWriter(incidents, fieldnames=list(INCIDENT_FIELDS), lineterminator="\n"),
+        "maintenance": None if maintenance is None else csv.DictWriter(
+            maintenance, fieldnames=list(MAINTENANCE_FIELDS), lineterminator="\n"
+        ),
+    }  # fmt: skip
+    for writer in writers.values():
+        if writer is not None:
+            writer.writeheader()
+    for kind, record in items:
+        writer = writers[kind]
+        if writer is not None:
+            writer.writerow({k: _cell(k, v) for k, v in record.items()})
+        counts[kind] += 1
+    return counts
 
 
 def _cell(key: str, value: Any) -> str:

@@ -106,6 +106,9 @@ def test_export_then_import_into_an_empty_database_reads_the_same(
     again = tmp_path / f"again.{form}"
     run("incidents", "export", "--format", form, "--out", str(again))
     assert again.read_text() == exported
+    # Imported again where it now is, it changes nothing, not even the timeline.
+    assert "0 incidents created, 0 updated, 17 unchanged" in run("import", str(files[0]))
+    assert records(ctx) == record_before
 
 
 def test_the_export_holds_the_corrected_facts_and_the_record(cli_history, ctx, clock):
