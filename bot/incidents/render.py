@@ -71,6 +71,10 @@ the contracts)."""
 
 def _changes(event: TimelineEvent) -> corrections.Changes:
     """A ``corrected`` event's changes as values (the event keeps them as JSON)."""
+    return _as_changes(event.before, event.after)
+
+
+def _as_changes(before: dict | None, after: dict | None) -> corrections.Changes:
 
     def value(name: str, raw: Any) -> Any:
         if name in (*corrections.INSTANTS, "pause_ended_at") and isinstance(raw, str):
@@ -79,7 +83,7 @@ def _changes(event: TimelineEvent) -> corrections.Changes:
             return () if raw == "all" else tuple(raw or ())
         return raw
 
-    before, after = event.before or {}, event.after or {}
+    before, after = before or {}, after or {}
     return {k: (value(k, before.get(k)), value(k, after.get(k))) for k in after}
 
 
@@ -147,9 +151,12 @@ def timer_history(record: IncidentRecord, kind: TimerKind) -> list[dict[str, Any
                 "state_after": (after or {}).get("state"),
             })  # fmt: skip
         elif event.kind == EventKind.CORRECTED and RELEVANT[kind] & set(event.after or {}):
+            moved = RELEVANT[kind] & set(event.after or {})
             items.append({
                 "at": iso(event.at), "what": "corrected", "by": event.actor,
-                "reason": event.text, "before": event.before, "after": event.after,
+                "reason": event.text,
+                "before": {k: v for k, v in (event.before or {}).items() if k in moved},
+                "after": {k: v for k, v in (event.after or {}).items() if k in moved},
             })  # fmt: skip
     if timer is not None:
         stop = timer.stopped_at
@@ -192,7 +199,10 @@ def _history_line(item: Mapping[str, Any], style: Style) -> str:
         )
     if what == "corrected":
         reason = f" (reason: {style.words(item['reason'])})" if item["reason"] else ""
-        return f"{at(item['at'])} · {style.who(item['by'])} corrected the facts it runs on{reason}"
+        found = corrections.describe(
+            _as_changes(item["before"], item["after"]), style.when, words=style.words
+        )
+        return f"{at(item['at'])} · {style.who(item['by'])} corrected {'; '.join(found)}{reason}"
     if what == "paused":
         until = f" until {at(item['until'])}" if item["until"] else ", still paused"
         return (

@@ -53,8 +53,8 @@ def test_a_correction_is_in_the_timeline_and_in_the_history_of_the_timers_it_mov
     assert markdown.startswith("# INC-A: Checkout down\n\n## Facts\n\n- Severity: 1")
     restore = markdown[markdown.index("- restore met") :].splitlines()
     assert restore[1] == (
-        "  - 2026-11-20 09:00 UTC · ana corrected the facts it runs on"
-        " (reason: checked against the logs)"
+        "  - 2026-11-20 09:00 UTC · ana corrected restored 2026-10-05 10:30 UTC →"
+        " 2026-10-05 12:30 UTC (reason: checked against the logs)"
     )
     response = markdown[markdown.index("- response met") :].splitlines()
     assert response[1].startswith("- restore met")  # the restore does not move the response
