@@ -101,6 +101,25 @@ def incidents_declared(
     ).all()
 
 
+def ids_declared(session: Session, start: dt.datetime, end: dt.datetime) -> list[int]:
+    """The ids of the incidents declared in ``[start, end)``, in order of declaration."""
+    return list(
+        session.scalars(
+            select(Incident.id)
+            .where(Incident.declared_at >= start, Incident.declared_at < end)
+            .order_by(Incident.declared_at, Incident.id)
+        )
+    )
+
+
+def incidents_by_ids(session: Session, incident_ids: Sequence[int]) -> list[Incident]:
+    """These incidents, in the order given (those that exist)."""
+    found = {
+        i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(incident_ids)))
+    }
+    return [found[i] for i in incident_ids if i in found]
+
+
 def ref_taken(session: Session, ref: str) -> bool:
     return incident_by_ref(session, ref) is not None
 

@@ -35,6 +35,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.incidents import render
+from bot.incidents.record import IncidentRecord
 from bot.incidents.views import IncidentView, TimerView
 from bot.reports.views import (
     CustomerReport,
@@ -57,7 +59,7 @@ from bot.sla.timers import TimerKind, TimerState
 from bot.slack import mrkdwn
 from bot.slack.grammar import IncidentVerb
 from bot.slack.mrkdwn import clip, escape
-from bot.text import format_span, format_span_words
+from bot.text import format_local, format_span, format_span_words
 from config.policy import Contracts
 from storage.models import IncidentState
 
@@ -94,6 +96,10 @@ class ActionId(StrEnum):
     RESOLVE = "incident_resolve"
     CORRECT = "incident_correct"
     """The card's ⋯ menu: "Correct the record" opens the correction form."""
+    POSTMORTEM = "incident_postmortem"
+    """A resolved incident's "Postmortem draft": the Markdown file, posted in its channel."""
+    TIMELINE = "incident_timeline"
+    """A timeline page's "Earlier events" button (``value``: the reference and the page)."""
 
     @property
     def verb(self) -> IncidentVerb:
@@ -249,7 +255,10 @@ def card_buttons(view: IncidentView) -> list[ButtonElement | OverflowMenuElement
         options=[Option(value=view.ref, text="Correct the record…")],
     )
     if not view.is_open:
-        return [more]
+        draft = ButtonElement(
+            text="Postmortem draft", action_id=ActionId.POSTMORTEM, value=view.ref
+        )
+        return [draft, more]
 
     def button(
         label: str, action: ActionId, style: str | None = None, confirm: str | None = None
@@ -324,6 +333,48 @@ def incident_list(
     if total > shown:
         lines.append(f"… and {total - shown} more")
     return Message(text=heading, blocks=_sections("\n".join(lines)))
+
+
+TIMELINE_PAGE = 15
+"""Events on one page of ``/incident timeline``."""
+
+
+def timeline_pages(events: int) -> int:
+    return max(1, -(-events // TIMELINE_PAGE))
+
+
+def timeline_page(record: IncidentRecord, page: int, zone: str) -> Message:
+    """One page of an incident's timeline, oldest first (page 1 is the beginning), times
+    in ``zone`` (the reader's), and a button to the page before when there is one."""
+    view = record.incident
+    style = render.Style(
+        when=lambda instant: format_local(instant, zone), who=mrkdwn.user, words=escape
+    )
+    lines = render.timeline_lines(record, style)
+    pages = timeline_pages(len(lines))
+    first = (page - 1) * TIMELINE_PAGE
+    shown = lines[first : first + TIMELINE_PAGE]
+    span = f"events {first + 1}–{first + len(shown)} of {len(lines)}" if shown else "no events"
+    heading = (
+        f"*{view.ref} timeline* · {escape(clip(view.title, 80))} — {span}, page {page} of "
+        f"{pages} · times in {escape(zone)}"
+    )
+    body = _sections("\n".join(f"• {line}" for line in shown)) if shown else []
+    blocks: list[Block] = [section(heading), *body]
+    if page > 1:
+        blocks.append(
+            ActionsBlock(
+                block_id=f"incident:{view.ref}",
+                elements=[
+                    ButtonElement(
+                        text=f"Earlier events (page {page - 1} of {pages})",
+                        action_id=ActionId.TIMELINE,
+                        value=f"{view.ref} {page - 1}",
+                    )
+                ],
+            )
+        )
+    return Message(text=mrkdwn.plain(heading), blocks=blocks)
 
 
 def usage(text: str) -> Message:

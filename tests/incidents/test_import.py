@@ -203,7 +203,8 @@ def test_one_bad_record_imports_nothing_and_every_problem_is_named(ctx):
         "customers: acme, globex, initech, nordlys, umbrella",
         "incidents[7] (INC-H): acknowledged_at: is before declared_at",
         "incidents[8] (INC-I): sevrity: unknown field; fields: ref, title, severity, declared_at, "
-        "impact_start, acknowledged_at, restored_at, resolved_at, outage, customers, excluded, impact_pct",
+        "impact_start, acknowledged_at, restored_at, resolved_at, outage, customers, excluded, impact_pct, "
+        "reported_at, declared_by, summary, source, pauses, breaches, timeline",
         "incidents[9] (INC-J): resolved_at: '2027-01-01T00:00:00Z' is in the future",
         "incidents[14] (INC-A): ref: 'INC-A' is also incidents[0] (INC-A)",
     ]
