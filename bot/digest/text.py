@@ -162,6 +162,11 @@ def owed_text(line: CustomerLine) -> str | None:
             continue  # the closed period's line says it
         claim = f" by {credit.claim_deadline:%a %d %b}" if credit.claim_deadline else ""
         bits.append(f"{credit_text(credit, line.currency, line.zone)} still to claim{claim}")
+    for credit in line.lapsed:
+        bits.append(
+            f"{credit_text(credit, line.currency, line.zone)}: claim deadline "
+            f"{credit.claim_deadline:%a %d %b} passed (expired)"
+        )
     return "; ".join(bits) or None
 
 

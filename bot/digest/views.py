@@ -197,6 +197,8 @@ class CustomerLine:
     claims_soon: tuple[CreditLine, ...]
     """Credits whose claim deadline falls in the next two weeks."""
     closed: ClosedPeriod | None
+    lapsed: tuple[CreditLine, ...] = ()
+    """Credits of the period before whose claim deadline passed in the last week (expired)."""
 
     @property
     def downtime_minutes(self) -> Fraction | None:
@@ -511,6 +513,7 @@ def _customer_line(
         credits=report.credits,
         claimable=standing.claimable,
         claims_soon=claims_soon,
+        lapsed=standing.lapsed,
         closed=None if closed is None else _closed(closed),
     )
 

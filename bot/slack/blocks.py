@@ -669,8 +669,9 @@ def report_line(c: CustomerReport, *, money: bool) -> str:
         parts.append(budget)
     if c.credits:
         parts.append(f"owes {owed_text(c, money=money)}")
-    if c.claim_deadline is not None and c.credits:
-        parts.append(f"claim by {c.claim_deadline.isoformat()}")
+    claim = c.next_claim_text() if c.credits else None
+    if claim is not None:
+        parts.append(f"claim by {claim}")
     return " · ".join(parts)
 
 
@@ -742,13 +743,13 @@ def _customer_detail(c: CustomerReport, *, money: bool) -> list[Block]:
         )
         fields.append(f"*Budget left*\n{budgets_text(c) or 'no credit tier left'}")
     fields.append(f"*Credits owed*\n{owed_text(c, money=money)}")
-    claim = c.claim_deadline.isoformat() if c.claim_deadline else "no claim window"
+    claim = c.next_claim_text() or "no claim window"
     fields.append(f"*Claim by*\n{claim}")
     blocks: list[Block] = [
         SectionBlock(fields=[MarkdownTextObject(text=clip(f, 2000)) for f in fields][:10])
     ]
     credits = [
-        "• " + escape(line_text(line, c.currency) if money else line.reason) for line in c.credits
+        "• " + escape(line_text(line, c.currency, c.today, money=money)) for line in c.credits
     ]
     if credits:
         blocks += _sections("\n".join(["*Credits and refunds*", *credits]))

@@ -139,6 +139,20 @@ def test_a_month_that_closed_during_the_week_shows_its_final_figures(w44):
     )
 
 
+def test_a_credit_whose_claim_deadline_passed_that_week_says_expired(ctx, clock, history):
+    # Week 49 (30 Nov – 6 Dec), as of Fri 4 December: acme's October credit had to be claimed
+    # by Mon 30 November (New York): the digest names it as expired, once.
+    clock.set(utc(2026, 12, 4, 15))
+    digest = make_digest(ctx, parse_week("2026-W49"), CPH)
+    (acme,) = [c for c in digest.customers if c.customer == "acme"]
+    assert [(c.amount, c.claim_deadline) for c in acme.lapsed] == [
+        (Decimal(200), dt.date(2026, 11, 30))
+    ]
+    expected = "200.00 USD (October 2026): claim deadline Mon 30 Nov passed (expired)"
+    assert expected in as_text(digest)
+    assert expected in json.dumps(digest_message(digest).as_kwargs()["blocks"], ensure_ascii=False)
+
+
 def test_the_notification_text_says_it_in_one_line(w44):
     line = summary(w44)
     assert line == (
