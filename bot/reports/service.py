@@ -270,20 +270,29 @@ def _load(
     """Every incident, pause and maintenance window of ``[start, end)``: five queries in all.
 
     An incident that is no outage matters only to a refund rule of its severity or to a
-    customer whose missed responses are credited: the others are not read."""
+    customer whose missed responses are credited: the others are not read. ``now`` may be
+    in the past (a past week's digest): what was declared, restored or acknowledged after
+    it had not happened yet."""
     history = _History()
     facts: dict[int, _Fact] = {}
+    declared_by = min(end, now + _MICROSECOND)
     with ctx.db.read() as session:
         rows = queries.report_incidents(
-            session, start, end, customer_id=customer_id,
+            session, start, declared_by, customer_id=customer_id,
             response_customers=response_customers, severities=severities,
         )  # fmt: skip
         for (
             incident_id, ref, severity, declared_at, outage, impact_pct, excluded, affects_all,
             customer, impact_start, restored_at, reported_at, acknowledged_at,
         ) in rows:  # streamed: one row per incident and customer it names  # fmt: skip
+            if declared_at > now:  # an impact declared later, back-dated: not known yet
+                continue
             fact = facts.get(incident_id)
             if fact is None:
+                if restored_at is not None and restored_at > now:
+                    restored_at = None
+                if acknowledged_at is not None and acknowledged_at > now:
+                    acknowledged_at = None
                 interval = outage_interval(impact_start, restored_at, now) if outage else None
                 fact = facts[incident_id] = _Fact(
                     ref, severity, declared_at, impact_pct, excluded,
