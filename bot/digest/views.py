@@ -497,7 +497,7 @@ def _customer_line(
         name=report.name,
         policy=report.policy,
         zone=report.zone,
-        period=report.period_text(),
+        period=report.period_text(zone_named=True),  # customers of many zones side by side
         uptime_pct=None if up is None else up.uptime_pct,
         commitment_pct=report.commitment_pct,
         met=report.met,

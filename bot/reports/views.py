@@ -155,14 +155,18 @@ class CustomerReport:
     def is_running(self) -> bool:
         return self.until < self.period_end
 
-    def period_text(self) -> str:
+    def period_text(self, *, zone_named: bool = False) -> str:
+        """``October 2026``, ``2026 through 2026-10-31``, ``November 2026 to 2026-11-20
+        04:00`` (in the contract's zone; ``zone_named`` adds its name to a time, for a
+        page that shows customers of several zones side by side: ``04:00 EST``)."""
         name = period_name((self.period_start, self.period_end), self.zone)
         if not self.is_running:
             return name
         local = self.until.astimezone(ZoneInfo(self.zone))
         if local.time() == dt.time(0):
             return f"{name} through {(local - dt.timedelta(days=1)):%Y-%m-%d}"
-        return f"{name} to {local:%Y-%m-%d %H:%M}"
+        zone = f" {local.tzname()}" if zone_named else ""
+        return f"{name} to {local:%Y-%m-%d %H:%M}{zone}"
 
     def as_json(
         self, *, compact: bool = False, listed_once: Collection[str] = ()

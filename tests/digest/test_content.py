@@ -219,7 +219,7 @@ def test_a_past_weeks_digest_is_as_of_that_weeks_end(ctx, clock, history):
     assert digest.open == ()
     lines = {c.customer: c for c in digest.customers}
     acme = lines["acme"]
-    assert acme.period == "October 2026 to 2026-10-25 19:00"
+    assert acme.period == "October 2026 to 2026-10-25 19:00 EDT"
     assert acme.downtime == dt.timedelta(minutes=230)
     assert acme.uptime_pct == Fraction(44_640 - 230, 44_640) * 100
     assert acme.claimable == () and acme.lapsed == ()
