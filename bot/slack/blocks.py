@@ -341,6 +341,8 @@ def _severity_options(levels: Sequence[tuple[int, str]]) -> list[Option]:
 def declare_form(
     levels: Sequence[tuple[int, str]], contracts: Contracts, channel_id: str | None
 ) -> View:
+    """The declare form; ``levels``: those the chosen customers' contracts all have (the
+    form is drawn again with fewer when customers are chosen)."""
     blocks: list[Block] = [
         InputBlock(block_id="title", label="What is broken?", element=PlainTextInputElement(action_id="value", max_length=200, placeholder="Checkout API down")),
         InputBlock(block_id="severity", label="Severity", element=StaticSelectElement(action_id="value", options=_severity_options(levels))),
@@ -350,8 +352,9 @@ def declare_form(
             Option(value=c.id, text=clip(f"{c.name} ({c.id})", 75))
             for c in contracts.customers.values()
         ][:100]
+        # dispatch_action: choosing customers sends an action, which narrows the severities.
         blocks.append(InputBlock(block_id="customers", label="Customers affected", optional=True, hint="Leave empty if every customer is affected.",
-                                 element=StaticMultiSelectElement(action_id="value", options=options)))  # fmt: skip
+                                 dispatch_action=True, element=StaticMultiSelectElement(action_id="value", options=options)))  # fmt: skip
     blocks += [
         InputBlock(block_id="outage", label="Outage", optional=True, element=CheckboxesElement(action_id="value", options=[Option(value="outage", text="The service is down (counts against uptime)")])),
         InputBlock(block_id="started", label="Started", optional=True, hint="e.g. 10 minutes ago, 14:05; empty means now",

@@ -134,6 +134,10 @@ class Edge:
                     names.setdefault(spec.level, spec.name)
         return sorted(names.items())
 
+    def declarable_levels(self, customer_ids: Sequence[str] = ()) -> list[tuple[int, str]]:
+        """The levels the declare form offers for these customers (``service.levels_for``)."""
+        return service.levels_for(self.ctx, customer_ids, self.severity_names())
+
     def first_time(self, key: str | None) -> bool:
         """Record a Slack request id; ``False`` for a retry or a repeat already processed.
 
