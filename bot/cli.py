@@ -625,6 +625,10 @@ def serve(port: int | None, host: str, socket_mode: bool) -> None:
     from config.settings import get_settings
 
     settings = get_settings()
+    # What serving cannot do without is checked before anything is touched: no database is
+    # created or migrated for a server that would refuse to start.
+    settings.require("SLACK_BOT_TOKEN")
+    settings.require("SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
     _logging(settings)
     ctx = build_context(settings)
     app, edge = build_app(ctx, settings, socket_mode=socket_mode)
