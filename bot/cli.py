@@ -122,7 +122,9 @@ def policy_check(files: tuple[Path, ...]) -> None:
         ]
         click.echo(table(("customer", "name", "policy", "zone", "fee"), rows))
         click.echo()
-    click.echo(f"ok: {len(policies)} policies, {len(customers)} customers")
+    from bot.text import plural
+
+    click.echo(f"ok: {plural(len(policies), 'policy')}, {plural(len(customers), 'customer')}")
 
 
 def _is_customers_file(path: Path) -> bool:
@@ -288,14 +290,17 @@ def import_file(file: Path) -> None:
 
     ctx = build_context()
     incidents, maintenance = read_records(file)
+    from bot.text import plural
+
     total = len(incidents) + len(maintenance)
     with click.progressbar(
-        length=total, label=f"importing {total} records", file=sys.stderr
+        length=total, label=f"importing {plural(total, 'record')}", file=sys.stderr
     ) as bar:
         summary = import_history(ctx, incidents, maintenance, progress=bar.update)
     click.echo(
-        f"imported {file}: {summary.created} incidents created, {summary.updated} updated, "
-        f"{summary.unchanged} unchanged; {summary.maintenance} maintenance windows"
+        f"imported {file}: {plural(summary.created, 'incident')} created, {summary.updated} "
+        f"updated, {summary.unchanged} unchanged; "
+        f"{plural(summary.maintenance, 'maintenance window')}"
     )
 
 

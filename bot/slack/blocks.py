@@ -57,7 +57,7 @@ from bot.sla.timers import TimerKind, TimerState
 from bot.slack import mrkdwn
 from bot.slack.grammar import IncidentVerb
 from bot.slack.mrkdwn import clip, escape
-from bot.text import format_span, format_span_words
+from bot.text import format_span, format_span_words, plural
 from config.policy import Contracts
 from storage.models import IncidentState
 
@@ -683,7 +683,7 @@ def _report_facts(report: Report, *, money: bool) -> str:
     below = sum(1 for c in customers if c.met is False)
     owed = sum(1 for c in customers if c.credits)
     facts = [
-        f"*{len(customers)} customer{'s' if len(customers) != 1 else ''}*",
+        f"*{plural(len(customers), 'customer')}*",
         f"{below} below {'its' if len(customers) == 1 else 'their'} commitment",
         f"credits owed to {owed}",
     ]

@@ -10,6 +10,7 @@ from bot.reports.statement import Statement
 from bot.sla.credits import decimal_pct
 from bot.statements import words
 from bot.statements.chart import downtime_svg
+from bot.text import plural
 
 STYLE = """
 @page { size: A4; margin: 15mm 14mm 16mm; }
@@ -131,7 +132,7 @@ def _summary(statement: Statement) -> str:
             _figure(
                 "Responses missed",
                 str(statement.missed_responses),
-                f"of {len(statement.responses)} requests in the period",
+                f"of {plural(len(statement.responses), 'request')} in the period",
                 "missed" if statement.missed_responses else "met",
             )
         )

@@ -29,6 +29,16 @@ def history():
     return read_records(HISTORY)
 
 
+def test_importing_one_record_says_one_record(cli_db, tmp_path):
+    one = tmp_path / "one.json"
+    record = json.loads(HISTORY.read_text())["incidents"][0]
+    one.write_text(json.dumps({"incidents": [record]}))
+    imported = CliRunner().invoke(main, ["import", str(one)])
+    assert imported.exit_code == 0, imported.output
+    assert "importing 1 record" in imported.stderr and "1 records" not in imported.stderr
+    assert "1 incident created, 0 updated, 0 unchanged" in imported.stdout
+
+
 def test_importing_a_history_twice_then_listing_it_shows_each_incident_once(cli_db):
     runner = CliRunner()
     first = runner.invoke(main, ["import", str(HISTORY)])

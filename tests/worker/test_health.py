@@ -101,6 +101,8 @@ def test_healthz_counts_overdue_reminders(ctx, clock):
     clock.set(T0 + dt.timedelta(minutes=20))  # the 15-minute warning is 5 minutes overdue
     status, body = health(ctx, detailed=True)
     assert (status, body["overdue_reminders"]) == (200, 1)
+    # One reminder, said as one (bot.text.plural).
+    assert "1 reminder is more than 60 seconds overdue" in reminders.diagnose(ctx).problems
     assert health(ctx, detailed=True, strict=True)[0] == 503
     assert health(ctx) == (200, {"status": "ok"})  # all an unauthenticated probe sees
 
@@ -125,7 +127,7 @@ def test_doctors_health_is_one_problem_when_the_database_stops_it(contracts):
     assert state.as_json() == {
         "database": "unreachable (OperationalError)", "problems": [problem], "healthy": False
     }  # fmt: skip
-    assert state.lines() == [f"problem    {problem}", "unhealthy: 1 problem(s)"]
+    assert state.lines() == [f"problem    {problem}", "unhealthy: 1 problem"]
 
 
 def test_doctors_health_reads_the_same_in_text_and_json(ctx, clock):
