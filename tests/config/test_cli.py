@@ -133,7 +133,7 @@ def test_policy_check_refuses_a_customer_of_an_unknown_policy(slabot, write_yaml
     result = slabot("policy", "check", str(path))
     assert result.exit_code == 1
     assert result.stderr == (
-        f"{path}: customers[0].policy: 'dixaa' is not a policy (did you mean 'dixa'?); "
+        f"{path}:4: customers[0].policy: 'dixaa' is not a policy (did you mean 'dixa'?); "
         "policies: diplomasafe, dixa, messaging-platform\n"
     )
 
