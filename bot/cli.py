@@ -300,7 +300,8 @@ def import_file(file: Path) -> None:
     click.echo(
         f"imported {file}: {plural(summary.created, 'incident')} created, {summary.updated} "
         f"updated, {summary.unchanged} unchanged; "
-        f"{plural(summary.maintenance, 'maintenance window')}"
+        f"{plural(summary.maintenance_created, 'maintenance window')} created, "
+        f"{summary.maintenance_updated} updated, {summary.maintenance_unchanged} unchanged"
     )
 
 
