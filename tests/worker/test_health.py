@@ -157,3 +157,11 @@ def test_app_home_shows_failed_reminders_and_a_missing_worker(ctx, clock, slack)
     text = json.dumps(home_view(edge, "U1").to_dict(), ensure_ascii=False)
     assert "Reminder for *INC-1* could not be posted: Slack refused it: invalid_auth" in text
     assert "No worker has checked in for 30 seconds" in text
+
+
+def test_app_home_says_one_overdue_reminder_in_the_singular(ctx, clock, slack):
+    service.declare(ctx, title="Nobody posts", severity=1, actor="U1")
+    clock.set(T0 + dt.timedelta(minutes=20))  # the 15-minute warning is 5 minutes overdue
+    _, edge = build_app(ctx, make_settings(slack))
+    text = json.dumps(home_view(edge, "U1").to_dict(), ensure_ascii=False)
+    assert "1 reminder is overdue." in text and "reminders are overdue" not in text
