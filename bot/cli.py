@@ -123,7 +123,9 @@ def policy_check(files: tuple[Path, ...]) -> None:
         ]
         click.echo(table(("customer", "name", "policy", "zone", "fee"), rows))
         click.echo()
-    click.echo(f"ok: {len(policies)} policies, {len(customers)} customers")
+    from bot.text import plural
+
+    click.echo(f"ok: {plural(len(policies), 'policy')}, {plural(len(customers), 'customer')}")
 
 
 def _is_customers_file(path: Path) -> bool:
@@ -289,14 +291,18 @@ def import_file(file: Path) -> None:
 
     ctx = build_context()
     incidents, maintenance = read_records(file)
+    from bot.text import plural
+
     total = len(incidents) + len(maintenance)
     with click.progressbar(
-        length=total, label=f"importing {total} records", file=sys.stderr
+        length=total, label=f"importing {plural(total, 'record')}", file=sys.stderr
     ) as bar:
         summary = import_history(ctx, incidents, maintenance, progress=bar.update)
     click.echo(
-        f"imported {file}: {summary.created} incidents created, {summary.updated} updated, "
-        f"{summary.unchanged} unchanged; {summary.maintenance} maintenance windows"
+        f"imported {file}: {plural(summary.created, 'incident')} created, {summary.updated} "
+        f"updated, {summary.unchanged} unchanged; "
+        f"{plural(summary.maintenance_created, 'maintenance window')} created, "
+        f"{summary.maintenance_updated} updated, {summary.maintenance_unchanged} unchanged"
     )
 
 
@@ -743,6 +749,10 @@ def serve(port: int | None, host: str, socket_mode: bool) -> None:
     from config.settings import get_settings
 
     settings = get_settings()
+    # What serving cannot do without is checked before anything is touched: no database is
+    # created or migrated for a server that would refuse to start.
+    settings.require("SLACK_BOT_TOKEN")
+    settings.require("SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
     _logging(settings)
     ctx = build_context(settings)
     app, edge = build_app(ctx, settings, socket_mode=socket_mode)

@@ -83,6 +83,19 @@ def incidents(session: Session, *, open_only: bool, limit: int | None = None) ->
     return session.scalars(statement).all()
 
 
+def incidents_open_at(session: Session, at: dt.datetime) -> Sequence[Incident]:
+    """Incidents declared by ``at`` and not resolved by then (a past week's digest), newest
+    declaration first."""
+    return session.scalars(
+        select(Incident)
+        .where(
+            Incident.declared_at <= at,
+            or_(Incident.resolved_at.is_(None), Incident.resolved_at > at),
+        )
+        .order_by(Incident.declared_at.desc(), Incident.id.desc())
+    ).all()
+
+
 def count_incidents(session: Session, *, open_only: bool) -> int:
     statement = select(func.count()).select_from(Incident)
     if open_only:

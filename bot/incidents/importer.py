@@ -138,7 +138,24 @@ class ImportSummary:
     updated: int = 0
     unchanged: int = 0
     maintenance: int = 0
+    """Maintenance windows in the file: created, updated or unchanged as below."""
+    maintenance_created: int = 0
+    maintenance_updated: int = 0
+    maintenance_unchanged: int = 0
     refs: list[str] = field(default_factory=list)
+
+
+class CsvRow(dict):
+    """A CSV record, which knows the line of the file it starts on (errors name it)."""
+
+    line: int = 0
+
+
+def _where(raw: Any, index: int, kind: str) -> str:
+    """``line 3 (C-1)`` for a CSV row, ``incidents[0] (C-1)`` for a JSON record."""
+    ref = str(raw.get("ref", "")).strip() if isinstance(raw, Mapping) else ""
+    at = f"line {raw.line}" if isinstance(raw, CsvRow) else f"{kind}[{index}]"
+    return at + (f" ({ref})" if ref else "")
 
 
 # --- reading a file -------------------------------------------------------------------------
@@ -151,7 +168,7 @@ def read_records(path: Path) -> tuple[list[Mapping[str, Any]], list[Mapping[str,
     except OSError as exc:
         raise ImportRefused([f"{path}: cannot be read ({exc.strerror or exc})"]) from None
     if path.suffix.lower() == ".csv":
-        rows = list(csv.DictReader(text.splitlines(keepends=True)))  # a cell may hold lines
+        rows = _csv_rows(text)
         columns = set(rows[0]) if rows else set()
         if "announced_at" in columns and "severity" not in columns:
             return [], rows
@@ -168,6 +185,19 @@ def read_records(path: Path) -> tuple[list[Mapping[str, Any]], list[Mapping[str,
     if not isinstance(incidents, list) or not isinstance(maintenance, list):
         raise ImportRefused([f"{path}: incidents and maintenance must be lists of records"])
     return incidents, maintenance
+
+
+def _csv_rows(text: str) -> list[CsvRow]:
+    """The rows of a CSV file, each knowing the line it starts on (the header is line 1; a
+    quoted value may span lines, and blank lines are skipped)."""
+    reader = csv.DictReader(text.splitlines(keepends=True))  # a cell keeps its line breaks
+    rows = []
+    for values in reader:
+        row = CsvRow(values)
+        spans = sum(v.count("\n") for v in values.values() if isinstance(v, str))
+        row.line = reader.line_num - spans
+        rows.append(row)
+    return rows
 
 
 # --- checking records -------------------------------------------------------------------------
@@ -450,8 +480,7 @@ def import_history(
     records: list[IncidentRecord] = []
     seen: dict[str, str] = {}
     for index, raw in enumerate(incidents):
-        ref = str(raw.get("ref", "")).strip() if isinstance(raw, Mapping) else ""
-        where = f"incidents[{index}]" + (f" ({ref})" if ref else "")
+        where = _where(raw, index, "incidents")
         record, found = check_incident(raw, where, ctx, now)
         problems.extend(found)
         if record is not None:
@@ -461,10 +490,7 @@ def import_history(
             records.append(record)
     windows: list[MaintenanceRecord] = []
     for index, raw in enumerate(maintenance):
-        ref = str(raw.get("ref", "")).strip() if isinstance(raw, Mapping) else ""
-        record, found = check_maintenance(
-            raw, f"maintenance[{index}]" + (f" ({ref})" if ref else ""), ctx, now
-        )
+        record, found = check_maintenance(raw, _where(raw, index, "maintenance"), ctx, now)
         problems.extend(found)
         if record is not None:
             windows.append(record)
@@ -478,8 +504,11 @@ def import_history(
             if progress is not None:
                 progress(len(chunk))
         for window in windows:
-            _write_maintenance(session, window)
+            outcome = _write_maintenance(session, window)
             summary.maintenance += 1
+            setattr(
+                summary, f"maintenance_{outcome}", getattr(summary, f"maintenance_{outcome}") + 1
+            )
         if windows and progress is not None:
             progress(len(windows))
     return summary
@@ -664,7 +693,9 @@ def _update(
     return "updated"
 
 
-def _write_maintenance(session, record: MaintenanceRecord) -> None:
+def _write_maintenance(session, record: MaintenanceRecord) -> str:
+    """Write one window: ``created``, ``updated``, or ``unchanged`` (identical to what is
+    stored: nothing is written)."""
     window = queries.maintenance_by_ref(session, record.ref)
     if window is None:
         window = MaintenanceWindow(ref=record.ref, title=record.title, starts_at=record.start,
@@ -672,10 +703,18 @@ def _write_maintenance(session, record: MaintenanceRecord) -> None:
                                    affects_all=not record.customers, created_by="import")  # fmt: skip
         session.add(window)
         session.flush()
-    else:
-        window.title, window.starts_at, window.ends_at = record.title, record.start, record.end
-        window.announced_at, window.affects_all = record.announced_at, not record.customers
+        queries.set_maintenance_customers(session, window.id, record.customers)
+        return "created"
+    stored = (window.title, window.starts_at, window.ends_at, window.announced_at,
+              window.affects_all, sorted(queries.maintenance_customers(session, [window.id])[window.id]))  # fmt: skip
+    wanted = (record.title, record.start, record.end, record.announced_at,
+              not record.customers, sorted(set(record.customers)))  # fmt: skip
+    if stored == wanted:
+        return "unchanged"
+    window.title, window.starts_at, window.ends_at = record.title, record.start, record.end
+    window.announced_at, window.affects_all = record.announced_at, not record.customers
     queries.set_maintenance_customers(session, window.id, record.customers)
+    return "updated"
 
 
 def _pause(pause: IncidentPause) -> list[Any]:

@@ -59,7 +59,7 @@ from bot.sla.timers import TimerKind, TimerState
 from bot.slack import mrkdwn
 from bot.slack.grammar import IncidentVerb
 from bot.slack.mrkdwn import clip, escape
-from bot.text import format_local, format_span, format_span_words
+from bot.text import format_local, format_span, format_span_words, plural
 from config.policy import Contracts
 from storage.models import IncidentState
 
@@ -392,6 +392,8 @@ def _severity_options(levels: Sequence[tuple[int, str]]) -> list[Option]:
 def declare_form(
     levels: Sequence[tuple[int, str]], contracts: Contracts, channel_id: str | None
 ) -> View:
+    """The declare form; ``levels``: those the chosen customers' contracts all have (the
+    form is drawn again with fewer when customers are chosen)."""
     blocks: list[Block] = [
         InputBlock(block_id="title", label="What is broken?", element=PlainTextInputElement(action_id="value", max_length=200, placeholder="Checkout API down")),
         InputBlock(block_id="severity", label="Severity", element=StaticSelectElement(action_id="value", options=_severity_options(levels))),
@@ -401,8 +403,9 @@ def declare_form(
             Option(value=c.id, text=clip(f"{c.name} ({c.id})", 75))
             for c in contracts.customers.values()
         ][:100]
+        # dispatch_action: choosing customers sends an action, which narrows the severities.
         blocks.append(InputBlock(block_id="customers", label="Customers affected", optional=True, hint="Leave empty if every customer is affected.",
-                                 element=StaticMultiSelectElement(action_id="value", options=options)))  # fmt: skip
+                                 dispatch_action=True, element=StaticMultiSelectElement(action_id="value", options=options)))  # fmt: skip
     blocks += [
         InputBlock(block_id="outage", label="Outage", optional=True, element=CheckboxesElement(action_id="value", options=[Option(value="outage", text="The service is down (counts against uptime)")])),
         InputBlock(block_id="started", label="Started", optional=True, hint="e.g. 10 minutes ago, 14:05; empty means now",
@@ -720,8 +723,9 @@ def report_line(c: CustomerReport, *, money: bool) -> str:
         parts.append(budget)
     if c.credits:
         parts.append(f"owes {owed_text(c, money=money)}")
-    if c.claim_deadline is not None and c.credits:
-        parts.append(f"claim by {c.claim_deadline.isoformat()}")
+    claim = c.next_claim_text() if c.credits else None
+    if claim is not None:
+        parts.append(f"claim by {claim}")
     return " · ".join(parts)
 
 
@@ -730,7 +734,7 @@ def _report_facts(report: Report, *, money: bool) -> str:
     below = sum(1 for c in customers if c.met is False)
     owed = sum(1 for c in customers if c.credits)
     facts = [
-        f"*{len(customers)} customer{'s' if len(customers) != 1 else ''}*",
+        f"*{plural(len(customers), 'customer')}*",
         f"{below} below {'its' if len(customers) == 1 else 'their'} commitment",
         f"credits owed to {owed}",
     ]
@@ -793,13 +797,13 @@ def _customer_detail(c: CustomerReport, *, money: bool) -> list[Block]:
         )
         fields.append(f"*Budget left*\n{budgets_text(c) or 'no credit tier left'}")
     fields.append(f"*Credits owed*\n{owed_text(c, money=money)}")
-    claim = c.claim_deadline.isoformat() if c.claim_deadline else "no claim window"
+    claim = c.next_claim_text() or "no claim window"
     fields.append(f"*Claim by*\n{claim}")
     blocks: list[Block] = [
         SectionBlock(fields=[MarkdownTextObject(text=clip(f, 2000)) for f in fields][:10])
     ]
     credits = [
-        "• " + escape(line_text(line, c.currency) if money else line.reason) for line in c.credits
+        "• " + escape(line_text(line, c.currency, c.today, money=money)) for line in c.credits
     ]
     if credits:
         blocks += _sections("\n".join(["*Credits and refunds*", *credits]))

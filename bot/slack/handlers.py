@@ -65,7 +65,7 @@ from bot.statements import filename as statement_filename
 from bot.statements import render as render_statement
 from bot.statements.pdf import find_chromium
 from bot.tasks.service import run_now as run_task
-from bot.text import describe_policy, format_span
+from bot.text import describe_policy, format_span, plural
 from config.settings import Settings
 from storage import queries
 from storage.db import unavailable
@@ -138,6 +138,10 @@ class Edge:
                 if spec.level != "any":
                     names.setdefault(spec.level, spec.name)
         return sorted(names.items())
+
+    def declarable_levels(self, customer_ids: Sequence[str] = ()) -> list[tuple[int, str]]:
+        """The levels the declare form offers for these customers (``service.levels_for``)."""
+        return service.levels_for(self.ctx, customer_ids, self.severity_names())
 
     def first_time(self, key: str | None) -> bool:
         """Record a Slack request id; ``False`` for a retry or a repeat already processed.
@@ -326,7 +330,7 @@ def incident(
         case ListIncidents():
             total = service.count_incidents(edge.ctx, open_only=True)
             views = service.list_incidents(edge.ctx, open_only=True, limit=blocks.LIST_LIMIT)
-            heading = f"*{total} open incident{'s' if total != 1 else ''}*"
+            heading = f"*{plural(total, 'open incident')}*"
             return Reply(blocks.incident_list(views, heading, total=total))
         case IncidentHelp():
             return Reply(blocks.usage(INCIDENT_USAGE))
@@ -688,7 +692,7 @@ def home_view(edge: Edge, user: str):
             f"• No worker has checked in for {alive} seconds: reminders are not going out (`slabot worker`)."
         )
     if state.overdue:
-        problems.append(f"• {state.overdue} reminders are overdue.")
+        problems.append(f"• {plural(state.overdue, 'reminder', verb='is')} overdue.")
     try:
         standings = blocks.standing_lines(
             reports.uptime_to_date(edge.ctx), money=edge.permissions.sees_money(user)
@@ -748,7 +752,7 @@ def _send_csv(edge: Edge, user: str, result, *, money: bool) -> str:
         edge, user, filename=filename, title=f"Uptime and credits {result.period}",
         content=result.as_csv(money=money).encode("utf-8-sig"),
         comment=f"Uptime and credits for {result.period}, "
-        f"{len(result.customers)} customer{'s' if len(result.customers) != 1 else ''}"
+        f"{plural(len(result.customers), 'customer')}"
         + ("" if money else " (amounts are for managers and admins)"),
     )  # fmt: skip
     if error is not None:

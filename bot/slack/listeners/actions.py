@@ -58,6 +58,22 @@ def register(app: App, edge: Edge) -> None:
         fields = {"callback_id": button.verb, **_TEXT_FORMS[button]}
         _open_form(edge, client, body, lambda ref: blocks.text_form(ref=ref, **fields))
 
+    @app.action({"block_id": "customers", "action_id": "value"})
+    def declare_customers(ack: Ack, body: dict, client: WebClient) -> None:
+        """Customers chosen on the declare form: the severity list is drawn again with the
+        levels their contracts all have (what was typed elsewhere stays: same block ids)."""
+        ack()
+        view = body.get("view") or {}
+        state = (view.get("state") or {}).get("values") or {}
+        chosen = (state.get("customers") or {}).get("value") or {}
+        ids = [o.get("value", "") for o in chosen.get("selected_options") or ()]
+        form = blocks.declare_form(
+            edge.declarable_levels(ids), edge.ctx.contracts, view.get("private_metadata") or None
+        )
+        edge.after(
+            lambda: client.views_update(view_id=view["id"], hash=view.get("hash"), view=form)
+        )
+
     @app.action({"action_id": ActionId.SEVERITY})
     def severity(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
