@@ -58,6 +58,7 @@ from storage.models import (
     EventKind,
     Incident,
     IncidentPause,
+    MaintenanceEvent,
     MaintenanceWindow,
     NoticedBy,
     OutboxStatus,
@@ -591,6 +592,9 @@ def add_maintenance(
             session.flush()
             if ref is None:
                 window.ref = f"MW-{window.id}"
+            session.add(
+                MaintenanceEvent(maintenance_id=window.id, at=now, actor=actor, kind="announced")
+            )
         else:
             window.title, window.starts_at, window.ends_at = title, starts_at, ends_at
             window.announced_at, window.affects_all = announced, not customer_ids
