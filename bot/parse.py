@@ -186,10 +186,10 @@ def parse_ahead(
     raw = text.strip()
     ahead = _IN_RE.match(raw)
     if ahead:
-        span = parse_span(ahead.group(1))
-        if span is None:
-            raise ValueError(f"{text!r} is not a time; accepted: {AHEAD_FORMATS}")
         try:
+            span = parse_span(ahead.group(1))
+            if span is None:
+                raise ValueError(f"{text!r} is not a time; accepted: {AHEAD_FORMATS}")
             return now + span
         except OverflowError:
             raise ValueError(f"{text!r} is too far ahead; accepted: {AHEAD_FORMATS}") from None
