@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
 from bot.errors import Refusal
-from bot.incidents import corrections, service
+from bot.incidents import archive, corrections, service
 from bot.incidents.corrections import Correction
 from bot.incidents.views import TIMER_WORDS, IncidentView
 from bot.maintenance import service as windows
@@ -392,14 +392,34 @@ def change(
             )
             _post(edge, view, blocks.change_post(view, user, "marked service *restored*"))
         case IncidentVerb.RESOLVE:
-            view = service.resolve(ctx, ref, user, summary=text or None)
+            view = service.resolve(
+                ctx, ref, user, summary=text or None,
+                archive_after=edge.settings.archive_channels_after,
+            )  # fmt: skip
             summary = f": {escape(text)}" if text else ""
-            _post(edge, view, blocks.change_post(view, user, f"*resolved* {view.ref}{summary}"))
-            done = "Resolved"
+            archiving = _archiving(edge, view, user)
+            _post(
+                edge,
+                view,
+                blocks.change_post(view, user, f"*resolved* {view.ref}{summary}{archiving}"),
+            )
+            done = "Resolved" + archiving.replace("*", "")
         case _:
             raise Refusal(f"`{verb}` is not an incident change")
     edge.channels.refresh_card(view)
     return Reply(blocks.reply(f"✅ {done} ({escape(view.ref)})."))
+
+
+def _archiving(edge: Edge, view: IncidentView, user: str) -> str:
+    """``. This channel will be archived …`` when the resolution scheduled that."""
+    due = archive.due(edge.ctx, view.ref)
+    if due is None:
+        return ""
+    return (
+        f". This channel will be archived {mrkdwn.due(due, edge.directory.zone(user))} "
+        f"(SLABOT_ARCHIVE_AFTER={escape(edge.settings.archive_after)}); reopening the incident "
+        "keeps it"
+    )
 
 
 # --- corrections -----------------------------------------------------------------------
@@ -449,8 +469,13 @@ def _happened_at(
         case IncidentVerb.RESTORE:
             view = service.restore(ctx, ref, user, at=at)
         case _:
-            view = service.resolve(ctx, ref, user, summary=summary or None, at=at)
+            view = service.resolve(
+                ctx, ref, user, summary=summary or None, at=at,
+                archive_after=edge.settings.archive_channels_after,
+            )  # fmt: skip
     summary_text = f": {escape(summary)}" if summary else ""
+    if verb is IncidentVerb.RESOLVE:
+        summary_text += _archiving(edge, view, user)
     _post(
         edge,
         view,
@@ -615,7 +640,7 @@ def maintenance(edge: Edge, user: str, command: Maintenance) -> Reply:
     lead = format_span(max(window.starts_at - window.announced_at, dt.timedelta(0)))
     return Reply(blocks.reply(
         f"🛠️ {window.ref} announced: *{escape(window.title)}* for {escape(whom)}, "
-        f"{_when(window, zone)} ({lead} notice).\n{_verdicts(window)}"
+        f"{_window_when(window, zone)} ({lead} notice).\n{_notices(window)}"
     ), in_channel=True)  # fmt: skip
 
 
@@ -636,12 +661,12 @@ def maintenance_list(edge: Edge, user: str, command: MaintenanceList) -> Reply:
     for window in listed:
         whom = ", ".join(window.customers) or "every customer"
         lines.append(
-            f"• *{window.ref}* {escape(window.title)} — for {escape(whom)} · {_state(window, now, zone)}\n"
-            f"   {_when(window, zone)} · announced {mrkdwn.date(window.announced_at, zone)} "
+            f"• *{window.ref}* {escape(window.title)} — for {escape(whom)} · {_window_state(window, now, zone)}\n"
+            f"   {_window_when(window, zone)} · announced {mrkdwn.date(window.announced_at, zone)} "
             f"by {mrkdwn.user(window.created_by)}"
         )
         if not window.called_off:
-            lines.extend(f"   {line}" for line in _verdicts(window).splitlines())
+            lines.extend(f"   {line}" for line in _notices(window).splitlines())
     return Reply(blocks.reply("\n".join(lines)))
 
 
@@ -683,8 +708,8 @@ def maintenance_move(edge: Edge, user: str, command: MaintenanceMove) -> Reply:
     )
     return Reply(blocks.reply(
         f"🛠️ {window.ref} moved by {mrkdwn.user(user)}{why}: *{escape(window.title)}*, was "
-        f"{escape(format_window(*moved.before, zone))}, now {_when(window, zone)}. {notice}\n"
-        f"{_verdicts(window)}"
+        f"{escape(format_window(*moved.before, zone))}, now {_window_when(window, zone)}. {notice}\n"
+        f"{_notices(window)}"
     ), in_channel=True)  # fmt: skip
 
 
@@ -700,7 +725,7 @@ def _window_times(edge: Edge, zone: str, start: str, end: str) -> tuple[dt.datet
     return starts, parse_ahead(end, now, zone, after=starts)
 
 
-def _when(window: windows.WindowView, zone: str) -> str:
+def _window_when(window: windows.WindowView, zone: str) -> str:
     """Each reader's own zone (Slack's date tokens), then the writer's in words, with its offset."""
     return (
         f"{mrkdwn.date(window.starts_at, zone)} – {mrkdwn.date(window.ends_at, zone)} "
@@ -708,11 +733,11 @@ def _when(window: windows.WindowView, zone: str) -> str:
     )
 
 
-def _verdicts(window: windows.WindowView) -> str:
+def _notices(window: windows.WindowView) -> str:
     return "\n".join(f"• {escape(v.describe())}" for v in window.verdicts)
 
 
-def _state(window: windows.WindowView, now: dt.datetime, zone: str) -> str:
+def _window_state(window: windows.WindowView, now: dt.datetime, zone: str) -> str:
     if window.cancelled_at is not None:
         by = mrkdwn.user(window.cancelled_by)
         if window.called_off:
