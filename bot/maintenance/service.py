@@ -161,6 +161,22 @@ def _duration(notice: Duration) -> str:
     return f"{notice.amount} {notice.unit}"
 
 
+def as_json(view: WindowView) -> dict:
+    """A window for ``slabot maintenance list --format json``."""
+    return {
+        "ref": view.ref, "title": view.title, "starts_at": view.starts_at.isoformat(),
+        "ends_at": view.ends_at.isoformat(), "announced_at": view.announced_at.isoformat(),
+        "customers": list(view.customers), "created_by": view.created_by,
+        "cancelled_at": view.cancelled_at.isoformat() if view.cancelled_at else None,
+        "cancelled_by": view.cancelled_by, "excludes_nothing": view.called_off,
+        "contracts": [
+            {"customers": list(v.customers), "policy": v.policy,
+             "notice": None if v.notice is None else str(v.notice), "outcome": v.outcome.value}
+            for v in view.verdicts
+        ],
+    }  # fmt: skip
+
+
 # --- announce, list ----------------------------------------------------------------------------
 
 
