@@ -640,7 +640,7 @@ def maintenance(edge: Edge, user: str, command: Maintenance) -> Reply:
     lead = format_span(max(window.starts_at - window.announced_at, dt.timedelta(0)))
     return Reply(blocks.reply(
         f"🛠️ {window.ref} announced: *{escape(window.title)}* for {escape(whom)}, "
-        f"{_window_when(window, zone)} ({lead} notice).\n{_notices(window)}"
+        f"{_window_when(window, zone)} · {lead} notice.\n{_notices(window)}"
     ), in_channel=True)  # fmt: skip
 
 
@@ -728,8 +728,8 @@ def _window_times(edge: Edge, zone: str, start: str, end: str) -> tuple[dt.datet
 def _window_when(window: windows.WindowView, zone: str) -> str:
     """Each reader's own zone (Slack's date tokens), then the writer's in words, with its offset."""
     return (
-        f"{mrkdwn.date(window.starts_at, zone)} – {mrkdwn.date(window.ends_at, zone)} "
-        f"({escape(format_window(window.starts_at, window.ends_at, zone))})"
+        f"{mrkdwn.date(window.starts_at, zone)} – {mrkdwn.date(window.ends_at, zone)} · "
+        f"{escape(format_window(window.starts_at, window.ends_at, zone))}"
     )
 
 
