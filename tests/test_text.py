@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.text import format_span, format_span_words
+from bot.text import format_span, format_span_words, format_window
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,27 @@ def test_format_span(span, shown):
 )
 def test_format_span_words(span, shown):
     assert format_span_words(span) == shown
+
+
+def _utc(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "zone", "shown"),
+    [
+        (_utc(2026, 11, 21, 21), _utc(2026, 11, 21, 22, 30), "Europe/Copenhagen",
+         "Sat 2026-11-21 22:00 – 23:30 Europe/Copenhagen (UTC+01:00)"),
+        (_utc(2026, 11, 21, 23), _utc(2026, 11, 22, 1), "UTC",
+         "Sat 2026-11-21 23:00 – Sun 2026-11-22 01:00 UTC (UTC+00:00)"),
+        (_utc(2026, 11, 21, 23), _utc(2026, 11, 22, 1), "Asia/Kolkata",
+         "Sun 2026-11-22 04:30 – 06:30 Asia/Kolkata (UTC+05:30)"),
+        (_utc(2026, 11, 21, 23), _utc(2026, 11, 22, 1), "America/St_Johns",
+         "Sat 2026-11-21 19:30 – 21:30 America/St_Johns (UTC-03:30)"),
+        # The clocks go back inside it: each end with its own offset.
+        (_utc(2026, 10, 24, 23), _utc(2026, 10, 25, 2), "Europe/Copenhagen",
+         "Sun 2026-10-25 01:00 (UTC+02:00) – 03:00 (UTC+01:00) Europe/Copenhagen"),
+    ],
+)  # fmt: skip
+def test_a_window_says_its_zone_and_offset(start, end, zone, shown):
+    assert format_window(start, end, zone) == shown
