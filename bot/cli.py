@@ -514,7 +514,7 @@ def maintenance_list(customer_id: str | None, zone: str, output: str) -> None:
     """Windows to come, under way, and ended in the last 30 days, with each contract's verdict."""
     from bot.context import build_context
     from bot.maintenance import service
-    from bot.text import format_window
+    from bot.text import format_local, format_window
 
     zone = _zone(zone)
     ctx = build_context()
@@ -538,6 +538,12 @@ def maintenance_list(customer_id: str | None, zone: str, output: str) -> None:
         whom = ", ".join(window.customers) or "every customer"
         click.echo(f"{window.ref} {window.title} — for {whom} · {state}")
         click.echo(f"  {format_window(window.starts_at, window.ends_at, zone)}")
+        for change in window.changes:
+            was = f", was {format_window(*change.was, zone)}" if change.was else ""
+            why = f" ({change.reason})" if change.reason else ""
+            click.echo(
+                f"  {change.kind} by {change.actor} {format_local(change.at, zone)}{why}{was}"
+            )
         if not window.called_off:
             for verdict in window.verdicts:
                 click.echo(f"  {verdict.describe()}")

@@ -431,12 +431,21 @@ def maintenance_listed(
     ).all()
 
 
-def maintenance_events(session: Session, window_id: int) -> Sequence[MaintenanceEvent]:
-    return session.scalars(
+def maintenance_events(
+    session: Session, window_ids: Iterable[int]
+) -> dict[int, list[MaintenanceEvent]]:
+    """Each window's events, oldest first."""
+    ids = list(window_ids)
+    found: dict[int, list[MaintenanceEvent]] = defaultdict(list)
+    if not ids:
+        return found
+    for event in session.scalars(
         select(MaintenanceEvent)
-        .where(MaintenanceEvent.maintenance_id == window_id)
+        .where(MaintenanceEvent.maintenance_id.in_(ids))
         .order_by(MaintenanceEvent.at, MaintenanceEvent.id)
-    ).all()
+    ):
+        found[event.maintenance_id].append(event)
+    return found
 
 
 # --- bulk loading ------------------------------------------------------------------------------

@@ -86,6 +86,17 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class Change:
+    """A move or a cancellation: who, when, the window before, and why."""
+
+    kind: str
+    at: dt.datetime
+    actor: str
+    was: tuple[dt.datetime, dt.datetime] | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class WindowView:
     ref: str
     title: str
@@ -98,6 +109,8 @@ class WindowView:
     cancelled_at: dt.datetime | None
     cancelled_by: str | None
     verdicts: tuple[Verdict, ...]
+    changes: tuple[Change, ...] = ()
+    """Its moves and cancellation, oldest first (``list`` shows them)."""
 
     @property
     def called_off(self) -> bool:
@@ -169,6 +182,11 @@ def as_json(view: WindowView) -> dict:
         "customers": list(view.customers), "created_by": view.created_by,
         "cancelled_at": view.cancelled_at.isoformat() if view.cancelled_at else None,
         "cancelled_by": view.cancelled_by, "excludes_nothing": view.called_off,
+        "changes": [
+            {"kind": c.kind, "at": c.at.isoformat(), "by": c.actor, "reason": c.reason,
+             "was": None if c.was is None else [c.was[0].isoformat(), c.was[1].isoformat()]}
+            for c in view.changes
+        ],
         "contracts": [
             {"customers": list(v.customers), "policy": v.policy,
              "notice": None if v.notice is None else str(v.notice), "outcome": v.outcome.value}
@@ -216,23 +234,22 @@ def listed(ctx: Context, customer: str | None = None) -> list[WindowView]:
     with ctx.db.read() as session:
         rows = queries.maintenance_listed(session, since, LISTED)
         named = queries.maintenance_customers(session, [w.id for w in rows])
+        events = queries.maintenance_events(session, [w.id for w in rows])
         views = []
         for row in rows:
             affected = named.get(row.id, [])
-            if customer_id is not None:
-                if affected and customer_id not in affected:
-                    continue
-                views.append(_view(ctx, row, affected, judged=[customer_id]))
-            else:
-                views.append(_view(ctx, row, affected))
+            if customer_id is not None and affected and customer_id not in affected:
+                continue
+            judged = [customer_id] if customer_id is not None else None
+            views.append(_view(ctx, row, affected, judged, events.get(row.id, ())))
         return views
 
 
 def history(ctx: Context, ref: str) -> list[MaintenanceEvent]:
     """The window's events, oldest first."""
     with ctx.db.read() as session:
-        events = list(queries.maintenance_events(session, _find(session, ref).id))
-        return events
+        found = _find(session, ref)
+        return queries.maintenance_events(session, [found.id]).get(found.id, [])
 
 
 # --- move, cancel ------------------------------------------------------------------------------
@@ -345,11 +362,25 @@ def _instants(window: MaintenanceWindow) -> dict[str, str]:
     }
 
 
+def _changes(events: Sequence[MaintenanceEvent]) -> tuple[Change, ...]:
+    def was(event: MaintenanceEvent) -> tuple[dt.datetime, dt.datetime] | None:
+        before = event.before or {}
+        if "starts_at" not in before:
+            return None
+        start, end = before["starts_at"], before["ends_at"]
+        return dt.datetime.fromisoformat(start), dt.datetime.fromisoformat(end)
+
+    return tuple(
+        Change(e.kind, e.at, e.actor, was(e), e.reason) for e in events if e.kind != "announced"
+    )
+
+
 def _view(
     ctx: Context,
     row: MaintenanceWindow,
     named: Sequence[str],
     judged: Sequence[str] | None = None,
+    events: Sequence[MaintenanceEvent] = (),
 ) -> WindowView:
     return WindowView(
         ref=row.ref,
@@ -363,4 +394,5 @@ def _view(
         cancelled_by=row.cancelled_by,
         verdicts=verdicts(ctx, judged if judged is not None else sorted(named), row.announced_at,
                           row.starts_at),
+        changes=_changes(events),
     )  # fmt: skip

@@ -665,6 +665,13 @@ def maintenance_list(edge: Edge, user: str, command: MaintenanceList) -> Reply:
             f"   {_window_when(window, zone)} · announced {mrkdwn.date(window.announced_at, zone)} "
             f"by {mrkdwn.user(window.created_by)}"
         )
+        for change in window.changes:
+            was = f", was {escape(format_window(*change.was, zone))}" if change.was else ""
+            why = f" ({escape(change.reason)})" if change.reason else ""
+            lines.append(
+                f"   ↳ {change.kind} by {mrkdwn.user(change.actor)} "
+                f"{mrkdwn.date(change.at, zone)}{why}{was}"
+            )
         if not window.called_off:
             lines.extend(f"   {line}" for line in _notices(window).splitlines())
     return Reply(blocks.reply("\n".join(lines)))

@@ -59,9 +59,16 @@ def test_announce_list_move_and_cancel(cli):
         ("announced", None), ("moved", "clash"), ("cancelled", "vendor slipped"),
     ]  # fmt: skip
     assert (history[0].actor, history[2].actor) == ("ana", "ana")
-    text = run("list").stdout
-    assert text.startswith(
-        "MW-1 DB upgrade — for acme, initech · cancelled by ana before it started"
+    text = run("list").stdout.splitlines()
+    assert text[0] == (
+        "MW-1 DB upgrade — for acme, initech · cancelled by ana before it started: excludes nothing"
+    )
+    assert text[2].startswith("  moved by ") and text[2].endswith(
+        " Fri 2026-11-20 09:00 UTC (clash), was Sat 2026-11-21 21:00 – Sun 2026-11-22 00:00 UTC (UTC+00:00)"
+    )
+    assert text[3] == (
+        "  cancelled by ana Fri 2026-11-20 09:00 UTC (vendor slipped), "
+        "was Fri 2026-11-20 11:00 – 12:00 UTC (UTC+00:00)"
     )
 
 

@@ -106,6 +106,15 @@ def test_list_cancel_and_move(workspace, ctx, clock):
     _, text = said(workspace.sla("maintenance list"))
     assert "MW-1 Database upgrade — for acme · cancelled by <@U1> before it started" in text
     assert "MW-2 Gateway work — for globex · upcoming" in text
+    # The history of each: who, when, why, and the window before.
+    assert (
+        "↳ cancelled by <@U1> Fri 2026-11-20 10:00 CET (vendor postponed), was Sat 2026-11-21"
+        in text
+    )
+    assert (
+        "↳ moved by <@U1> Fri 2026-11-20 10:00 CET (clash with release), "
+        "was Sun 2026-11-22 22:00 – 23:00 Europe/Copenhagen (UTC+01:00)" in text
+    )
 
     clock.set(T0 + 2 * H + 30 * dt.timedelta(minutes=1))
     _, text = said(workspace.sla("maintenance list"))
