@@ -512,10 +512,14 @@ def correction_command(edge: Edge, user: str, ref: str, command: Correct) -> Rep
         case IncidentVerb.INCLUDE:
             return correct(edge, user, ref, Correction(excluded=None))
         case IncidentVerb.REOPEN:
+            planned = archive.due(edge.ctx, ref)
             outcome = service.reopen(
                 edge.ctx, ref, user, command.text or None, admin=edge.permissions.is_admin(user)
             )
-            return _corrected(edge, user, outcome, command.text or None, what="*reopened* it")
+            kept = "This channel is kept: it is no longer to be archived." if planned else ""
+            return _corrected(
+                edge, user, outcome, command.text or None, what="*reopened* it", note=kept
+            )
     raise Refusal(f"`{command.verb}` is not a correction")
 
 
@@ -535,7 +539,13 @@ def correct(
 
 
 def _corrected(
-    edge: Edge, user: str, outcome: service.Corrected, reason: str | None, *, what: str = ""
+    edge: Edge,
+    user: str,
+    outcome: service.Corrected,
+    reason: str | None,
+    *,
+    what: str = "",
+    note: str = "",
 ) -> Reply:
     view, zone = outcome.view, edge.directory.zone(user)
     customers = edge.ctx.contracts.customers
@@ -563,6 +573,8 @@ def _corrected(
             for c, start, end in outcome.flagged
         )
         lines.append(f"The next weekly digest says what this changed for {periods}, if anything.")
+    if note:
+        lines.append(note)
     return Reply(blocks.reply("\n".join(lines)))
 
 

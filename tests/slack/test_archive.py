@@ -70,7 +70,9 @@ def test_reopening_before_it_is_due_keeps_the_channel_and_resolving_again_plans_
     channel = declared(workspace)
     said(workspace, "resolve", channel)
     clock.set(T0 + dt.timedelta(hours=1))
-    assert "→ not resolved" in said(workspace, "reopen the fix did not hold", channel)
+    reopened = said(workspace, "reopen the fix did not hold", channel)
+    assert "→ not resolved" in reopened
+    assert reopened.endswith("This channel is kept: it is no longer to be archived.")
     assert [s for s, _, _ in archive_tasks(ctx)] == [OutboxStatus.CANCELLED]
     clock.set(T0 + dt.timedelta(days=3))
     assert worker(workspace).run_once() == 0 and not archived(slack, channel)
