@@ -44,6 +44,7 @@ from bot.incidents.views import (
     evaluate,
     make_view,
 )
+from bot.parse import parse_severity
 from bot.reports.figures import Figures, figures, shown_periods
 from bot.sla.contract import Contract, contracts_touched, missing_level
 from bot.sla.incident import plan_incident_reminders
@@ -616,6 +617,32 @@ def resolve_customers(registry: Contracts, names: Sequence[str]) -> list[str]:
         if customer.id not in ids:
             ids.append(customer.id)
     return ids
+
+
+def severity_level(
+    ctx: Context, typed: int | str, *, customers: Sequence[str] = (), ref: str | None = None
+) -> int:
+    """A severity as typed — a level (``2``, ``sev2``, ``II``) or a level's name — read
+    against the contracts the incident touches: ``ref``'s, or those of ``customers`` (one
+    being declared). ``critical for acme`` is acme's contract's word for level 1, whatever
+    the deployment's own contract calls its levels; a word none of them uses is refused,
+    listing what they accept."""
+    if isinstance(typed, int):
+        return typed
+    if ref is not None:
+        with ctx.db.read() as session:
+            incident = _find(session, ref)
+            ids = queries.customers_of(session, [incident.id]).get(incident.id, [])
+    else:
+        ids = resolve_customers(ctx.contracts, customers)
+    contracts = contracts_touched(ctx.contracts, ids)
+    names = [(s.level, s.name) for c in contracts for s in c.policy.severities if s.level != "any"]
+    try:
+        return parse_severity(typed, names)
+    except ValueError as exc:
+        whose = " and ".join(c.label for c in contracts)
+        plural = "s" if len(contracts) > 1 else ""
+        raise Refusal(f"{exc} (in the {whose} contract{plural})", field="severity") from None
 
 
 def check_severity(contracts: Sequence[Contract], severity: int) -> None:

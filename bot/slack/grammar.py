@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar, TypeVar
 
-from bot.parse import WHEN_FORMATS, parse_severity, split_when
+from bot.parse import WHEN_FORMATS, accepted_severities, parse_severity, split_when
 from bot.reports.service import PERIOD_FORMATS, PERIOD_RE
 from bot.slack.mrkdwn import decode
 
@@ -121,7 +121,9 @@ class UsageError(ValueError):
 class Declare:
     """``/incident declare …`` (or the declare form, submitted)."""
 
-    severity: int
+    severity: int | str
+    """The level, or a level's name as typed (``critical``): a name is read against the
+    contracts the incident touches (``service.severity_level``), known once its customers are."""
     title: str
     customers: tuple[str, ...] = ()
     outage: bool = False
@@ -145,8 +147,8 @@ class Change:
     verb: IncidentVerb
     ref: str | None = None
     text: str = ""
-    severity: int | None = None
-    """The new severity (``severity``)."""
+    severity: int | str | None = None
+    """The new severity (``severity``): a level, or a name as typed (see ``Declare``)."""
     at: str | None = None
     """``ack``, ``restore``, ``resolve``: when it happened, as typed (``at 20:00``)."""
 
@@ -258,7 +260,11 @@ def _verb(word: str, verbs: type[Verb], usage: str, command: str) -> Verb:
 
 
 def parse_incident(text: str, severity_names: Iterable[tuple[int, str]] = ()) -> IncidentCommand:
-    """``/incident`` text → one ``IncidentCommand``, or a ``UsageError`` that says why not."""
+    """``/incident`` text → one ``IncidentCommand``, or a ``UsageError`` that says why not.
+
+    ``severity_names``: every level's name in every contract (a name is kept as typed, and
+    read against the contracts the incident touches when it is known)."""
+    severity_names = list(severity_names)
     text = decode(text or "").strip()
     if not text:
         return OpenDeclareForm()
@@ -266,7 +272,7 @@ def parse_incident(text: str, severity_names: Iterable[tuple[int, str]] = ()) ->
     rest = rest.strip()
     verb = _verb(head, IncidentVerb, INCIDENT_USAGE, "/incident")
     if verb is IncidentVerb.DECLARE:
-        return _declare(rest, list(severity_names))
+        return _declare(rest, severity_names)
     ref = None
     first, _, after = rest.partition(" ")
     if first and _REF.match(first):
@@ -290,11 +296,13 @@ def parse_incident(text: str, severity_names: Iterable[tuple[int, str]] = ()) ->
                 raise UsageError(
                     "say which severity: `/incident severity 2` (1, sev1, I, critical…)"
                 )
-            try:
-                level = parse_severity(rest.split()[0], severity_names)
-            except ValueError as exc:
-                raise UsageError(f"{exc}. {_levels(severity_names)}") from None
-            return Change(verb, ref, severity=level)
+            words = rest.split()
+            if len(words) > 1:
+                raise UsageError(
+                    f"give one severity, not `{rest}`: `/incident severity 2`; "
+                    f"{accepted_severities(severity_names)}"
+                )
+            return Change(verb, ref, severity=_severity(words[0], severity_names))
         case IncidentVerb.UPDATE if not rest:
             raise UsageError("an update needs text: `/incident update Rolled back the deploy`")
         case IncidentVerb.PAUSE if not rest:
@@ -426,9 +434,9 @@ def _declare(rest: str, severity_names: list[tuple[int, str]]) -> Declare:
         raise UsageError(f"say the severity and what is broken: {usage}")
     sev_word, _, body = rest.partition(" ")
     try:
-        severity = parse_severity(sev_word, severity_names)
-    except ValueError as exc:
-        raise UsageError(f"{exc}. {_levels(severity_names)}\nUsage: {usage}") from None
+        severity = _severity(sev_word, severity_names)
+    except UsageError as exc:
+        raise UsageError(f"{exc}\nUsage: {usage}") from None
     body = body.strip()
     title, clauses = _split_title(body)
     if not title:
@@ -436,10 +444,19 @@ def _declare(rest: str, severity_names: list[tuple[int, str]]) -> Declare:
     return Declare(severity, title, **clauses)
 
 
-def _levels(severity_names: Iterable[tuple[int, str]]) -> str:
-    """The levels the contracts have, for a reply to a severity that is none of them."""
-    levels = "; ".join(f"{level} ({name})" for level, name in severity_names)
-    return f"The contracts' levels: {levels}." if levels else ""
+def _severity(word: str, severity_names: list[tuple[int, str]]) -> int | str:
+    """A level spelled as a number (``2``, ``sev2``, ``II``), or a word some contract names a
+    level by, kept as typed: which level a name means depends on the contracts the incident
+    touches. Anything else is refused, saying what is accepted."""
+    try:
+        return parse_severity(word)
+    except ValueError:
+        pass
+    try:
+        parse_severity(word, severity_names)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return word
 
 
 _CLAUSE_WORDS = ("for", "outage", "started")

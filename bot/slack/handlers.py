@@ -134,6 +134,12 @@ class Edge:
                     names.setdefault(spec.level, spec.name)
         return sorted(names.items())
 
+    def level_names(self) -> list[tuple[int, str]]:
+        """Every level's name in every contract, for reading a severity typed as a name (the
+        incident's own contracts decide which level it means: ``service.severity_level``)."""
+        policies = [self.ctx.contracts.default_policy, *self.ctx.contracts.policies.values()]
+        return [(s.level, s.name) for p in policies for s in p.severities if s.level != "any"]
+
     def first_time(self, key: str | None) -> bool:
         """Record a Slack request id; ``False`` for a retry or a repeat already processed.
 
@@ -255,8 +261,9 @@ def declare(edge: Edge, user: str, origin_channel: str | None, command: Declare)
             started = parse_when(command.started, edge.ctx.clock.now(), edge.directory.zone(user))
         except ValueError as exc:
             return refused(f"started: {exc}")
+    severity = service.severity_level(edge.ctx, command.severity, customers=command.customers)
     view = service.declare(
-        edge.ctx, title=command.title, severity=command.severity, actor=user,
+        edge.ctx, title=command.title, severity=severity, actor=user,
         customers=command.customers, outage=command.outage, started_at=started,
         channel_id=origin_channel,
     )  # fmt: skip
@@ -333,7 +340,7 @@ def change(
     verb: IncidentVerb,
     *,
     text: str = "",
-    severity: int | None = None,
+    severity: int | str | None = None,
     at: str | None = None,
 ) -> Reply:
     """Apply one change to an incident, then tell its channel and refresh its card.
@@ -358,7 +365,8 @@ def change(
             done = "Update posted"
         case IncidentVerb.SEVERITY:
             before = service.get(ctx, ref).severity
-            view = service.change_severity(ctx, ref, severity, user)
+            level = service.severity_level(ctx, severity if severity is not None else "", ref=ref)
+            view = service.change_severity(ctx, ref, level, user)
             what = (
                 f"changed the severity {before} → *{view.severity}*; "
                 "deadlines recomputed from the start"

@@ -49,9 +49,22 @@ def test_a_mistyped_verb_suggests_the_closest(typed, suggested):
         parse_incident(typed, NAMES)
 
 
-@pytest.mark.parametrize("severity", ["1", "sev1", "SEV-1", "p1", "I", "critical", "Critical"])
+@pytest.mark.parametrize("severity", ["1", "sev1", "SEV-1", "p1", "I"])
 def test_declare_reads_every_spelling_of_a_severity(severity):
     assert parse_incident(f"declare {severity} Checkout down", NAMES).severity == 1
+
+
+@pytest.mark.parametrize("severity", ["critical", "Critical"])
+def test_a_severity_named_is_kept_as_typed_for_the_incidents_contracts(severity):
+    assert parse_incident(f"declare {severity} Checkout down", NAMES).severity == severity
+
+
+@pytest.mark.parametrize(
+    "typed", ["declare -1 x", "declare _1 x", "declare s-2 x", "severity INC-1 -3"]
+)
+def test_a_sign_or_a_stray_separator_is_no_severity(typed):
+    with pytest.raises(UsageError, match="is not a severity; write a level such as 1, sev1"):
+        parse_incident(typed, NAMES)
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -55,7 +55,7 @@ OUTSIDE = [
     ),
     (
         "declare critcal Checkout down",
-        "'critcal' is not a severity; write a level such as 1, sev1, I or critical. The contracts' levels: 1 (Severity I",
+        "'critcal' is not a severity; write a level such as 1, sev1, SEV-1, s1, p1 or I, or a level's name: critical (1), high (2)",
     ),
     (
         "declare 4 Slow for acme,umbrella",
@@ -89,7 +89,7 @@ OUTSIDE = [
     ("severity", "say which severity: `/incident severity 2`"),
     (
         "severity bogus",
-        "'bogus' is not a severity; write a level such as 1, sev1, I or critical. The contracts' levels:",
+        "'bogus' is not a severity; write a level such as 1, sev1, SEV-1, s1, p1 or I, or a level's name:",
     ),
     ("ack now please", "`/incident ack` takes no text (got `now please`)"),
 ]

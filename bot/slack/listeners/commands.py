@@ -29,7 +29,7 @@ def register(app: App, edge: Edge) -> None:
     def incident(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
         user, channel = field(command, "user_id"), command.get("channel_id")
         try:
-            parsed = parse_incident(command.get("text", ""), edge.severity_names())
+            parsed = parse_incident(command.get("text", ""), edge.level_names())
         except UsageError as exc:
             ack(**handlers.refused(str(exc)).payload())
             return
