@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.slack import grammar
 from bot.slack.grammar import (
     Change,
     Customers,
@@ -117,3 +118,65 @@ def test_any_text_is_understood_or_refused_with_a_usage_error(text):
                 parse(word + text)
             except UsageError as error:
                 assert str(error)
+
+
+# --- reading the clauses in linear time (#13) ----------------------------------------------
+
+
+def _naive_split(body: str):
+    """The clauses' reading before #13: each clause word tried in turn (quadratic)."""
+    words = body.split()
+    for index, word in enumerate(words):
+        if index and word.lower() in grammar._CLAUSE_WORDS:
+            try:
+                return " ".join(words[:index]), grammar._clauses(words[index:])
+            except UsageError:
+                if index == grammar._last_clause_start(words):
+                    raise
+    return body, {}
+
+
+_WORDS = st.sampled_from(
+    ["for", "outage", "started", "acme", "acme,", ",globex", ",", "a", "10", "ago"]
+)
+
+
+@given(st.lists(_WORDS, max_size=12))
+def test_the_clauses_are_read_as_trying_each_clause_word_in_turn_would(words):
+    body = " ".join(["t", *words])
+    try:
+        expected = _naive_split(body)
+    except UsageError as error:
+        with pytest.raises(UsageError) as raised:
+            grammar._split_title(body)
+        assert str(raised.value) == str(error)
+        return
+    assert grammar._split_title(body) == expected
+
+
+def test_reading_a_title_full_of_clause_words_visits_each_word_a_bounded_number_of_times(
+    monkeypatch,
+):
+    """``"started a " * N + "outage outage"`` made the reading quadratic: each ``started``
+    read all the words after it. Counted: the words the clause reader is handed."""
+    read = []
+    clauses = grammar._clauses
+    monkeypatch.setattr(
+        grammar, "_clauses", lambda words: read.append(len(words)) or clauses(words)
+    )
+    for repeats in (100, 390):
+        read.clear()
+        command = parse_incident("declare 3 t " + "started a " * repeats + "outage outage", NAMES)
+        assert command.outage and command.title.endswith("a outage")
+        assert sum(read) <= 2 * (2 * repeats + 3)  # the words, at most twice
+
+
+def test_a_command_longer_than_the_cap_is_refused_saying_how_long():
+    text = "update " + "x" * grammar.MAX_COMMAND
+    with pytest.raises(
+        UsageError, match=f"at most {grammar.MAX_COMMAND} characters; this one has 4007"
+    ):
+        parse_incident(text, NAMES)
+    with pytest.raises(UsageError, match="`/sla` reads at most"):
+        parse_sla("report " + "acme " * 1000)
+    assert parse_incident("update " + "x" * 3000, NAMES).text == "x" * 3000
