@@ -101,12 +101,15 @@ def in_channel(ctx: Context, channel_id: str) -> IncidentView | None:
         return _view(session, incident, ctx.contracts, ctx.clock.now())
 
 
-def ref_in_channel(ctx: Context, channel_id: str) -> str | None:
-    """The reference of the incident whose channel this is, if any: one indexed lookup, for
-    a command that acts on it (the change itself reads the incident again, locked)."""
+def refs_in_channel(ctx: Context, channel_id: str, *, limit: int = 10) -> list[tuple[str, str]]:
+    """The incidents a command in this channel may mean, as (reference, title): the open
+    ones, newest first; else its newest resolved one (a command in a resolved incident's
+    own channel reads or corrects it); else none. One indexed lookup: the change itself
+    reads the incident again, locked."""
     with ctx.db.read() as session:
-        incident = queries.incident_in_channel(session, channel_id)
-        return None if incident is None else incident.ref
+        found = queries.incidents_in_channel(session, channel_id, limit=limit)
+        open_ones = [(i.ref, i.title) for i in found if i.resolved_at is None]
+        return open_ones or [(i.ref, i.title) for i in found[:1]]
 
 
 def count_incidents(ctx: Context, *, open_only: bool = True) -> int:

@@ -285,12 +285,20 @@ def declare(edge: Edge, user: str, origin_channel: str | None, command: Declare)
 
 
 def locate(edge: Edge, channel: str | None, ref: str | None) -> str:
-    """The reference of the incident a command is about: the one named, else this channel's."""
+    """The reference of the incident a command is about: the one named, else this channel's
+    open one (its newest resolved one when none is open). Several open here are listed,
+    asking which: the newest is not necessarily the one meant."""
     if ref:
         return ref
-    here = service.ref_in_channel(edge.ctx, channel) if channel else None
-    if here is not None:
-        return here
+    here = service.refs_in_channel(edge.ctx, channel) if channel else []
+    if len(here) == 1:
+        return here[0][0]
+    if here:
+        names = "; ".join(f"{r} ({t})" for r, t in here)
+        raise Refusal(
+            f"{len(here)} incidents are open in this channel{'' if len(here) < 10 else ' (the newest 10)'}: "
+            f"{names}. Say which: `/incident <command> {here[0][0]}`, e.g. `/incident ack {here[0][0]}`"
+        )
     open_ones = service.list_incidents(edge.ctx, open_only=True, limit=10)
     if not open_ones:
         raise Refusal(
