@@ -56,7 +56,8 @@ def register(app: App, edge: Edge) -> None:
             ack(**handlers.refused(str(exc)).payload())
             return
         if isinstance(parsed, Report):
-            _report(edge, ack, respond, user, command.get("channel_id"), parsed)
+            channel, trigger = command.get("channel_id"), command.get("trigger_id")
+            _report(edge, ack, respond, user, channel, trigger, parsed)
             return
         key = request_key("command", command.get("trigger_id")) if _changes(parsed) else None
 
@@ -76,7 +77,13 @@ def _changes(parsed: IncidentCommand | SlaCommand) -> bool:
 
 
 def _report(
-    edge: Edge, ack: Ack, respond: Respond, user: str, channel: str | None, parsed: Report
+    edge: Edge,
+    ack: Ack,
+    respond: Respond,
+    user: str,
+    channel: str | None,
+    trigger: str | None,
+    parsed: Report,
 ) -> None:
     """A report reads every customer's history: acknowledged at once (refused there when
     its period or customer is not one), the report replaces the acknowledgement when ready."""
@@ -84,8 +91,14 @@ def _report(
     ack(**acknowledged.payload())
     if acknowledged.refused:
         return
+    # With ``csv`` it sends a file: processed once per delivery, like the other commands
+    # that change or send something (a replay of it uploads nothing more).
+    key = request_key("command", trigger) if parsed.csv else None
 
     def answer() -> None:
+        if not edge.first_time(key):
+            respond(**handlers.ALREADY_HANDLED.payload(), replace_original=True)
+            return
         reply = handlers.safely(lambda: handlers.sla(edge, user, channel, parsed))
         respond(**reply.payload(), replace_original=True)
 
