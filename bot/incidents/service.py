@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,6 +79,18 @@ def plain(text: str | None) -> str:
     NUL — with line breaks and tabs kept; surrounding whitespace stripped."""
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
     return _CONTROL.sub("", text).strip()
+
+
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+"""Characters Unicode counts as letters or symbols that show nothing (Hangul fillers, the
+blank Braille pattern)."""
+
+
+def visible(text: str) -> bool:
+    """Whether ``text`` shows anything: not only spaces, format characters (zero-width
+    spaces and joiners, direction marks and isolates, a byte-order mark, soft hyphens),
+    combining marks with nothing to combine with, or blank letters."""
+    return any(unicodedata.category(c)[0] not in "ZCM" and c not in _BLANK_LETTERS for c in text)
 
 
 MAX_START_AGE = dt.timedelta(days=30)
@@ -659,12 +672,15 @@ def check_severity(contracts: Sequence[Contract], severity: int) -> None:
         )
 
 
+_INVISIBLE = " (this one is only characters that show nothing, such as zero-width spaces)"
+
+
 def _text(text: str | None, what: str, *, needed: str | None = None) -> str:
     """A person's text, stripped, of at most ``MAX_TEXT`` characters (``what``: "a reason");
     ``needed`` is the refusal when it is empty (else empty is allowed)."""
     text = plain(text)
-    if not text and needed:
-        raise Refusal(needed)
+    if not visible(text) and needed:
+        raise Refusal(needed + _INVISIBLE if text else needed)
     if len(text) > MAX_TEXT:
         raise Refusal(f"{what} is at most {MAX_TEXT} characters; this one has {len(text)}")
     return text
@@ -672,8 +688,11 @@ def _text(text: str | None, what: str, *, needed: str | None = None) -> str:
 
 def _title(title: str) -> str:
     title = " ".join(plain(title).split())
-    if not title:
-        raise Refusal("a title is required: say what is broken, e.g. `Checkout API down`")
+    if not visible(title):
+        raise Refusal(
+            "a title is required: say what is broken, e.g. `Checkout API down`"
+            + (_INVISIBLE if title else "")
+        )
     if len(title) > MAX_TITLE:
         raise Refusal(f"a title is at most {MAX_TITLE} characters; this one has {len(title)}")
     return title

@@ -6,6 +6,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.slack import blocks, handlers
+from bot.slack.authz import NOT_A_RESPONDER
 from bot.slack.grammar import (
     Change,
     Correct,
@@ -36,7 +37,14 @@ def register(app: App, edge: Edge) -> None:
         if isinstance(parsed, OpenDeclareForm):
             ack()
             form = blocks.declare_form(edge.severity_names(), edge.ctx.contracts, channel)
-            edge.after(lambda: client.views_open(trigger_id=command["trigger_id"], view=form))
+
+            def open_form() -> None:  # after the ack: who may respond can take a Slack call
+                if not edge.permissions.may_respond(user):
+                    respond(**handlers.refused(NOT_A_RESPONDER).payload())
+                    return
+                client.views_open(trigger_id=command["trigger_id"], view=form)
+
+            edge.after(open_form)
             return
         key = request_key("command", command.get("trigger_id")) if _changes(parsed) else None
 
