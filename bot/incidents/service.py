@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import replace as dataclass_replace
@@ -158,8 +158,12 @@ def declare(
     impact_pct: float | None = None,
     channel_id: str | None = None,
     source: str = "slack",
+    also: Callable[[Session, Incident], None] | None = None,
 ) -> IncidentView:
-    """A new incident. ``started_at`` (impact start and reported time) defaults to now."""
+    """A new incident. ``started_at`` (impact start and reported time) defaults to now.
+
+    ``also`` writes what the declaration calls for in its own transaction (the task that
+    opens its Slack side: ``bot.slack.declaration``), so both commit or neither does."""
     now = ctx.clock.now()
     title = _title(title)
     customer_ids = resolve_customers(ctx.contracts, customers)
@@ -192,7 +196,10 @@ def declare(
             session, incident, now, actor, EventKind.DECLARED, title,
             after={"severity": severity, "customers": customer_ids or "all", "started_at": started.isoformat()},
         )  # fmt: skip
-        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
+        view = sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
+        if also is not None:
+            also(session, incident)
+        return view
 
 
 def _new_ref(session: Session, incident_id: int) -> str:

@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, assert_never
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,7 @@ from bot.reports import service as reports
 from bot.reports import statement as statements
 from bot.sla.credits import period_name
 from bot.sla.timers import TimerKind, TimerState
-from bot.slack import blocks, mrkdwn
+from bot.slack import blocks, declaration, mrkdwn
 from bot.slack.authz import NOT_A_MANAGER, NOT_A_RESPONDER, NOT_AN_ADMIN, Permissions
 from bot.slack.blocks import Message
 from bot.slack.channels import SLACK_FAILURES, IncidentChannels, why
@@ -60,6 +60,7 @@ from bot.slack.people import Directory
 from bot.statements import filename as statement_filename
 from bot.statements import render as render_statement
 from bot.statements.pdf import find_chromium
+from bot.tasks.registry import Done
 from bot.text import describe_policy, format_span
 from config.settings import Settings
 from storage import queries
@@ -252,7 +253,20 @@ DATABASE_DOWN = (
 # --- /incident ---------------------------------------------------------------------------
 
 
-def declare(edge: Edge, user: str, origin_channel: str | None, command: Declare) -> Reply:
+def declare(
+    edge: Edge,
+    user: str,
+    origin_channel: str | None,
+    command: Declare,
+    *,
+    response_url: str | None = None,
+    notice_channel: str | None = None,
+) -> Reply:
+    """Declare, then open its channel and card: the declaration's task
+    (``bot.slack.declaration``), written with the incident and done here at once. When this
+    takes longer than the ack budget the answer says "working on it" and follows; if this
+    process dies first, a worker finishes the task and tells the declarer at
+    ``response_url`` (a command's), else in ``notice_channel`` (a form's), else by DM."""
     if not edge.permissions.may_respond(user):
         return refused(NOT_A_RESPONDER)
     started = None
@@ -262,26 +276,15 @@ def declare(edge: Edge, user: str, origin_channel: str | None, command: Declare)
         except ValueError as exc:
             return refused(f"started: {exc}")
     severity = service.severity_level(edge.ctx, command.severity, customers=command.customers)
-    view = service.declare(
+    declared = declaration.declare(
         edge.ctx, title=command.title, severity=severity, actor=user,
         customers=command.customers, outage=command.outage, started_at=started,
-        channel_id=origin_channel,
+        origin_channel=origin_channel, response_url=response_url, notice_channel=notice_channel,
     )  # fmt: skip
-    try:
-        channel, card_ts = edge.channels.open(view, origin_channel)
-    except SLACK_FAILURES as exc:  # declared all the same: saying otherwise invites a second one
-        error = why(exc)
-        log.warning("declared %s but could not open its channel: %s", view.ref, error)
-        return Reply(blocks.reply(
-            f"🚨 {view.ref} is declared and its clocks are running, but Slack refused its channel "
-            f"({escape(str(error))}). Use `/incident status {view.ref}` from here meanwhile."
-        ), in_channel=True)  # fmt: skip
-    service.set_slack_card(edge.ctx, view.ref, channel_id=channel, card_ts=card_ts)
-    view = replace(view, channel_id=channel, card_ts=card_ts)
-    edge.after(lambda: edge.channels.settle(view, channel, card_ts, user))
-    if channel == origin_channel:
-        return Reply(blocks.reply(f"Declared {view.ref}; its card is pinned here."))
-    return Reply(blocks.declared_notice(view), in_channel=True)
+    view, outcome = declaration.run(edge.ctx, edge.client, edge.settings, declared)
+    message = declaration.outcome_message(view, outcome)
+    here = isinstance(outcome, Done) and view.channel_id == origin_channel
+    return Reply(message, in_channel=not here)
 
 
 def locate(edge: Edge, channel: str | None, ref: str | None) -> str:
@@ -316,13 +319,15 @@ def incident(
     user: str,
     channel: str | None,
     command: Declare | Change | Correct | Status | ListIncidents | IncidentHelp,
+    *,
+    response_url: str | None = None,
 ) -> Reply:
     """One ``/incident`` command, from ``channel`` (whose incident it acts on unless it names
     one). The bare command (``OpenDeclareForm``) is the listener's: opening a form needs the
     request's trigger."""
     match command:
         case Declare():
-            return declare(edge, user, channel, command)
+            return declare(edge, user, channel, command, response_url=response_url)
         case Change(verb=verb, ref=ref, text=text, severity=severity, at=at):
             ref = locate(edge, channel, ref)
             return change(edge, user, ref, verb, text=text, severity=severity, at=at)

@@ -51,7 +51,9 @@ def register(app: App, edge: Edge) -> None:
         def work() -> Reply:
             if not edge.first_time(key):
                 return handlers.ALREADY_HANDLED
-            return handlers.incident(edge, user, channel, parsed)
+            return handlers.incident(
+                edge, user, channel, parsed, response_url=command.get("response_url")
+            )
 
         _answer(edge, ack, respond, work)
 
