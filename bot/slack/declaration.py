@@ -50,8 +50,7 @@ class Declared:
     """The ``declaration`` task that opens its Slack side (``run``)."""
     runner: str
     """The claimant id under which this process does the task (``run``): run by it, the
-    task leaves telling the declarer to this process's answer; run by any other (a worker
-    resuming it), the task tells them itself."""
+    task leaves telling a form's declarer to this process's answer (``_tell``)."""
 
 
 def task_key(incident_id: int) -> str:
@@ -230,10 +229,15 @@ def _tell(
 ) -> None:
     """Tell the declarer the outcome: in place of the command's answer (its response URL),
     else in the channel the form came from, else in a direct message. Once: a repeat
-    replaces the same answer, or finds its post by its metadata. Not when this is the
-    process that declared it: its own answer says it (``Declared.runner``)."""
+    replaces the same answer, or finds its post by its metadata.
+
+    A command's answer is replaced even by the process that declared it (whose own answer,
+    when it came within the ack budget, said the same): told before the task is marked
+    done, a kill between the two cannot leave someone who saw "working on it" without the
+    outcome. A form's outcome is posted by the process that declared it
+    (``Declared.runner``), so only a worker resuming the task posts it here."""
     payload = run.payload
-    if run.worker_id == payload.get("answers"):
+    if run.worker_id == payload.get("answers") and not payload.get("response_url"):
         return
     if payload.get("response_url"):
         kind = "in_channel" if in_channel else "ephemeral"

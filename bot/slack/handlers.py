@@ -60,7 +60,7 @@ from bot.slack.people import Directory
 from bot.statements import filename as statement_filename
 from bot.statements import render as render_statement
 from bot.statements.pdf import find_chromium
-from bot.tasks.registry import Done
+from bot.tasks.registry import Done, Retry
 from bot.text import describe_policy, format_span
 from config.settings import Settings
 from storage import queries
@@ -90,6 +90,9 @@ class Reply:
     """A refusal's reason as plain text (a form shows it beside the field, unescaped)."""
     field: str | None = None
     """The fact a refusal is about (``Refusal.field``): the form field to show it beside."""
+    told: bool = False
+    """Already delivered at the response URL (a declaration's task tells its outcome
+    there): an answer that follows "working on it" need not repeat it."""
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -284,7 +287,8 @@ def declare(
     view, outcome = declaration.run(edge.ctx, edge.client, edge.settings, declared)
     message = declaration.outcome_message(view, outcome)
     here = isinstance(outcome, Done) and view.channel_id == origin_channel
-    return Reply(message, in_channel=not here)
+    told = response_url is not None and outcome is not None and not isinstance(outcome, Retry)
+    return Reply(message, in_channel=not here, told=told)
 
 
 def locate(edge: Edge, channel: str | None, ref: str | None) -> str:
