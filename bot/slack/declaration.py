@@ -71,10 +71,14 @@ def declare(
     response_url: str | None = None,
     notice_channel: str | None = None,
     source: str = "slack",
+    tell: bool = True,
 ) -> Declared:
     """Declare an incident (``service.declare``) and, in its transaction, the task that opens
     its channel and card. The declarer is told the outcome at ``response_url`` (a command's),
-    else in ``notice_channel`` (where a form was opened), else in a direct message."""
+    else in ``notice_channel`` (where a form was opened), else in a direct message; nobody
+    when ``tell`` is false (a declarer that is not a person: an alert).
+
+    Then ``run`` does the task in this process, or, not called, a worker does it."""
     from bot.tasks import service as tasks
 
     scheduled: dict[str, int | None] = {}
@@ -84,6 +88,7 @@ def declare(
         payload = {
             "ref": incident.ref, "declarer": actor, "origin": origin_channel,
             "response_url": response_url, "notice_channel": notice_channel, "answers": runner,
+            "tell": tell,
         }  # fmt: skip
         scheduled["task"] = tasks.schedule(
             session, KIND, task_key(incident.id), payload, due_at=incident.declared_at,
@@ -237,6 +242,8 @@ def _tell(
     outcome. A form's outcome is posted by the process that declared it
     (``Declared.runner``), so only a worker resuming the task posts it here."""
     payload = run.payload
+    if not payload.get("tell", True):
+        return
     if run.worker_id == payload.get("answers") and not payload.get("response_url"):
         return
     if payload.get("response_url"):

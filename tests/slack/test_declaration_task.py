@@ -129,3 +129,18 @@ def test_a_forms_outcome_is_left_to_the_process_that_declared_it(ctx, slack):
     view, _ = declaration.run(ctx, make_client(settings), settings, made)
     posted = [c.params["channel"] for c in slack.calls_to("chat.postMessage")]
     assert posted == [view.channel_id]  # the card; the notice is the form's listener's
+
+
+def test_a_declaration_left_to_the_worker_tells_nobody_when_asked_not_to(ctx, slack):
+    """An alert declares without a person to tell: the worker opens the channel and card."""
+    settings = make_settings(slack)
+    made = declaration.declare(
+        ctx, title="Disk full", severity=2, actor="alertmanager", source="alert", tell=False
+    )
+    worker = runner(ctx, settings, "worker-1")
+    (task,) = worker.claim(10)
+    worker.perform(task)
+    view = service.get(ctx, made.view.ref)
+    assert view.channel_id and view.card_ts
+    assert [c.params["channel"] for c in slack.calls_to("chat.postMessage")] == [view.channel_id]
+    assert slack.calls_to("conversations.open") == [] and slack.calls_to(RESPONSE_URL) == []
