@@ -29,7 +29,7 @@ from bot.incidents.views import IncidentView
 from bot.slack import blocks
 from bot.slack.blocks import Message
 from bot.slack.channels import SLACK_FAILURES, why
-from bot.slack.delivery import Posted
+from bot.slack.delivery import Posted, retry_at
 from bot.slack.mrkdwn import escape
 from bot.tasks.registry import Done, Failed, Retry, TaskRun, handles
 from config.settings import Settings
@@ -160,9 +160,15 @@ def open_slack_side(run: TaskRun) -> Done | Retry | Failed:
             service.set_slack_card(run.ctx, ref, channel_id=channel, card_ts=card_ts)
     except SLACK_FAILURES as exc:
         outcome = run.delivery.failure(exc)
-        if isinstance(outcome, Failed):
-            log.warning("declared %s but could not open its channel: %s", ref, why(exc))
+        if (
+            isinstance(outcome, Retry)
+            and retry_at(outcome, run.task.attempts, run.ctx.clock.now()) is None
+        ):
+            outcome = Failed(f"{why(exc)}, after {run.task.attempts} attempts")  # the last one
+        elif isinstance(outcome, Failed):
             outcome = Failed(why(exc))
+        if isinstance(outcome, Failed):
+            log.warning("declared %s but could not open its channel: %s", ref, outcome.reason)
             _tell(run, view, outcome_message(view, outcome), earlier)
         return outcome
     view = replace(view, channel_id=channel, card_ts=card_ts)
@@ -201,7 +207,7 @@ def _channel_made(run: TaskRun, view: IncidentView) -> str | None:
     cursor = None
     while True:
         page = run.client.conversations_list(
-            types="public_channel,private_channel", exclude_archived=True, limit=1000,
+            types="public_channel", exclude_archived=True, limit=1000,
             **({"cursor": cursor} if cursor else {}),
         )  # fmt: skip
         for c in page.get("channels", []):

@@ -144,3 +144,24 @@ def test_a_declaration_left_to_the_worker_tells_nobody_when_asked_not_to(ctx, sl
     assert view.channel_id and view.card_ts
     assert [c.params["channel"] for c in slack.calls_to("chat.postMessage")] == [view.channel_id]
     assert slack.calls_to("conversations.open") == [] and slack.calls_to(RESPONSE_URL) == []
+
+
+def test_the_last_attempt_slack_does_not_answer_tells_the_declarer_why(ctx, slack):
+    """Slack down for every attempt: the task fails visibly, and whoever was told the
+    channel would follow is told it did not."""
+    from bot.slack.delivery import MAX_ATTEMPTS
+    from bot.slack.loopback import Reply
+
+    settings = make_settings(slack)
+    made, _ = declared(ctx, slack)
+    slack.fail_always("conversations.create", Reply(status=503))
+    with ctx.db.transaction() as session:  # the attempts before the last
+        session.get(Task, made.task_id).attempts = MAX_ATTEMPTS - 1
+    worker = runner(ctx, settings, "worker-1")
+    (task,) = worker.claim(10)
+    worker.perform(task)
+    with ctx.db.read() as session:
+        assert session.get(Task, made.task_id).status == OutboxStatus.FAILED
+    told = slack.wait_for(RESPONSE_URL)[0].params["text"]
+    assert "INC-1 is declared and its clocks are running, but Slack refused its channel" in told
+    assert f"after {MAX_ATTEMPTS} attempts" in told
