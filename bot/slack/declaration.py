@@ -26,7 +26,7 @@ from bot.context import Context
 from bot.errors import Refusal
 from bot.incidents import service
 from bot.incidents.views import IncidentView
-from bot.slack import blocks
+from bot.slack import answering, blocks
 from bot.slack.blocks import Message
 from bot.slack.channels import SLACK_FAILURES, why
 from bot.slack.delivery import Posted, retry_at
@@ -50,7 +50,8 @@ class Declared:
     """The ``declaration`` task that opens its Slack side (``run``)."""
     runner: str
     """The claimant id under which this process does the task (``run``): run by it, the
-    task leaves telling a form's declarer to this process's answer (``_tell``)."""
+    task leaves telling the declarer to this process's answer unless that has said
+    "working on it" already (``_tell``)."""
 
 
 def task_key(incident_id: int) -> str:
@@ -242,16 +243,17 @@ def _tell(
     else in the channel the form came from, else in a direct message. Once: a repeat
     replaces the same answer, or finds its post by its metadata.
 
-    A command's answer is replaced even by the process that declared it (whose own answer,
-    when it came within the ack budget, said the same): told before the task is marked
-    done, a kill between the two cannot leave someone who saw "working on it" without the
-    outcome. A form's outcome is posted by the process that declared it
-    (``Declared.runner``), so only a worker resuming the task posts it here."""
+    Done by the process that declared it (``Declared.runner``), the task tells the person
+    only when that process's acknowledgement has already said "working on it"
+    (``bot.slack.answering``): then before the task is marked done, so a kill between the
+    two leaves the telling to the worker that resumes it; else the acknowledgement says it."""
     payload = run.payload
     if not payload.get("tell", True):
         return
-    if run.worker_id == payload.get("answers") and not payload.get("response_url"):
-        return
+    if run.worker_id == payload.get("answers"):  # done by the process that declared it
+        state = answering.current.get()
+        if state is None or not state.tell_here():
+            return  # its answer says it
     if payload.get("response_url"):
         kind = "in_channel" if in_channel else "ephemeral"
         try:
