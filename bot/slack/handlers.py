@@ -11,15 +11,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, assert_never
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import web
 from bot.context import Context
 from bot.errors import Refusal
 from bot.incidents import archive, corrections, service
@@ -34,7 +36,7 @@ from bot.reports import service as reports
 from bot.reports import statement as statements
 from bot.sla.credits import period_name
 from bot.sla.timers import TimerKind, TimerState
-from bot.slack import blocks, mrkdwn
+from bot.slack import answering, blocks, declaration, mrkdwn
 from bot.slack.authz import (
     NOT_A_MANAGER,
     NOT_A_RESPONDER,
@@ -74,6 +76,7 @@ from bot.slack.people import Directory
 from bot.statements import filename as statement_filename
 from bot.statements import render as render_statement
 from bot.statements.pdf import find_chromium
+from bot.tasks.registry import Done
 from bot.tasks.service import run_now as run_task
 from bot.text import describe_policy, format_span, format_window, plural
 from config.settings import Settings
@@ -136,6 +139,11 @@ class Edge:
     channels: IncidentChannels
     executor: Executor
     ack_budget: float = 2.0
+    answers: Executor | None = None
+    """Threads for the work an answer waits on (``answer``); the follow-ups' when not given."""
+    reads: Executor | None = None
+    """Threads for the work of reading commands (``answer(read=True)``); ``answers`` when not
+    given."""
     _pruned_at: dt.datetime | None = field(default=None, init=False, repr=False)
     _in_flight: int = field(default=0, init=False, repr=False)
     _quiet: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
@@ -148,6 +156,16 @@ class Edge:
                 if spec.level != "any":
                     names.setdefault(spec.level, spec.name)
         return sorted(names.items())
+
+    def __post_init__(self) -> None:
+        self.answers = self.answers or self.executor
+        self.reads = self.reads or self.answers
+
+    def level_names(self) -> list[tuple[int, str]]:
+        """Every level's name in every contract, for reading a severity typed as a name (the
+        incident's own contracts decide which level it means: ``service.severity_level``)."""
+        policies = [self.ctx.contracts.default_policy, *self.ctx.contracts.policies.values()]
+        return [(s.level, s.name) for p in policies for s in p.severities if s.level != "any"]
 
     def declarable_levels(self, customer_ids: Sequence[str] = ()) -> list[tuple[int, str]]:
         """The levels the declare form offers for these customers (``service.levels_for``)."""
@@ -173,9 +191,10 @@ class Edge:
             with self.ctx.db.transaction() as session:
                 queries.release_request(session, key)
 
-    def after(self, job: Callable[[], None]) -> None:
-        """Run ``job`` on the edge's threads, counted until it is done (see ``wait_idle``):
-        what a listener does after its ack, since Slack waits for no more than the ack."""
+    def after(self, job: Callable[[], None], *, pool: Executor | None = None) -> None:
+        """Run ``job`` on the edge's threads (``pool``: the answers' or the reads'; by default
+        the follow-ups'), counted until it is done (see ``wait_idle``): what a listener does
+        after its ack, since Slack waits for no more than the ack."""
 
         def counted() -> None:
             try:
@@ -189,7 +208,7 @@ class Edge:
 
         with self._quiet:
             self._in_flight += 1
-        self.executor.submit(counted)
+        (pool or self.executor).submit(counted)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until no work is in flight (a graceful stop; tests before they empty the
@@ -202,28 +221,45 @@ class Edge:
         work: Callable[[], Reply],
         deliver_now: Callable[[Reply], None],
         deliver_later: Callable[[Reply], None],
+        *,
+        read: bool = False,
     ) -> None:
         """Run ``work``; answer with its reply if it is done within the ack budget, else answer
         "working on it" at once and deliver the reply when it is ready. Slack gets its ack in
-        time even when the database is slow."""
+        time even when the database or Slack is slow.
+
+        The budget counts from the request's arrival (``web.arrived``; now, when it is not
+        known), so time spent waiting for a thread counts too. ``work`` runs on the answers'
+        threads — a ``read`` (it changes nothing) on threads of its own, so a list or a
+        status is never queued behind changes waiting for a lock or for Slack — and neither
+        waits for what listeners do after their ack (``after``)."""
         ready = threading.Condition()
         outcome: dict[str, Reply | bool] = {}
+        state = answering.Answer()
 
         def job() -> None:
-            reply = safely(work)
+            token = answering.current.set(state)
+            try:
+                reply = safely(work)
+            finally:
+                answering.current.reset(token)
             with ready:
                 if not outcome.get("gave_up"):
                     outcome["reply"] = reply
                     ready.notify_all()
                     return
-            deliver_later(reply)  # the answer already said "working on it"
+            if not state.told:  # the work told them itself (``answering``)
+                deliver_later(reply)  # the answer already said "working on it"
 
-        self.after(job)
+        self.after(job, pool=self.reads if read else self.answers)
+        arrived = web.arrived.get()
+        left = self.ack_budget if arrived is None else arrived + self.ack_budget - time.monotonic()
         with ready:
-            ready.wait_for(lambda: "reply" in outcome, self.ack_budget)
+            ready.wait_for(lambda: "reply" in outcome, max(0.0, left))
             reply = outcome.get("reply")
             if reply is None:
                 outcome["gave_up"] = True
+                state.give_up()
         if isinstance(reply, Reply):
             deliver_now(reply)
             return
@@ -265,7 +301,20 @@ DATABASE_DOWN = (
 # --- /incident ---------------------------------------------------------------------------
 
 
-def declare(edge: Edge, user: str, origin_channel: str | None, command: Declare) -> Reply:
+def declare(
+    edge: Edge,
+    user: str,
+    origin_channel: str | None,
+    command: Declare,
+    *,
+    response_url: str | None = None,
+    notice_channel: str | None = None,
+) -> Reply:
+    """Declare, then open its channel and card: the declaration's task
+    (``bot.slack.declaration``), written with the incident and done here at once. When this
+    takes longer than the ack budget the answer says "working on it" and follows; if this
+    process dies first, a worker finishes the task and tells the declarer at
+    ``response_url`` (a command's), else in ``notice_channel`` (a form's), else by DM."""
     if not edge.permissions.may_respond(user):
         return refused(NOT_A_RESPONDER)
     started = None
@@ -274,35 +323,33 @@ def declare(edge: Edge, user: str, origin_channel: str | None, command: Declare)
             started = parse_when(command.started, edge.ctx.clock.now(), edge.directory.zone(user))
         except ValueError as exc:
             return refused(f"started: {exc}")
-    view = service.declare(
-        edge.ctx, title=command.title, severity=command.severity, actor=user,
+    severity = service.severity_level(edge.ctx, command.severity, customers=command.customers)
+    declared = declaration.declare(
+        edge.ctx, title=command.title, severity=severity, actor=user,
         customers=command.customers, outage=command.outage, started_at=started,
-        channel_id=origin_channel,
+        origin_channel=origin_channel, response_url=response_url, notice_channel=notice_channel,
     )  # fmt: skip
-    try:
-        channel, card_ts = edge.channels.open(view, origin_channel)
-    except SLACK_FAILURES as exc:  # declared all the same: saying otherwise invites a second one
-        error = why(exc)
-        log.warning("declared %s but could not open its channel: %s", view.ref, error)
-        return Reply(blocks.reply(
-            f"🚨 {view.ref} is declared and its clocks are running, but Slack refused its channel "
-            f"({escape(str(error))}). Use `/incident status {view.ref}` from here meanwhile."
-        ), in_channel=True)  # fmt: skip
-    service.set_slack_card(edge.ctx, view.ref, channel_id=channel, card_ts=card_ts)
-    view = replace(view, channel_id=channel, card_ts=card_ts)
-    edge.after(lambda: edge.channels.settle(view, channel, card_ts, user))
-    if channel == origin_channel:
-        return Reply(blocks.reply(f"Declared {view.ref}; its card is pinned here."))
-    return Reply(blocks.declared_notice(view), in_channel=True)
+    view, outcome = declaration.run(edge.ctx, edge.client, edge.settings, declared)
+    message = declaration.outcome_message(view, outcome)
+    here = isinstance(outcome, Done) and view.channel_id == origin_channel
+    return Reply(message, in_channel=not here)
 
 
 def locate(edge: Edge, channel: str | None, ref: str | None) -> str:
-    """The reference of the incident a command is about: the one named, else this channel's."""
+    """The reference of the incident a command is about: the one named, else this channel's
+    open one (its newest resolved one when none is open). Several open here are listed,
+    asking which: the newest is not necessarily the one meant."""
     if ref:
         return ref
-    here = service.ref_in_channel(edge.ctx, channel) if channel else None
-    if here is not None:
-        return here
+    here = service.refs_in_channel(edge.ctx, channel) if channel else []
+    if len(here) == 1:
+        return here[0][0]
+    if here:
+        names = "; ".join(f"{r} ({t})" for r, t in here)
+        raise Refusal(
+            f"{len(here)} incidents are open in this channel{'' if len(here) < 10 else ' (the newest 10)'}: "
+            f"{names}. Say which: `/incident <command> {here[0][0]}`, e.g. `/incident ack {here[0][0]}`"
+        )
     open_ones = service.list_incidents(edge.ctx, open_only=True, limit=10)
     if not open_ones:
         raise Refusal(
@@ -320,13 +367,15 @@ def incident(
     user: str,
     channel: str | None,
     command: Declare | Change | Correct | Status | Timeline | ListIncidents | IncidentHelp,
+    *,
+    response_url: str | None = None,
 ) -> Reply:
     """One ``/incident`` command, from ``channel`` (whose incident it acts on unless it names
     one). The bare command (``OpenDeclareForm``) is the listener's: opening a form needs the
     request's trigger."""
     match command:
         case Declare():
-            return declare(edge, user, channel, command)
+            return declare(edge, user, channel, command, response_url=response_url)
         case Change(verb=verb, ref=ref, text=text, severity=severity, at=at):
             ref = locate(edge, channel, ref)
             return change(edge, user, ref, verb, text=text, severity=severity, at=at)
@@ -397,7 +446,7 @@ def change(
     verb: IncidentVerb,
     *,
     text: str = "",
-    severity: int | None = None,
+    severity: int | str | None = None,
     at: str | None = None,
 ) -> Reply:
     """Apply one change to an incident, then tell its channel and refresh its card.
@@ -422,7 +471,8 @@ def change(
             done = "Update posted"
         case IncidentVerb.SEVERITY:
             before = service.get(ctx, ref).severity
-            view = service.change_severity(ctx, ref, severity, user)
+            level = service.severity_level(ctx, severity if severity is not None else "", ref=ref)
+            view = service.change_severity(ctx, ref, level, user)
             what = (
                 f"changed the severity {before} → *{view.severity}*; "
                 "deadlines recomputed from the start"

@@ -6,5 +6,8 @@ Each feature that schedules tasks adds its module here, so every process that ru
 
 from __future__ import annotations
 
+# One line per kind's module: archive_channel (a resolved incident's channel), declaration
+# (a new incident's channel and card), postmortem_draft (the draft uploaded to the channel).
 import bot.slack.archive
-import bot.slack.postmortem  # noqa: F401  (postmortem_draft)
+import bot.slack.declaration
+import bot.slack.postmortem  # noqa: F401
