@@ -34,6 +34,7 @@ from bot.context import Context
 from bot.errors import Refusal
 from bot.incidents import corrections
 from bot.incidents.corrections import Changes, Correction
+from bot.incidents.stakes import Stakes, at_stake
 from bot.incidents.views import (
     HISTORY_KINDS,
     Evaluation,
@@ -48,7 +49,8 @@ from bot.reports.figures import Figures, figures, shown_periods
 from bot.sla.contract import Contract, contracts_touched, missing_level
 from bot.sla.incident import plan_incident_reminders
 from bot.sla.reminders import PlannedReminder, ReminderKind
-from bot.sla.timers import TimerKind, TimerState
+from bot.sla.stakes import plan_crossing_reminders, plan_manager_notices
+from bot.sla.timers import BudgetTimer, TimerKind, TimerState
 from bot.sla.uptime import Interval
 from bot.text import format_span
 from config.policy import Contracts, Customer
@@ -693,7 +695,8 @@ def _view(
     session: Session, incident: Incident, registry: Contracts, now: dt.datetime
 ) -> IncidentView:
     evaluation = evaluate(session, incident, registry, now)
-    return make_view(incident, evaluation, now, _breaches(session, incident, evaluation))
+    stakes = at_stake(session, incident, evaluation.customer_ids, registry, now)
+    return make_view(incident, evaluation, now, _breaches(session, incident, evaluation), stakes)
 
 
 def _open_pause(session: Session, incident: Incident) -> IncidentPause | None:
@@ -737,8 +740,13 @@ def sync(
     *,
     noticed: NoticedBy | None = None,
     graded: int | None = None,
+    budget: bool = True,
 ) -> IncidentView:
     """Recompute the timers, store them, re-plan the reminders; return the incident as it now is.
+
+    ``budget``: also work out what the incident puts at stake and re-plan the budget's
+    reminders (``_replan_budget``); the importer does not, since they depend on the other
+    incidents of the record, which an import writes in no particular order.
 
     ``noticed``: a change to the record records the breaches its timers now show (how it
     noticed them) and those the timers stored before it show (``graded``: the severity they
@@ -758,8 +766,12 @@ def sync(
                     reading.deadline, now, noticed,
                 )  # fmt: skip
     _replan(session, incident, evaluation, derived, now)
+    stakes = Stakes()
+    if budget:
+        stakes = at_stake(session, incident, evaluation.customer_ids, registry, now)
+        _replan_budget(session, incident, stakes, registry, now)
     recorded = _breaches(session, incident, evaluation) if noticed is not None else ()
-    return make_view(incident, evaluation, now, recorded)
+    return make_view(incident, evaluation, now, recorded, stakes)
 
 
 @dataclass(frozen=True)
@@ -915,7 +927,8 @@ def _replan(
     stale = [
         r.id
         for r in queries.pending_reminders(session, incident.id)
-        if paused or holding.get(TimerKind(r.timer)) != r.deadline_at
+        if r.timer not in (BudgetTimer.BUDGET, BudgetTimer.DM)
+        and (paused or holding.get(TimerKind(r.timer)) != r.deadline_at)
     ]
     queries.cancel_reminders(session, stale)
     keyed = {reminder_key(incident.id, p): p for p in derived.plan}
@@ -939,6 +952,42 @@ def _replan(
         [known[k][0] for k in wanted if k in known and known[k][1] == OutboxStatus.CANCELLED],
     )
     for key, planned in wanted.items():
+        if key not in known:
+            session.add(Reminder(**reminder_row(incident.id, planned, now)))
+
+
+def _replan_budget(
+    session: Session, incident: Incident, stakes: Stakes, registry: Contracts, now: dt.datetime
+) -> None:
+    """The budget timer's reminders (``bot.sla.stakes``): warnings before each tier this
+    incident runs towards and a notice when it is crossed, one row per instant for all the
+    customers crossing then; and the managers' direct messages with the amounts, 15 minutes
+    before and at each crossing (``BudgetTimer.DM``: a timer of its own, so that the
+    outbox never supersedes one by the channel's notice due at the same instant). Pending ones whose crossing no longer holds are cancelled; a
+    pause cancels none (downtime goes on while the incident waits on the customer)."""
+    deadlines = stakes.deadlines
+    stale = [
+        r.id
+        for r in queries.pending_reminders(session, incident.id)
+        if r.timer in (BudgetTimer.BUDGET, BudgetTimer.DM) and r.deadline_at not in deadlines
+    ]
+    queries.cancel_reminders(session, stale)
+    if not deadlines:
+        return
+    plan = {
+        reminder_key(incident.id, p): p
+        for t in stakes.tiers
+        for p in plan_crossing_reminders(t.crossings, t.customer.policy.reminders, now)
+    }
+    plan.update(
+        (reminder_key(incident.id, p), p)
+        for p in plan_manager_notices([c for t in stakes.tiers for c in t.crossings], now)
+    )
+    known = queries.reminders_by_key(session, plan)
+    queries.revive_reminders(
+        session, [known[k][0] for k in plan if k in known and known[k][1] == OutboxStatus.CANCELLED]
+    )
+    for key, planned in plan.items():
         if key not in known:
             session.add(Reminder(**reminder_row(incident.id, planned, now)))
 

@@ -133,6 +133,25 @@ def plan_crossing_reminders(
     return sorted(set(plan))
 
 
+MANAGERS_BEFORE = dt.timedelta(minutes=15)
+"""Managers hear of a crossing this long before it (and when it comes)."""
+
+
+def plan_manager_notices(
+    crossings: Sequence[TierCrossing], now: dt.datetime
+) -> list[PlannedReminder]:
+    """The direct messages to managers: 15 minutes before each crossing still ahead (not
+    once that is past), and at each crossing."""
+    now = as_utc(now)
+    plan = []
+    for crossing in crossings:
+        at = crossing.at
+        if at - MANAGERS_BEFORE >= now:
+            plan.append(PlannedReminder(at - MANAGERS_BEFORE, BudgetTimer.DM, ReminderKind.WARNING, at, "15m"))  # fmt: skip
+        plan.append(PlannedReminder(at, BudgetTimer.DM, ReminderKind.BREACH, at, CROSSED))
+    return sorted(plan)
+
+
 # --- count rules ------------------------------------------------------------------------------
 
 

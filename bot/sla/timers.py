@@ -31,6 +31,8 @@ class BudgetTimer(StrEnum):
     ``TimerKind``."""
 
     BUDGET = "budget"
+    DM = "budget-dm"
+    """The amounts at stake, to the managers by direct message."""
 
 
 class TimerState(StrEnum):

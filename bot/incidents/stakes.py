@@ -1,0 +1,192 @@
+"""What an incident puts at stake for each customer it affects, read from the record
+(the engine's part is ``bot.sla.stakes``; docs/semantics.md §6, "At stake in an incident").
+
+- **Credit tiers**: for a customer whose contract has tiers, the instants its running
+  period's tiers are crossed if the outages affecting it go on, its whole history of the
+  period read as a report reads it (overlapping outages once, excluded outages and
+  maintenance announced with enough notice taken off, pauses not: they stop timers, not
+  downtime). The card shows the next one; the crossings this incident is running at are a
+  timer's deadlines, with reminders.
+- **Count rules**: how near each refund rule that counts this incident is, in the 28 days
+  ending at its declaration.
+
+A customer without tiers or count rules shows nothing. An incident that is no outage, or
+is excluded from uptime, burns no budget.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from bot.sla.calendar import as_utc
+from bot.sla.clocks import WallClock
+from bot.sla.contract import Contract
+from bot.sla.credits import Failure, period_name
+from bot.sla.stakes import (
+    CountStake,
+    Outage,
+    TierCrossing,
+    count_stake,
+    during,
+    next_crossing,
+    tier_crossings,
+)
+from bot.sla.uptime import Interval, notice_given, period_containing
+from config.policy import Contracts, Customer
+from storage import queries
+from storage.models import Incident
+
+SHOWN = 5
+"""Customers the card names; the others are counted ("and 3 more")."""
+
+
+@dataclass(frozen=True)
+class TierStake:
+    """One customer's credit tiers against this incident."""
+
+    customer: Customer
+    crossings: tuple[TierCrossing, ...]
+    """The crossings this incident is running at (past ones included): its reminders."""
+    ahead: TierCrossing | None
+    """The next tier, while this incident runs."""
+
+    @property
+    def period_name(self) -> str:
+        period = (self.ahead or self.crossings[-1]).period
+        return period_name(period, self.customer.zone)
+
+
+@dataclass(frozen=True)
+class CountLine:
+    """One customer's count rule, this incident counted."""
+
+    customer: Customer
+    stake: CountStake
+
+
+@dataclass(frozen=True)
+class Stakes:
+    """Everything an incident puts at stake, worst first."""
+
+    tiers: tuple[TierStake, ...] = ()
+    counts: tuple[CountLine, ...] = ()
+    as_of: dt.datetime | None = None
+    lines: tuple[TierStake | CountLine, ...] = field(default=())
+    """What the card lists, worst first: refunds this incident triggers, then the tiers
+    nearest to their crossing, then the count rules nearest to their refund."""
+
+    @property
+    def deadlines(self) -> frozenset[dt.datetime]:
+        """Every crossing instant this incident is running at (its reminders' deadlines)."""
+        return frozenset(c.at for t in self.tiers for c in t.crossings)
+
+    def crossing_at(self, at: dt.datetime) -> list[tuple[Customer, TierCrossing]]:
+        """The customers whose tier is crossed at ``at`` while this incident runs."""
+        return [(t.customer, c) for t in self.tiers for c in t.crossings if c.at == at]
+
+
+NOTHING = Stakes()
+
+
+def at_stake(
+    session: Session,
+    incident: Incident,
+    customer_ids: Sequence[str],
+    registry: Contracts,
+    now: dt.datetime,
+) -> Stakes:
+    """The stakes of ``incident`` (affecting ``customer_ids``, none: every customer) at
+    ``now``: one read of the outages and failures of its customers' running periods."""
+    named = [registry.customers[c] for c in customer_ids if c in registry.customers]
+    customers = named or ([] if customer_ids else list(registry.customers.values()))
+    burns = incident.outage and not incident.excluded_reason
+    tiered = [c for c in customers if burns and c.policy.uptime and c.policy.uptime.credits]
+    counting = [
+        c for c in customers if any(r.severity == incident.severity for r in c.policy.refunds)
+    ]
+    if not tiered and not counting:
+        return NOTHING
+    now = as_utc(now)
+    starts = [period_containing(c.policy.uptime.period, now, c.zone)[0] for c in tiered]  # type: ignore[union-attr]
+    starts += [
+        incident.declared_at - WallClock().length(r.within)
+        for c in counting
+        for r in c.policy.refunds
+    ]
+    start = min(starts)
+    end = now + dt.timedelta(seconds=1)
+    everyone: list[tuple] = []
+    own: dict[str, list[tuple]] = defaultdict(list)
+    rows = queries.report_incidents(
+        session, start, end, response_customers=(),
+        severities={incident.severity},
+    )  # fmt: skip
+    for row in rows:
+        if row.affects_all:
+            everyone.append(row)
+        elif row.customer is not None:
+            own[row.customer].append(row)
+    tiers = [_tiers(session, incident, c, everyone + own[c.id], now) for c in tiered]
+    tiers = [t for t in tiers if t is not None]
+    counts = [
+        CountLine(c, stake)
+        for c in counting
+        for stake in count_stake(
+            c.policy.refunds,
+            Failure(incident.ref, incident.severity, incident.declared_at, incident.impact_pct,
+                    bool(incident.excluded_reason)),
+            [_failure(r) for r in (*everyone, *own[c.id]) if r.id != incident.id],
+        )
+    ]  # fmt: skip
+    return Stakes(tuple(tiers), tuple(counts), now, _worst_first(tiers, counts))
+
+
+def _failure(row) -> Failure:
+    return Failure(row.ref, row.severity, row.declared_at, row.impact_pct, bool(row.excluded))
+
+
+def _tiers(
+    session: Session, incident: Incident, customer: Customer, rows: list, now: dt.datetime
+) -> TierStake | None:
+    terms = customer.policy.uptime
+    assert terms is not None
+    outages = {
+        row.id: Outage(row.impact_start, row.restored_at, bool(row.excluded))
+        for row in rows
+        if row.outage
+    }
+    period = period_containing(terms.period, now, customer.zone)
+    crossings = tier_crossings(
+        terms, customer.zone, now, outages.values(), _maintenance(session, customer, period)
+    )
+    mine = during(crossings, incident.impact_start, incident.restored_at)
+    ahead = next_crossing(mine, now) if incident.restored_at is None else None
+    if not mine:
+        return None
+    return TierStake(customer, tuple(mine), ahead)
+
+
+def _maintenance(session: Session, customer: Customer, period: Interval) -> list[Interval]:
+    """The windows affecting the customer in ``period`` that its contract excludes."""
+    terms = customer.policy.uptime
+    assert terms is not None
+    calendar = Contract.of_customer(customer).calendar
+    return [
+        (w.starts_at, w.ends_at)
+        for w in queries.customer_maintenance(session, period[0], period[1], customer.id)
+        if notice_given(w.announced_at, w.starts_at, terms.maintenance, calendar)
+    ]
+
+
+def _worst_first(
+    tiers: Sequence[TierStake], counts: Sequence[CountLine]
+) -> tuple[TierStake | CountLine, ...]:
+    owed = [c for c in counts if c.stake.left == 0]
+    ahead = sorted((t for t in tiers if t.ahead is not None), key=lambda t: t.ahead.at)  # type: ignore[union-attr]
+    near = sorted((c for c in counts if c.stake.left > 0), key=lambda c: c.stake.left)
+    return (*owed, *ahead, *near)
