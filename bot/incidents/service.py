@@ -597,6 +597,8 @@ def add_maintenance(
             window.title, window.starts_at, window.ends_at = title, starts_at, ends_at
             window.announced_at, window.affects_all = announced, not customer_ids
         queries.set_maintenance_customers(session, window.id, customer_ids)
+        session.flush()
+        replan_others(session, None, customer_ids, ctx.contracts, now)
         return MaintenanceView(
             window.ref, title, starts_at, ends_at, announced, tuple(customer_ids)
         )
@@ -770,6 +772,7 @@ def sync(
     if budget:
         stakes = at_stake(session, incident, evaluation.customer_ids, registry, now)
         _replan_budget(session, incident, stakes, registry, now)
+        replan_others(session, incident.id, evaluation.customer_ids, registry, now)
     recorded = _breaches(session, incident, evaluation) if noticed is not None else ()
     return make_view(incident, evaluation, now, recorded, stakes)
 
@@ -956,6 +959,29 @@ def _replan(
             session.add(Reminder(**reminder_row(incident.id, planned, now)))
 
 
+def replan_others(
+    session: Session,
+    incident_id: int | None,
+    customer_ids: Sequence[str],
+    registry: Contracts,
+    now: dt.datetime,
+) -> None:
+    """Re-plan the budget reminders of the other outages running for these customers
+    (``customer_ids``; none: every customer): a change to one outage's facts, or announced
+    maintenance, moves the crossings of every outage of the customer."""
+    others = queries.running_outages(session, besides=incident_id or -1)
+    if not others:
+        return
+    linked = queries.customers_of(session, [o.id for o in others])
+    wanted = set(customer_ids)
+    for other in others:
+        theirs = linked.get(other.id, [])
+        if wanted and theirs and not wanted & set(theirs):
+            continue
+        stakes = at_stake(session, other, theirs, registry, now)
+        _replan_budget(session, other, stakes, registry, now)
+
+
 def _replan_budget(
     session: Session, incident: Incident, stakes: Stakes, registry: Contracts, now: dt.datetime
 ) -> None:
@@ -987,9 +1013,9 @@ def _replan_budget(
     queries.revive_reminders(
         session, [known[k][0] for k in plan if k in known and known[k][1] == OutboxStatus.CANCELLED]
     )
-    for key, planned in plan.items():
-        if key not in known:
-            session.add(Reminder(**reminder_row(incident.id, planned, now)))
+    new = [reminder_row(incident.id, p, now) for key, p in plan.items() if key not in known]
+    if new:  # another unit of work may be re-planning this incident's budget too
+        session.execute(queries.insert_new(session, Reminder, new, unique=["dedupe_key"]))
 
 
 def _timer_summary(timers: dict[TimerKind, TimerView]) -> dict[str, Any]:

@@ -112,7 +112,8 @@ def at_stake(
     if not tiered and not counting:
         return NOTHING
     now = as_utc(now)
-    starts = [period_containing(c.policy.uptime.period, now, c.zone)[0] for c in tiered]  # type: ignore[union-attr]
+    periods = [period_containing(c.policy.uptime.period, now, c.zone) for c in tiered]
+    starts = [p[0] for p in periods]
     starts += [
         incident.declared_at - WallClock().length(r.within)
         for c in counting
@@ -131,7 +132,8 @@ def at_stake(
             everyone.append(row)
         elif row.customer is not None:
             own[row.customer].append(row)
-    tiers = [_tiers(session, incident, c, everyone + own[c.id], now) for c in tiered]
+    windows = _Windows(session, min(starts), max(p[1] for p in periods)) if tiered else None
+    tiers = [_tiers(windows, incident, c, everyone + own[c.id], now) for c in tiered]
     tiers = [t for t in tiers if t is not None]
     counts = [
         CountLine(c, stake)
@@ -151,7 +153,7 @@ def _failure(row) -> Failure:
 
 
 def _tiers(
-    session: Session, incident: Incident, customer: Customer, rows: list, now: dt.datetime
+    windows: _Windows, incident: Incident, customer: Customer, rows: list, now: dt.datetime
 ) -> TierStake | None:
     terms = customer.policy.uptime
     assert terms is not None
@@ -162,7 +164,7 @@ def _tiers(
     }
     period = period_containing(terms.period, now, customer.zone)
     crossings = tier_crossings(
-        terms, customer.zone, now, outages.values(), _maintenance(session, customer, period)
+        terms, customer.zone, now, outages.values(), windows.excluded(customer, period)
     )
     mine = during(crossings, incident.impact_start, incident.restored_at)
     ahead = next_crossing(mine, now) if incident.restored_at is None else None
@@ -171,22 +173,35 @@ def _tiers(
     return TierStake(customer, tuple(mine), ahead)
 
 
-def _maintenance(session: Session, customer: Customer, period: Interval) -> list[Interval]:
-    """The windows affecting the customer in ``period`` that its contract excludes."""
-    terms = customer.policy.uptime
-    assert terms is not None
-    calendar = Contract.of_customer(customer).calendar
-    return [
-        (w.starts_at, w.ends_at)
-        for w in queries.customer_maintenance(session, period[0], period[1], customer.id)
-        if notice_given(w.announced_at, w.starts_at, terms.maintenance, calendar)
-    ]
+class _Windows:
+    """The maintenance windows of the periods read, read once for every customer."""
+
+    def __init__(self, session: Session, start: dt.datetime, end: dt.datetime) -> None:
+        self._windows = queries.maintenance_between(session, start, end)
+        self._named = queries.maintenance_customers(
+            session, [w.id for w in self._windows if not w.affects_all]
+        )
+
+    def excluded(self, customer: Customer, period: Interval) -> list[Interval]:
+        """The windows affecting ``customer`` in ``period`` that its contract excludes
+        (announced with enough notice)."""
+        terms = customer.policy.uptime
+        assert terms is not None
+        calendar = Contract.of_customer(customer).calendar
+        return [
+            (w.starts_at, w.ends_at)
+            for w in self._windows
+            if w.starts_at < period[1]
+            and w.ends_at > period[0]
+            and (w.affects_all or customer.id in self._named.get(w.id, ()))
+            and notice_given(w.announced_at, w.starts_at, terms.maintenance, calendar)
+        ]
 
 
 def _worst_first(
     tiers: Sequence[TierStake], counts: Sequence[CountLine]
 ) -> tuple[TierStake | CountLine, ...]:
     owed = [c for c in counts if c.stake.left == 0]
-    ahead = sorted((t for t in tiers if t.ahead is not None), key=lambda t: t.ahead.at)  # type: ignore[union-attr]
+    ahead = sorted((t for t in tiers if t.ahead is not None), key=lambda t: t.ahead.at)
     near = sorted((c for c in counts if c.stake.left > 0), key=lambda c: c.stake.left)
     return (*owed, *ahead, *near)

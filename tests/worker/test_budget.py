@@ -8,16 +8,19 @@ import datetime as dt
 import pytest
 
 from bot.incidents import service
+from bot.incidents.corrections import Correction
 from bot.reminders import service as reminders
 from bot.slack.blocks import incident_card, stake_lines
 from bot.slack.loopback import LoopbackSlack
 from bot.worker.sources import Reminders
+from storage import queries
 from storage.models import Reminder
 from tests.conftest import T0
 from tests.slack.conftest import BOT_TOKEN
 from tests.worker.test_worker import make_worker, posted, statuses
 
 M = dt.timedelta(minutes=1)
+H = dt.timedelta(hours=1)
 S = dt.timedelta(seconds=1)
 US = dt.timedelta(microseconds=1)
 # nordlys: Dixa in Copenhagen. November 2026 there has 43,200 minutes: 43 min 12 s of
@@ -227,3 +230,39 @@ def test_without_managers_nothing_is_sent_and_the_rows_are_closed(ctx, clock, sl
     # dropped); the 10 % tier's two still to come.
     assert sorted(dm_rows) == ["cancelled", "pending", "pending", "superseded"]
     assert not slack.calls_to("conversations.open")
+
+
+def crossing_rows(ctx, ref):
+    with ctx.db.read() as session:
+        incident = queries.incident_by_ref(session, ref)
+        return sorted(
+            (r.deadline_at, r.status)
+            for r in queries.reminders_of(session, incident.id)
+            if (r.timer, r.step) == ("budget", "crossed")
+        )
+
+
+def test_announced_maintenance_and_a_corrected_outage_move_a_running_outages_crossings(ctx, clock):
+    clock.set(T0 - dt.timedelta(days=2))
+    earlier = declare(ctx)
+    clock.set(T0 - dt.timedelta(days=2) + 10 * M)
+    service.restore(ctx, earlier, "U1")
+    clock.set(T0)
+    ref = declare(ctx)
+    assert crossing_rows(ctx, ref) == [(FIVE - 10 * M, "pending"), (TEN - 10 * M, "pending")]
+    # Maintenance announced two days ago for 11:00–12:00 (Copenhagen) today: excluded, so
+    # the 10 % tier comes an hour later.
+    service.add_maintenance(
+        ctx, title="DB upgrade", starts_at=T0 + H, ends_at=T0 + 2 * H, actor="U1",
+        customers=["nordlys"], announced_at=T0 - dt.timedelta(days=2),
+    )  # fmt: skip
+    assert crossing_rows(ctx, ref) == [
+        (FIVE - 10 * M, "pending"), (TEN - 10 * M, "cancelled"), (TEN - 10 * M + H, "pending"),
+    ]  # fmt: skip
+    # The earlier outage lasted 20 minutes, not 10: every crossing comes 10 minutes sooner.
+    service.correct(
+        ctx, earlier, Correction(restored_at=T0 - dt.timedelta(days=2) + 20 * M), "U1",
+        reason="restored later than recorded",
+    )  # fmt: skip
+    pending = [at for at, status in crossing_rows(ctx, ref) if status == "pending"]
+    assert pending == [FIVE - 20 * M, TEN - 20 * M + H]
