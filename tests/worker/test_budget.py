@@ -10,6 +10,7 @@ import pytest
 from bot.incidents import service
 from bot.incidents.corrections import Correction
 from bot.reminders import service as reminders
+from bot.reports.service import customer_report
 from bot.slack.blocks import incident_card, stake_lines
 from bot.slack.loopback import LoopbackSlack
 from bot.worker.sources import Reminders
@@ -266,3 +267,22 @@ def test_announced_maintenance_and_a_corrected_outage_move_a_running_outages_cro
     )  # fmt: skip
     pending = [at for at, status in crossing_rows(ctx, ref) if status == "pending"]
     assert pending == [FIVE - 20 * M, TEN - 20 * M + H]
+
+
+def test_at_the_cards_crossing_the_report_owes_the_tier_and_a_minute_before_it_does_not(ctx, clock):
+    clock.set(T0 - dt.timedelta(days=3))
+    earlier = declare(ctx)
+    clock.set(T0 - dt.timedelta(days=3) + 17 * M)
+    service.restore(ctx, earlier, "U1")
+    clock.set(T0)
+    ref = declare(ctx, started_at=T0 - 7 * M)
+    ahead = service.get(ctx, ref).stakes.tiers[0].ahead
+    assert ahead is not None and ahead.at == FIVE - 24 * M
+
+    def owed(at):
+        clock.set(at)
+        [report] = customer_report(ctx, "2026-11", "nordlys").customers
+        return [line.percent for line in report.credits]
+
+    assert owed(ahead.at - M) == [] and owed(ahead.at - US) == []
+    assert owed(ahead.at) == [5]
