@@ -34,7 +34,7 @@ from bot.context import Context
 from bot.errors import Refusal
 from bot.incidents import corrections
 from bot.incidents.corrections import Changes, Correction
-from bot.incidents.stakes import Stakes, at_stake
+from bot.incidents.stakes import SHOWN, Stakes, at_stake
 from bot.incidents.views import (
     HISTORY_KINDS,
     Evaluation,
@@ -985,9 +985,9 @@ def replan_others(
 def _replan_budget(
     session: Session, incident: Incident, stakes: Stakes, registry: Contracts, now: dt.datetime
 ) -> None:
-    """The budget timer's reminders (``bot.sla.stakes``): warnings before each tier this
-    incident runs towards and a notice when it is crossed, one row per instant for all the
-    customers crossing then; and the managers' direct messages with the amounts, 15 minutes
+    """The budget timer's reminders (``bot.sla.stakes``): warnings before each of the
+    ``SHOWN`` nearest crossings this incident runs towards and a notice when it comes, one
+    row per instant for all the customers crossing then; and the managers' direct messages with the amounts, 15 minutes
     before and at each crossing (``BudgetTimer.DM``: a timer of its own, so that the
     outbox never supersedes one by the channel's notice due at the same instant). Pending ones whose crossing no longer holds are cancelled; a
     pause cancels none (downtime goes on while the incident waits on the customer)."""
@@ -1000,14 +1000,22 @@ def _replan_budget(
     queries.cancel_reminders(session, stale)
     if not deadlines:
         return
+    # The nearest crossings ahead only, as the card shows them: an outage of the whole
+    # platform may run towards a thousand customers' tiers, each at its own instant. Each
+    # crossing notice posted re-plans the incident, so the next ones come into view.
+    ahead = set(sorted({at for at in deadlines if at > now})[:SHOWN])
     plan = {
         reminder_key(incident.id, p): p
         for t in stakes.tiers
-        for p in plan_crossing_reminders(t.crossings, t.customer.policy.reminders, now)
+        for p in plan_crossing_reminders(
+            [c for c in t.crossings if c.at in ahead], t.customer.policy.reminders, now
+        )
     }
     plan.update(
         (reminder_key(incident.id, p), p)
-        for p in plan_manager_notices([c for t in stakes.tiers for c in t.crossings], now)
+        for p in plan_manager_notices(
+            [c for t in stakes.tiers for c in t.crossings if c.at in ahead], now
+        )
     )
     known = queries.reminders_by_key(session, plan)
     queries.revive_reminders(

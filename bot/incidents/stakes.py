@@ -132,19 +132,43 @@ def at_stake(
             everyone.append(row)
         elif row.customer is not None:
             own[row.customer].append(row)
+    # Customers on the same terms with nothing of their own share their outcome (an outage
+    # of the whole platform affects a thousand customers on three contracts).
     windows = _Windows(session, min(starts), max(p[1] for p in periods)) if tiered else None
-    tiers = [_tiers(windows, incident, c, everyone + own[c.id], now) for c in tiered]
-    tiers = [t for t in tiers if t is not None]
-    counts = [
-        CountLine(c, stake)
-        for c in counting
-        for stake in count_stake(
-            c.policy.refunds,
-            Failure(incident.ref, incident.severity, incident.declared_at, incident.impact_pct,
-                    bool(incident.excluded_reason)),
-            [_failure(r) for r in (*everyone, *own[c.id]) if r.id != incident.id],
-        )
-    ]  # fmt: skip
+    shared_outages = [_outage(r) for r in everyone if r.outage]
+    crossings_of: dict[tuple, list[TierCrossing]] = {}
+    tiers = []
+    for customer, period in zip(tiered, periods, strict=True):
+        terms = customer.policy.uptime
+        assert terms is not None and windows is not None
+        mine = [_outage(r) for r in own[customer.id] if r.outage]
+        excluded = windows.excluded(customer, period)
+        key = (id(terms), customer.zone, tuple(excluded))
+        crossings = None if mine else crossings_of.get(key)
+        if crossings is None:
+            crossings = tier_crossings(
+                terms, customer.zone, now, [*shared_outages, *mine], excluded
+            )
+            if not mine:
+                crossings_of[key] = crossings
+        stake = _stake(customer, crossings, incident, now)
+        if stake is not None:
+            tiers.append(stake)
+    this = Failure(
+        incident.ref, incident.severity, incident.declared_at, incident.impact_pct,
+        bool(incident.excluded_reason),
+    )  # fmt: skip
+    shared_failures = [_failure(r) for r in everyone if r.id != incident.id]
+    stakes_of: dict[int, list[CountStake]] = {}
+    counts = []
+    for customer in counting:
+        theirs = [_failure(r) for r in own[customer.id] if r.id != incident.id]
+        found = None if theirs else stakes_of.get(id(customer.policy.refunds))
+        if found is None:
+            found = count_stake(customer.policy.refunds, this, [*shared_failures, *theirs])
+            if not theirs:
+                stakes_of[id(customer.policy.refunds)] = found
+        counts += [CountLine(customer, stake) for stake in found]
     return Stakes(tuple(tiers), tuple(counts), now, _worst_first(tiers, counts))
 
 
@@ -152,24 +176,18 @@ def _failure(row) -> Failure:
     return Failure(row.ref, row.severity, row.declared_at, row.impact_pct, bool(row.excluded))
 
 
-def _tiers(
-    windows: _Windows, incident: Incident, customer: Customer, rows: list, now: dt.datetime
+def _outage(row) -> Outage:
+    return Outage(row.impact_start, row.restored_at, bool(row.excluded))
+
+
+def _stake(
+    customer: Customer, crossings: list[TierCrossing], incident: Incident, now: dt.datetime
 ) -> TierStake | None:
-    terms = customer.policy.uptime
-    assert terms is not None
-    outages = {
-        row.id: Outage(row.impact_start, row.restored_at, bool(row.excluded))
-        for row in rows
-        if row.outage
-    }
-    period = period_containing(terms.period, now, customer.zone)
-    crossings = tier_crossings(
-        terms, customer.zone, now, outages.values(), windows.excluded(customer, period)
-    )
+    """The crossings ``incident`` runs at, and the next one while it runs."""
     mine = during(crossings, incident.impact_start, incident.restored_at)
-    ahead = next_crossing(mine, now) if incident.restored_at is None else None
     if not mine:
         return None
+    ahead = next_crossing(mine, now) if incident.restored_at is None else None
     return TierStake(customer, tuple(mine), ahead)
 
 
@@ -187,14 +205,20 @@ class _Windows:
         (announced with enough notice)."""
         terms = customer.policy.uptime
         assert terms is not None
-        calendar = Contract.of_customer(customer).calendar
-        return [
-            (w.starts_at, w.ends_at)
+        found = [
+            w
             for w in self._windows
             if w.starts_at < period[1]
             and w.ends_at > period[0]
             and (w.affects_all or customer.id in self._named.get(w.id, ()))
-            and notice_given(w.announced_at, w.starts_at, terms.maintenance, calendar)
+        ]
+        if not found:  # most periods have none: no calendar to build
+            return []
+        calendar = Contract.of_customer(customer).calendar
+        return [
+            (w.starts_at, w.ends_at)
+            for w in found
+            if notice_given(w.announced_at, w.starts_at, terms.maintenance, calendar)
         ]
 
 

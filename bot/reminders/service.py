@@ -88,14 +88,17 @@ def sent(ctx: Context, due: Due, worker_id: str, channel: str, ts: str | None) -
     """Record the post; ``False`` if the claim was lost meanwhile. A breach notice or an
     escalation records the breach it announced (``storage.models.Breach``: the first
     sighting is kept) and re-plans its incident in the same transaction: that writes the
-    next escalation (a warning implies nothing new)."""
+    next escalation, or brings the next credit-tier crossings into the plan (a warning
+    implies nothing new)."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         if not outbox.claims.mark_sent(session, due.reminder.id, worker_id, now, channel, ts):
             return False
-        if due.kind is not ReminderKind.WARNING and not isinstance(due.timer, BudgetTimer):
+        if due.kind is not ReminderKind.WARNING:
             incident = queries.incident_by_id(session, due.reminder.incident_id, lock=True)
-            timer = due.incident.timers.get(due.timer)
+            timer = (
+                None if isinstance(due.timer, BudgetTimer) else due.incident.timers.get(due.timer)
+            )
             if timer is not None:
                 note_breach(
                     session, incident, due.timer, timer.contract, timer.target,

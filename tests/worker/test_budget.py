@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from bot.context import Context
 from bot.incidents import service
 from bot.incidents.corrections import Correction
 from bot.reminders import service as reminders
@@ -14,6 +15,7 @@ from bot.reports.service import customer_report
 from bot.slack.blocks import incident_card, stake_lines
 from bot.slack.loopback import LoopbackSlack
 from bot.worker.sources import Reminders
+from config.contracts import SHIPPED_POLICIES_DIR, load_contracts, policy_files
 from storage import queries
 from storage.models import Reminder
 from tests.conftest import T0
@@ -286,3 +288,41 @@ def test_at_the_cards_crossing_the_report_owes_the_tier_and_a_minute_before_it_d
 
     assert owed(ahead.at - M) == [] and owed(ahead.at - US) == []
     assert owed(ahead.at) == [5]
+
+
+@pytest.fixture
+def many(db, clock, tmp_path) -> Context:
+    """Seven Dixa customers in Copenhagen, c1 … c7, each with its own earlier downtime (c7
+    the most), so an outage of every customer crosses their tiers at seven instants."""
+    path = tmp_path / "customers.yaml"
+    path.write_text(
+        "customers:\n"
+        + "".join(
+            f"  - {{id: c{k}, name: C{k}, policy: dixa, timezone: Europe/Copenhagen}}\n"
+            for k in range(1, 8)
+        )
+    )
+    contracts = load_contracts(policy_files(SHIPPED_POLICIES_DIR), path, "dixa")
+    ctx = Context(db=db, contracts=contracts, clock=clock)
+    for k in range(1, 8):
+        clock.set(T0 - dt.timedelta(days=2))
+        ref = declare(ctx, customers=(f"c{k}",))
+        clock.set(T0 - dt.timedelta(days=2) + k * M)
+        service.restore(ctx, ref, "U1")
+    return ctx
+
+
+def test_only_the_nearest_crossings_are_planned_and_each_notice_brings_the_next(many, clock, slack):
+    clock.set(T0)
+    ref = declare(many, customers=())
+    fives = [FIVE - k * M for k in range(7, 0, -1)]  # c7 first
+    assert [at for at, _ in crossing_rows(many, ref)] == fives[:5]
+    assert len(stake_lines(service.get(many, ref))) == 6  # five, and "and 2 more"
+    worker = make_worker(many, slack)
+    clock.set(fives[0])
+    worker.run_once()
+    assert [p for p in budget_posts(slack) if p.startswith("💸")] == [
+        "💸 INC-8 (Checkout down): c7 crossed the 5 % tier (dixa, November 2026: uptime below "
+        "99.9 %) Fri 2026-11-20 10:36 CET."
+    ]
+    assert [at for at, _ in crossing_rows(many, ref)] == fives[:6]  # c2's came into view
