@@ -29,14 +29,20 @@ from bot.sla.contract import Contract
 from bot.sla.credits import Failure, period_name
 from bot.sla.stakes import (
     CountStake,
-    Outage,
+    SharedCountStakes,
     TierCrossing,
-    count_stake,
+    crossings_from,
     during,
     next_crossing,
-    tier_crossings,
 )
-from bot.sla.uptime import Interval, notice_given, period_containing
+from bot.sla.uptime import (
+    Interval,
+    SharedDowntime,
+    SharedOutages,
+    notice_given,
+    outage_interval,
+    period_containing,
+)
 from config.policy import Contracts, Customer
 from storage import queries
 from storage.models import Incident
@@ -113,43 +119,60 @@ def at_stake(
         return NOTHING
     now = as_utc(now)
     periods = [period_containing(c.policy.uptime.period, now, c.zone) for c in tiered]
-    starts = [p[0] for p in periods]
-    starts += [
-        incident.declared_at - WallClock().length(r.within)
-        for c in counting
-        for r in c.policy.refunds
-    ]
-    start = min(starts)
     end = now + dt.timedelta(seconds=1)
+    # The outages of the running periods (a year, for a yearly contract), and the failures
+    # of the count rules' 28 days: two reads, each of only what it needs.
     everyone: list[tuple] = []
     own: dict[str, list[tuple]] = defaultdict(list)
-    rows = queries.report_incidents(
-        session, start, end, response_customers=(),
-        severities={incident.severity},
-    )  # fmt: skip
-    for row in rows:
-        if row.affects_all:
-            everyone.append(row)
-        elif row.customer is not None:
-            own[row.customer].append(row)
-    # Customers on the same terms with nothing of their own share their outcome (an outage
-    # of the whole platform affects a thousand customers on three contracts).
-    windows = _Windows(session, min(starts), max(p[1] for p in periods)) if tiered else None
-    shared_outages = [_outage(r) for r in everyone if r.outage]
+    if tiered:
+        _read(session, min(p[0] for p in periods), end, set(), everyone, own)
+    failed: list[tuple] = []
+    failed_own: dict[str, list[tuple]] = defaultdict(list)
+    if counting:
+        since = min(
+            incident.declared_at - WallClock().length(r.within)
+            for c in counting
+            for r in c.policy.refunds
+        )
+        _read(session, since, end, {incident.severity}, failed, failed_own)
+    # Only the downtime before this outage began is measured (as reports measure it: the
+    # outages affecting everyone once, each customer adding its own); from then on every
+    # instant not excluded is downtime. Customers on the same terms with nothing of their
+    # own share their outcome (an outage of the whole platform affects a thousand
+    # customers on three contracts).
+    windows = (
+        _Windows(session, min(p[0] for p in periods), max(p[1] for p in periods))
+        if tiered
+        else None
+    )
+    shared_outages = SharedOutages([_interval(r, now) for r in everyone if r.outage])
+    excluded_everyone = [r for r in everyone if r.outage and r.excluded]
+    measured: dict[tuple, SharedDowntime] = {}
     crossings_of: dict[tuple, list[TierCrossing]] = {}
     tiers = []
     for customer, period in zip(tiered, periods, strict=True):
         terms = customer.policy.uptime
         assert terms is not None and windows is not None
-        mine = [_outage(r) for r in own[customer.id] if r.outage]
-        excluded = windows.excluded(customer, period)
-        key = (id(terms), customer.zone, tuple(excluded))
-        crossings = None if mine else crossings_of.get(key)
+        mine = [r for r in own[customer.id] if r.outage]
+        shared_cuts = [_cut(r, period) for r in excluded_everyone]
+        shared_cuts += windows.excluded(customer, period, everyone=True)
+        own_cuts = [_cut(r, period) for r in mine if r.excluded]
+        own_cuts += windows.excluded(customer, period, everyone=False)
+        key = (id(terms), customer.zone, period, tuple(shared_cuts))
+        crossings = None if mine or own_cuts else crossings_of.get(key)
         if crossings is None:
-            crossings = tier_crossings(
-                terms, customer.zone, now, [*shared_outages, *mine], excluded
-            )
-            if not mine:
+            start = max(incident.impact_start, period[0])
+            shared = measured.get(key)
+            if shared is None:
+                shared = measured[key] = SharedDowntime(
+                    [period], start, shared_outages, shared_cuts
+                )
+            spent = shared.measure([_interval(r, now) for r in mine], own_cuts).results[0].downtime
+            crossings = crossings_from(
+                terms, period, spent, incident.impact_start, incident.restored_at,
+                [*shared_cuts, *own_cuts],
+            )  # fmt: skip
+            if not mine and not own_cuts:
                 crossings_of[key] = crossings
         stake = _stake(customer, crossings, incident, now)
         if stake is not None:
@@ -158,26 +181,56 @@ def at_stake(
         incident.ref, incident.severity, incident.declared_at, incident.impact_pct,
         bool(incident.excluded_reason),
     )  # fmt: skip
-    shared_failures = [_failure(r) for r in everyone if r.id != incident.id]
+    shared_failures = [_failure(r) for r in failed if r.id != incident.id]
+    shared_counts: dict[int, SharedCountStakes] = {}
     stakes_of: dict[int, list[CountStake]] = {}
     counts = []
     for customer in counting:
-        theirs = [_failure(r) for r in own[customer.id] if r.id != incident.id]
-        found = None if theirs else stakes_of.get(id(customer.policy.refunds))
+        rules = customer.policy.refunds
+        theirs = [_failure(r) for r in failed_own[customer.id] if r.id != incident.id]
+        found = None if theirs else stakes_of.get(id(rules))
         if found is None:
-            found = count_stake(customer.policy.refunds, this, [*shared_failures, *theirs])
+            shared = shared_counts.get(id(rules))
+            if shared is None:
+                shared = shared_counts[id(rules)] = SharedCountStakes(rules, this, shared_failures)
+            found = shared.of(theirs)
             if not theirs:
-                stakes_of[id(customer.policy.refunds)] = found
+                stakes_of[id(rules)] = found
         counts += [CountLine(customer, stake) for stake in found]
     return Stakes(tuple(tiers), tuple(counts), now, _worst_first(tiers, counts))
+
+
+def _read(
+    session: Session,
+    start: dt.datetime,
+    end: dt.datetime,
+    severities: set[int],
+    everyone: list[tuple],
+    own: dict[str, list[tuple]],
+) -> None:
+    """The outages of ``[start, end)`` (and the failures of ``severities``), split into
+    those affecting everyone and each customer's own."""
+    rows = queries.report_incidents(
+        session, start, end, response_customers=(), severities=severities
+    )
+    for row in rows:
+        if row.affects_all:
+            everyone.append(row)
+        elif row.customer is not None:
+            own[row.customer].append(row)
 
 
 def _failure(row) -> Failure:
     return Failure(row.ref, row.severity, row.declared_at, row.impact_pct, bool(row.excluded))
 
 
-def _outage(row) -> Outage:
-    return Outage(row.impact_start, row.restored_at, bool(row.excluded))
+def _interval(row, now: dt.datetime) -> Interval:
+    return outage_interval(row.impact_start, row.restored_at, now)
+
+
+def _cut(row, period: Interval) -> Interval:
+    """An excluded outage's time: to the period's end while it runs."""
+    return row.impact_start, row.restored_at or period[1]
 
 
 def _stake(
@@ -200,9 +253,9 @@ class _Windows:
             session, [w.id for w in self._windows if not w.affects_all]
         )
 
-    def excluded(self, customer: Customer, period: Interval) -> list[Interval]:
+    def excluded(self, customer: Customer, period: Interval, *, everyone: bool) -> list[Interval]:
         """The windows affecting ``customer`` in ``period`` that its contract excludes
-        (announced with enough notice)."""
+        (announced with enough notice): those affecting ``everyone``, or those naming it."""
         terms = customer.policy.uptime
         assert terms is not None
         found = [
@@ -210,7 +263,7 @@ class _Windows:
             for w in self._windows
             if w.starts_at < period[1]
             and w.ends_at > period[0]
-            and (w.affects_all or customer.id in self._named.get(w.id, ()))
+            and (w.affects_all if everyone else customer.id in self._named.get(w.id, ()))
         ]
         if not found:  # most periods have none: no calendar to build
             return []

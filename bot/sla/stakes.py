@@ -26,7 +26,7 @@ from math import floor
 
 from bot.sla.calendar import as_utc
 from bot.sla.clocks import WallClock
-from bot.sla.credits import CountStanding, Failure, incident_count_standing
+from bot.sla.credits import CountStanding, Failure, SharedCount, incident_count_standing
 from bot.sla.reminders import PlannedReminder, ReminderKind
 from bot.sla.timers import BudgetTimer
 from bot.sla.uptime import Interval, clip, period_containing, subtract
@@ -84,6 +84,41 @@ def tier_crossings(
     for tier in terms.credits:
         allowed = Fraction(available) * (100 - Fraction(tier.below)) / 100
         at = _instant_of(down, floor(allowed) + 1)
+        if at is not None:
+            found.append(TierCrossing(tier, at, period))
+    return found
+
+
+def crossings_from(
+    terms: UptimeSpec,
+    period: Interval,
+    spent: dt.timedelta,
+    start: dt.datetime,
+    end: dt.datetime | None,
+    cuts: Iterable[Interval],
+) -> list[TierCrossing]:
+    """The tiers of ``period`` crossed while one outage runs from ``start`` to ``end``
+    (``None``: it goes on): ``during(tier_crossings(…), start, end)``, worked out from what
+    the report already knows instead of every outage of the period.
+
+    ``spent``: the period's downtime before ``start`` (``start`` cut to the period), as the
+    report measures it; ``cuts``: the excluded time (excluded outages, running ones to the
+    period's end, and the maintenance the contract excludes). While the outage runs, every
+    instant that is not cut is downtime, whatever else is down, so its crossings depend on
+    nothing else.
+    """
+    first, last = period
+    start = max(as_utc(start), first)
+    stop = min(as_utc(end), last) if end is not None else last
+    if stop <= start:
+        return []
+    burn = subtract([(start, stop)], ((as_utc(s), as_utc(e)) for s, e in cuts))
+    available = (last - first) // _MICROSECOND
+    found = []
+    for tier in terms.credits:
+        allowed = Fraction(available) * (100 - Fraction(tier.below)) / 100
+        needed = floor(allowed) + 1 - spent // _MICROSECOND
+        at = _instant_of(burn, needed) if needed > 0 else None
         if at is not None:
             found.append(TierCrossing(tier, at, period))
     return found
@@ -185,3 +220,26 @@ def count_stake(
         if incident.ref in standing.incidents:
             found.append(CountStake(rule, standing))
     return found
+
+
+class SharedCountStakes:
+    """``count_stake`` for many customers who share most failures (those affecting
+    everyone): the shared ones counted once per rule (``SharedCount``); ``of(own)`` equals
+    ``count_stake(rules, incident, [*shared, *own])``."""
+
+    def __init__(
+        self, rules: Sequence[IncidentCountRefund], incident: Failure, shared: Iterable[Failure]
+    ) -> None:
+        at = incident.declared_at
+        listed = list(shared)
+        self._incident = incident
+        self._counts = [SharedCount(r, listed, zone="UTC", since=at, until=at) for r in rules]
+
+    def of(self, own: Iterable[Failure] = ()) -> list[CountStake]:
+        incident, failures = self._incident, [self._incident, *own]
+        found = []
+        for count in self._counts:
+            standing = count.standing(failures, incident.declared_at)
+            if incident.ref in standing.incidents:
+                found.append(CountStake(count.rule, standing))
+        return found

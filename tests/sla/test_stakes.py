@@ -15,13 +15,15 @@ from bot.sla.reminders import ReminderKind
 from bot.sla.stakes import (
     CROSSED,
     Outage,
+    SharedCountStakes,
     count_stake,
+    crossings_from,
     during,
     next_crossing,
     plan_crossing_reminders,
     tier_crossings,
 )
-from bot.sla.uptime import outage_interval, period_bounds
+from bot.sla.uptime import measure_uptime, outage_interval, period_bounds
 from tests.sla.conftest import POLICIES, cph, utc
 
 ZONE = "Europe/Copenhagen"
@@ -122,6 +124,11 @@ def test_a_count_rule_counts_the_incident_with_those_of_the_28_days_before_it():
     assert [(s.rule.severity, s.counted, s.left) for s in stakes] == [(1, 3, 1)]
     # A severity 2 failure with no known impact is not counted by the 25 % rule.
     assert count_stake(rules, Failure("INC-9", 2, at), []) == []
+    # Customers sharing failures count them once, each adding its own: the same standings.
+    this = Failure("INC-9", 1, at)
+    shared = SharedCountStakes(rules, this, others[:1])
+    for own in ([], others[1:], [Failure("INC-8", 1, at)]):
+        assert shared.of(own) == count_stake(rules, this, [*others[:1], *own])
 
 
 # --- against the report's own figures ------------------------------------------------------
@@ -184,3 +191,30 @@ def test_at_the_crossing_the_reports_tier_changes_and_a_minute_before_it_does_no
     )[1]
     last = _tier_reported(terms, end, outages, windows)
     assert last is None or last in reached  # a tier left out is not reached by the end
+
+
+@settings(max_examples=60, deadline=None)
+@given(histories(), st.integers(0, 3), st.booleans())
+def test_the_crossings_of_one_outage_need_only_the_downtime_before_it(history, pick, restored):
+    terms, now, outages, windows = history
+    mine = outages[pick % len(outages)]
+    end = (
+        min(mine.start + dt.timedelta(hours=3), now) if restored and mine.end is None else mine.end
+    )
+    outages = [o if o is not mine else Outage(mine.start, end, mine.excluded) for o in outages]
+    mine = Outage(mine.start, end, mine.excluded)
+    if mine.excluded:
+        return
+    period = period_bounds(
+        terms.period, ZONE, year=2026, month=10 if terms.period == "month" else None
+    )
+    start = max(mine.start, period[0])
+    cuts = [(o.start, o.end or period[1]) for o in outages if o.excluded] + list(windows)
+    spent = measure_uptime(
+        *period,
+        start,
+        [outage_interval(o.start, o.end, start) for o in outages if o.start < start],
+        cuts,
+    ).downtime
+    expected = during(tier_crossings(terms, ZONE, now, outages, windows), mine.start, mine.end)
+    assert crossings_from(terms, period, spent, mine.start, mine.end, cuts) == expected
