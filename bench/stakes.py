@@ -4,9 +4,10 @@ Every change to an incident (``bot.incidents.service.sync``) now reads what the 
 puts at stake for each customer it affects (``bot.incidents.stakes.at_stake``: the
 outages of their running periods, the maintenance windows, the count rules' failures) and
 re-plans the budget's reminders, its own and those of the customer's other running
-outages. This times, on a year of history: a change (an update) to an outage affecting
-every customer and to one affecting one customer, with and without the budget
-(``sync(budget=False)``, what a change cost before), and ``at_stake`` alone.
+outages. This times, on a year of history: a change to an outage affecting every customer
+and to one affecting one customer, with and without the budget (``sync(budget=False)``,
+what a change cost before), ``at_stake`` alone, and an update (which re-plans only its
+own incident: it cannot move downtime).
 
     python3 dev.py bench stakes [--customers 1000] [--incidents 20000] [--database sqlite]
 """
@@ -117,12 +118,16 @@ def main() -> int:
 
             return act
 
+        def note(ref: str):
+            return lambda: service.post_update(ctx, ref, "Still digging", "U1")
+
         for name, ref in (("every customer", everyone), ("one customer", one)):
             print(
                 line(f"a change, outage of {name}, budget", timed(update(ref, True), args.repeat))
             )
             print(line(f"a change, outage of {name}, no budget", timed(update(ref, False), args.repeat)))  # fmt: skip
             print(line(f"at_stake alone, outage of {name}", timed(stakes(ref), args.repeat)))
+            print(line(f"/incident update, outage of {name}", timed(note(ref), args.repeat)))
         database.dispose()
     finally:
         if schema is not None:

@@ -208,7 +208,7 @@ def acknowledge(ctx: Context, ref: str, actor: str, at: dt.datetime | None = Non
         incident.acknowledged_at = at
         _check(incident, now)
         _event(session, incident, at, actor, EventKind.ACKNOWLEDGED)
-        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
+        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD, others=False)
 
 
 def post_update(ctx: Context, ref: str, text: str, actor: str) -> IncidentView:
@@ -217,7 +217,7 @@ def post_update(ctx: Context, ref: str, text: str, actor: str) -> IncidentView:
         if incident.resolved_at is not None:
             raise Refusal(f"{incident.ref} is resolved; updates go to open incidents")
         _event(session, incident, now, actor, EventKind.UPDATE, text)
-        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
+        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD, others=False)
 
 
 def change_severity(ctx: Context, ref: str, severity: int, actor: str) -> IncidentView:
@@ -239,7 +239,15 @@ def change_severity(ctx: Context, ref: str, severity: int, actor: str) -> Incide
             EventKind.SEVERITY_CHANGED,
             f"severity {old} → {severity}",
         )
-        view = sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD, graded=old)
+        view = sync(
+            session,
+            incident,
+            ctx.contracts,
+            now,
+            noticed=NoticedBy.RECORD,
+            graded=old,
+            others=False,
+        )
         event.before = {
             "severity": old,
             "timers": _timer_summary(make_view(incident, earlier, now).timers),
@@ -267,7 +275,7 @@ def pause(ctx: Context, ref: str, reason: str, actor: str) -> IncidentView:
             IncidentPause(incident_id=incident.id, started_at=now, reason=reason, paused_by=actor)
         )
         _event(session, incident, now, actor, EventKind.PAUSED, reason)
-        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
+        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD, others=False)
 
 
 def resume(ctx: Context, ref: str, actor: str) -> IncidentView:
@@ -284,7 +292,7 @@ def resume(ctx: Context, ref: str, actor: str) -> IncidentView:
             EventKind.RESUMED,
             f"paused for {format_span(now - current.started_at)}",
         )
-        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
+        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD, others=False)
 
 
 def restore(ctx: Context, ref: str, actor: str, at: dt.datetime | None = None) -> IncidentView:
@@ -743,12 +751,15 @@ def sync(
     noticed: NoticedBy | None = None,
     graded: int | None = None,
     budget: bool = True,
+    others: bool = True,
 ) -> IncidentView:
     """Recompute the timers, store them, re-plan the reminders; return the incident as it now is.
 
     ``budget``: also work out what the incident puts at stake and re-plan the budget's
     reminders (``_replan_budget``); the importer does not, since they depend on the other
-    incidents of the record, which an import writes in no particular order.
+    incidents of the record, which an import writes in no particular order. ``others``:
+    also re-plan the budgets of the other outages still down for its customers; a change
+    that cannot move downtime (an acknowledgement, an update, a pause, a re-grade) need not.
 
     ``noticed``: a change to the record records the breaches its timers now show (how it
     noticed them) and those the timers stored before it show (``graded``: the severity they
@@ -772,7 +783,8 @@ def sync(
     if budget:
         stakes = at_stake(session, incident, evaluation.customer_ids, registry, now)
         _replan_budget(session, incident, stakes, registry, now)
-        replan_others(session, incident.id, evaluation.customer_ids, registry, now)
+        if others:
+            replan_others(session, incident.id, evaluation.customer_ids, registry, now)
     recorded = _breaches(session, incident, evaluation) if noticed is not None else ()
     return make_view(incident, evaluation, now, recorded, stakes)
 

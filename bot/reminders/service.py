@@ -104,7 +104,7 @@ def sent(ctx: Context, due: Due, worker_id: str, channel: str, ts: str | None) -
                     session, incident, due.timer, timer.contract, timer.target,
                     due.reminder.deadline_at, now, NoticedBy.NOTICE,
                 )  # fmt: skip
-            sync(session, incident, ctx.contracts, now)
+            sync(session, incident, ctx.contracts, now, others=False)
     return True
 
 
