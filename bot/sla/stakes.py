@@ -12,8 +12,14 @@ off either), so a pause never moves a crossing.
 At the crossing the report's tier changes: one microsecond before it, downtime is exactly
 the most the tier allows (uptime at the tier, which is not below it).
 
+``tier_crossings`` is the definition, over every outage of the period; ``crossings_from``
+is how one outage's crossings are worked out in practice, from the downtime before it
+began and the excluded time after (while it runs nothing else matters), which a report's
+shared measure gives for a thousand customers at once. A property test holds them equal.
+
 ``count_stake`` says how near a count rule (the messaging platform's refunds) is, counting
-the incident itself: "3rd severity 1 failure within 28d: one more refunds the month".
+the incident itself: "3rd severity 1 failure within 28d: one more refunds the month";
+``SharedCountStakes`` the same for customers who share most failures.
 """
 
 from __future__ import annotations
