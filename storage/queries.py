@@ -66,6 +66,24 @@ def incident_by_id(session: Session, incident_id: int, *, lock: bool = False) ->
     return session.scalars(statement).first()
 
 
+def running_outages(session: Session, besides: int) -> Sequence[Incident]:
+    """The outages still down and counted (not excluded) other than ``besides``, each
+    locked unless another unit of work holds it (then it is left out: that one re-plans
+    it). Never waiting on a lock, two changes to two outages cannot deadlock."""
+    statement = (
+        select(Incident)
+        .where(
+            Incident.outage,
+            Incident.restored_at.is_(None),
+            Incident.excluded_reason.is_(None),
+            Incident.id != besides,
+        )
+        .order_by(Incident.id)
+        .with_for_update(skip_locked=True)
+    )
+    return session.scalars(statement).all()
+
+
 def incident_in_channel(session: Session, channel_id: str) -> Incident | None:
     """The incident whose channel this is: its newest open one, else its newest (a channel
     may hold several, e.g. incidents declared in #general)."""

@@ -689,7 +689,7 @@ def _update(
             before={k: before[k] for k in changed}, after={k: after[k] for k in changed},
         )
     )  # fmt: skip
-    sync(session, incident, registry, now)
+    sync(session, incident, registry, now, budget=False)
     return "updated"
 
 

@@ -35,6 +35,7 @@ from bot.context import Context
 from bot.errors import Refusal
 from bot.incidents import archive, corrections
 from bot.incidents.corrections import Changes, Correction
+from bot.incidents.stakes import SHOWN, Stakes, at_stake
 from bot.incidents.views import (
     HISTORY_KINDS,
     Evaluation,
@@ -50,7 +51,8 @@ from bot.reports.figures import Figures, figures, shown_periods
 from bot.sla.contract import Contract, contracts_touched, levels_accepted, missing_level
 from bot.sla.incident import plan_incident_reminders
 from bot.sla.reminders import PlannedReminder, ReminderKind
-from bot.sla.timers import TimerKind, TimerState
+from bot.sla.stakes import plan_crossing_reminders, plan_manager_notices
+from bot.sla.timers import BudgetTimer, TimerKind, TimerState
 from bot.sla.uptime import Interval
 from bot.text import format_span
 from config.policy import Contracts, Customer
@@ -231,7 +233,7 @@ def acknowledge(ctx: Context, ref: str, actor: str, at: dt.datetime | None = Non
         incident.acknowledged_at = at
         _check(incident, now)
         _event(session, incident, at, actor, EventKind.ACKNOWLEDGED)
-        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
+        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD, others=False)
 
 
 def post_update(ctx: Context, ref: str, text: str, actor: str) -> IncidentView:
@@ -240,7 +242,7 @@ def post_update(ctx: Context, ref: str, text: str, actor: str) -> IncidentView:
         if incident.resolved_at is not None:
             raise Refusal(f"{incident.ref} is resolved; updates go to open incidents")
         _event(session, incident, now, actor, EventKind.UPDATE, text)
-        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
+        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD, others=False)
 
 
 def change_severity(ctx: Context, ref: str, severity: int, actor: str) -> IncidentView:
@@ -262,7 +264,15 @@ def change_severity(ctx: Context, ref: str, severity: int, actor: str) -> Incide
             EventKind.SEVERITY_CHANGED,
             f"severity {old} → {severity}",
         )
-        view = sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD, graded=old)
+        view = sync(
+            session,
+            incident,
+            ctx.contracts,
+            now,
+            noticed=NoticedBy.RECORD,
+            graded=old,
+            others=False,
+        )
         event.before = {
             "severity": old,
             "timers": _timer_summary(make_view(incident, earlier, now).timers),
@@ -290,7 +300,7 @@ def pause(ctx: Context, ref: str, reason: str, actor: str) -> IncidentView:
             IncidentPause(incident_id=incident.id, started_at=now, reason=reason, paused_by=actor)
         )
         _event(session, incident, now, actor, EventKind.PAUSED, reason)
-        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
+        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD, others=False)
 
 
 def resume(ctx: Context, ref: str, actor: str) -> IncidentView:
@@ -307,7 +317,7 @@ def resume(ctx: Context, ref: str, actor: str) -> IncidentView:
             EventKind.RESUMED,
             f"paused for {format_span(now - current.started_at)}",
         )
-        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
+        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD, others=False)
 
 
 def restore(ctx: Context, ref: str, actor: str, at: dt.datetime | None = None) -> IncidentView:
@@ -633,6 +643,8 @@ def add_maintenance(
             window.title, window.starts_at, window.ends_at = title, starts_at, ends_at
             window.announced_at, window.affects_all = announced, not customer_ids
         queries.set_maintenance_customers(session, window.id, customer_ids)
+        session.flush()
+        replan_others(session, None, customer_ids, ctx.contracts, now)
         return MaintenanceView(
             window.ref, title, starts_at, ends_at, announced, tuple(customer_ids)
         )
@@ -785,7 +797,8 @@ def _view(
     session: Session, incident: Incident, registry: Contracts, now: dt.datetime
 ) -> IncidentView:
     evaluation = evaluate(session, incident, registry, now)
-    return make_view(incident, evaluation, now, _breaches(session, incident, evaluation))
+    stakes = at_stake(session, incident, evaluation.customer_ids, registry, now)
+    return make_view(incident, evaluation, now, _breaches(session, incident, evaluation), stakes)
 
 
 def _open_pause(session: Session, incident: Incident) -> IncidentPause | None:
@@ -829,8 +842,16 @@ def sync(
     *,
     noticed: NoticedBy | None = None,
     graded: int | None = None,
+    budget: bool = True,
+    others: bool = True,
 ) -> IncidentView:
     """Recompute the timers, store them, re-plan the reminders; return the incident as it now is.
+
+    ``budget``: also work out what the incident puts at stake and re-plan the budget's
+    reminders (``_replan_budget``); the importer does not, since they depend on the other
+    incidents of the record, which an import writes in no particular order. ``others``:
+    also re-plan the budgets of the other outages still down for its customers; a change
+    that cannot move downtime (an acknowledgement, an update, a pause, a re-grade) need not.
 
     ``noticed``: a change to the record records the breaches its timers now show (how it
     noticed them) and those the timers stored before it show (``graded``: the severity they
@@ -850,8 +871,14 @@ def sync(
                     reading.deadline, now, noticed,
                 )  # fmt: skip
     _replan(session, incident, evaluation, derived, now)
+    stakes = Stakes()
+    if budget:
+        stakes = at_stake(session, incident, evaluation.customer_ids, registry, now)
+        _replan_budget(session, incident, stakes, registry, now)
+        if others:
+            replan_others(session, incident.id, evaluation.customer_ids, registry, now)
     recorded = _breaches(session, incident, evaluation) if noticed is not None else ()
-    return make_view(incident, evaluation, now, recorded)
+    return make_view(incident, evaluation, now, recorded, stakes)
 
 
 @dataclass(frozen=True)
@@ -1007,7 +1034,8 @@ def _replan(
     stale = [
         r.id
         for r in queries.pending_reminders(session, incident.id)
-        if paused or holding.get(TimerKind(r.timer)) != r.deadline_at
+        if r.timer not in (BudgetTimer.BUDGET, BudgetTimer.DM)
+        and (paused or holding.get(TimerKind(r.timer)) != r.deadline_at)
     ]
     queries.cancel_reminders(session, stale)
     keyed = {reminder_key(incident.id, p): p for p in derived.plan}
@@ -1033,6 +1061,73 @@ def _replan(
     for key, planned in wanted.items():
         if key not in known:
             session.add(Reminder(**reminder_row(incident.id, planned, now)))
+
+
+def replan_others(
+    session: Session,
+    incident_id: int | None,
+    customer_ids: Sequence[str],
+    registry: Contracts,
+    now: dt.datetime,
+) -> None:
+    """Re-plan the budget reminders of the other outages running for these customers
+    (``customer_ids``; none: every customer): a change to one outage's facts, or announced
+    maintenance, moves the crossings of every outage of the customer."""
+    others = queries.running_outages(session, besides=incident_id or -1)
+    if not others:
+        return
+    linked = queries.customers_of(session, [o.id for o in others])
+    wanted = set(customer_ids)
+    for other in others:
+        theirs = linked.get(other.id, [])
+        if wanted and theirs and not wanted & set(theirs):
+            continue
+        stakes = at_stake(session, other, theirs, registry, now)
+        _replan_budget(session, other, stakes, registry, now)
+
+
+def _replan_budget(
+    session: Session, incident: Incident, stakes: Stakes, registry: Contracts, now: dt.datetime
+) -> None:
+    """The budget timer's reminders (``bot.sla.stakes``): warnings before each of the
+    ``SHOWN`` nearest crossings this incident runs towards and a notice when it comes, one
+    row per instant for all the customers crossing then; and the managers' direct messages with the amounts, 15 minutes
+    before and at each crossing (``BudgetTimer.DM``: a timer of its own, so that the
+    outbox never supersedes one by the channel's notice due at the same instant). Pending ones whose crossing no longer holds are cancelled; a
+    pause cancels none (downtime goes on while the incident waits on the customer)."""
+    deadlines = stakes.deadlines
+    stale = [
+        r.id
+        for r in queries.pending_reminders(session, incident.id)
+        if r.timer in (BudgetTimer.BUDGET, BudgetTimer.DM) and r.deadline_at not in deadlines
+    ]
+    queries.cancel_reminders(session, stale)
+    if not deadlines:
+        return
+    # The nearest crossings ahead only, as the card shows them: an outage of the whole
+    # platform may run towards a thousand customers' tiers, each at its own instant. Each
+    # crossing notice posted re-plans the incident, so the next ones come into view.
+    ahead = set(sorted({at for at in deadlines if at > now})[:SHOWN])
+    plan = {
+        reminder_key(incident.id, p): p
+        for t in stakes.tiers
+        for p in plan_crossing_reminders(
+            [c for c in t.crossings if c.at in ahead], t.customer.policy.reminders, now
+        )
+    }
+    plan.update(
+        (reminder_key(incident.id, p), p)
+        for p in plan_manager_notices(
+            [c for t in stakes.tiers for c in t.crossings if c.at in ahead], now
+        )
+    )
+    known = queries.reminders_by_key(session, plan)
+    queries.revive_reminders(
+        session, [known[k][0] for k in plan if k in known and known[k][1] == OutboxStatus.CANCELLED]
+    )
+    new = [reminder_row(incident.id, p, now) for key, p in plan.items() if key not in known]
+    if new:  # another unit of work may be re-planning this incident's budget too
+        session.execute(queries.insert_new(session, Reminder, new, unique=["dedupe_key"]))
 
 
 def _timer_summary(timers: dict[TimerKind, TimerView]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from sqlmodel import Session
 
+from bot.incidents.stakes import NOTHING, Stakes, at_stake
 from bot.sla.contract import Contract, contracts_touched
 from bot.sla.incident import IncidentFacts, ProgressDeadline, read_timers
 from bot.sla.timers import Pause, TimerKind, TimerReading, TimerState
@@ -185,6 +186,9 @@ class IncidentView:
     (progress deadlines are in ``bot.incidents.record``, which replays the updates)."""
     source: str = "slack"
     """Where it was recorded: ``slack`` (or the console), or ``import``."""
+    stakes: Stakes = NOTHING
+    """What it puts at stake for its customers (``bot.incidents.stakes``); read for the
+    card and the reminders, not for lists."""
 
     @property
     def earlier_breaches(self) -> tuple[BreachView, ...]:
@@ -350,9 +354,15 @@ def evaluate(
 
 
 def build_views(
-    session: Session, incidents: Sequence[Incident], registry: Contracts, now: dt.datetime
+    session: Session,
+    incidents: Sequence[Incident],
+    registry: Contracts,
+    now: dt.datetime,
+    *,
+    stakes: bool = False,
 ) -> list[IncidentView]:
-    """Views of many incidents with a constant number of queries."""
+    """Views of many incidents with a constant number of queries (and, with ``stakes``,
+    a read per incident of what it puts at stake: for the few a worker posts about)."""
     ids = [i.id for i in incidents]
     customers = queries.customers_of(session, ids)
     pauses = queries.pauses_of(session, ids)
@@ -365,7 +375,8 @@ def build_views(
             i, customers.get(i.id, []), pauses.get(i.id, []), reports.get(i.id), registry, now
         )
         recorded = breach_views(i, evaluation, breaches.get(i.id, ()), history.get(i.id, ()))
-        views.append(make_view(i, evaluation, now, recorded))
+        found = at_stake(session, i, evaluation.customer_ids, registry, now) if stakes else NOTHING
+        views.append(make_view(i, evaluation, now, recorded, found))
     return views
 
 
@@ -438,6 +449,7 @@ def make_view(
     evaluation: Evaluation,
     now: dt.datetime,
     breaches: tuple[BreachView, ...] = (),
+    stakes: Stakes = NOTHING,
 ) -> IncidentView:
     contracts = evaluation.contracts
     open_pause = next((p for p in evaluation.pauses if p.ended_at is None), None)
@@ -470,4 +482,5 @@ def make_view(
         as_of=now,
         breaches=breaches,
         source=incident.source,
+        stakes=stakes,
     )

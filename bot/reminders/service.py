@@ -14,7 +14,7 @@ from bot.context import Context
 from bot.incidents.service import note_breach, sync
 from bot.incidents.views import IncidentView, build_views
 from bot.sla.reminders import ReminderKind
-from bot.sla.timers import TimerKind
+from bot.sla.timers import BudgetTimer, TimerKind
 from bot.text import format_local, format_span, plural
 from storage import outbox, queries, tasks
 from storage.models import NoticedBy, Reminder, Task
@@ -40,7 +40,9 @@ class Due:
     incident: IncidentView
 
     @property
-    def timer(self) -> TimerKind:
+    def timer(self) -> TimerKind | BudgetTimer:
+        if self.reminder.timer in (BudgetTimer.BUDGET, BudgetTimer.DM):
+            return BudgetTimer(self.reminder.timer)
         return TimerKind(self.reminder.timer)
 
     @property
@@ -49,7 +51,10 @@ class Due:
 
     @property
     def holds(self) -> bool:
-        """The deadline it announces still holds: the timer is open, unpaused, still due then."""
+        """The deadline it announces still holds: the timer is open, unpaused, still due then.
+        A budget's crossing holds while the incident still runs at it (paused or not)."""
+        if isinstance(self.timer, BudgetTimer):
+            return self.reminder.deadline_at in self.incident.stakes.deadlines
         timer = self.incident.timers.get(self.timer)
         return (
             timer is not None
@@ -73,7 +78,9 @@ def claim(ctx: Context, worker_id: str, limit: int = 20) -> list[Due]:
     with ctx.db.read() as session:
         ids = sorted({r.incident_id for r in claimed})
         incidents = [queries.incident_by_id(session, i) for i in ids]
-        views = {v.id: v for v in build_views(session, incidents, ctx.contracts, now)}
+        budget = any(r.timer in (BudgetTimer.BUDGET, BudgetTimer.DM) for r in claimed)
+        built = build_views(session, incidents, ctx.contracts, now, stakes=budget)
+        views = {v.id: v for v in built}
     return [Due(r, views[r.incident_id]) for r in claimed]
 
 
@@ -81,20 +88,23 @@ def sent(ctx: Context, due: Due, worker_id: str, channel: str, ts: str | None) -
     """Record the post; ``False`` if the claim was lost meanwhile. A breach notice or an
     escalation records the breach it announced (``storage.models.Breach``: the first
     sighting is kept) and re-plans its incident in the same transaction: that writes the
-    next escalation (a warning implies nothing new)."""
+    next escalation, or brings the next credit-tier crossings into the plan (a warning
+    implies nothing new)."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         if not outbox.claims.mark_sent(session, due.reminder.id, worker_id, now, channel, ts):
             return False
         if due.kind is not ReminderKind.WARNING:
             incident = queries.incident_by_id(session, due.reminder.incident_id, lock=True)
-            timer = due.incident.timers.get(due.timer)
+            timer = (
+                None if isinstance(due.timer, BudgetTimer) else due.incident.timers.get(due.timer)
+            )
             if timer is not None:
                 note_breach(
                     session, incident, due.timer, timer.contract, timer.target,
                     due.reminder.deadline_at, now, NoticedBy.NOTICE,
                 )  # fmt: skip
-            sync(session, incident, ctx.contracts, now)
+            sync(session, incident, ctx.contracts, now, others=False)
     return True
 
 

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from bot.sla.calendar import as_utc
 from bot.sla.clocks import WallClock
-from bot.sla.timers import Pause, TimerKind, TimerRule, due_at
+from bot.sla.timers import BudgetTimer, Pause, TimerKind, TimerRule, due_at
 from config.policy import ClockKind, ReminderSpec
 
 _WALL = WallClock()
@@ -31,7 +31,7 @@ class ReminderKind(StrEnum):
 @dataclass(frozen=True, order=True)
 class PlannedReminder:
     due_at: dt.datetime
-    timer: TimerKind
+    timer: TimerKind | BudgetTimer
     kind: ReminderKind
     deadline: dt.datetime
     step: str

@@ -25,6 +25,16 @@ class TimerKind(StrEnum):
     RESOLVE = "resolve"
 
 
+class BudgetTimer(StrEnum):
+    """The budget before a credit tier, a timer of the customer's (``bot.sla.stakes``), not
+    of the contract's targets: its reminder rows carry this word where others name a
+    ``TimerKind``."""
+
+    BUDGET = "budget"
+    DM = "budget-dm"
+    """The amounts at stake, to the managers by direct message."""
+
+
 class TimerState(StrEnum):
     RUNNING = "running"
     PAUSED = "paused"

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,7 @@ from slack_sdk.models.views import View
 
 from bot.incidents import render
 from bot.incidents.record import IncidentRecord
+from bot.incidents.stakes import SHOWN, TierStake
 from bot.incidents.views import IncidentView, TimerView
 from bot.reports.views import (
     CustomerReport,
@@ -55,12 +57,13 @@ from bot.reports.views import (
 )
 from bot.sla.credits import period_name
 from bot.sla.reminders import ReminderKind
+from bot.sla.stakes import CountStake, TierCrossing
 from bot.sla.timers import TimerKind, TimerState
 from bot.slack import mrkdwn
 from bot.slack.grammar import IncidentVerb
 from bot.slack.mrkdwn import clip, escape
 from bot.text import format_local, format_span, format_span_words, plural
-from config.policy import Contracts
+from config.policy import Contracts, Customer
 from storage.models import IncidentState
 
 SEVERITY_MARK = {1: "🔴", 2: "🟠", 3: "🟡"}
@@ -224,6 +227,9 @@ def incident_card(view: IncidentView, contracts: Contracts, zone: str = "UTC") -
                 ]
             )
         )
+    stakes = stake_lines(view)
+    if stakes:
+        blocks.append(section(clip("*At stake*\n" + "\n".join(stakes), 3000)))
     earlier = view.earlier_breaches
     if earlier:
         blocks.append(
@@ -245,6 +251,60 @@ def incident_card(view: IncidentView, contracts: Contracts, zone: str = "UTC") -
     return Message(
         text=f"{view.ref} (Sev {view.severity}): {escape(view.title)} — {state}", blocks=blocks
     )
+
+
+def stake_lines(view: IncidentView, limit: int = SHOWN) -> list[str]:
+    """What the incident puts at stake, worst first, at most ``limit`` customers and
+    "and N more": minutes and percentages, never amounts (a channel is no place for money).
+    ``acme: 26 min to the 10 % tier (dixa, October 2026)``."""
+    found = view.stakes.lines
+    now = view.stakes.as_of or view.as_of
+    lines = []
+    for line in found[:limit]:
+        who = f"*{escape(line.customer.id)}*"
+        if isinstance(line, TierStake):
+            ahead = line.ahead
+            assert ahead is not None and now is not None
+            left = max(int((ahead.at - now).total_seconds() // 60), 0)
+            lines.append(
+                f"{who}: {left} min to the {decimal_pct(ahead.tier.percent)} tier "
+                f"({escape(line.customer.policy.id)}, {line.period_name}) · "
+                f"{mrkdwn.due(ahead.at, line.customer.zone)}"
+            )
+        else:
+            lines.append(f"{who}: {count_words(line.stake)}")
+    if len(found) > limit:
+        lines.append(f"and {len(found) - limit} more")
+    return lines
+
+
+_ORDINAL = {1: "st", 2: "nd", 3: "rd"}
+
+
+def ordinal(n: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``, ``22nd``."""
+    suffix = "th" if 10 <= n % 100 <= 20 else _ORDINAL.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def count_words(stake: CountStake) -> str:
+    """``3rd severity 1 failure within 28d: one more refunds the month``."""
+    rule = stake.rule
+    impact = (
+        f" affecting ≥ {decimal_pct(rule.min_impact_pct)} of traffic"
+        if rule.min_impact_pct is not None
+        else ""
+    )
+    refund = (
+        "the month"
+        if rule.percent_of_monthly_fee == 100
+        else f"{decimal_pct(rule.percent_of_monthly_fee)} of the month's fee"
+    )
+    head = f"{ordinal(stake.counted)} severity {rule.severity} failure{impact} within {rule.within}"
+    if stake.left == 0:
+        return f"{head}: refunds {refund}"
+    more = "one more refunds" if stake.left == 1 else f"{stake.left} more refund"
+    return f"{head}: {more} {refund}"
 
 
 def card_buttons(view: IncidentView) -> list[ButtonElement | OverflowMenuElement]:
@@ -671,6 +731,89 @@ def reminder_message(
     if buttons:
         body.append(ActionsBlock(block_id=f"reminder:{view.ref}", elements=buttons))
     return Message(text=mrkdwn.plain(head), blocks=body)
+
+
+def budget_message(
+    view: IncidentView,
+    kind: ReminderKind,
+    deadline: dt.datetime,
+    due_at: dt.datetime,
+    now: dt.datetime,
+    *,
+    late: bool,
+) -> Message:
+    """A warning before a credit tier is crossed, or the notice when it is: the customers
+    crossing at ``deadline`` (at most ``SHOWN``), each tier as a percentage of the fee and
+    the uptime it falls below. Never an amount: managers get those by direct message."""
+    crossing = view.stakes.crossing_at(deadline)
+    zone = crossing[0][0].zone if crossing else "UTC"
+    verb = "crosses" if kind is ReminderKind.WARNING else "crossed"
+    parts = [
+        f"*{escape(customer.id)}* {verb} the {decimal_pct(c.tier.percent)} tier "
+        f"({escape(customer.policy.id)}, {period_name(c.period, customer.zone)}: "
+        f"uptime below {decimal_pct(c.tier.below)})"
+        for customer, c in crossing[:SHOWN]
+    ]
+    if len(crossing) > SHOWN:
+        parts.append(f"{len(crossing) - SHOWN} more customers too")
+    who = "; ".join(parts) or f"a customer {verb} a credit tier"
+    ref = f"*{escape(view.ref)}* ({escape(clip(view.title, 80))})"
+    when = mrkdwn.date(deadline, zone)
+    if kind is ReminderKind.WARNING:
+        left = format_span_words(deadline - now)
+        head = f"⏳ {ref}: {who} in {left}, {when}, unless service is restored."
+        next_step = "When service is back, `/incident restore` stops the budget's clock."
+    else:
+        head = f"💸 {ref}: {who} {when}."
+        next_step = "Each minute down now counts towards the next tier."
+    lines = [head, next_step]
+    if late:
+        lines.append(f"_(Posted late: this was due {mrkdwn.date(due_at, zone)}.)_")
+    return Message(text=mrkdwn.plain(head), blocks=[section("\n".join(lines))])
+
+
+def manager_message(
+    view: IncidentView, kind: ReminderKind, deadline: dt.datetime, now: dt.datetime
+) -> Message:
+    """The managers' direct message: the amount each customer crossing at ``deadline`` will
+    owe (or owes) more, since tiers do not add up: the new tier's share of the period's fee
+    less the tier before it. ``acme will owe 400.00 EUR more if INC-12 is not restored by
+    14:05``. Only here does an amount leave a manager's own report."""
+    ref = escape(view.ref)
+    lines = []
+    for customer, crossing in view.stakes.crossing_at(deadline):
+        more = extra_credit(customer, crossing)
+        amount = "an amount unknown (no fee on file)" if more is None else more
+        who = f"*{escape(customer.id)}*"
+        by = mrkdwn.date(deadline, customer.zone, "{date_short_pretty} {time}")
+        tier = (
+            f"the {decimal_pct(crossing.tier.percent)} tier of {escape(customer.policy.id)}, "
+            f"{period_name(crossing.period, customer.zone)}: uptime below "
+            f"{decimal_pct(crossing.tier.below)}"
+        )
+        if kind is ReminderKind.WARNING:
+            left = format_span_words(deadline - now)
+            lines.append(
+                f"💰 {who} will owe {amount} more if {ref} is not restored by {by} "
+                f"(in {left}; {tier})."
+            )
+        else:
+            lines.append(f"💰 {who} now owes {amount} more: {ref} crossed {tier}, {by}.")
+    text = "\n".join(lines) or f"💰 {ref}: a credit tier's crossing no longer holds."
+    return Message(text=mrkdwn.plain(text), blocks=[section(text)])
+
+
+def extra_credit(customer: Customer, crossing: TierCrossing) -> str | None:
+    """What crossing a tier adds to the credit, in the customer's currency (``None``: no
+    fee on file): the tier's share of the period's fee less the share of the tier before."""
+    fee, terms = customer.fee, customer.policy.uptime
+    if fee is None or terms is None:
+        return None
+    tiers = list(terms.credits)
+    index = tiers.index(crossing.tier)
+    before = tiers[index - 1].percent if index else Decimal(0)
+    basis = fee.monthly if terms.period == "month" else fee.annual
+    return amount_text(basis * (crossing.tier.percent - before) / 100, fee.currency)
 
 
 def _made_late(

@@ -26,8 +26,10 @@ from bot.digest.sender import DigestSender
 from bot.reminders import service
 from bot.reminders.service import Due
 from bot.sla.reminders import ReminderKind
-from bot.slack.blocks import Message, reminder_message
-from bot.slack.delivery import Posted, Retry, retry_at
+from bot.sla.timers import BudgetTimer
+from bot.slack.blocks import Message, budget_message, manager_message, reminder_message
+from bot.slack.channels import SLACK_FAILURES
+from bot.slack.delivery import Delivery, Failed, Posted, Retry, retry_at
 from bot.tasks import service as tasks
 from bot.tasks.service import TaskRunner
 
@@ -76,6 +78,11 @@ class Reminders:
 
     def message(self, worker: Worker, due: Due) -> Message:
         r = due.reminder
+        if due.timer is BudgetTimer.BUDGET:
+            return budget_message(
+                due.incident, due.kind, r.deadline_at, r.due_at, worker.ctx.clock.now(),
+                late=r.late,
+            )  # fmt: skip
         return reminder_message(
             due.incident, due.timer, due.kind, r.step, r.deadline_at, r.due_at,
             worker.ctx.clock.now(), late=r.late, retried=r.last_error is not None,
@@ -86,6 +93,9 @@ class Reminders:
         ctx, me, r, view = worker.ctx, worker.worker_id, due.reminder, due.incident
         if not due.holds:
             service.drop(ctx, due, me)
+            return
+        if due.timer is BudgetTimer.DM:
+            self.tell_managers(worker, due)
             return
         channel = view.channel_id or worker.settings.announce_channel
         if channel is None:
@@ -122,6 +132,45 @@ class Reminders:
             outcome = outcome.gave_up(r.attempts)
         service.fail(ctx, due, me, outcome.reason)
         log.error("reminder %s of %s failed: %s", r.dedupe_key, view.ref, outcome.reason)
+
+    def tell_managers(self, worker: Worker, due: Due) -> None:
+        """The amounts at stake, by direct message to each manager (SLABOT_MANAGERS), each
+        once: a retried row first looks for its key in each manager's conversation, so
+        those already told are not told again. Never in a channel: no fallback."""
+        ctx, me, r, view = worker.ctx, worker.worker_id, due.reminder, due.incident
+        managers = worker.settings.managers
+        if not managers:
+            service.drop(ctx, due, me)
+            return
+        if not service.renew(ctx, due, me):
+            return
+        message = manager_message(view, due.kind, r.deadline_at, ctx.clock.now())
+        direct = Delivery(worker.client, worker.channels, event_type=METADATA_EVENT)
+        outcome: Posted | Retry | Failed | None = None
+        for manager in managers:
+            try:
+                channel = worker.client.conversations_open(users=manager)["channel"]["id"]
+            except SLACK_FAILURES as exc:
+                outcome = direct.failure(exc)
+                break
+            outcome = direct.deliver(
+                channel, message, r.dedupe_key, check_first=r.attempts > 1, since=r.due_at
+            )
+            if not isinstance(outcome, Posted):
+                break
+        if isinstance(outcome, Posted):
+            service.sent(ctx, due, me, outcome.channel, outcome.ts)
+            worker.count_posted()
+            return
+        if isinstance(outcome, Retry):
+            not_before = retry_at(outcome, r.attempts, ctx.clock.now())
+            if not_before is not None:
+                service.retry(ctx, due, me, not_before, outcome.reason, counts=outcome.counts)
+                return
+            outcome = outcome.gave_up(r.attempts)
+        reason = outcome.reason if outcome is not None else "no manager"
+        service.fail(ctx, due, me, reason)
+        log.error("manager message %s of %s failed: %s", r.dedupe_key, view.ref, reason)
 
 
 # --- tasks -----------------------------------------------------------------------------------

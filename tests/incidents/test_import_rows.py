@@ -75,7 +75,7 @@ def _write_one(session, record, ctx: Context, now: dt.datetime) -> None:
                         incident_id=incident.id, at=at, actor="import", kind=kind, text=text_
                     )
                 )
-        sync(session, incident, ctx.contracts, now)
+        sync(session, incident, ctx.contracts, now, budget=False)
         return
     compared = (
         "title", "severity", "declared_at", "impact_start", "acknowledged_at", "restored_at",
@@ -105,7 +105,7 @@ def _write_one(session, record, ctx: Context, now: dt.datetime) -> None:
             before={k: before[k] for k in changed}, after={k: after[k] for k in changed},
         )
     )  # fmt: skip
-    sync(session, incident, ctx.contracts, now)
+    sync(session, incident, ctx.contracts, now, budget=False)
 
 
 # --- random histories ------------------------------------------------------------------------
