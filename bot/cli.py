@@ -745,17 +745,43 @@ _BATCH = click.option(
     show_default=True,
     help="Posts in flight at once.",
 )
-def worker_command(poll: float, batch: int, concurrency: int) -> None:
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    help="Serve Prometheus metrics at http://HOST:PORT/metrics (0: any free port).",
+)
+@click.option(
+    "--metrics-host",
+    default="0.0.0.0",
+    show_default=True,
+    help="Interface the metrics listen on, with --metrics-port.",
+)
+def worker_command(
+    poll: float, batch: int, concurrency: int, metrics_port: int | None, metrics_host: str
+) -> None:
     """Post reminders as they fall due, each once (run one or more; SIGTERM stops cleanly)."""
     from bot.context import build_context
     from config.settings import get_settings
 
     settings = get_settings()
     _logging(settings)
-    worker = _worker(build_context(settings), settings, poll, batch, concurrency)
+    ctx = build_context(settings)
+    worker = _worker(ctx, settings, poll, batch, concurrency)
     worker.install_signal_handlers()
+    server = None
+    if metrics_port is not None:
+        from bot.metrics import serve_in_background
+
+        server = serve_in_background(ctx, settings, host=metrics_host, port=metrics_port)
+        click.echo(
+            f"slabot: metrics at http://{metrics_host}:{server.effective_port}/metrics", err=True
+        )
     click.echo(f"slabot: worker {worker.worker_id} posting reminders", err=True)
-    worker.run()
+    try:
+        worker.run()
+    finally:
+        if server is not None:
+            server.close()
 
 
 @main.command("run")

@@ -18,6 +18,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Protocol
 
+from bot import metrics
 from bot.context import Context
 from bot.digest import service as digests
 from bot.digest.sender import DigestSender
@@ -103,6 +104,9 @@ class Reminders:
                 )
                 return
             worker.count_posted()
+            if not outcome.already:
+                lag = (ctx.clock.now() - r.due_at).total_seconds()
+                metrics.observe_reminder_lag(due.kind.value, lag)
             if due.kind is ReminderKind.BREACH and not outcome.already:
                 worker.refresh_card(view)
             return

@@ -229,3 +229,32 @@ def test_end_to_end_serve_and_two_workers_post_one_breach_notice_at_its_deadline
     assert len(keys) == len(set(keys))
     database.dispose()
     web.stop()
+
+
+def test_slabot_worker_serves_its_own_metrics_with_the_lag_of_what_it_posted(
+    db, contracts, slack, start
+):
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    ctx = Context(db, contracts, SystemClock())
+    started = ctx.clock.now() - dt.timedelta(minutes=31)  # past its response target
+    view = service.declare(ctx, title="Checkout down", severity=1, actor="U1", started_at=started)
+    service.set_slack_card(ctx, view.ref, channel_id="C0INC", card_ts=None)
+    worker = start(db.url, "worker", "--poll", "0.1", "--metrics-port", "0",
+                   "--metrics-host", "127.0.0.1")  # fmt: skip
+    port = worker.wait_for(r"metrics at http://127\.0\.0\.1:(\d+)/metrics").group(1)
+
+    def breach_lags() -> float:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+        return sum(
+            s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if s.name == "slabot_reminder_lag_seconds_count" and s.labels == {"kind": "breach"}
+        )
+
+    wait_until(lambda: breach_lags() == 1)
+    assert worker.stop() == 0
