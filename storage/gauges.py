@@ -22,11 +22,16 @@ from storage.models import (
     LeasedRow,
     OutboxStatus,
     Reminder,
+    Task,
     Timer,
     WorkerHeartbeat,
 )
 
-OUTBOXES: dict[str, type[LeasedRow]] = {"reminders": Reminder, "digests": DigestDelivery}
+OUTBOXES: dict[str, type[LeasedRow]] = {
+    "reminders": Reminder,
+    "digests": DigestDelivery,
+    "tasks": Task,
+}
 """The leased outboxes whose depth is measured, by the name the metric's label gives them."""
 
 _LIVE = (OutboxStatus.PENDING, OutboxStatus.CLAIMED, OutboxStatus.FAILED)

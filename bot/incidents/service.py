@@ -44,6 +44,7 @@ from bot.incidents.views import (
     evaluate,
     make_view,
 )
+from bot.paging import service as paging
 from bot.reports.figures import Figures, figures, shown_periods
 from bot.sla.contract import Contract, contracts_touched, missing_level
 from bot.sla.incident import plan_incident_reminders
@@ -330,6 +331,7 @@ def _restore(
         _check(incident, now)
         _end_pause(session, incident, at, actor)
     _event(session, incident, at, actor, EventKind.RESTORED)
+    paging.resolve_on_restore(session, incident, now)  # resolve what an escalation paged
 
 
 def _end_pause(session: Session, incident: Incident, at: dt.datetime, actor: str) -> None:

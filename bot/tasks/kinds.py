@@ -5,3 +5,5 @@ Each feature that schedules tasks adds its module here, so every process that ru
 """
 
 from __future__ import annotations
+
+import bot.paging.handlers  # noqa: F401  (page_pagerduty, page_opsgenie)

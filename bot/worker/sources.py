@@ -24,6 +24,7 @@ from bot import metrics
 from bot.context import Context
 from bot.digest import service as digests
 from bot.digest.sender import DigestSender
+from bot.paging import service as paging
 from bot.reminders import service
 from bot.reminders.service import Due
 from bot.sla.reminders import ReminderKind
@@ -102,7 +103,8 @@ class Reminders:
             check_first=r.attempts > 1, since=r.due_at,
         )  # fmt: skip
         if isinstance(outcome, Posted):
-            if not service.sent(ctx, due, me, outcome.channel, outcome.ts):
+            pages = paging.services(worker.settings)
+            if not service.sent(ctx, due, me, outcome.channel, outcome.ts, pages=pages):
                 log.warning(
                     "reminder %s was posted but its claim had been taken over", r.dedupe_key
                 )
