@@ -17,7 +17,9 @@ answers scriptable, each API checked as its documentation describes it.
 from __future__ import annotations
 
 import json
+import random
 import threading
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -50,11 +52,22 @@ class PageCall:
 
 
 class _StandIn:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: tuple[float, float] | None = None,
+        seed: int = 0,
+    ):
         self._http = HttpServer(self._serve, host, port)
         self._lock = threading.Lock()
         self._script: deque[Reply] = deque()
         self.calls: list[PageCall] = []
+        self.latency = latency
+        """Seconds (at random between the two) each call takes to answer, after it was
+        received and recorded: as a real service's would, so a drill's kills land while a
+        page is in flight."""
+        self._random = random.Random(seed)
 
     def start(self) -> Self:
         self._http.start()
@@ -102,6 +115,9 @@ class _StandIn:
             status = answer.status if answer else None
             auth = request.headers.get("authorization")
             self.calls.append(PageCall(path, recorded, auth, query_params, status))
+            wait = self._random.uniform(*self.latency) if self.latency else 0.0
+        if wait:
+            time.sleep(wait)
         return answer
 
     def answer(self, path: str, body: dict[str, Any], request: Request) -> Answer:
