@@ -27,11 +27,25 @@ if TYPE_CHECKING:
 
     from bot.incidents.views import IncidentView
     from config.settings import Settings
-    from storage.models import Incident, Reminder
+    from storage.models import Incident, Reminder, Task
 
 KINDS = {"pagerduty": "page_pagerduty", "opsgenie": "page_opsgenie"}
 """Each paging service's task kind."""
 NAMES = {"pagerduty": "PagerDuty", "opsgenie": "Opsgenie"}
+
+
+def failure(task: Task) -> str | None:
+    """A failed page in a sentence (App Home), or ``None`` for a task that is not a page."""
+    service = next((s for s, kind in KINDS.items() if kind == task.kind), None)
+    if service is None:
+        return None
+    p = task.payload or {}
+    action = "page" if p.get("action") == "trigger" else "resolve"
+    return (
+        f"The {NAMES[service]} {action} of {p.get('ref', '?')} could not be sent: "
+        f"{task.last_error or 'no reason recorded'} (`slabot doctor --retry-failed` sends it "
+        "again once the cause is fixed)"
+    )
 
 
 def services(settings: Settings) -> list[str]:

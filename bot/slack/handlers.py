@@ -25,6 +25,7 @@ from bot.errors import Refusal
 from bot.incidents import corrections, service
 from bot.incidents.corrections import Correction
 from bot.incidents.views import TIMER_WORDS, IncidentView
+from bot.paging import service as paging
 from bot.parse import parse_instant, parse_when
 from bot.reminders import service as reminders
 from bot.reports import service as reports
@@ -631,6 +632,9 @@ def home_view(edge: Edge, user: str):
     problems = [
         f"• Reminder for *{escape(state.refs.get(r.incident_id, '?'))}* could not be posted: {escape(r.last_error or '')}"
         for r in state.failed[:10]
+    ]
+    problems += [
+        f"• {escape(failure)}" for t in state.failed_tasks[:10] if (failure := paging.failure(t))
     ]
     if not state.workers:
         alive = int(reminders.ALIVE_WITHIN.total_seconds())

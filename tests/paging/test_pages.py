@@ -5,6 +5,7 @@ outbox; a restore resolves them. Against local stand-ins of both APIs
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 
 import pytest
@@ -236,3 +237,22 @@ def test_each_escalation_is_one_trigger_of_the_same_alert(ctx, clock, slack, pag
         "progress", "response",
     ]  # fmt: skip
     assert {t["dedup_key"] for t in triggers} == {ref} and pagerduty.alerts == {ref: "triggered"}
+
+
+def test_app_home_shows_a_failed_page(ctx, clock, slack, opsgenie):
+    from bot.slack.app import build_app
+    from bot.slack.handlers import home_view
+
+    settings = make_settings(
+        slack, SLABOT_OPSGENIE_API_KEY="wrong-genie-key", SLABOT_OPSGENIE_API_URL=opsgenie.base_url
+    )
+    ref = declare(ctx)
+    clock.set(ESCALATES)
+    worker(ctx, settings).run_once()
+    _, edge = build_app(ctx, settings)
+    text = json.dumps(home_view(edge, "U1").to_dict(), ensure_ascii=False)
+    assert (
+        f"The Opsgenie page of {ref} could not be sent: Opsgenie refused it: 401 Could not "
+        "authenticate (`slabot doctor --retry-failed`"
+    ) in text
+    assert "wrong-genie-key" not in text
