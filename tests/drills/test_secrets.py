@@ -1,9 +1,10 @@
 """Secrets never reach a log line or a message: the bot runs with known token values and a
 database password through its error paths — Slack refusing the token, Slack failing (5xx),
 an unreachable database, bad settings, an exception in a handler, a forged request,
-``slabot doctor``, ``/healthz``, pages refused and failing, ``/metrics`` — with every logger at DEBUG (slack_sdk's, Bolt's and
-SQLAlchemy's included), and the values are searched for in every log record (tracebacks
-included), every CLI output, every HTTP answer and everything sent to the fake Slack."""
+``slabot doctor``, ``/healthz``, pages refused and failing, ``/metrics`` — with every logger
+at DEBUG (slack_sdk's, Bolt's and SQLAlchemy's included), and the values are searched for in
+every log record (tracebacks included), every CLI output, every HTTP answer and everything
+sent to the fake Slack."""
 
 from __future__ import annotations
 
