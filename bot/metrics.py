@@ -86,6 +86,10 @@ def record_page(service: str, action: str, outcome: str) -> None:
 for _source in HOOK_SOURCES:  # every series exists from the start, at 0
     for _outcome in HOOK_OUTCOMES:
         HOOK_REQUESTS.labels(_source, _outcome)
+for _service in ("pagerduty", "opsgenie"):
+    for _action in ("trigger", "resolve"):
+        for _outcome in ("sent", "retry", "failed"):
+            PAGES.labels(_service, _action, _outcome)
 
 
 class Database:

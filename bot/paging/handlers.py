@@ -12,7 +12,7 @@ from urllib.parse import quote
 from bot import metrics
 from bot.paging.send import Accepted, post_json
 from bot.paging.service import KINDS, NAMES
-from bot.slack.delivery import Failed, Retry
+from bot.slack.delivery import Failed, Retry, retry_at
 from bot.tasks.registry import Done, TaskRun, handles
 from storage import queries, tasks
 from storage.models import OutboxStatus
@@ -41,7 +41,7 @@ def page_opsgenie(run: TaskRun) -> Done | Retry | Failed:
 
 
 def _page(run: TaskRun, service: str) -> Done | Retry | Failed:
-    p, name = run.payload, NAMES[service]
+    p, name, now = run.payload, NAMES[service], run.ctx.clock.now
     action = p.get("action")
     if action == "trigger" and _restored(run):
         return Done({"skipped": f"{p.get('ref')} was restored before the page went out"})
@@ -54,10 +54,11 @@ def _page(run: TaskRun, service: str) -> Done | Retry | Failed:
         metrics.record_page(service, str(action), "sent")
         log.info("%s: %s of %s sent", name, action, p.get("ref"))
         return Done({"status": outcome.status, "answer": outcome.body})
-    metrics.record_page(service, str(action), "retry" if isinstance(outcome, Retry) else "failed")
+    again = isinstance(outcome, Retry) and retry_at(outcome, run.task.attempts, now()) is not None
+    metrics.record_page(service, str(action), "retry" if again else "failed")
     if isinstance(outcome, Failed):
         log.error("%s page of %s (%s) failed: %s", name, p.get("ref"), action, outcome.reason)
-    return outcome
+    return outcome  # a Retry given up on is logged as failed by the task runner
 
 
 def _pagerduty(settings: Settings, p: dict) -> Accepted | Retry | Failed:

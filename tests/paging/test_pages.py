@@ -256,3 +256,25 @@ def test_app_home_shows_a_failed_page(ctx, clock, slack, opsgenie):
         "authenticate (`slabot doctor --retry-failed`"
     ) in text
     assert "wrong-genie-key" not in text
+
+
+def test_a_service_down_for_good_fails_the_page_after_the_last_attempt(
+    ctx, clock, slack, pagerduty
+):
+    from bot.slack.delivery import MAX_ATTEMPTS
+
+    settings = settings_for(slack, pagerduty)
+    declare(ctx)
+    pagerduty.script(*[Reply(503, {"message": "down"})] * MAX_ATTEMPTS)
+    retried, failed = (pages_counted("pagerduty", "trigger", o) for o in ("retry", "failed"))
+    clock.set(ESCALATES)
+    for _ in range(MAX_ATTEMPTS):
+        worker(ctx, settings).run_once()
+        [task] = page_tasks(ctx)
+        if task.next_attempt_at is not None and task.status == "pending":
+            clock.set(max(clock.now(), task.next_attempt_at))
+    assert (task.status, task.attempts) == ("failed", MAX_ATTEMPTS)
+    assert task.last_error == f"PagerDuty answered 503 (down) (after {MAX_ATTEMPTS} attempts)"
+    assert pages_counted("pagerduty", "trigger", "retry") == retried + MAX_ATTEMPTS - 1
+    assert pages_counted("pagerduty", "trigger", "failed") == failed + 1
+    assert len(pagerduty.calls) == MAX_ATTEMPTS and pagerduty.alerts == {}
