@@ -82,6 +82,7 @@ class Reminders:
             due.incident, due.timer, due.kind, r.step, r.deadline_at, r.due_at,
             worker.ctx.clock.now(), late=r.late, retried=r.last_error is not None,
             escalation=worker.settings.escalation, recorded_at=r.created_at,
+            paging=[paging.NAMES[p] for p in paging.services(worker.settings)],
         )  # fmt: skip
 
     def handle(self, worker: Worker, due: Due) -> None:

@@ -117,6 +117,12 @@ def test_an_escalation_pages_both_services_once_and_a_restore_resolves_both(
     assert pagerduty.alerts == {ref: "triggered"} and opsgenie.alerts == {ref: "open"}
     assert pages_counted("pagerduty", "trigger", "sent") == sent_before + 1
     assert {t.status for t in page_tasks(ctx)} == {"sent"}
+    said = [m.get("text", "") for m in slack.messages("C0INC")]
+    [escalation] = [t for t in said if "is still past the response target" in t]
+    blocks = json.dumps(slack.messages("C0INC")[said.index(escalation)].get("blocks"))
+    assert f"Paging PagerDuty and Opsgenie ({ref})." in blocks
+    assert not any("Paging" in json.dumps(m.get("blocks")) for m in slack.messages("C0INC")
+                   if "is still past" not in m.get("text", ""))  # fmt: skip
 
     clock.set(ESCALATES + dt.timedelta(minutes=5))
     service.restore(ctx, ref, "U1")
@@ -137,6 +143,7 @@ def test_without_keys_nothing_is_paged_or_scheduled(ctx, clock, slack, pagerduty
     service.restore(ctx, ref, "U1")
     worker(ctx, settings).run_once()
     assert page_tasks(ctx) == [] and pagerduty.calls == []
+    assert not any("Paging" in json.dumps(m.get("blocks")) for m in slack.messages("C0INC"))
 
 
 def test_a_restore_of_an_incident_never_paged_resolves_nothing(ctx, clock, slack, pagerduty):
