@@ -17,7 +17,7 @@ from bot.incidents.views import IncidentView, build_views
 from bot.paging import service as paging
 from bot.sla.reminders import ReminderKind
 from bot.sla.timers import TimerKind
-from bot.text import format_local, format_span
+from bot.text import format_local, format_span, plural
 from storage import outbox, queries, tasks
 from storage.models import NoticedBy, Reminder, Task
 
@@ -239,18 +239,12 @@ class Health:
                 "reminders are not going out (start `slabot worker`, or use `slabot run`)"
             )
         if self.failed_count:
-            found.append(
-                f"{self.failed_count} reminder{'s' if self.failed_count != 1 else ''} "
-                "could not be posted"
-            )
+            found.append(f"{plural(self.failed_count, 'reminder')} could not be posted")
         if self.failed_tasks_count:
-            found.append(
-                f"{self.failed_tasks_count} task{'s' if self.failed_tasks_count != 1 else ''} "
-                "could not be done"
-            )
+            found.append(f"{plural(self.failed_tasks_count, 'task')} could not be done")
         if self.overdue:
             found.append(
-                f"{self.overdue} reminder{'s are' if self.overdue != 1 else ' is'} more than "
+                f"{plural(self.overdue, 'reminder', verb='is')} more than "
                 f"{int(LATE_AFTER.total_seconds())} seconds overdue"
             )
         return found
@@ -313,7 +307,9 @@ class Health:
         """`slabot doctor`: one line per thing looked at, then the problems and the verdict."""
         problems = self.problems
         verdict = [f"problem    {problem}" for problem in problems]
-        verdict.append("healthy" if not problems else f"unhealthy: {len(problems)} problem(s)")
+        verdict.append(
+            "healthy" if not problems else f"unhealthy: {plural(len(problems), 'problem')}"
+        )
         if self._stopped:
             return verdict
         schema = f", schema {self.schema[0]} (current)" if self.schema else ""
