@@ -6,5 +6,5 @@ Each feature that schedules tasks adds its module here, so every process that ru
 
 from __future__ import annotations
 
-import bot.paging.handlers  # noqa: F401  (page_pagerduty, page_opsgenie)
+import bot.paging.handlers  # (page_pagerduty, page_opsgenie)
 import bot.slack.postmortem  # noqa: F401  (postmortem_draft)
