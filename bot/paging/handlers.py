@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from bot import metrics
 from bot.paging.send import Accepted, post_json
-from bot.paging.service import KINDS, NAMES
+from bot.paging.service import KINDS, NAMES, paged
 from bot.slack.delivery import Failed, Retry, retry_at
 from bot.tasks.registry import Done, TaskRun, handles
 from storage import queries, tasks
@@ -53,7 +53,9 @@ def _page(run: TaskRun, service: str) -> Done | Retry | Failed:
     if isinstance(outcome, Accepted):
         metrics.record_page(service, str(action), "sent")
         log.info("%s: %s of %s sent", name, action, p.get("ref"))
-        return Done({"status": outcome.status, "answer": outcome.body})
+        task, at = run.task, now()
+        then = (lambda session: paged(session, task, at)) if task.incident_id else None
+        return Done({"status": outcome.status, "answer": outcome.body}, then=then)
     again = isinstance(outcome, Retry) and retry_at(outcome, run.task.attempts, now()) is not None
     metrics.record_page(service, str(action), "retry" if again else "failed")
     if isinstance(outcome, Failed):

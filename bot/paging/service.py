@@ -48,6 +48,24 @@ def failure(task: Task) -> str | None:
     )
 
 
+def paged(session: Session, task: Task, at: dt.datetime) -> None:
+    """The timeline event of a page sent (or an alert resolved), written in the transaction
+    that marks its task done: once, like the page."""
+    from storage.models import EventKind, TimelineEvent
+
+    service = next(s for s, kind in KINDS.items() if kind == task.kind)
+    p = task.payload or {}
+    if p.get("action") == "trigger":
+        text = f"{NAMES[service]}: the {p.get('timer')} target's {p.get('escalation')}"
+    else:
+        text = f"{NAMES[service]}: alert resolved, service restored"
+    event = TimelineEvent(
+        incident_id=task.incident_id, at=at, actor="slabot", kind=EventKind.PAGED, text=text,
+        recorded_at=at,
+    )  # fmt: skip
+    session.add(event)
+
+
 def services(settings: Settings) -> list[str]:
     """The paging services this deployment has keys for."""
     found = []

@@ -14,12 +14,13 @@ from prometheus_client import REGISTRY
 from bot.clock import ManualClock
 from bot.context import Context
 from bot.incidents import service
+from bot.incidents.render import PLAIN, event_line
 from bot.paging.loopback import OpsgenieAlerts, PagerDutyEvents, Reply
 from bot.reminders import service as reminders
 from bot.slack.app import make_client
 from bot.slack.loopback import LoopbackSlack
 from bot.worker import Worker
-from storage import tasks
+from storage import queries, tasks
 from tests.conftest import T0
 from tests.slack.conftest import BOT_TOKEN, make_settings
 
@@ -133,6 +134,17 @@ def test_an_escalation_pages_both_services_once_and_a_restore_resolves_both(
     assert close.path == f"/v2/alerts/{ref}/close" and close.query == {"identifierType": "alias"}
     assert pagerduty.alerts == {ref: "resolved"} and opsgenie.alerts == {ref: "closed"}
     assert len(pagerduty.calls) == 2 and len(opsgenie.calls) == 2
+    # Each page, and each resolve, is in the incident's timeline once, by slabot.
+    with ctx.db.read() as session:
+        events = [e for e in queries.timeline(session, 1) if e.kind == "paged"]
+    assert sorted((e.actor, e.text) for e in events) == [
+        ("slabot", "Opsgenie: alert resolved, service restored"),
+        ("slabot", "Opsgenie: the response target's escalation 1"),
+        ("slabot", "PagerDuty: alert resolved, service restored"),
+        ("slabot", "PagerDuty: the response target's escalation 1"),
+    ]
+    line = event_line(next(e for e in events if e.text.startswith("PagerDuty: the")), PLAIN)
+    assert line.endswith("· slabot paged: PagerDuty: the response target's escalation 1")
 
 
 def test_without_keys_nothing_is_paged_or_scheduled(ctx, clock, slack, pagerduty):
