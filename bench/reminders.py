@@ -127,10 +127,19 @@ def generate(database: Database, slack: LoopbackSlack, incidents: int, base: dt.
 
 
 class WorkerProcess:
-    def __init__(self, database_url: str, slack: LoopbackSlack, folder: Path, options: list[str]):
+    def __init__(
+        self,
+        database_url: str,
+        slack: LoopbackSlack,
+        folder: Path,
+        options: list[str],
+        settings: dict[str, str] | None = None,
+    ):
+        """``settings``: more slabot settings for the worker (the paging drill's keys)."""
         env = {k: v for k, v in os.environ.items() if k not in HOW_TO_SET}
         env.update(DATABASE_URL=database_url, SLACK_BOT_TOKEN=TOKEN,
-                   SLACK_API_URL=slack.api_url, SLABOT_DEFAULT_POLICY="messaging-platform")  # fmt: skip
+                   SLACK_API_URL=slack.api_url, SLABOT_DEFAULT_POLICY="messaging-platform",
+                   **(settings or {}))  # fmt: skip
         command = [str(SLABOT)] if SLABOT.exists() else [sys.executable, "-c",
                                                           "from bot.cli import main; main()"]  # fmt: skip
         self.log = (folder / f"worker-{time.monotonic_ns()}.log").open("w+")

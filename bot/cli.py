@@ -1014,6 +1014,30 @@ def console(speed, policy_id, customers_file, database_url, zone) -> None:
 # --- the worker ----------------------------------------------------------------------------
 
 
+_METRICS_PORT = click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    help="Serve Prometheus metrics at http://HOST:PORT/metrics (0: any free port).",
+)
+_METRICS_HOST = click.option(
+    "--metrics-host",
+    default="0.0.0.0",
+    show_default=True,
+    help="Interface the metrics listen on, with --metrics-port.",
+)
+
+
+def _serve_metrics(ctx, settings, host: str, port: int | None):
+    """With ``--metrics-port``: /metrics on a port of its own, on a thread; the server."""
+    if port is None:
+        return None
+    from bot.metrics import serve_in_background
+
+    server = serve_in_background(ctx, settings, host=host, port=port)
+    click.echo(f"slabot: metrics at http://{host}:{server.effective_port}/metrics", err=True)
+    return server
+
+
 def _worker(ctx, settings, poll: float, batch: int, concurrency: int = 4):
     from bot.worker import Worker, worker_client
 
@@ -1053,17 +1077,27 @@ _BATCH = click.option(
     show_default=True,
     help="Posts in flight at once.",
 )
-def worker_command(poll: float, batch: int, concurrency: int) -> None:
+@_METRICS_PORT
+@_METRICS_HOST
+def worker_command(
+    poll: float, batch: int, concurrency: int, metrics_port: int | None, metrics_host: str
+) -> None:
     """Post reminders as they fall due, each once (run one or more; SIGTERM stops cleanly)."""
     from bot.context import build_context
     from config.settings import get_settings
 
     settings = get_settings()
     _logging(settings)
-    worker = _worker(build_context(settings), settings, poll, batch, concurrency)
+    ctx = build_context(settings)
+    worker = _worker(ctx, settings, poll, batch, concurrency)
     worker.install_signal_handlers()
+    server = _serve_metrics(ctx, settings, metrics_host, metrics_port)
     click.echo(f"slabot: worker {worker.worker_id} posting reminders", err=True)
-    worker.run()
+    try:
+        worker.run()
+    finally:
+        if server is not None:
+            server.close()
 
 
 @main.command("run")
@@ -1078,7 +1112,16 @@ def worker_command(poll: float, batch: int, concurrency: int) -> None:
 )
 @click.option("--host", default="0.0.0.0", show_default=True, help="Interface, with --http.")
 @_POLL
-def run_command(http: bool, port: int | None, host: str, poll: float) -> None:
+@_METRICS_PORT
+@_METRICS_HOST
+def run_command(
+    http: bool,
+    port: int | None,
+    host: str,
+    poll: float,
+    metrics_port: int | None,
+    metrics_host: str,
+) -> None:
     """The Slack app and the reminder worker in one process: the one command for a small team.
 
     Socket Mode by default (SLACK_APP_TOKEN; no public URL needed). SIGTERM or Ctrl-C stops
@@ -1111,6 +1154,7 @@ def run_command(http: bool, port: int | None, host: str, poll: float) -> None:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, shut_down)
+    metrics_server = _serve_metrics(ctx, settings, metrics_host, metrics_port)
     thread = worker.start()
     failure = None
     try:
@@ -1138,6 +1182,8 @@ def run_command(http: bool, port: int | None, host: str, poll: float) -> None:
     finally:
         worker.stop.set()
         thread.join(timeout=30)
+        if metrics_server is not None:
+            metrics_server.close()
         if not edge.wait_idle(timeout=20):
             click.echo("slabot: stopped with work still running after 20 s", err=True)
     if failure:

@@ -44,6 +44,11 @@ HOW_TO_SET = {
     "SLABOT_LOG_FORMAT": "text (one line per record) or json (one JSON object per line)",
     "SLABOT_HEALTH_TOKEN": "a long random string a monitor sends as Authorization: Bearer <token>",
     "SLABOT_ARCHIVE_AFTER": "how long after an incident is resolved its channel is archived, e.g. 7d, 12h or 1d 12h, or off",
+    "SLABOT_METRICS_TOKEN": "a long random string Prometheus sends as Authorization: Bearer <token>",
+    "SLABOT_PAGERDUTY_ROUTING_KEY": "the Integration Key of a PagerDuty service's Events API v2 integration",
+    "SLABOT_PAGERDUTY_EVENTS_URL": "PagerDuty's Events API v2 URL, e.g. https://events.pagerduty.com/v2/enqueue",
+    "SLABOT_OPSGENIE_API_KEY": "the API key of an Opsgenie API integration",
+    "SLABOT_OPSGENIE_API_URL": "Opsgenie's API base URL, e.g. https://api.opsgenie.com (EU: https://api.eu.opsgenie.com)",
 }
 
 
@@ -109,6 +114,20 @@ class Settings(BaseSettings):
     )
     health_token: SecretStr | None = Field(default=None, validation_alias="SLABOT_HEALTH_TOKEN")
     archive_after: str = Field(default="off", validation_alias="SLABOT_ARCHIVE_AFTER")
+    metrics_token: SecretStr | None = Field(default=None, validation_alias="SLABOT_METRICS_TOKEN")
+    pagerduty_routing_key: SecretStr | None = Field(
+        default=None, validation_alias="SLABOT_PAGERDUTY_ROUTING_KEY"
+    )
+    pagerduty_events_url: str = Field(
+        default="https://events.pagerduty.com/v2/enqueue",
+        validation_alias="SLABOT_PAGERDUTY_EVENTS_URL",
+    )
+    opsgenie_api_key: SecretStr | None = Field(
+        default=None, validation_alias="SLABOT_OPSGENIE_API_KEY"
+    )
+    opsgenie_api_url: str = Field(
+        default="https://api.opsgenie.com", validation_alias="SLABOT_OPSGENIE_API_URL"
+    )
 
     _split_lists = field_validator("responders", "admins", "managers", "escalation", mode="before")(
         _list
@@ -127,6 +146,18 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("pagerduty_events_url", "opsgenie_api_url")
+    @classmethod
+    def _page_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("pagerduty_routing_key", "opsgenie_api_key")
+    @classmethod
+    def _page_key(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
 
     @field_validator("database_url")
     @classmethod
@@ -151,7 +182,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("health_token")
+    @field_validator("health_token", "metrics_token")
     @classmethod
     def _health_token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value().strip():

@@ -94,8 +94,8 @@ class Drill:
         self.base_url, self.web = serve(self.url, customers, self.slack, self.folder)
         return self.base_url
 
-    def worker(self, *options: str) -> WorkerProcess:
-        process = WorkerProcess(self.url, self.slack, self.folder, list(options))
+    def worker(self, *options: str, settings: dict[str, str] | None = None) -> WorkerProcess:
+        process = WorkerProcess(self.url, self.slack, self.folder, list(options), settings)
         self.processes.append(process)
         return process
 

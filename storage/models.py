@@ -115,6 +115,9 @@ class EventKind(StrEnum):
     CORRECTED = "corrected"
     """A correction of the record: ``before``/``after`` hold the fields changed (old → new,
     instants as ISO-8601, ``null`` for none), ``text`` the reason given."""
+    PAGED = "paged"
+    """A paging service was paged, or its alert resolved (``bot.paging``): ``text`` says
+    which and why, the actor is ``slabot``."""
 
 
 class TimelineEvent(SQLModel, table=True):

@@ -102,6 +102,7 @@ def event_text(event: TimelineEvent, style: Style) -> str:
         EventKind.RESUMED: "resumed the timers", EventKind.RESTORED: "restored service",
         EventKind.RESOLVED: "resolved", EventKind.EXCLUDED: "excluded it from uptime",
         EventKind.INCLUDED: "counted it in uptime again", EventKind.REIMPORTED: "re-imported",
+        EventKind.PAGED: "paged",
     }[kind]  # fmt: skip
     return f"{label}: {text}" if text else label
 

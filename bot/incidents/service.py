@@ -46,6 +46,7 @@ from bot.incidents.views import (
     evaluate,
     make_view,
 )
+from bot.paging import service as paging
 from bot.parse import parse_severity
 from bot.reports.figures import Figures, figures, shown_periods
 from bot.sla.contract import Contract, contracts_touched, levels_accepted, missing_level
@@ -373,6 +374,7 @@ def _restore(
         _check(incident, now)
         _end_pause(session, incident, at, actor)
     _event(session, incident, at, actor, EventKind.RESTORED)
+    paging.resolve_on_restore(session, incident, now)  # resolve what an escalation paged
 
 
 def _end_pause(session: Session, incident: Incident, at: dt.datetime, actor: str) -> None:

@@ -8,11 +8,13 @@ escalation of a breached timer is written.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.context import Context
 from bot.incidents.service import note_breach, sync
 from bot.incidents.views import IncidentView, build_views
+from bot.paging import service as paging
 from bot.sla.reminders import ReminderKind
 from bot.sla.timers import BudgetTimer, TimerKind
 from bot.text import format_local, format_span, plural
@@ -84,16 +86,27 @@ def claim(ctx: Context, worker_id: str, limit: int = 20) -> list[Due]:
     return [Due(r, views[r.incident_id]) for r in claimed]
 
 
-def sent(ctx: Context, due: Due, worker_id: str, channel: str, ts: str | None) -> bool:
+def sent(
+    ctx: Context,
+    due: Due,
+    worker_id: str,
+    channel: str,
+    ts: str | None,
+    *,
+    pages: Sequence[str] = (),
+) -> bool:
     """Record the post; ``False`` if the claim was lost meanwhile. A breach notice or an
     escalation records the breach it announced (``storage.models.Breach``: the first
     sighting is kept) and re-plans its incident in the same transaction: that writes the
     next escalation, or brings the next credit-tier crossings into the plan (a warning
-    implies nothing new)."""
+    implies nothing new). An escalation also schedules a page to each of ``pages``
+    (``bot.paging``), in the same transaction: once per escalation."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         if not outbox.claims.mark_sent(session, due.reminder.id, worker_id, now, channel, ts):
             return False
+        if due.kind is ReminderKind.ESCALATION and pages:
+            paging.page_escalation(session, pages, due.incident, due.reminder, now)
         if due.kind is not ReminderKind.WARNING:
             incident = queries.incident_by_id(session, due.reminder.incident_id, lock=True)
             timer = (

@@ -22,12 +22,12 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
-from bot import web
+from bot import metrics, web
 from bot.context import Context
 from bot.reminders import service as reminders
 from bot.slack.authz import Permissions
 from bot.slack.channels import IncidentChannels
-from bot.slack.client import check_bot_token, make_client
+from bot.slack.client import MeteredWebClient, check_bot_token, make_client
 from bot.slack.handlers import Edge
 from bot.slack.listeners import register
 from bot.slack.payload import MissingField
@@ -74,7 +74,7 @@ def build_app(
     app = App(
         # Bolt's own client has no token: ``workspace_authorize`` hands it over per request, so no
         # request (and no start-up) waits on Slack answering auth.test.
-        client=WebClient(
+        client=MeteredWebClient(
             base_url=client.base_url, timeout=client.timeout, retry_handlers=client.retry_handlers
         ),
         authorize=workspace_authorize(token, check_bot_token(client)),
@@ -195,7 +195,8 @@ def verify_slack_request(
 def wsgi_app(
     app: App | None, ctx: Context, settings: Settings, *, now: Callable[[], float] = time.time
 ) -> Callable:
-    """Slack's commands, interactivity and events at ``POST /slack/events``; ``GET /healthz``.
+    """Slack's commands, interactivity and events at ``POST /slack/events``; ``GET /healthz``;
+    ``GET /metrics`` (bot/metrics.py).
 
     Every request to ``/slack/events`` is read within ``web.BODY_LIMIT`` and its signature
     checked here, before Bolt parses or logs anything of it: a forged, stale or oversized
@@ -249,7 +250,11 @@ def wsgi_app(
         start_response(wsgi_response.status, wsgi_response.get_headers())
         return wsgi_response.get_body()
 
-    routes = {"/healthz": (("GET", "HEAD"), healthz), SLACK_PATH: (("POST",), slack_events)}
+    routes = {
+        "/healthz": (("GET", "HEAD"), healthz),
+        SLACK_PATH: (("POST",), slack_events),
+        "/metrics": (("GET", "HEAD"), metrics.route(ctx, settings)),
+    }
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         try:

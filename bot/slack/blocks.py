@@ -669,8 +669,11 @@ def reminder_message(
     retried: bool = False,
     escalation: Sequence[str] = (),
     recorded_at: dt.datetime | None = None,
+    paging: Sequence[str] = (),
 ) -> Message:
     """A warning before a deadline, the breach notice at it, or an escalation after it.
+
+    An escalation names the paging services it pages too (``paging``: their names).
 
     Each says which target of which contract, when it is due in the contract's local time
     (a ``<!date>`` token: every reader sees their own), and what to do. A late one says
@@ -709,6 +712,8 @@ def reminder_message(
         audience = " ".join(mention(e) for e in escalation) or "<!here>"
         head = f"🚨 {audience} " + head.removeprefix("🔥 ").removeprefix("📝 ")
     lines = [head, _WHAT_NEXT[timer]]
+    if kind is ReminderKind.ESCALATION and paging:
+        lines.append(f"📟 Paging {' and '.join(paging)} ({escape(view.ref)}).")
     if late and recorded_at is not None and recorded_at > due_at:
         lines.append(f"_({_made_late(view, state, name, recorded_at, zone)})_")
     elif late:

@@ -15,9 +15,29 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
+from bot.metrics import record_slack_error
 from config.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
+
+
+class MeteredWebClient(WebClient):
+    """A ``WebClient`` that counts every failed call in ``slabot_slack_api_errors_total``
+    (bot/metrics.py): Slack's error code, else ``http_<status>``, else the connection
+    error's type. Every Web API call of every method goes through ``api_call``, so this is
+    the one place they are counted."""
+
+    def api_call(self, api_method: str, **kwargs):  # type: ignore[override]
+        try:
+            return super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            error = data.get("error") or f"http_{exc.response.status_code}"
+            record_slack_error(api_method, str(error))
+            raise
+        except OSError as exc:  # timeouts, refused connections
+            record_slack_error(api_method, type(exc).__name__)
+            raise
 
 
 def make_client(
@@ -36,7 +56,7 @@ def make_client(
         handlers.append(ConnectionErrorRetryHandler(max_retry_count=1))
     if retry_rate_limits:
         handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
-    return WebClient(
+    return MeteredWebClient(
         token=token, base_url=settings.slack_api_url, timeout=timeout, retry_handlers=handlers
     )
 

@@ -30,6 +30,7 @@ from bot.incidents.postmortem import request_draft
 from bot.incidents.record import incident_record
 from bot.incidents.views import TIMER_WORDS, IncidentView
 from bot.maintenance import service as windows
+from bot.paging import service as paging
 from bot.parse import parse_ahead, parse_when
 from bot.reminders import service as reminders
 from bot.reports import service as reports
@@ -902,6 +903,9 @@ def home_view(edge: Edge, user: str):
     problems = [
         f"• Reminder for *{escape(state.refs.get(r.incident_id, '?'))}* could not be posted: {escape(r.last_error or '')}"
         for r in state.failed[:10]
+    ]
+    problems += [
+        f"• {escape(failure)}" for t in state.failed_tasks[:10] if (failure := paging.failure(t))
     ]
     if not state.workers:
         alive = int(reminders.ALIVE_WITHIN.total_seconds())

@@ -20,9 +20,11 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Protocol
 
+from bot import metrics
 from bot.context import Context
 from bot.digest import service as digests
 from bot.digest.sender import DigestSender
+from bot.paging import service as paging
 from bot.reminders import service
 from bot.reminders.service import Due
 from bot.sla.reminders import ReminderKind
@@ -87,6 +89,7 @@ class Reminders:
             due.incident, due.timer, due.kind, r.step, r.deadline_at, r.due_at,
             worker.ctx.clock.now(), late=r.late, retried=r.last_error is not None,
             escalation=worker.settings.escalation, recorded_at=r.created_at,
+            paging=[paging.NAMES[p] for p in paging.services(worker.settings)],
         )  # fmt: skip
 
     def handle(self, worker: Worker, due: Due) -> None:
@@ -111,12 +114,16 @@ class Reminders:
             check_first=r.attempts > 1, since=r.due_at,
         )  # fmt: skip
         if isinstance(outcome, Posted):
-            if not service.sent(ctx, due, me, outcome.channel, outcome.ts):
+            pages = paging.services(worker.settings)
+            if not service.sent(ctx, due, me, outcome.channel, outcome.ts, pages=pages):
                 log.warning(
                     "reminder %s was posted but its claim had been taken over", r.dedupe_key
                 )
                 return
             worker.count_posted()
+            if not outcome.already:
+                lag = (ctx.clock.now() - r.due_at).total_seconds()
+                metrics.observe_reminder_lag(due.kind.value, lag)
             if due.kind is ReminderKind.BREACH and not outcome.already:
                 worker.refresh_card(view)
             return

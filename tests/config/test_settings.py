@@ -12,7 +12,10 @@ from config import settings
 from config.contracts import SHIPPED_POLICIES_DIR, ContractError
 from config.settings import HOW_TO_SET, SettingsError, get_contracts, get_settings
 
-SECRETS = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLABOT_HEALTH_TOKEN"]
+SECRETS = [
+    "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLABOT_HEALTH_TOKEN",
+    "SLABOT_METRICS_TOKEN", "SLABOT_PAGERDUTY_ROUTING_KEY", "SLABOT_OPSGENIE_API_KEY",
+]  # fmt: skip
 LISTS = {
     "SLABOT_RESPONDERS": "responders",
     "SLABOT_ADMINS": "admins",
@@ -189,6 +192,9 @@ def test_a_required_secret_that_is_missing_stops_with_one_line(env, name, value)
             "postgresql+psycopg://…",
         ),
         ("SLABOT_HEALTH_TOKEN", "short", "is too short: use at least 16 characters"),
+        ("SLABOT_METRICS_TOKEN", "short", "is too short: use at least 16 characters"),
+        ("SLABOT_PAGERDUTY_EVENTS_URL", "events.pagerduty.com", "must start with http://"),
+        ("SLABOT_OPSGENIE_API_URL", "api.opsgenie.com", "must start with http://"),
         ("SLABOT_LOG_FORMAT", "xml", "'text' or 'json'"),
         ("SLACK_API_URL", "slack.com/api", "must start with http:// or https://"),
         ("PORT", "http", "valid integer"),

@@ -1,9 +1,10 @@
 """Secrets never reach a log line or a message: the bot runs with known token values and a
 database password through its error paths — Slack refusing the token, Slack failing (5xx),
 an unreachable database, bad settings, an exception in a handler, a forged request,
-``slabot doctor``, ``/healthz`` — with every logger at DEBUG (slack_sdk's, Bolt's and
-SQLAlchemy's included), and the values are searched for in every log record (tracebacks
-included), every CLI output, every HTTP answer and everything sent to the fake Slack."""
+``slabot doctor``, ``/healthz``, pages refused and failing, ``/metrics`` — with every logger
+at DEBUG (slack_sdk's, Bolt's and SQLAlchemy's included), and the values are searched for in
+every log record (tracebacks included), every CLI output, every HTTP answer and everything
+sent to the fake Slack."""
 
 from __future__ import annotations
 
@@ -257,3 +258,55 @@ def test_the_command_line_leaks_no_secret_through_its_error_paths(
     everything.assert_no_secret(
         slack, BOT_TOKEN, SIGNING_SECRET, APP_TOKEN, password, "xoxb-SEKRIT-revoked"
     )
+
+
+ROUTING_KEY = "SEKRIT-pagerduty-4b7e1d3c9a"
+GENIE_KEY = "SEKRIT-opsgenie-8f2a6c0e5d"
+METRICS_TOKEN = "SEKRIT-metrics-2d9b7f4a1c"
+
+
+def test_pages_and_metrics_leak_no_key_through_their_error_paths(db, contracts, slack, everything):
+    """PagerDuty failing (5xx, then a dropped connection), Opsgenie refusing the key, a page
+    failed for good: the keys are in no log line, no task's error, ``slabot doctor``'s lines,
+    App Home, ``/metrics`` (with its own token) or anything sent to Slack."""
+    import datetime as dt
+
+    from bot.paging.loopback import OpsgenieAlerts, PagerDutyEvents
+    from bot.paging.loopback import Reply as PageReply
+    from bot.reminders import service as reminders
+    from bot.slack.handlers import home_view
+    from storage import tasks
+
+    clock = ManualClock(dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC))
+    ctx = Context(db, contracts, clock)
+    slack.add_channel("inc-1", id="C0INC", bot_member=True)
+    with PagerDutyEvents("another-routing-key") as pagerduty, OpsgenieAlerts("other") as opsgenie:
+        settings = secret_settings(
+            slack, SLABOT_PAGERDUTY_ROUTING_KEY=ROUTING_KEY, SLABOT_OPSGENIE_API_KEY=GENIE_KEY,
+            SLABOT_PAGERDUTY_EVENTS_URL=pagerduty.events_url,
+            SLABOT_OPSGENIE_API_URL=opsgenie.base_url, SLABOT_METRICS_TOKEN=METRICS_TOKEN,
+        )  # fmt: skip
+        view = service.declare(ctx, title="Checkout down", severity=1, actor="U1")
+        service.set_slack_card(ctx, view.ref, channel_id="C0INC", card_ts=None)
+        pagerduty.script(PageReply(500, {"message": "oops"}), PageReply(drop=True))
+        clock.set(clock.now() + dt.timedelta(minutes=60))
+        for _ in range(3):  # 500, dropped, then refused: the wrong key
+            Worker(ctx, make_client(settings), settings, worker_id="w1").run_once()
+            clock.set(clock.now() + dt.timedelta(minutes=1))
+        with ctx.db.read() as session:
+            errors = [t.last_error or "" for t in tasks.of_incident(session, view.id)]
+        assert len(errors) == 2 and all("refused it" in e for e in errors), errors
+        everything.texts += errors
+        everything.texts += reminders.health(ctx).lines()
+        _, edge = build_app(ctx, settings, ack_budget=PATIENT)
+        everything.texts.append(json.dumps(home_view(edge, "U1").to_dict()))
+        environ: dict = {"PATH_INFO": "/metrics", "REQUEST_METHOD": "GET"}
+        setup_testing_defaults(environ)
+        application = wsgi_app(None, ctx, settings)
+        everything.texts.append(
+            b"".join(application(environ, lambda s, h: everything.texts.append(s))).decode()
+        )
+        environ["HTTP_AUTHORIZATION"] = f"Bearer {METRICS_TOKEN}"
+        body = b"".join(application(environ, lambda s, h: everything.texts.append(s))).decode()
+        assert "slabot_pages_total" in body
+    everything.assert_no_secret(slack, ROUTING_KEY, GENIE_KEY, METRICS_TOKEN, BOT_TOKEN)

@@ -165,8 +165,10 @@ def test_slabot_run_serves_and_posts_in_one_process_and_stops_cleanly_on_sigterm
     tmp_path, contracts, slack, start
 ):
     url = f"sqlite:///{tmp_path / 'slabot.db'}"
-    run = start(url, "run", "--http", "--port", "0", "--host", "127.0.0.1")
+    run = start(url, "run", "--http", "--port", "0", "--host", "127.0.0.1",
+                "--metrics-port", "0", "--metrics-host", "127.0.0.1")  # fmt: skip
     port = int(run.wait_for(r"listening on http://127\.0\.0\.1:(\d+)/").group(1))
+    metrics_port = int(run.wait_for(r"metrics at http://127\.0\.0\.1:(\d+)/metrics").group(1))
     _, answer = command_over_http(
         f"http://127.0.0.1:{port}", slack, "declare 1 Checkout down started 31 minutes ago",
         channel="C0GENERAL",
@@ -179,6 +181,10 @@ def test_slabot_run_serves_and_posts_in_one_process_and_stops_cleanly_on_sigterm
         breach.params["channel"]
         == slack.calls_to("conversations.create")[0].response["channel"]["id"]
     )
+    # The process's metrics, on its HTTP port and on --metrics-port alike.
+    for at in (port, metrics_port):
+        assert scraped(at, "slabot_open_incidents", severity="1", state="declared") == 1
+    wait_until(lambda: scraped(metrics_port, "slabot_reminder_lag_seconds_count", kind="breach"))
     assert run.stop(signal.SIGTERM) == 0
     run.wait_for(r"slabot: stopped")
     database = Database(url)
@@ -229,3 +235,33 @@ def test_end_to_end_serve_and_two_workers_post_one_breach_notice_at_its_deadline
     assert len(keys) == len(set(keys))
     database.dispose()
     web.stop()
+
+
+def scraped(port: int, name: str, **labels: str) -> float | None:
+    """The value of one sample of ``http://127.0.0.1:PORT/metrics`` (``None``: not there)."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return None
+
+
+def test_slabot_worker_serves_its_own_metrics_with_the_lag_of_what_it_posted(
+    db, contracts, slack, start
+):
+    ctx = Context(db, contracts, SystemClock())
+    started = ctx.clock.now() - dt.timedelta(minutes=31)  # past its response target
+    view = service.declare(ctx, title="Checkout down", severity=1, actor="U1", started_at=started)
+    service.set_slack_card(ctx, view.ref, channel_id="C0INC", card_ts=None)
+    worker = start(db.url, "worker", "--poll", "0.1", "--metrics-port", "0",
+                   "--metrics-host", "127.0.0.1")  # fmt: skip
+    port = int(worker.wait_for(r"metrics at http://127\.0\.0\.1:(\d+)/metrics").group(1))
+
+    wait_until(lambda: scraped(port, "slabot_reminder_lag_seconds_count", kind="breach") == 1)
+    assert worker.stop() == 0

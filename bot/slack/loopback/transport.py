@@ -38,6 +38,8 @@ class Request:
     raw: bytes
     token: str | None
     arrived: float
+    headers: dict[str, str] = field(default_factory=dict)
+    """The request's headers (the paging stand-ins read ``Authorization`` and ``Content-Type``)."""
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,8 @@ class _Handler(BaseHTTPRequestHandler):
             params.pop("token", None)
         elif "token" in params:
             token = str(params.pop("token"))
-        return Request(method, target, params, raw, token, arrived)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        return Request(method, target, params, raw, token, arrived, headers)
 
     def read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():

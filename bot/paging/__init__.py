@@ -1,0 +1,1 @@
+"""Pages out: PagerDuty and Opsgenie when a breach escalates (``bot.paging.service``)."""
