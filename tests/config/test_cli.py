@@ -310,7 +310,8 @@ def test_the_table_says_when_reports_are_due_at_resolution(slabot):
         ),
         (
             ["--policy", "dixa", "--severity", "urgent"],
-            "Error: 'urgent' is not a severity; write a level such as 1, sev1, I or critical",
+            "Error: 'urgent' is not a severity; write a level such as 1, sev1, SEV-1, s1, p1 "
+            "or I, or a level's name: critical (1), high (2), medium (3), low (4)",
         ),
         (
             ["--policy", "dixaa", "--severity", "2"],
