@@ -19,6 +19,7 @@ from config.policy import Contracts
 from config.schedule import WeeklySchedule, parse_schedule
 
 DEFAULT_CUSTOMERS_FILE = Path("config/customers.yaml")
+DEFAULT_ALERTS_FILE = Path(__file__).parent / "alerts.yaml"
 
 # How each setting is set, for the one-line message that stops start-up.
 HOW_TO_SET = {
@@ -42,6 +43,9 @@ HOW_TO_SET = {
     "SLABOT_DIGEST_CHANNEL": "a channel id (C…) that gets the weekly digest too",
     "SLABOT_LOG_FORMAT": "text (one line per record) or json (one JSON object per line)",
     "SLABOT_HEALTH_TOKEN": "a long random string a monitor sends as Authorization: Bearer <token>",
+    "SLABOT_HOOK_TOKEN": "a long random string alerting tools send as Authorization: Bearer <token>",
+    "SLABOT_PAGERDUTY_WEBHOOK_SECRET": "the signing secret PagerDuty shows for the V3 webhook subscription",
+    "SLABOT_ALERTS_FILE": "the alert rules file (YAML), e.g. config/alerts.yaml",
 }
 
 
@@ -106,6 +110,11 @@ class Settings(BaseSettings):
         default="text", validation_alias="SLABOT_LOG_FORMAT"
     )
     health_token: SecretStr | None = Field(default=None, validation_alias="SLABOT_HEALTH_TOKEN")
+    hook_token: SecretStr | None = Field(default=None, validation_alias="SLABOT_HOOK_TOKEN")
+    pagerduty_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLABOT_PAGERDUTY_WEBHOOK_SECRET"
+    )
+    alerts_file: Path = Field(default=DEFAULT_ALERTS_FILE, validation_alias="SLABOT_ALERTS_FILE")
 
     _split_lists = field_validator("responders", "admins", "managers", "escalation", mode="before")(
         _list
@@ -148,9 +157,9 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("health_token")
+    @field_validator("health_token", "hook_token", "pagerduty_webhook_secret")
     @classmethod
-    def _health_token(cls, value: SecretStr | None) -> SecretStr | None:
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value().strip():
             return None
         if len(value.get_secret_value()) < 16:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import replace as dataclass_replace
@@ -141,8 +141,12 @@ def declare(
     impact_pct: float | None = None,
     channel_id: str | None = None,
     source: str = "slack",
+    within: Callable[[Session, Incident], None] | None = None,
 ) -> IncidentView:
-    """A new incident. ``started_at`` (impact start and reported time) defaults to now."""
+    """A new incident. ``started_at`` (impact start and reported time) defaults to now.
+
+    ``within`` runs in the declaration's transaction once the incident has its id (an
+    alert's keys are claimed there); what it raises undoes the declaration."""
     now = ctx.clock.now()
     title = _title(title)
     customer_ids = resolve_customers(ctx.contracts, customers)
@@ -171,6 +175,8 @@ def declare(
         session.flush()
         incident.ref = _new_ref(session, incident.id)
         queries.set_customers(session, incident.id, customer_ids)
+        if within is not None:
+            within(session, incident)
         _event(
             session, incident, now, actor, EventKind.DECLARED, title,
             after={"severity": severity, "customers": customer_ids or "all", "started_at": started.isoformat()},
@@ -727,6 +733,21 @@ def _event(
     session.add(event)
     session.flush()
     return event
+
+
+def note_alert(
+    session: Session,
+    incident: Incident,
+    now: dt.datetime,
+    source: str,
+    text: str,
+    *,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """A timeline event of what an alerting tool said of the incident's alerts (more firing,
+    some resolved): no timer changes with it."""
+    incident.updated_at = now
+    _event(session, incident, now, source, EventKind.ALERT, text, after=after)
 
 
 def sync(

@@ -1,0 +1,112 @@
+"""The Slack side of alerts: the declared incident's channel and card, the notes in the
+announce channel, the restore said in the incident's channel, the "declare?" message."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+from bot.context import Context
+from bot.incidents import service as incidents
+from bot.incidents.views import IncidentView
+from bot.slack import blocks
+from bot.slack.channels import SLACK_FAILURES, IncidentChannels, why
+from bot.slack.mrkdwn import escape
+from bot.text import format_local
+from config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DECLARE_ACTION = "alert_declare"
+"""The ``action_id`` of the "declare?" message's button (its value: the proposal's id)."""
+
+
+def open_incident(ctx: Context, channels: IncidentChannels, view: IncidentView) -> IncidentView:
+    """The Slack side of a declaration: its channel and pinned card, recorded on the
+    incident. The one call to swap for the task outbox's declaration job."""
+    channel, card_ts = channels.open(view, None)
+    incidents.set_slack_card(ctx, view.ref, channel_id=channel, card_ts=card_ts)
+    try:
+        channels.client.pins_add(channel=channel, timestamp=card_ts)
+    except SLACK_FAILURES as exc:
+        log.warning("could not pin the card of %s: %s", view.ref, why(exc))
+    return replace(view, channel_id=channel, card_ts=card_ts)
+
+
+@dataclass
+class SlackAnnouncer:
+    ctx: Context
+    settings: Settings
+    channels: IncidentChannels
+
+    def declared(self, view: IncidentView, source: str) -> IncidentView:
+        try:
+            view = open_incident(self.ctx, self.channels, view)
+        except SLACK_FAILURES as exc:  # declared all the same; the clocks run
+            log.warning(
+                "%s declared from %s; Slack refused its channel: %s", view.ref, source, why(exc)
+            )
+            return view
+        self._announce(blocks.with_note(blocks.declared_notice(view), f"from {source}"))
+        return view
+
+    def restored(self, view: IncidentView, source: str) -> None:
+        at = format_local(view.restored_at, "UTC") if view.restored_at else "now"
+        text = (
+            f"✅ {escape(view.ref)}: {escape(source)} says its alerts resolved; service is "
+            f"marked restored at {at}. A person still resolves it: `/incident resolve {view.ref}`."
+        )
+        channel = view.channel_id or self.settings.announce_channel
+        if channel:
+            self._post(channel, blocks.reply(text))
+
+    def proposed(self, anchor_id: int, proposal: dict) -> str | None:
+        channel = self.settings.announce_channel
+        if not channel:
+            log.warning("an alert asks to be declared, but SLABOT_ANNOUNCE_CHANNEL is not set")
+            return None
+        return self._post(channel, declare_question(anchor_id, proposal))
+
+    def settled(self, proposal: dict, text: str) -> None:
+        channel, ts = self.settings.announce_channel, proposal.get("message_ts")
+        if not channel or not ts:
+            return
+        message = blocks.reply(f"~{escape(proposal.get('title', 'an alert'))}~: {text}.")
+        try:
+            self.channels.client.chat_update(channel=channel, ts=ts, **message.as_kwargs())
+        except SLACK_FAILURES as exc:
+            log.warning("could not update a declare? message: %s", why(exc))
+
+    def _announce(self, message: blocks.Message) -> None:
+        if self.settings.announce_channel:
+            self._post(self.settings.announce_channel, message)
+
+    def _post(self, channel: str, message: blocks.Message) -> str | None:
+        try:
+            return self.channels.post(channel, message)
+        except SLACK_FAILURES as exc:
+            log.warning("could not post in %s: %s", channel, why(exc))
+            return None
+
+
+def declare_question(anchor_id: int, proposal: dict) -> blocks.Message:
+    """ "Declare?": what the alert would declare, and the button that does."""
+    from slack_sdk.models.blocks import ActionsBlock, ButtonElement
+
+    alerts = proposal.get("alerts", 1)
+    customers = ", ".join(proposal.get("customers") or []) or "no customer in particular"
+    text = (
+        f"🔔 {escape(proposal['source'])}: *{escape(proposal['title'])}* is firing "
+        f"({alerts} alert{'s' if alerts != 1 else ''}, since {proposal['started_at'][:16]}Z). "
+        f"Declare it as Sev {proposal['severity']} for {escape(customers)}?"
+    )
+    button = ButtonElement(
+        text="Declare", action_id=DECLARE_ACTION, value=str(anchor_id), style="danger"
+    )
+    return blocks.Message(
+        text=text,
+        blocks=[
+            blocks.section(text),
+            ActionsBlock(block_id=f"alert:{anchor_id}", elements=[button]),
+        ],
+    )
