@@ -166,21 +166,28 @@ def load_rules(path: Path) -> AlertRules:
 
 
 def check_rules(rules: AlertRules, contracts: Contracts, path: Path) -> list[str]:
-    """What the rules name that the contracts do not have: an unknown customer, a severity
-    the contracts it would run under lack."""
-    from bot.errors import Refusal
-    from bot.incidents.service import check_severity, resolve_customers
-    from bot.sla.contract import contracts_touched
+    """What the rules name that the contracts lack: a customer not in the customers file, a
+    severity missing from a contract the incident would run under (as a declaration would
+    refuse it)."""
+    from bot.sla.contract import contracts_touched, missing_level
 
     problems = []
     lines = _lines(path)
     for index, rule in enumerate(rules.rules):
         where = f"{path}{_line(lines, ('rules', index))}: rules[{index}]"
-        try:
-            ids = resolve_customers(contracts, rule.customers)
-            check_severity(contracts_touched(contracts, ids), rule.severity)
-        except Refusal as exc:
-            problems.append(f"{where}: {exc}")
+        ids = []
+        for name in rule.customers:
+            try:
+                ids.append(contracts.customer(name).id)
+            except LookupError as exc:
+                problems.append(f"{where}.customers: {exc.args[0]}")
+        lacking = missing_level(contracts_touched(contracts, ids), rule.severity)
+        if lacking is not None:
+            levels = ", ".join(str(s.level) for s in lacking.policy.severities if s.level != "any")
+            problems.append(
+                f"{where}.severity: {rule.severity} is not in the {lacking.label} contract; "
+                f"its levels: {levels}"
+            )
     return problems
 
 
