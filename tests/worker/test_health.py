@@ -144,7 +144,8 @@ def test_doctors_health_reads_the_same_in_text_and_json(ctx, clock):
     assert state.as_json() == {
         "database": "ok", "problems": [], "schema": {"current": head, "head": head},
         "worker": "ok", "workers": [{"id": "w1", "seen": T0.isoformat(), "posted": 2}],
-        "failed": [], "failed_count": 0, "overdue": 0, "next_due": None, "healthy": True,
+        "failed": [], "failed_count": 0, "failed_tasks": [], "failed_tasks_count": 0,
+        "overdue": 0, "next_due": None, "healthy": True,
     }  # fmt: skip
     assert health(ctx, detailed=True)[1] == {"status": "ok", "database": "ok", **state.summary()}
 
