@@ -5,7 +5,7 @@
   key on one open incident or waiting proposal at a time.
 
 Revision ID: 0009_alerts
-Revises: 0006_record
+Revises: 0007_tasks
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0009_alerts"
-down_revision: str | None = "0006_record"
+down_revision: str | None = "0007_tasks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
