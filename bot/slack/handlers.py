@@ -277,6 +277,36 @@ def declare(edge: Edge, user: str, origin_channel: str | None, command: Declare)
     return Reply(blocks.declared_notice(view), in_channel=True)
 
 
+def declare_alert(
+    edge: Edge, user: str, value: str, channel: str | None, question_ts: str | None
+) -> Reply:
+    """The "Declare" button of an alert's question: declare what it proposed, with the
+    alert's start, and say on the question who did."""
+    from bot.alerts import service as alerts
+    from bot.alerts.announce import open_incident
+
+    if not edge.permissions.may_respond(user):
+        return refused(NOT_A_RESPONDER)
+    if not value.isascii() or not value.isdigit():
+        return refused("this button names no alert slabot knows; nothing was declared")
+    view = alerts.declare_proposal(edge.ctx, int(value), user)
+    try:
+        view = open_incident(edge.ctx, edge.channels, view)
+    except SLACK_FAILURES as exc:  # declared all the same: saying otherwise invites a second one
+        log.warning("declared %s but could not open its channel: %s", view.ref, why(exc))
+    if channel and question_ts:
+        said = (
+            f"🚨 Declared as {view.ref} by {mrkdwn.user(user)} → {mrkdwn.channel(view.channel_id)}"
+        )
+        try:
+            edge.client.chat_update(
+                channel=channel, ts=question_ts, **blocks.reply(said).as_kwargs()
+            )
+        except SLACK_FAILURES as exc:
+            log.warning("could not update the question of %s: %s", view.ref, why(exc))
+    return Reply(blocks.reply(f"Declared {view.ref}; its clocks started when the alert did."))
+
+
 def locate(edge: Edge, channel: str | None, ref: str | None) -> str:
     """The reference of the incident a command is about: the one named, else this channel's."""
     if ref:

@@ -188,3 +188,79 @@ def test_malformed_payloads_are_400_saying_what_was_wrong(hooks, ctx):
 def test_a_body_over_the_cap_is_413_unread(hooks, ctx):
     status, answer = hooks.post("alertmanager", b"{}", length=str(2 * 1024 * 1024))
     assert (status, answer) == (413, {"error": "the body is over 1,048,576 bytes"})
+
+
+# --- "declare?" ------------------------------------------------------------------------------
+
+ASK = "rules:\n  - {match: {severity: critical}, severity: 1, customer_label: customer, declare: ask}\n"
+
+
+def asking(workspace, tmp_path):
+    from tests.alerts.conftest import Hooks
+
+    path = tmp_path / "alerts.yaml"
+    path.write_text(ASK, encoding="utf-8")
+    return Hooks(workspace, SLABOT_ALERTS_FILE=str(path))
+
+
+def click_declare(workspace, question, user="U1"):
+    button = question.params["blocks"][-1]["elements"][0]
+    pressed = workspace.requests.button(button["action_id"], button["value"], block_id="alert:x")
+    request = workspace.requests.block_actions(
+        [pressed], user=user, channel=ANNOUNCE, message={"ts": question.response["ts"]},
+        response_url=workspace.slack.response_url(),
+    )  # fmt: skip
+    return workspace.dispatch(request)
+
+
+def test_an_ask_rule_posts_a_question_whose_button_declares_with_the_alerts_start(
+    workspace, ctx, slack, tmp_path
+):
+    hooks = asking(workspace, tmp_path)
+    body = payloads.alertmanager([payloads.am_alert("a1", STARTED, customer="acme")])
+    status, answer = hooks.post("alertmanager", body)
+    assert (status, answer["proposed"], answer["declared"]) == (200, 1, [])
+    assert incidents(ctx) == []
+    (question,) = slack.calls_to("chat.postMessage")
+    assert question.params["channel"] == ANNOUNCE
+    assert "Declare it as Sev 1 for acme?" in text_of(question)
+    assert hooks.post("alertmanager", body)[1]["unchanged"] == 1  # asked once
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+    ctx.clock.advance(dt.timedelta(minutes=3))
+    assert click_declare(workspace, question).status == 200
+    workspace.edge.wait_idle(60)
+    (view,) = incidents(ctx)
+    assert (view.declared_by, view.impact_start, view.customers) == ("U1", STARTED, ("acme",))
+    assert view.channel_id == slack.calls_to("conversations.create")[0].response["channel"]["id"]
+    updated = slack.calls_to("chat.update")[-1]
+    assert updated.params["ts"] == question.response["ts"] and "Declared as INC-1 by" in text_of(
+        updated
+    )
+
+    click_declare(workspace, question, user="U2")  # another responder, a moment later
+    workspace.edge.wait_idle(60)
+    assert len(incidents(ctx)) == 1
+    told = slack.calls_to("chat.postEphemeral")[-1]
+    assert told.params["user"] == "U2" and "it was declared already: INC-1" in text_of(told)
+
+    ctx.clock.advance(dt.timedelta(minutes=30))
+    over = payloads.am_alert("a1", STARTED, ends=T0 + dt.timedelta(minutes=20))
+    assert hooks.post("alertmanager", payloads.alertmanager([over]))[1]["restored"] == ["INC-1"]
+
+
+def test_a_question_whose_alert_resolved_first_says_so_and_declares_nothing(
+    workspace, ctx, slack, tmp_path
+):
+    hooks = asking(workspace, tmp_path)
+    hooks.post("alertmanager", payloads.alertmanager([payloads.am_alert("a1", STARTED)]))
+    (question,) = slack.calls_to("chat.postMessage")
+    over = payloads.am_alert("a1", STARTED, ends=T0)
+    assert hooks.post("alertmanager", payloads.alertmanager([over]))[0] == 200
+    updated = slack.calls_to("chat.update")[-1]
+    assert updated.params["ts"] == question.response["ts"]
+    assert "resolved before anyone declared it" in text_of(updated)
+    click_declare(workspace, question)
+    workspace.edge.wait_idle(60)
+    assert incidents(ctx) == []
+    assert "resolved before anyone declared it" in text_of(slack.calls_to("chat.postEphemeral")[-1])

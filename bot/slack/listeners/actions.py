@@ -7,6 +7,7 @@ from collections.abc import Callable
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.alerts.announce import DECLARE_ACTION
 from bot.errors import Refusal
 from bot.incidents import service
 from bot.slack import blocks, handlers
@@ -32,6 +33,24 @@ form's ``callback_id`` is the button's verb)."""
 
 
 def register(app: App, edge: Edge) -> None:
+    @app.action({"action_id": DECLARE_ACTION})
+    def declare_alert(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        """An alert's "Declare?" message, answered (bot/alerts/announce.py)."""
+        user, value = field(body, "user", "id"), field(action, "value")
+        ack()
+        channel = (body.get("channel") or {}).get("id")
+        question = (body.get("container") or {}).get("message_ts") or (
+            body.get("message") or {}
+        ).get("ts")
+        key = request_key("action", body.get("trigger_id"))
+
+        def work() -> Reply:
+            if not edge.first_time(key):
+                return handlers.ALREADY_HANDLED
+            return handlers.declare_alert(edge, user, value, channel, question)
+
+        _tell(edge, client, channel, user, work)
+
     @app.action({"action_id": ActionId.ACK})
     @app.action({"action_id": ActionId.RESUME})
     @app.action({"action_id": ActionId.RESTORE})
