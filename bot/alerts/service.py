@@ -121,6 +121,10 @@ def _fire(
     outcome: Outcome,
 ) -> None:
     grouped = firing[0][0].group is not None
+    firing = _not_repeats(ctx, source, firing)
+    if not firing:
+        outcome.unchanged += 1
+        return
     for _ in range(ATTEMPTS):
         if _join(ctx, source, group, grouped, firing, outcome):
             return
@@ -175,6 +179,29 @@ def _live(session: Session, claims: Sequence[str]) -> list[AlertKey]:
             live.append(row)
     session.flush()
     return live
+
+
+def _not_repeats(
+    ctx: Context, source: str, firing: list[tuple[Alert, Decision]]
+) -> list[tuple[Alert, Decision]]:
+    """The alerts that are not a repeat of one a resolved incident held: the same key *and*
+    the same start is the alert a person already resolved, sent again by the tool
+    (Alertmanager repeats a group's firing alerts every ``repeat_interval``); a new start is
+    a new outage."""
+    keys = [a.key for a, _ in firing]
+    with ctx.db.read() as session:
+        rows = session.execute(
+            select(AlertKey.key, AlertKey.started_at, AlertKey.claim, Incident.resolved_at)
+            .outerjoin(Incident, Incident.id == AlertKey.incident_id)
+            .where(AlertKey.source == source, AlertKey.key.in_(keys), AlertKey.is_group.is_(False))
+        ).all()
+    held = {key for key, _, claim, resolved in rows if claim is not None and resolved is None}
+    over = {(key, at) for key, at, claim, resolved in rows if claim is None or resolved is not None}
+    return [
+        (alert, decision)
+        for alert, decision in firing
+        if alert.key in held or (alert.key, alert.started_at) not in over
+    ]
 
 
 def _join(
@@ -244,7 +271,7 @@ def _insert(
     delivery claimed meanwhile is left to it)."""
     if not alerts:
         return set()
-    unique = {a.key: a for a in alerts}
+    unique = {a.key: a for a in sorted(alerts, key=lambda a: a.key)}  # one lock order for all
     rows = [
         {
             "source": source, "key": key[:200], "claim": claim, "anchor_id": anchor_id,

@@ -81,3 +81,19 @@ def test_an_unknown_customer_label_declares_for_no_customer_and_says_so(ctx):
     view = incidents.get(ctx, "INC-1")
     assert view.customers == ()
     assert "wayne-enterprises, not a customer" in incidents.timeline(ctx, "INC-1")[-1].text
+
+
+def test_an_alert_resent_after_a_person_resolved_its_incident_declares_nothing(ctx):
+    rules, told = load_rules(DEFAULT_ALERTS_FILE), Told()
+    service.receive(ctx, rules, [alert("a"), alert("b")], told)
+    incidents.resolve(ctx, "INC-1", "U1", "mitigated; the alert is being retuned")
+    ctx.clock.advance(dt.timedelta(hours=4))  # Alertmanager's repeat_interval
+    outcome = service.receive(ctx, rules, [alert("a"), alert("b")], told)
+    assert (outcome.declared, outcome.unchanged) == ([], 1)
+    assert told.said == [("declared", "INC-1")]
+    later = Alert(
+        source="alertmanager", key="a", firing=True, started_at=T0 + dt.timedelta(hours=3),
+        group="g", title="alert a", labels={"severity": "critical"},
+    )  # fmt: skip
+    assert service.receive(ctx, rules, [alert("b"), later], told).declared == ["INC-2"]
+    assert incidents.get(ctx, "INC-2").impact_start == T0 + dt.timedelta(hours=3)
