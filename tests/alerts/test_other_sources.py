@@ -163,3 +163,23 @@ def test_opsgenie_refuses_the_unauthenticated_and_the_malformed(hooks, ctx):
         and "alert.createdAt is 'yesterday'; expected epoch milliseconds" in answer["error"]
     )
     assert incidents(ctx) == []
+
+
+def test_no_refusal_logs_or_answers_the_token_or_the_signing_secret(hooks, ctx, logged):
+    from tests.alerts.conftest import PAGERDUTY_SECRET, TOKEN
+
+    raw = json.dumps(payloads.pagerduty("incident.triggered", "k", STARTED)).encode()
+    answers = [
+        hooks.post("pagerduty", raw, token=TOKEN[:-1]),
+        hooks.post(
+            "pagerduty",
+            raw,
+            token=None,
+            headers={"HTTP_X_PAGERDUTY_SIGNATURE": "v1=" + PAGERDUTY_SECRET},
+        ),
+        hooks.post("opsgenie", b"{" + TOKEN.encode(), token=TOKEN),
+        hooks.post("grafana", {"groupKey": PAGERDUTY_SECRET}, token=TOKEN),
+    ]
+    assert [status for status, _ in answers] == [401, 401, 400, 400]
+    shown = json.dumps(answers) + "\n".join(r.getMessage() for r in logged.records)
+    assert TOKEN not in shown and TOKEN[:-1] not in shown and PAGERDUTY_SECRET not in shown
