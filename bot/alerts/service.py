@@ -444,9 +444,20 @@ def _resolve(
     ends = {a.key: a.ended_at for a in resolved}
     restore: list[tuple[str, dt.datetime]] = []
     settled: list[dict] = []
+    claims = _claims(source, list(ends))
     with ctx.db.transaction() as session:
         now = ctx.clock.now()
-        live = [r for r in _live(session, _claims(source, list(ends))) if not r.is_group]
+        # The incidents' anchors first, as a firing delivery locks them (its group's key is
+        # its first row): deliveries resolving different alerts of one incident take turns,
+        # so the last of them sees the others' alerts resolved and restores it.
+        anchors = set(session.scalars(select(AlertKey.anchor_id).where(AlertKey.claim.in_(claims))))
+        session.scalars(
+            select(AlertKey.id)
+            .where(AlertKey.id.in_(anchors))
+            .order_by(AlertKey.id)
+            .with_for_update()
+        ).all()
+        live = [r for r in _live(session, claims) if not r.is_group]
         changed = [r for r in live if r.firing]
         if not changed:
             outcome.unchanged += len(resolved)

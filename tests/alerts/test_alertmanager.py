@@ -130,6 +130,16 @@ def test_a_storm_of_one_group_is_one_incident_and_one_channel(hooks, ctx, slack)
     )
     whole = hooks.post("alertmanager", payloads.alertmanager(alerts))  # Alertmanager's repeat
     assert whole[1]["declared"] == [] and len(incidents(ctx)) == 1
+    ctx.clock.advance(dt.timedelta(minutes=30))
+    over = [
+        payloads.am_alert(f"fp{i:04}", STARTED, ends=T0 + dt.timedelta(minutes=i % 20))
+        for i in range(1000)
+    ]
+    resolving = [payloads.alertmanager(over[i : i + 50]) for i in range(0, 1000, 50)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda body: hooks.post("alertmanager", body), resolving))
+    assert sum(len(a["restored"]) for _, a in answers) == 1  # the last to finish saw all resolved
+    assert service.get(ctx, view.ref).restored_at == T0 + dt.timedelta(minutes=19)
     with ctx.db.read() as session:
         held = session.scalar(
             select(func.count()).select_from(AlertKey).where(AlertKey.incident_id == 1)
