@@ -14,13 +14,19 @@ import arrow
 from bot.sla.calendar import as_utc
 
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9}
-_SEVERITY_RE = re.compile(r"^(?:sev(?:erity)?|s|p)?[\s_-]?([0-9]+|[ivx]+)$")
+_SEVERITY_RE = re.compile(r"^(?:sev(?:erity)?[\s_-]?|[sp])?([0-9]+|[ivx]+)$")
+"""``2``, ``sev2``, ``SEV-2``, ``sev_2``, ``severity 2``, ``s2``, ``p2``, ``II``: a separator
+only after ``sev``/``severity``, so ``-1``, ``_1`` and ``s-2`` are no severity."""
+SEVERITY_SPELLINGS = "a level such as 1, sev1, SEV-1, s1, p1 or I"
 
 
 def parse_severity(text: str, names: Iterable[tuple[int, str]] = ()) -> int:
     """``1``, ``sev1``, ``SEV-2``, ``s3``, ``p1``, ``I``, ``sevII``, or a level's name (``critical``).
 
-    ``names`` pairs each level with its name in the contract, for the name spelling.
+    ``names`` pairs each level with its name in the contracts that apply (several contracts
+    may be given): a name, or its first word, is read as its level when every contract
+    giving it means the same level by it; a word two contracts use for different levels
+    names none (``Severity I`` and ``Severity II`` share ``severity``).
     """
     word = text.strip().lower()
     match = _SEVERITY_RE.match(word)
@@ -31,12 +37,27 @@ def parse_severity(text: str, names: Iterable[tuple[int, str]] = ()) -> int:
             return level
     names = list(names)
     firsts = [re.split(r"[\s(—-]+", name.strip().lower(), maxsplit=1)[0] for _, name in names]
-    for (level, name), first in zip(names, firsts, strict=True):
-        # A first word several levels share ("Severity I", "Severity II") names none of them.
-        distinct = firsts.count(first) == 1
-        if word and (word == name.strip().lower() or (word == first and distinct)):
-            return level
-    raise ValueError(f"{text!r} is not a severity; write a level such as 1, sev1, I or critical")
+    if word:
+        whole = {level for level, name in names if word == name.strip().lower()}
+        first = {level for (level, _), f in zip(names, firsts, strict=True) if word == f}
+        for levels in (whole, first):
+            if len(levels) == 1:
+                return levels.pop()
+    raise ValueError(f"{text!r} is not a severity; {accepted_severities(names)}")
+
+
+def accepted_severities(names: Iterable[tuple[int, str]] = ()) -> str:
+    """What a severity may be: the spellings, and the names ``names`` give (one a level)."""
+    names = list(names)
+    firsts: dict[str, set[int]] = {}
+    for level, name in names:
+        first = re.split(r"[\s(—-]+", name.strip().lower(), maxsplit=1)[0]
+        firsts.setdefault(first, set()).add(level)
+    named = sorted((min(levels), word) for word, levels in firsts.items() if len(levels) == 1)
+    if not named:
+        return f"write {SEVERITY_SPELLINGS}"
+    words = ", ".join(f"{word} ({level})" for level, word in named)
+    return f"write {SEVERITY_SPELLINGS}, or a level's name: {words}"
 
 
 # --- instants ------------------------------------------------------------------------

@@ -66,11 +66,21 @@ def incident_by_id(session: Session, incident_id: int, *, lock: bool = False) ->
 
 
 def incident_in_channel(session: Session, channel_id: str) -> Incident | None:
-    """The incident whose channel this is (the newest, if a channel was reused)."""
+    """The incident whose channel this is: its newest open one, else its newest (a channel
+    may hold several, e.g. incidents declared in #general)."""
+    return next(iter(incidents_in_channel(session, channel_id, limit=1)), None)
+
+
+def incidents_in_channel(session: Session, channel_id: str, *, limit: int) -> Sequence[Incident]:
+    """The incidents in a channel, the open ones first, newest first within each."""
+    resolved = case((Incident.resolved_at.is_(None), 0), else_=1)
     statement = (
-        select(Incident).where(Incident.channel_id == channel_id).order_by(Incident.id.desc())
+        select(Incident)
+        .where(Incident.channel_id == channel_id)
+        .order_by(resolved, Incident.id.desc())
+        .limit(limit)
     )
-    return session.scalars(statement).first()
+    return session.scalars(statement).all()
 
 
 def incidents(session: Session, *, open_only: bool, limit: int | None = None) -> Sequence[Incident]:

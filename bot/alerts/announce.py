@@ -1,15 +1,15 @@
-"""The Slack side of alerts: the declared incident's channel and card, the notes in the
-announce channel, the restore said in the incident's channel, the "declare?" message."""
+"""The Slack side of alerts: the declared incident's channel and card (the ``declaration``
+task, ``bot.slack.declaration``), the notes in the announce channel, the restore said in
+the incident's channel, the "declare?" message."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from bot.context import Context
-from bot.incidents import service as incidents
 from bot.incidents.views import IncidentView
-from bot.slack import blocks
+from bot.slack import blocks, declaration
 from bot.slack.channels import SLACK_FAILURES, IncidentChannels, why
 from bot.slack.mrkdwn import escape
 from bot.text import format_local
@@ -21,33 +21,22 @@ DECLARE_ACTION = "alert_declare"
 """The ``action_id`` of the "declare?" message's button (its value: the proposal's id)."""
 
 
-def open_incident(ctx: Context, channels: IncidentChannels, view: IncidentView) -> IncidentView:
-    """The Slack side of a declaration: its channel and pinned card, recorded on the
-    incident. The one call to swap for the task outbox's declaration job."""
-    channel, card_ts = channels.open(view, None)
-    incidents.set_slack_card(ctx, view.ref, channel_id=channel, card_ts=card_ts)
-    try:
-        channels.client.pins_add(channel=channel, timestamp=card_ts)
-    except SLACK_FAILURES as exc:
-        log.warning("could not pin the card of %s: %s", view.ref, why(exc))
-    return replace(view, channel_id=channel, card_ts=card_ts)
-
-
 @dataclass
 class SlackAnnouncer:
     ctx: Context
     settings: Settings
     channels: IncidentChannels
 
-    def declared(self, view: IncidentView, source: str) -> IncidentView:
-        try:
-            view = open_incident(self.ctx, self.channels, view)
-        except SLACK_FAILURES as exc:  # declared all the same; the clocks run
-            log.warning(
-                "%s declared from %s; Slack refused its channel: %s", view.ref, source, why(exc)
-            )
-            return view
-        self._announce(blocks.with_note(blocks.declared_notice(view), f"from {source}"))
+    def declare(self, ctx: Context, also, **fields) -> IncidentView:
+        """The incident and its ``declaration`` task in one transaction (so a crash, or Slack
+        down, leaves the worker to open its channel), the task done here at once, and the
+        outcome said in ``SLABOT_ANNOUNCE_CHANNEL`` (where a worker resuming it says it too)."""
+        announce = self.settings.announce_channel
+        declared = declaration.declare(ctx, **fields, notice_channel=announce, also=also)
+        view, outcome = declaration.run(ctx, self.channels.client, self.settings, declared)
+        if announce:
+            note = f"from {fields.get('source', 'an alert')}"
+            self._post(announce, blocks.with_note(declaration.outcome_message(view, outcome), note))
         return view
 
     def restored(self, view: IncidentView, source: str) -> None:

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select, update
 from sqlmodel import Session
@@ -40,6 +40,8 @@ from storage.queries import insert_new
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 ATTEMPTS = 5
 """Rounds of declare-or-join a delivery makes when other deliveries keep winning the race."""
 
@@ -47,7 +49,12 @@ ATTEMPTS = 5
 class Announcer(Protocol):
     """The Slack side of what alerts do."""
 
-    def declared(self, view: IncidentView, source: str) -> IncidentView: ...
+    def declare(
+        self, ctx: Context, also: Callable[[Session, Incident], None], **fields: Any
+    ) -> IncidentView:
+        """Declare with ``incidents.declare``'s ``fields``, and the Slack side with it; ``also``
+        runs in the declaration's transaction."""
+        ...
 
     def restored(self, view: IncidentView, source: str) -> None: ...
 
@@ -131,9 +138,8 @@ def _fire(
         decision = min((d for _, d in firing), key=lambda d: d.severity)
         try:
             if decision.auto:
-                view = _declare(ctx, source, group, grouped, firing, decision)
+                view = _declare(ctx, source, group, grouped, firing, decision, announcer)
                 outcome.declared.append(view.ref)
-                announcer.declared(view, source)
             else:
                 anchor_id, proposal = _propose(ctx, source, group, grouped, firing, decision)
                 outcome.proposed += 1
@@ -330,6 +336,7 @@ def _declare(
     grouped: bool,
     firing: list[tuple[Alert, Decision]],
     decision: Decision,
+    announcer: Announcer,
 ) -> IncidentView:
     now = ctx.clock.now()
     customers, unknown = _known_customers(ctx, decision.customers)
@@ -337,10 +344,10 @@ def _declare(
     def claim(session: Session, incident: Incident) -> None:
         _anchor(session, source, group, grouped, firing, incident.id, now)
 
-    view = incidents.declare(
-        ctx, title=decision.title, severity=decision.severity, actor=source,
+    view = announcer.declare(
+        ctx, claim, title=decision.title, severity=decision.severity, actor=source,
         customers=customers, outage=decision.outage, started_at=_start(firing, now),
-        source=source, within=claim,
+        source=source,
     )  # fmt: skip
     if unknown:
         with ctx.db.transaction() as session:
@@ -397,9 +404,10 @@ def _remember_message(ctx: Context, anchor_id: int, ts: str) -> None:
             anchor.proposal = {**anchor.proposal, "message_ts": ts}
 
 
-def declare_proposal(ctx: Context, anchor_id: int, actor: str) -> IncidentView:
-    """Declare what a "declare?" message proposed (its button); a refusal when it was
-    declared already or its alerts resolved before anyone did."""
+def declare_proposal(ctx: Context, anchor_id: int, actor: str, declare: Callable[..., T]) -> T:
+    """Declare what a "declare?" message proposed (its button) through ``declare`` (the
+    Slack side's ``declaration.declare``, given ``also`` and the incident's fields); a
+    refusal when it was declared already or its alerts resolved before anyone did."""
     with ctx.db.read() as session:
         anchor = session.get(AlertKey, anchor_id)
         if anchor is None or anchor.proposal is None:
@@ -421,11 +429,11 @@ def declare_proposal(ctx: Context, anchor_id: int, actor: str) -> IncidentView:
             .values(incident_id=incident.id)
         )
 
-    return incidents.declare(
-        ctx, title=proposal["title"], severity=proposal["severity"], actor=actor,
+    return declare(
+        title=proposal["title"], severity=proposal["severity"], actor=actor,
         customers=customers, outage=proposal["outage"],
         started_at=min(dt.datetime.fromisoformat(proposal["started_at"]), now),
-        source=proposal["source"], within=claim,
+        source=proposal["source"], also=claim,
     )  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from bot.incidents.views import (
     evaluate,
     make_view,
 )
+from bot.parse import parse_severity
 from bot.reports.figures import Figures, figures, shown_periods
 from bot.sla.contract import Contract, contracts_touched, missing_level
 from bot.sla.incident import plan_incident_reminders
@@ -79,6 +81,18 @@ def plain(text: str | None) -> str:
     return _CONTROL.sub("", text).strip()
 
 
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+"""Characters Unicode counts as letters or symbols that show nothing (Hangul fillers, the
+blank Braille pattern)."""
+
+
+def visible(text: str) -> bool:
+    """Whether ``text`` shows anything: not only spaces, format characters (zero-width
+    spaces and joiners, direction marks and isolates, a byte-order mark, soft hyphens),
+    combining marks with nothing to combine with, or blank letters."""
+    return any(unicodedata.category(c)[0] not in "ZCM" and c not in _BLANK_LETTERS for c in text)
+
+
 MAX_START_AGE = dt.timedelta(days=30)
 
 
@@ -100,12 +114,15 @@ def in_channel(ctx: Context, channel_id: str) -> IncidentView | None:
         return _view(session, incident, ctx.contracts, ctx.clock.now())
 
 
-def ref_in_channel(ctx: Context, channel_id: str) -> str | None:
-    """The reference of the incident whose channel this is, if any: one indexed lookup, for
-    a command that acts on it (the change itself reads the incident again, locked)."""
+def refs_in_channel(ctx: Context, channel_id: str, *, limit: int = 10) -> list[tuple[str, str]]:
+    """The incidents a command in this channel may mean, as (reference, title): the open
+    ones, newest first; else its newest resolved one (a command in a resolved incident's
+    own channel reads or corrects it); else none. One indexed lookup: the change itself
+    reads the incident again, locked."""
     with ctx.db.read() as session:
-        incident = queries.incident_in_channel(session, channel_id)
-        return None if incident is None else incident.ref
+        found = queries.incidents_in_channel(session, channel_id, limit=limit)
+        open_ones = [(i.ref, i.title) for i in found if i.resolved_at is None]
+        return open_ones or [(i.ref, i.title) for i in found[:1]]
 
 
 def count_incidents(ctx: Context, *, open_only: bool = True) -> int:
@@ -141,12 +158,12 @@ def declare(
     impact_pct: float | None = None,
     channel_id: str | None = None,
     source: str = "slack",
-    within: Callable[[Session, Incident], None] | None = None,
+    also: Callable[[Session, Incident], None] | None = None,
 ) -> IncidentView:
     """A new incident. ``started_at`` (impact start and reported time) defaults to now.
 
-    ``within`` runs in the declaration's transaction once the incident has its id (an
-    alert's keys are claimed there); what it raises undoes the declaration."""
+    ``also`` writes what the declaration calls for in its own transaction (the task that
+    opens its Slack side: ``bot.slack.declaration``), so both commit or neither does."""
     now = ctx.clock.now()
     title = _title(title)
     customer_ids = resolve_customers(ctx.contracts, customers)
@@ -175,13 +192,14 @@ def declare(
         session.flush()
         incident.ref = _new_ref(session, incident.id)
         queries.set_customers(session, incident.id, customer_ids)
-        if within is not None:
-            within(session, incident)
         _event(
             session, incident, now, actor, EventKind.DECLARED, title,
             after={"severity": severity, "customers": customer_ids or "all", "started_at": started.isoformat()},
         )  # fmt: skip
-        return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
+        view = sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
+        if also is not None:
+            also(session, incident)
+        return view
 
 
 def _new_ref(session: Session, incident_id: int) -> str:
@@ -624,6 +642,32 @@ def resolve_customers(registry: Contracts, names: Sequence[str]) -> list[str]:
     return ids
 
 
+def severity_level(
+    ctx: Context, typed: int | str, *, customers: Sequence[str] = (), ref: str | None = None
+) -> int:
+    """A severity as typed — a level (``2``, ``sev2``, ``II``) or a level's name — read
+    against the contracts the incident touches: ``ref``'s, or those of ``customers`` (one
+    being declared). ``critical for acme`` is acme's contract's word for level 1, whatever
+    the deployment's own contract calls its levels; a word none of them uses is refused,
+    listing what they accept."""
+    if isinstance(typed, int):
+        return typed
+    if ref is not None:
+        with ctx.db.read() as session:
+            incident = _find(session, ref)
+            ids = queries.customers_of(session, [incident.id]).get(incident.id, [])
+    else:
+        ids = resolve_customers(ctx.contracts, customers)
+    contracts = contracts_touched(ctx.contracts, ids)
+    names = [(s.level, s.name) for c in contracts for s in c.policy.severities if s.level != "any"]
+    try:
+        return parse_severity(typed, names)
+    except ValueError as exc:
+        whose = " and ".join(c.label for c in contracts)
+        plural = "s" if len(contracts) > 1 else ""
+        raise Refusal(f"{exc} (in the {whose} contract{plural})", field="severity") from None
+
+
 def check_severity(contracts: Sequence[Contract], severity: int) -> None:
     lacking = missing_level(contracts, severity)
     if lacking is not None:
@@ -635,12 +679,15 @@ def check_severity(contracts: Sequence[Contract], severity: int) -> None:
         )
 
 
+_INVISIBLE = " (this one is only characters that show nothing, such as zero-width spaces)"
+
+
 def _text(text: str | None, what: str, *, needed: str | None = None) -> str:
     """A person's text, stripped, of at most ``MAX_TEXT`` characters (``what``: "a reason");
     ``needed`` is the refusal when it is empty (else empty is allowed)."""
     text = plain(text)
-    if not text and needed:
-        raise Refusal(needed)
+    if not visible(text) and needed:
+        raise Refusal(needed + _INVISIBLE if text else needed)
     if len(text) > MAX_TEXT:
         raise Refusal(f"{what} is at most {MAX_TEXT} characters; this one has {len(text)}")
     return text
@@ -648,8 +695,11 @@ def _text(text: str | None, what: str, *, needed: str | None = None) -> str:
 
 def _title(title: str) -> str:
     title = " ".join(plain(title).split())
-    if not title:
-        raise Refusal("a title is required: say what is broken, e.g. `Checkout API down`")
+    if not visible(title):
+        raise Refusal(
+            "a title is required: say what is broken, e.g. `Checkout API down`"
+            + (_INVISIBLE if title else "")
+        )
     if len(title) > MAX_TITLE:
         raise Refusal(f"a title is at most {MAX_TITLE} characters; this one has {len(title)}")
     return title

@@ -51,21 +51,11 @@ class IncidentChannels:
     settings: Settings
     contracts: Contracts
 
-    def open(self, view: IncidentView, origin_channel: str | None) -> tuple[str, str]:
-        """The incident's channel (created, or the one it was declared in) with its card."""
-        if self.settings.incident_channels == "current" and origin_channel:
-            channel = origin_channel
-            self._join(channel)
-        else:
-            channel = self._create(view)
-        card = incident_card(view, self.contracts)
-        posted = self.client.chat_postMessage(channel=channel, **card.as_kwargs())
-        return channel, posted["ts"]
-
     def settle(self, view: IncidentView, channel: str, card_ts: str, declarer: str) -> None:
         """What can follow the answer: invite the declarer, pin the card. Each is a
         convenience, logged when Slack refuses it; the channel and card are there either way."""
-        if channel != view.origin_channel_id:  # a channel of its own, not the current one
+        person = declarer[:1] in ("U", "W")  # not a tool that declared it (alertmanager…)
+        if channel != view.origin_channel_id and person:  # a channel of its own
             try:
                 self.client.conversations_invite(channel=channel, users=declarer)
             except SLACK_FAILURES as exc:
@@ -76,13 +66,16 @@ class IncidentChannels:
         except SLACK_FAILURES as exc:
             log.warning("could not pin the card of %s: %s", view.ref, why(exc))
 
-    def _create(self, view: IncidentView) -> str:
+    def candidate_names(self, view: IncidentView) -> list[str]:
         """``#inc-20261120-checkout-down``; when taken ``…-2`` to ``…-4``, then ``…-inc-17``
         (the incident's own reference: free unless someone made that channel by hand)."""
         name = channel_name(self.settings.channel_prefix, view.declared_at, view.title)
         suffixes = ["", "-2", "-3", "-4", "-" + channel_name_part(view.ref)]
-        for suffix in suffixes:
-            candidate = name[: 80 - len(suffix)].rstrip("-") + suffix
+        return [name[: 80 - len(suffix)].rstrip("-") + suffix for suffix in suffixes]
+
+    def create(self, view: IncidentView) -> str:
+        """A new channel for the incident, by the first of its free ``candidate_names``."""
+        for candidate in self.candidate_names(view):
             try:
                 return self.client.conversations_create(name=candidate)["channel"]["id"]
             except SlackApiError as exc:
@@ -90,7 +83,8 @@ class IncidentChannels:
                     raise
         raise SlackApiError("no free channel name", {"ok": False, "error": "name_taken"})
 
-    def _join(self, channel: str) -> None:
+    def join(self, channel: str) -> None:
+        """Join a channel to post in it (a private one or a DM the bot may already be in)."""
         try:
             self.client.conversations_join(channel=channel)
         except SLACK_FAILURES as exc:  # a private channel or a DM: the bot may already be there
@@ -119,5 +113,5 @@ class IncidentChannels:
         except SlackApiError as exc:
             if exc.response.get("error") != "not_in_channel":
                 raise
-        self._join(channel)
+        self.join(channel)
         return self.client.chat_postMessage(channel=channel, **extra, **message.as_kwargs())["ts"]

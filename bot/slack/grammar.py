@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar, TypeVar
 
-from bot.parse import WHEN_FORMATS, parse_severity, split_when
+from bot.parse import WHEN_FORMATS, accepted_severities, parse_severity, split_when
 from bot.reports.service import PERIOD_FORMATS, PERIOD_RE
 from bot.slack.mrkdwn import decode
 
@@ -121,7 +121,9 @@ class UsageError(ValueError):
 class Declare:
     """``/incident declare …`` (or the declare form, submitted)."""
 
-    severity: int
+    severity: int | str
+    """The level, or a level's name as typed (``critical``): a name is read against the
+    contracts the incident touches (``service.severity_level``), known once its customers are."""
     title: str
     customers: tuple[str, ...] = ()
     outage: bool = False
@@ -145,8 +147,8 @@ class Change:
     verb: IncidentVerb
     ref: str | None = None
     text: str = ""
-    severity: int | None = None
-    """The new severity (``severity``)."""
+    severity: int | str | None = None
+    """The new severity (``severity``): a level, or a name as typed (see ``Declare``)."""
     at: str | None = None
     """``ack``, ``restore``, ``resolve``: when it happened, as typed (``at 20:00``)."""
 
@@ -257,16 +259,35 @@ def _verb(word: str, verbs: type[Verb], usage: str, command: str) -> Verb:
     raise UsageError(f"`{word}` is not a `{command}` command.{hint}\n{usage}")
 
 
-def parse_incident(text: str, severity_names: Iterable[tuple[int, str]] = ()) -> IncidentCommand:
-    """``/incident`` text → one ``IncidentCommand``, or a ``UsageError`` that says why not."""
+MAX_COMMAND = 4000
+"""The most characters of a command's text read (an update's text is at most 3000)."""
+
+
+def _capped(text: str, command: str) -> str:
+    """``text`` as typed, refused when longer than ``MAX_COMMAND`` (before any parsing)."""
     text = decode(text or "").strip()
+    if len(text) > MAX_COMMAND:
+        raise UsageError(
+            f"`{command}` reads at most {MAX_COMMAND} characters; this one has {len(text)}. "
+            "Say it in fewer words (an update's text is at most 3000 characters)."
+        )
+    return text
+
+
+def parse_incident(text: str, severity_names: Iterable[tuple[int, str]] = ()) -> IncidentCommand:
+    """``/incident`` text → one ``IncidentCommand``, or a ``UsageError`` that says why not.
+
+    ``severity_names``: every level's name in every contract (a name is kept as typed, and
+    read against the contracts the incident touches when it is known)."""
+    severity_names = list(severity_names)
+    text = _capped(text, "/incident")
     if not text:
         return OpenDeclareForm()
     head, _, rest = text.partition(" ")
     rest = rest.strip()
     verb = _verb(head, IncidentVerb, INCIDENT_USAGE, "/incident")
     if verb is IncidentVerb.DECLARE:
-        return _declare(rest, list(severity_names))
+        return _declare(rest, severity_names)
     ref = None
     first, _, after = rest.partition(" ")
     if first and _REF.match(first):
@@ -290,11 +311,13 @@ def parse_incident(text: str, severity_names: Iterable[tuple[int, str]] = ()) ->
                 raise UsageError(
                     "say which severity: `/incident severity 2` (1, sev1, I, critical…)"
                 )
-            try:
-                level = parse_severity(rest.split()[0], severity_names)
-            except ValueError as exc:
-                raise UsageError(f"{exc}. {_levels(severity_names)}") from None
-            return Change(verb, ref, severity=level)
+            words = rest.split()
+            if len(words) > 1:
+                raise UsageError(
+                    f"give one severity, not `{rest}`: `/incident severity 2`; "
+                    f"{accepted_severities(severity_names)}"
+                )
+            return Change(verb, ref, severity=_severity(words[0], severity_names))
         case IncidentVerb.UPDATE if not rest:
             raise UsageError("an update needs text: `/incident update Rolled back the deploy`")
         case IncidentVerb.PAUSE if not rest:
@@ -426,9 +449,9 @@ def _declare(rest: str, severity_names: list[tuple[int, str]]) -> Declare:
         raise UsageError(f"say the severity and what is broken: {usage}")
     sev_word, _, body = rest.partition(" ")
     try:
-        severity = parse_severity(sev_word, severity_names)
-    except ValueError as exc:
-        raise UsageError(f"{exc}. {_levels(severity_names)}\nUsage: {usage}") from None
+        severity = _severity(sev_word, severity_names)
+    except UsageError as exc:
+        raise UsageError(f"{exc}\nUsage: {usage}") from None
     body = body.strip()
     title, clauses = _split_title(body)
     if not title:
@@ -436,35 +459,82 @@ def _declare(rest: str, severity_names: list[tuple[int, str]]) -> Declare:
     return Declare(severity, title, **clauses)
 
 
-def _levels(severity_names: Iterable[tuple[int, str]]) -> str:
-    """The levels the contracts have, for a reply to a severity that is none of them."""
-    levels = "; ".join(f"{level} ({name})" for level, name in severity_names)
-    return f"The contracts' levels: {levels}." if levels else ""
+def _severity(word: str, severity_names: list[tuple[int, str]]) -> int | str:
+    """A level spelled as a number (``2``, ``sev2``, ``II``), or a word some contract names a
+    level by, kept as typed: which level a name means depends on the contracts the incident
+    touches. Anything else is refused, saying what is accepted."""
+    try:
+        return parse_severity(word)
+    except ValueError:
+        pass
+    try:
+        parse_severity(word, severity_names)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return word
 
 
 _CLAUSE_WORDS = ("for", "outage", "started")
 
 
 def _split_title(body: str) -> tuple[str, dict]:
-    """The title and the trailing clauses: the earliest clause word after which all parses."""
+    """The title and the trailing clauses: the earliest clause word after which all parses.
+
+    Which clause words could start the clauses is found in one pass from the end
+    (``_clause_starts``), so the clauses are read once (twice to say why, when none parse):
+    trying each clause word in turn read the rest again for each, quadratic in the words."""
     if body.startswith(('"', "“")):
         closing = body.find('"' if body[0] == '"' else "”", 1)
         if closing == -1:
             raise UsageError('the quoted title has no closing quote: `"Payments down for EU"`')
         return body[1:closing].strip(), _clauses(body[closing + 1 :].split())
     words = body.split()
-    for index, word in enumerate(words):
-        if index and word.lower() in _CLAUSE_WORDS:
-            try:
-                return " ".join(words[:index]), _clauses(words[index:])
-            except UsageError:
-                if index == _last_clause_start(words):
-                    raise
+    starts = _clause_starts(words)
+    first = next((i for i in range(1, len(words)) if starts[i]), None)
+    if first is not None:
+        return " ".join(words[:first]), _clauses(words[first:])
+    last = _last_clause_start(words)
+    if last > 0:
+        _clauses(words[last:])  # raises: says what is not understood after the last one
     return body, {}
 
 
 def _last_clause_start(words: list[str]) -> int:
     return max((i for i, w in enumerate(words) if i and w.lower() in _CLAUSE_WORDS), default=-1)
+
+
+def _clause_starts(words: list[str]) -> list[bool]:
+    """For each index, whether ``_clauses(words[index:])`` would parse — worked out from
+    the end in one pass over (index, clauses already read), as ``_clauses`` reads them."""
+    n = len(words)
+    lower = [w.lower() for w in words]
+    clause = [w in _CLAUSE_WORDS for w in lower]
+    # Where a customer list begun at k ends, and where a start time begun at k ends.
+    names_end = [n] * (n + 1)
+    when_end = [n] * (n + 1)
+    for k in range(n - 1, -1, -1):
+        if clause[k]:
+            names_end[k] = k
+        else:
+            joined = words[k].endswith(",") or (k + 1 < n and words[k + 1].startswith(","))
+            names_end[k] = names_end[k + 1] if joined else k + 1
+        when_end[k] = k if lower[k] in ("for", "outage") else when_end[k + 1]
+    every = range(8)  # the clauses read so far: outage 1, for 2, started 4
+    parses = [[True] * 8 for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for seen in every:
+            word, ok = lower[i], False
+            if word == "outage" and not seen & 1:
+                ok = parses[i + 1][seen | 1]
+            elif word == "for" and not seen & 2:
+                end = names_end[i + 1]
+                named = any(part for w in words[i + 1 : end] for part in w.split(","))
+                ok = named and parses[end][seen | 2]
+            elif word == "started" and not seen & 4:
+                end = when_end[i + 1]
+                ok = end > i + 1 and parses[end][seen | 4]
+            parses[i][seen] = ok
+    return [row[0] for row in parses[:n]]
 
 
 def _clauses(words: list[str]) -> dict:
@@ -511,7 +581,7 @@ def _clauses(words: list[str]) -> dict:
 
 def parse_sla(text: str) -> SlaCommand:
     """``/sla`` text → one ``SlaCommand``, or a ``UsageError`` that says why not."""
-    text = decode(text or "").strip()
+    text = _capped(text, "/sla")
     if not text:
         return SlaHelp()
     head, _, rest = text.partition(" ")

@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, assert_never
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,7 @@ from bot.reports import service as reports
 from bot.reports import statement as statements
 from bot.sla.credits import period_name
 from bot.sla.timers import TimerKind, TimerState
-from bot.slack import blocks, mrkdwn
+from bot.slack import blocks, declaration, mrkdwn
 from bot.slack.authz import NOT_A_MANAGER, NOT_A_RESPONDER, NOT_AN_ADMIN, Permissions
 from bot.slack.blocks import Message
 from bot.slack.channels import SLACK_FAILURES, IncidentChannels, why
@@ -60,6 +60,7 @@ from bot.slack.people import Directory
 from bot.statements import filename as statement_filename
 from bot.statements import render as render_statement
 from bot.statements.pdf import find_chromium
+from bot.tasks.registry import Done
 from bot.text import describe_policy, format_span
 from config.settings import Settings
 from storage import queries
@@ -133,6 +134,12 @@ class Edge:
                 if spec.level != "any":
                     names.setdefault(spec.level, spec.name)
         return sorted(names.items())
+
+    def level_names(self) -> list[tuple[int, str]]:
+        """Every level's name in every contract, for reading a severity typed as a name (the
+        incident's own contracts decide which level it means: ``service.severity_level``)."""
+        policies = [self.ctx.contracts.default_policy, *self.ctx.contracts.policies.values()]
+        return [(s.level, s.name) for p in policies for s in p.severities if s.level != "any"]
 
     def first_time(self, key: str | None) -> bool:
         """Record a Slack request id; ``False`` for a retry or a repeat already processed.
@@ -246,7 +253,20 @@ DATABASE_DOWN = (
 # --- /incident ---------------------------------------------------------------------------
 
 
-def declare(edge: Edge, user: str, origin_channel: str | None, command: Declare) -> Reply:
+def declare(
+    edge: Edge,
+    user: str,
+    origin_channel: str | None,
+    command: Declare,
+    *,
+    response_url: str | None = None,
+    notice_channel: str | None = None,
+) -> Reply:
+    """Declare, then open its channel and card: the declaration's task
+    (``bot.slack.declaration``), written with the incident and done here at once. When this
+    takes longer than the ack budget the answer says "working on it" and follows; if this
+    process dies first, a worker finishes the task and tells the declarer at
+    ``response_url`` (a command's), else in ``notice_channel`` (a form's), else by DM."""
     if not edge.permissions.may_respond(user):
         return refused(NOT_A_RESPONDER)
     started = None
@@ -255,65 +275,50 @@ def declare(edge: Edge, user: str, origin_channel: str | None, command: Declare)
             started = parse_when(command.started, edge.ctx.clock.now(), edge.directory.zone(user))
         except ValueError as exc:
             return refused(f"started: {exc}")
-    view = service.declare(
-        edge.ctx, title=command.title, severity=command.severity, actor=user,
+    severity = service.severity_level(edge.ctx, command.severity, customers=command.customers)
+    declared = declaration.declare(
+        edge.ctx, title=command.title, severity=severity, actor=user,
         customers=command.customers, outage=command.outage, started_at=started,
-        channel_id=origin_channel,
+        origin_channel=origin_channel, response_url=response_url, notice_channel=notice_channel,
     )  # fmt: skip
-    try:
-        channel, card_ts = edge.channels.open(view, origin_channel)
-    except SLACK_FAILURES as exc:  # declared all the same: saying otherwise invites a second one
-        error = why(exc)
-        log.warning("declared %s but could not open its channel: %s", view.ref, error)
-        return Reply(blocks.reply(
-            f"🚨 {view.ref} is declared and its clocks are running, but Slack refused its channel "
-            f"({escape(str(error))}). Use `/incident status {view.ref}` from here meanwhile."
-        ), in_channel=True)  # fmt: skip
-    service.set_slack_card(edge.ctx, view.ref, channel_id=channel, card_ts=card_ts)
-    view = replace(view, channel_id=channel, card_ts=card_ts)
-    edge.after(lambda: edge.channels.settle(view, channel, card_ts, user))
-    if channel == origin_channel:
-        return Reply(blocks.reply(f"Declared {view.ref}; its card is pinned here."))
-    return Reply(blocks.declared_notice(view), in_channel=True)
+    view, outcome = declaration.run(edge.ctx, edge.client, edge.settings, declared)
+    message = declaration.outcome_message(view, outcome)
+    here = isinstance(outcome, Done) and view.channel_id == origin_channel
+    return Reply(message, in_channel=not here)
 
 
-def declare_alert(
-    edge: Edge, user: str, value: str, channel: str | None, question_ts: str | None
-) -> Reply:
+def declare_alert(edge: Edge, user: str, value: str, response_url: str | None) -> Reply:
     """The "Declare" button of an alert's question: declare what it proposed, with the
-    alert's start, and say on the question who did."""
+    alert's start; the outcome replaces the question (its response URL)."""
     from bot.alerts import service as alerts
-    from bot.alerts.announce import open_incident
 
     if not edge.permissions.may_respond(user):
         return refused(NOT_A_RESPONDER)
     if not value.isascii() or not value.isdigit():
         return refused("this button names no alert slabot knows; nothing was declared")
-    view = alerts.declare_proposal(edge.ctx, int(value), user)
-    try:
-        view = open_incident(edge.ctx, edge.channels, view)
-    except SLACK_FAILURES as exc:  # declared all the same: saying otherwise invites a second one
-        log.warning("declared %s but could not open its channel: %s", view.ref, why(exc))
-    if channel and question_ts:
-        said = (
-            f"🚨 Declared as {view.ref} by {mrkdwn.user(user)} → {mrkdwn.channel(view.channel_id)}"
-        )
-        try:
-            edge.client.chat_update(
-                channel=channel, ts=question_ts, **blocks.reply(said).as_kwargs()
-            )
-        except SLACK_FAILURES as exc:
-            log.warning("could not update the question of %s: %s", view.ref, why(exc))
-    return Reply(blocks.reply(f"Declared {view.ref}; its clocks started when the alert did."))
+    declared = alerts.declare_proposal(
+        edge.ctx, int(value), user,
+        lambda **fields: declaration.declare(edge.ctx, **fields, response_url=response_url),
+    )  # fmt: skip
+    view, outcome = declaration.run(edge.ctx, edge.client, edge.settings, declared)
+    return Reply(declaration.outcome_message(view, outcome), in_channel=True)
 
 
 def locate(edge: Edge, channel: str | None, ref: str | None) -> str:
-    """The reference of the incident a command is about: the one named, else this channel's."""
+    """The reference of the incident a command is about: the one named, else this channel's
+    open one (its newest resolved one when none is open). Several open here are listed,
+    asking which: the newest is not necessarily the one meant."""
     if ref:
         return ref
-    here = service.ref_in_channel(edge.ctx, channel) if channel else None
-    if here is not None:
-        return here
+    here = service.refs_in_channel(edge.ctx, channel) if channel else []
+    if len(here) == 1:
+        return here[0][0]
+    if here:
+        names = "; ".join(f"{r} ({t})" for r, t in here)
+        raise Refusal(
+            f"{len(here)} incidents are open in this channel{'' if len(here) < 10 else ' (the newest 10)'}: "
+            f"{names}. Say which: `/incident <command> {here[0][0]}`, e.g. `/incident ack {here[0][0]}`"
+        )
     open_ones = service.list_incidents(edge.ctx, open_only=True, limit=10)
     if not open_ones:
         raise Refusal(
@@ -331,13 +336,15 @@ def incident(
     user: str,
     channel: str | None,
     command: Declare | Change | Correct | Status | ListIncidents | IncidentHelp,
+    *,
+    response_url: str | None = None,
 ) -> Reply:
     """One ``/incident`` command, from ``channel`` (whose incident it acts on unless it names
     one). The bare command (``OpenDeclareForm``) is the listener's: opening a form needs the
     request's trigger."""
     match command:
         case Declare():
-            return declare(edge, user, channel, command)
+            return declare(edge, user, channel, command, response_url=response_url)
         case Change(verb=verb, ref=ref, text=text, severity=severity, at=at):
             ref = locate(edge, channel, ref)
             return change(edge, user, ref, verb, text=text, severity=severity, at=at)
@@ -363,7 +370,7 @@ def change(
     verb: IncidentVerb,
     *,
     text: str = "",
-    severity: int | None = None,
+    severity: int | str | None = None,
     at: str | None = None,
 ) -> Reply:
     """Apply one change to an incident, then tell its channel and refresh its card.
@@ -388,7 +395,8 @@ def change(
             done = "Update posted"
         case IncidentVerb.SEVERITY:
             before = service.get(ctx, ref).severity
-            view = service.change_severity(ctx, ref, severity, user)
+            level = service.severity_level(ctx, severity if severity is not None else "", ref=ref)
+            view = service.change_severity(ctx, ref, level, user)
             what = (
                 f"changed the severity {before} → *{view.severity}*; "
                 "deadlines recomputed from the start"

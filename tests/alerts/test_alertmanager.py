@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlmodel import func, select
 
 from bot.incidents import service
+from bot.slack.loopback import RESPONSE_URL
 from storage.models import AlertKey, EventKind, IncidentState
 from tests.alerts import payloads
 from tests.alerts.conftest import ANNOUNCE
@@ -243,10 +244,9 @@ def test_an_ask_rule_posts_a_question_whose_button_declares_with_the_alerts_star
     (view,) = incidents(ctx)
     assert (view.declared_by, view.impact_start, view.customers) == ("U1", STARTED, ("acme",))
     assert view.channel_id == slack.calls_to("conversations.create")[0].response["channel"]["id"]
-    updated = slack.calls_to("chat.update")[-1]
-    assert updated.params["ts"] == question.response["ts"] and "Declared as INC-1 by" in text_of(
-        updated
-    )
+    (answered,) = slack.calls_to(RESPONSE_URL)  # the question, replaced for everyone
+    assert answered.params["replace_original"] and answered.params["response_type"] == "in_channel"
+    assert "INC-1 declared (Sev 1)" in text_of(answered)
 
     click_declare(workspace, question, user="U2")  # another responder, a moment later
     workspace.edge.wait_idle(60)

@@ -21,7 +21,8 @@ class Told:
     def __init__(self):
         self.said: list[tuple[str, str]] = []
 
-    def declared(self, view, source):
+    def declare(self, ctx, also, **fields):
+        view = incidents.declare(ctx, **fields, also=also)
         self.said.append(("declared", view.ref))
         return view
 

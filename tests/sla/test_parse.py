@@ -56,7 +56,25 @@ def test_severity_refusal_names_what_is_accepted(text):
         parse_severity(text)
     message = str(refusal.value)
     assert repr(text) in message
-    assert all(spelling in message for spelling in ("1", "sev1", "I", "critical"))
+    assert all(spelling in message for spelling in ("1", "sev1", "s1", "p1", "I"))
+    assert "critical" not in message.removeprefix(repr(text))
+    if text != "critical":
+        with pytest.raises(ValueError, match="a level's name: critical \\(1\\), high \\(2\\)"):
+            parse_severity(text, DIXA_NAMES)
+
+
+@pytest.mark.parametrize("text", ["-1", "_1", "s-2", "s_2", "p-1", "- 1"])
+def test_a_separator_belongs_to_sev_only(text):
+    with pytest.raises(ValueError, match="is not a severity"):
+        parse_severity(text, DIXA_NAMES)
+
+
+def test_names_of_several_contracts_are_read_when_they_agree():
+    platform = [(1, "Severity I — down"), (2, "Severity II — degraded"), (1, "Critical")]
+    assert parse_severity("critical", [*DIXA_NAMES, *platform]) == 1
+    clash = [*DIXA_NAMES, (2, "Critical path")]
+    with pytest.raises(ValueError, match="'critical' is not a severity"):
+        parse_severity("critical", clash)
 
 
 @settings(max_examples=300, deadline=None)

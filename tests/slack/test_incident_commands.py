@@ -253,3 +253,25 @@ def test_references_are_read_in_any_case(workspace, slack):
     declared(workspace)
     status = json.loads(workspace.incident("status inc-1").body)
     assert status["blocks"][0]["text"]["text"] == "🔴 INC-1 · Sev 1 · Checkout API down"
+
+
+def test_a_channel_of_several_incidents_acts_on_its_open_one_or_asks_which(slack, ctx):
+    """Incidents declared in #general share it: a bare command there means the open one,
+    never a newer resolved one; with several open, the answer lists them and asks which."""
+    workspace = make_workspace(slack, ctx, SLABOT_INCIDENT_CHANNELS="current")
+    for title in ("Checkout down", "Search slow", "Login errors"):
+        workspace.ack_text(workspace.incident(f"declare 2 {title}"))
+    workspace.ack_text(workspace.incident("resolve INC-3 Fixed"))
+    asked = workspace.ack_text(workspace.incident("ack"))
+    assert "2 incidents are open in this channel: INC-2 (Search slow); INC-1 (Checkout down)" in (
+        asked
+    )
+    assert "`/incident ack INC-2`" in asked
+    assert all(v.acknowledged_at is None for v in service.list_incidents(ctx, open_only=True))
+    workspace.ack_text(workspace.incident("resolve INC-1 Fixed"))
+    assert "Acknowledged" in workspace.ack_text(workspace.incident("ack"))
+    assert service.get(ctx, "INC-2").acknowledged_at is not None
+    workspace.ack_text(workspace.incident("resolve Fixed"))
+    assert service.get(ctx, "INC-2").resolved_at is not None
+    status = workspace.ack_text(workspace.incident("status"))  # none open: the newest
+    assert "INC-3" in status

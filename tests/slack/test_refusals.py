@@ -9,6 +9,7 @@ import json
 import pytest
 
 from bot.incidents import service
+from bot.slack.loopback import RESPONSE_URL
 from bot.slack.mrkdwn import decode
 from storage import queries
 from tests.slack.conftest import make_workspace
@@ -55,7 +56,7 @@ OUTSIDE = [
     ),
     (
         "declare critcal Checkout down",
-        "'critcal' is not a severity; write a level such as 1, sev1, I or critical. The contracts' levels: 1 (Severity I",
+        "'critcal' is not a severity; write a level such as 1, sev1, SEV-1, s1, p1 or I, or a level's name: critical (1), high (2)",
     ),
     (
         "declare 4 Slow for acme,umbrella",
@@ -89,7 +90,7 @@ OUTSIDE = [
     ("severity", "say which severity: `/incident severity 2`"),
     (
         "severity bogus",
-        "'bogus' is not a severity; write a level such as 1, sev1, I or critical. The contracts' levels:",
+        "'bogus' is not a severity; write a level such as 1, sev1, SEV-1, s1, p1 or I, or a level's name:",
     ),
     ("ack now please", "`/incident ack` takes no text (got `now please`)"),
 ]
@@ -210,3 +211,34 @@ def test_a_form_submitted_by_someone_not_a_responder_shows_why_on_the_form(slack
     assert body["response_action"] == "errors"
     assert body["errors"]["text"].startswith("you are not on the responder list")
     assert snapshot(ctx) == state and announced(slack, since) == []
+
+
+def test_the_bare_command_from_someone_not_a_responder_opens_no_form(slack, ctx):
+    """``/incident`` alone opens the declare form for a responder; anyone else is told why
+    (after the ack: who is a responder may take a Slack call), and no form opens."""
+    workspace = make_workspace(slack, ctx, SLABOT_RESPONDERS="U2")
+    assert workspace.ack_text(workspace.incident("", user="U1")) == ""
+    told = slack.wait_for(RESPONSE_URL)[0].params
+    assert "you are not on the responder list (SLABOT_RESPONDERS)" in told["text"]
+    assert told["response_type"] == "ephemeral"
+    workspace.incident("", user="U2")
+    assert slack.wait_for("views.open")[0].params["view"]["callback_id"] == "declare"
+    assert workspace.edge.wait_idle(60) and len(slack.calls_to("views.open")) == 1
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["\u200b\u200b", "\u200e\u200f", "\u2066\u2069", "\ufeff", "\u00ad", "\u3164", "\u200d \u2060"],
+)
+def test_a_title_of_only_invisible_characters_is_refused(workspace, slack, ctx, title):
+    body = json.loads(workspace.incident(f"declare 2 {title}").body)
+    says(body, "a title is required: say what is broken")
+    says(body, "only characters that show nothing")
+    assert snapshot(ctx) == ([], {}, []) and announced(slack, 0) == []
+    update = json.loads(workspace.incident(f"update INC-7 {title}").body)
+    says(update, "only characters that show nothing")
+
+
+def test_a_title_with_marks_around_words_is_kept(workspace, ctx):
+    workspace.incident("declare 2 \u200fCheckout\u200b down")
+    assert service.get(ctx, "INC-1").title == "\u200fCheckout\u200b down"

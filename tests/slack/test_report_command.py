@@ -480,3 +480,17 @@ def test_with_a_thousand_customers_the_report_and_app_home_follow_the_acknowledg
     (home,) = slack.calls_to("views.publish")
     text = json.dumps(home.params["view"]["blocks"], ensure_ascii=False)
     assert "… and 975 more: `/sla report`" in text
+
+
+def test_a_replayed_csv_request_uploads_once(workspace, slack):
+    """A request delivered twice (a retry, a replay) is processed once, like every command
+    that changes or sends something: the second is answered "(already handled)"."""
+    for _ in range(2):
+        answer(workspace.sla("report 2026-10 csv", user=MANAGER, trigger="trig-replayed"))
+    slack.wait_for(RESPONSE_URL, count=2, timeout=30)
+    assert workspace.edge.wait_idle(60)
+    assert len(slack.files) == 1 and uploads(slack).count("files.completeUploadExternal") == 1
+    answers = sorted(c.params.get("text", "") for c in slack.calls_to(RESPONSE_URL))
+    assert answers[0] == "(already handled)", answers
+    reported(workspace, "report 2026-10 csv", user=MANAGER)  # a new request: a new file
+    assert len(slack.files) == 2

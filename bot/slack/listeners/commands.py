@@ -6,6 +6,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.slack import blocks, handlers
+from bot.slack.authz import NOT_A_RESPONDER
 from bot.slack.grammar import (
     Change,
     Correct,
@@ -29,21 +30,30 @@ def register(app: App, edge: Edge) -> None:
     def incident(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
         user, channel = field(command, "user_id"), command.get("channel_id")
         try:
-            parsed = parse_incident(command.get("text", ""), edge.severity_names())
+            parsed = parse_incident(command.get("text", ""), edge.level_names())
         except UsageError as exc:
             ack(**handlers.refused(str(exc)).payload())
             return
         if isinstance(parsed, OpenDeclareForm):
             ack()
             form = blocks.declare_form(edge.severity_names(), edge.ctx.contracts, channel)
-            edge.after(lambda: client.views_open(trigger_id=command["trigger_id"], view=form))
+
+            def open_form() -> None:  # after the ack: who may respond can take a Slack call
+                if not edge.permissions.may_respond(user):
+                    respond(**handlers.refused(NOT_A_RESPONDER).payload())
+                    return
+                client.views_open(trigger_id=command["trigger_id"], view=form)
+
+            edge.after(open_form)
             return
         key = request_key("command", command.get("trigger_id")) if _changes(parsed) else None
 
         def work() -> Reply:
             if not edge.first_time(key):
                 return handlers.ALREADY_HANDLED
-            return handlers.incident(edge, user, channel, parsed)
+            return handlers.incident(
+                edge, user, channel, parsed, response_url=command.get("response_url")
+            )
 
         _answer(edge, ack, respond, work)
 
@@ -56,7 +66,8 @@ def register(app: App, edge: Edge) -> None:
             ack(**handlers.refused(str(exc)).payload())
             return
         if isinstance(parsed, Report):
-            _report(edge, ack, respond, user, command.get("channel_id"), parsed)
+            channel, trigger = command.get("channel_id"), command.get("trigger_id")
+            _report(edge, ack, respond, user, channel, trigger, parsed)
             return
         key = request_key("command", command.get("trigger_id")) if _changes(parsed) else None
 
@@ -76,7 +87,13 @@ def _changes(parsed: IncidentCommand | SlaCommand) -> bool:
 
 
 def _report(
-    edge: Edge, ack: Ack, respond: Respond, user: str, channel: str | None, parsed: Report
+    edge: Edge,
+    ack: Ack,
+    respond: Respond,
+    user: str,
+    channel: str | None,
+    trigger: str | None,
+    parsed: Report,
 ) -> None:
     """A report reads every customer's history: acknowledged at once (refused there when
     its period or customer is not one), the report replaces the acknowledgement when ready."""
@@ -84,8 +101,14 @@ def _report(
     ack(**acknowledged.payload())
     if acknowledged.refused:
         return
+    # With ``csv`` it sends a file: processed once per delivery, like the other commands
+    # that change or send something (a replay of it uploads nothing more).
+    key = request_key("command", trigger) if parsed.csv else None
 
     def answer() -> None:
+        if not edge.first_time(key):
+            respond(**handlers.ALREADY_HANDLED.payload(), replace_original=True)
+            return
         reply = handlers.safely(lambda: handlers.sla(edge, user, channel, parsed))
         respond(**reply.payload(), replace_original=True)
 

@@ -57,7 +57,7 @@ def register(app: App, edge: Edge) -> None:
         )
         _submit(
             edge, ack, client, user, view, "title",
-            lambda: handlers.declare(edge, user, origin, command),
+            lambda: handlers.declare(edge, user, origin, command, notice_channel=origin),
             channel=lambda: origin,
         )  # fmt: skip
 

@@ -1,0 +1,116 @@
+"""A declaration's Slack side is a task written with the incident: a process that dies inside
+it leaves it to a worker, which finds what the dead one made (the channel by its name, the
+card by its metadata), makes the rest once, and tells the declarer the outcome."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.incidents import service
+from bot.slack import declaration
+from bot.slack.app import make_client
+from bot.slack.loopback import RESPONSE_URL
+from bot.tasks.service import TaskRunner
+from storage import tasks as stored
+from storage.models import OutboxStatus, Task
+from tests.slack.conftest import make_settings
+
+LEASE = dt.timedelta(seconds=60)
+LATER = dt.timedelta(seconds=61)
+"""Past the dead process's lease (60 s): its claim may be taken over."""
+
+
+def declared(ctx, slack, **kwargs) -> tuple[declaration.Declared, str]:
+    """A declaration as the web process writes it, its task not yet done; its response URL."""
+    url = slack.response_url()
+    made = declaration.declare(
+        ctx, title="Checkout down", severity=1, actor="U1", origin_channel="C0GENERAL",
+        response_url=url, **kwargs,
+    )  # fmt: skip
+    return made, url
+
+
+def runner(ctx, settings, name: str) -> TaskRunner:
+    return TaskRunner(ctx, make_client(settings), settings, worker_id=name)
+
+
+def claimed_by_the_dead(ctx, settings, made) -> None:
+    """The web process claimed the task, then died (its claim stands until its lease ends)."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        assert stored.claim_one(session, made.task_id, made.runner, now, lease=LEASE)
+
+
+def test_the_task_is_written_with_the_incident(ctx, slack):
+    made, _ = declared(ctx, slack)
+    with ctx.db.read() as session:
+        task = session.get(Task, made.task_id)
+    assert (task.kind, task.dedupe_key) == ("declaration", f"declaration:{task.incident_id}")
+    assert task.payload["ref"] == "INC-1" and task.status == OutboxStatus.PENDING
+    assert slack.calls_to("conversations.create") == []
+
+
+def test_a_channel_made_before_the_crash_is_found_and_the_declarer_told(ctx, slack, clock):
+    settings = make_settings(slack)
+    made, url = declared(ctx, slack)
+    claimed_by_the_dead(ctx, settings, made)
+    # The dead process made the channel; it died before recording it.
+    client = make_client(settings)
+    name = "inc-20261120-checkout-down"
+    orphan = client.conversations_create(name=name)["channel"]["id"]
+    clock.advance(LATER)
+    worker = runner(ctx, settings, "worker-1")
+    (task,) = worker.claim(10)
+    worker.perform(task)
+    assert len(slack.calls_to("conversations.create")) == 1  # the dead one's, no other
+    view = service.get(ctx, "INC-1")
+    assert view.channel_id == orphan and view.card_ts
+    assert [c.params["channel"] for c in slack.calls_to("chat.postMessage")] == [orphan]
+    told = slack.wait_for(RESPONSE_URL)[0]
+    assert told.target == url.rsplit("/", 1)[1]
+    assert told.params["text"] == f"🚨 INC-1 declared (Sev 1): Checkout down → <#{orphan}>"
+    assert told.params["replace_original"] is True
+    assert slack.pins(orphan) == [view.card_ts]
+
+
+def test_a_card_posted_before_the_crash_is_found_not_posted_again(ctx, slack, clock):
+    settings = make_settings(slack)
+    made, _ = declared(ctx, slack)
+    claimed_by_the_dead(ctx, settings, made)
+    client = make_client(settings)
+    channel = client.conversations_create(name="inc-20261120-checkout-down")["channel"]["id"]
+    service.set_slack_card(ctx, "INC-1", channel_id=channel, card_ts=None)  # recorded
+    key = {"event_type": declaration.CARD_EVENT, "event_payload": {"key": "declaration:1"}}
+    card = client.chat_postMessage(channel=channel, text="card", metadata=key)["ts"]
+    clock.advance(LATER)
+    worker = runner(ctx, settings, "worker-1")
+    (task,) = worker.claim(10)
+    worker.perform(task)
+    assert len(slack.calls_to("chat.postMessage")) == 1  # the dead one's card only
+    assert service.get(ctx, "INC-1").card_ts == card
+    assert slack.wait_for(RESPONSE_URL)
+
+
+def test_a_channel_of_the_same_name_another_incident_has_is_not_taken(ctx, slack, clock):
+    settings = make_settings(slack)
+    first, _ = declared(ctx, slack)
+    declaration.run(ctx, make_client(settings), settings, first)
+    taken = service.get(ctx, "INC-1").channel_id
+    made, _ = declared(ctx, slack)
+    claimed_by_the_dead(ctx, settings, made)
+    clock.advance(LATER)
+    worker = runner(ctx, settings, "worker-1")
+    (task,) = worker.claim(10)
+    worker.perform(task)
+    second = service.get(ctx, "INC-2").channel_id
+    assert second not in (taken, "C0GENERAL")
+    assert slack.channel(second)["name"] == "inc-20261120-checkout-down-2"
+
+
+def test_run_by_the_process_that_declared_the_task_leaves_the_answer_to_it(ctx, slack):
+    settings = make_settings(slack)
+    made, _ = declared(ctx, slack)
+    view, outcome = declaration.run(ctx, make_client(settings), settings, made)
+    assert outcome is not None and view.channel_id and view.card_ts
+    assert slack.calls_to(RESPONSE_URL) == []  # the answer (its ack) says it
+    assert "→ <#" in declaration.outcome_message(view, outcome).text
