@@ -274,3 +274,16 @@ def test_a_question_whose_alert_resolved_first_says_so_and_declares_nothing(
     workspace.edge.wait_idle(60)
     assert incidents(ctx) == []
     assert "resolved before anyone declared it" in text_of(slack.calls_to("chat.postEphemeral")[-1])
+
+
+def test_slack_refusing_the_channel_leaves_the_incident_declared_and_says_so(hooks, ctx, slack):
+    from bot.slack.loopback.faults import Reply
+
+    slack.fail_always("conversations.create", Reply(error="restricted_action"))
+    body = payloads.alertmanager([payloads.am_alert("a1", STARTED)])
+    status, answer = hooks.post("alertmanager", body)
+    assert (status, answer["declared"]) == (200, ["INC-1"])  # the tool is not asked to resend
+    assert service.get(ctx, "INC-1").impact_start == STARTED
+    (note,) = slack.calls_to("chat.postMessage")
+    assert note.params["channel"] == ANNOUNCE and "restricted_action" in text_of(note)
+    assert hooks.post("alertmanager", body)[1]["declared"] == []
