@@ -287,3 +287,45 @@ def test_slack_refusing_the_channel_leaves_the_incident_declared_and_says_so(hoo
     (note,) = slack.calls_to("chat.postMessage")
     assert note.params["channel"] == ANNOUNCE and "restricted_action" in text_of(note)
     assert hooks.post("alertmanager", body)[1]["declared"] == []
+
+
+def test_an_alert_older_than_a_declaration_may_start_is_422_saying_why(hooks, ctx):
+    old = payloads.am_alert("a1", T0 - dt.timedelta(days=31))
+    status, answer = hooks.post("alertmanager", payloads.alertmanager([old]))
+    assert status == 422 and "more than 30 days ago" in answer["error"]
+    assert incidents(ctx) == []
+
+
+def test_each_requests_outcome_is_told_once_for_the_metrics(hooks, ctx, monkeypatch):
+    from bot.alerts import hooks as module
+
+    told = []
+    monkeypatch.setattr(module, "record_hook_outcome", lambda *args: told.append(args))
+    body = payloads.alertmanager([payloads.am_alert("a1", STARTED)])
+    hooks.post("alertmanager", body)
+    hooks.post("alertmanager", body)
+    hooks.post("alertmanager", body, token=None)
+    hooks.post("alertmanager", b"[")
+    hooks.post("alertmanager", b"{}", length="99999999")
+    info = payloads.alertmanager([payloads.am_alert("i1", STARTED, severity="info")], group="x")
+    hooks.post("alertmanager", info)
+    assert [outcome for _, outcome in told] == [
+        "declared", "unchanged", "unauthorized", "malformed", "too_large", "ignored",
+    ]  # fmt: skip
+    assert {source for source, _ in told} == {"alertmanager"}
+
+
+def test_a_broken_rules_file_is_503_until_it_is_fixed(workspace, ctx, tmp_path, logged):
+    from tests.alerts.conftest import Hooks
+
+    path = tmp_path / "alerts.yaml"
+    path.write_text("rules:\n  - {severity: one}\n", encoding="utf-8")
+    hooks = Hooks(workspace, SLABOT_ALERTS_FILE=str(path))
+    body = payloads.alertmanager([payloads.am_alert("a1", STARTED)])
+    assert hooks.post("alertmanager", body) == (
+        503, {"error": "slabot's alert rules file is invalid; `slabot policy check` says why"}
+    )  # fmt: skip
+    assert any(f"{path}:2: rules[0].severity" in r.getMessage() for r in logged.records)
+    assert incidents(ctx) == []
+    path.write_text("rules:\n  - {severity: 1}\n", encoding="utf-8")
+    assert hooks.post("alertmanager", body)[1]["declared"] == ["INC-1"]
