@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -120,6 +122,25 @@ def receive(
 
 
 def _fire(
+    ctx: Context,
+    source: str,
+    group: str,
+    firing: list[tuple[Alert, Decision]],
+    announcer: Announcer,
+    outcome: Outcome,
+) -> None:
+    with _STRIPES[zlib.crc32(f"{source}:{group}".encode()) % len(_STRIPES)]:
+        _fire_in_turn(ctx, source, group, firing, announcer, outcome)
+
+
+_STRIPES = [threading.Lock() for _ in range(64)]
+"""Deliveries of one group in this process take turns (a group hashes to one of these):
+the second finds the first's incident and joins it, rather than declare, lose the race for
+the claim and roll back (which skips an incident number). Other processes are kept to one
+incident by the claim alone."""
+
+
+def _fire_in_turn(
     ctx: Context,
     source: str,
     group: str,

@@ -123,7 +123,7 @@ def test_a_storm_of_one_group_is_one_incident_and_one_channel(hooks, ctx, slack)
     assert {status for status, _ in answers} == {200}
     assert sum(len(a["declared"]) for _, a in answers) == 1
     (view,) = incidents(ctx)
-    assert view.impact_start == STARTED
+    assert view.impact_start == STARTED and view.ref == "INC-1"  # in turn: no number skipped
     assert len(slack.calls_to("conversations.create")) == 1
     assert (
         len([c for c in slack.calls_to("chat.postMessage") if c.params["channel"] == "C0GENERAL"])
