@@ -270,6 +270,12 @@ def _join(
             if again:
                 parts.append(f"{len(again)} firing again")
             names = _names([a for a in fresh if a.key in added] + again)
+            earliest = min(a.started_at for a in fresh if a.key in added) if added else None
+            if earliest is not None and earliest < incident.impact_start:
+                names += (
+                    f" (one began {earliest.isoformat()}, before the incident's start: "
+                    "`/incident correct` moves it)"
+                )
             incidents.note_alert(
                 session, incident, now, source, f"{', '.join(parts)}: {names}",
                 after={"keys": sorted(added) + [a.key for a in again]},

@@ -98,3 +98,16 @@ def test_an_alert_resent_after_a_person_resolved_its_incident_declares_nothing(c
     )  # fmt: skip
     assert service.receive(ctx, rules, [alert("b"), later], told).declared == ["INC-2"]
     assert incidents.get(ctx, "INC-2").impact_start == T0 + dt.timedelta(hours=3)
+
+
+def test_a_joining_alert_that_began_earlier_is_noted_and_the_start_kept(ctx):
+    rules, told = load_rules(DEFAULT_ALERTS_FILE), Told()
+    service.receive(ctx, rules, [alert("a")], told)
+    earlier = Alert(
+        source="alertmanager", key="b", firing=True, started_at=STARTED - dt.timedelta(minutes=3),
+        group="g", title="alert b", labels={"severity": "critical"},
+    )  # fmt: skip
+    assert service.receive(ctx, rules, [earlier], told).joined == ["INC-1"]
+    assert incidents.get(ctx, "INC-1").impact_start == STARTED
+    note = incidents.timeline(ctx, "INC-1")[-1].text
+    assert "before the incident's start: `/incident correct` moves it" in note
