@@ -7,11 +7,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bot.alerts.service import QUESTION
 from bot.context import Context
 from bot.incidents.views import IncidentView
 from bot.slack import blocks, declaration
 from bot.slack.channels import SLACK_FAILURES, IncidentChannels, why
+from bot.slack.delivery import Posted
 from bot.slack.mrkdwn import escape
+from bot.tasks.registry import Done, Failed, Retry, TaskRun, handles
 from bot.text import format_local
 from config.settings import Settings
 
@@ -49,12 +52,11 @@ class SlackAnnouncer:
         if channel:
             self._post(channel, blocks.reply(text))
 
-    def proposed(self, anchor_id: int, proposal: dict) -> str | None:
-        channel = self.settings.announce_channel
-        if not channel:
-            log.warning("an alert asks to be declared, but SLABOT_ANNOUNCE_CHANNEL is not set")
-            return None
-        return self._post(channel, declare_question(anchor_id, proposal))
+    def proposed(self, task_id: int | None) -> None:
+        from bot.tasks.service import run_now
+
+        if task_id is not None:
+            run_now(self.ctx, self.channels.client, self.settings, task_id)
 
     def settled(self, proposal: dict, text: str) -> None:
         channel, ts = self.settings.announce_channel, proposal.get("message_ts")
@@ -99,3 +101,28 @@ def declare_question(anchor_id: int, proposal: dict) -> blocks.Message:
             ActionsBlock(block_id=f"alert:{anchor_id}", elements=[button]),
         ],
     )
+
+
+@handles(QUESTION)
+def ask(run: TaskRun) -> Done | Retry | Failed:
+    """Post an alert's "declare?" question in ``SLABOT_ANNOUNCE_CHANNEL``, once (a repeat
+    finds it by its key), and keep its message with the proposal."""
+    from bot.alerts import service as alerts
+
+    anchor_id = run.payload["anchor_id"]
+    proposal = alerts.proposal_of(run.ctx, anchor_id)
+    if proposal is None:
+        return Failed("the alert is no longer known")
+    channel = run.settings.announce_channel
+    if not channel:
+        log.warning("an alert asks to be declared, but SLABOT_ANNOUNCE_CHANNEL is not set")
+        return Failed("SLABOT_ANNOUNCE_CHANNEL is not set")
+    outcome = run.delivery.deliver(
+        channel, declare_question(anchor_id, proposal), run.task.dedupe_key,
+        check_first=run.task.attempts > 1, since=run.task.created_at,
+    )  # fmt: skip
+    if not isinstance(outcome, Posted):
+        return outcome
+    if outcome.ts:
+        alerts.remember_message(run.ctx, anchor_id, outcome.ts)
+    return Done({"channel": channel, "ts": outcome.ts})

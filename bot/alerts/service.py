@@ -60,7 +60,9 @@ class Announcer(Protocol):
 
     def restored(self, view: IncidentView, source: str) -> None: ...
 
-    def proposed(self, anchor_id: int, proposal: dict) -> str | None: ...
+    def proposed(self, task_id: int | None) -> None:
+        """Post the "declare?" question: the ``QUESTION`` task written with the proposal."""
+        ...
 
     def settled(self, proposal: dict, text: str) -> None: ...
 
@@ -162,11 +164,9 @@ def _fire_in_turn(
                 view = _declare(ctx, source, group, grouped, firing, decision, announcer)
                 outcome.declared.append(view.ref)
             else:
-                anchor_id, proposal = _propose(ctx, source, group, grouped, firing, decision)
+                task_id = _propose(ctx, source, group, grouped, firing, decision)
                 outcome.proposed += 1
-                ts = announcer.proposed(anchor_id, proposal)
-                if ts:
-                    _remember_message(ctx, anchor_id, ts)
+                announcer.proposed(task_id)
             return
         except _Taken:
             continue
@@ -421,10 +421,21 @@ def _propose(
     }  # fmt: skip
     with ctx.db.transaction() as session:
         anchor_id = _anchor(session, source, group, grouped, firing, None, now, proposal)
-    return anchor_id, proposal
+        # The question is posted by a task written with the proposal: a crash before it is
+        # posted leaves it to the worker, not a proposal nobody is asked about.
+        from bot.tasks import service as tasks  # (it imports every kind's handler)
+
+        return tasks.schedule(
+            session, QUESTION, f"{QUESTION}:{anchor_id}", {"anchor_id": anchor_id}, due_at=now
+        )
 
 
-def _remember_message(ctx: Context, anchor_id: int, ts: str) -> None:
+QUESTION = "alert_question"
+"""The task kind that posts a "declare?" question (``bot.alerts.announce``)."""
+
+
+def remember_message(ctx: Context, anchor_id: int, ts: str) -> None:
+    """The question's message, kept with the proposal (so its outcome can replace it)."""
     with ctx.db.transaction() as session:
         anchor = session.get(AlertKey, anchor_id, with_for_update=True)
         if anchor is not None and anchor.proposal is not None:

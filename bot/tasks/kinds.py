@@ -6,4 +6,5 @@ Each feature that schedules tasks adds its module here, so every process that ru
 
 from __future__ import annotations
 
+import bot.alerts.announce  # alert_question: an alert's "declare?" question
 import bot.slack.declaration  # noqa: F401  (declaration: a new incident's channel and card)

@@ -329,3 +329,26 @@ def test_a_broken_rules_file_is_503_until_it_is_fixed(workspace, ctx, tmp_path, 
     assert incidents(ctx) == []
     path.write_text("rules:\n  - {severity: 1}\n", encoding="utf-8")
     assert hooks.post("alertmanager", body)[1]["declared"] == ["INC-1"]
+
+
+def test_a_question_slack_did_not_take_is_posted_once_by_the_worker(
+    workspace, ctx, slack, tmp_path
+):
+    from bot.slack.client import make_client
+    from bot.slack.loopback.faults import Reply
+    from bot.tasks.service import TaskRunner
+
+    hooks = asking(workspace, tmp_path)
+    slack.fail_always("chat.postMessage", Reply(status=503))
+    body = payloads.alertmanager([payloads.am_alert("a1", STARTED)])
+    assert hooks.post("alertmanager", body)[1]["proposed"] == 1  # answered: the task keeps it
+    assert not [c for c in slack.calls_to("chat.postMessage") if c.response.get("ok")]
+    slack.clear_script()
+    ctx.clock.advance(dt.timedelta(minutes=5))  # past the retry's back-off
+    worker = TaskRunner(ctx, make_client(hooks.settings), hooks.settings, worker_id="worker-1")
+    for task in worker.claim(10):
+        worker.perform(task)
+    posted = [c for c in slack.calls_to("chat.postMessage") if c.response.get("ok")]
+    assert len(posted) == 1 and "Declare it as Sev 1" in text_of(posted[0])
+    assert hooks.post("alertmanager", body)[1]["unchanged"] == 1
+    assert len([c for c in slack.calls_to("chat.postMessage") if c.response.get("ok")]) == 1
