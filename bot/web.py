@@ -16,9 +16,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from http import HTTPStatus
 
 from bot.logs import escape_controls
+
+ARRIVED = "slabot.arrived"
+"""The WSGI environ key of when a request arrived whole (``time.monotonic()``), set by the
+server (bot/webserver.py) before the request waits for a thread."""
+arrived: ContextVar[float | None] = ContextVar("slabot_arrived", default=None)
+"""When the request this thread is answering arrived: Slack's 3 seconds count from then, not
+from when a thread took it up (``Edge.answer``)."""
 
 BODY_LIMIT = 1_048_576
 """Bytes of a request body slabot reads: Slack's payloads are a few kilobytes."""

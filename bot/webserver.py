@@ -24,7 +24,7 @@ import time
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.server import MultiSocketServer, TcpWSGIServer
-from waitress.task import ErrorTask, ThreadedTaskDispatcher
+from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 
 from bot import web
 
@@ -58,10 +58,21 @@ class GuardedErrorTask(ErrorTask):
         super().execute()
 
 
+class StampedTask(WSGITask):
+    """A request's task whose environ says when the request arrived (``web.ARRIVED``)."""
+
+    def get_environment(self) -> dict:
+        environ = super().get_environment()
+        environ[web.ARRIVED] = getattr(self.request, "arrived", None) or time.monotonic()
+        return environ
+
+
 class GuardedChannel(HTTPChannel):
-    """A connection that knows since when it has been receiving an unfinished request."""
+    """A connection that knows since when it has been receiving an unfinished request, and
+    stamps each request with when it arrived whole (before it waits for a thread)."""
 
     error_task_class = GuardedErrorTask
+    task_class = StampedTask
 
     def __init__(self, server, sock, addr, adj, map=None):
         self.receiving_since: float | None = time.monotonic()
@@ -71,6 +82,10 @@ class GuardedChannel(HTTPChannel):
         if self.receiving_since is None and data:
             self.receiving_since = time.monotonic()
         done = super().received(data)
+        now = time.monotonic()
+        for request in self.requests:
+            if getattr(request, "arrived", None) is None:
+                request.arrived = now
         if self.request is None:  # every request in ``data`` arrived whole
             self.receiving_since = None
         return done

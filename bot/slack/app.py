@@ -37,6 +37,20 @@ from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
+HTTP_THREADS = 64
+"""Threads answering HTTP requests. Each holds a command for at most the ack budget (the
+work goes on elsewhere), so 64 acknowledge a burst of 50 simultaneous commands without one
+waiting for a thread; waiting for one counts against the budget all the same."""
+ANSWERS = 64
+"""Threads doing the work of changing commands: a declaration holds one while Slack makes
+its channel, so a burst of them with Slack slow needs many, and the rest wait their turn
+(their ack says "working on it")."""
+READS = 16
+"""Threads of reading commands (``list``, ``status``, ``help``): never behind changes
+waiting for a lock or for Slack."""
+FOLLOW_UPS = 32
+"""Threads of what follows an ack (pins, invitations, statements, reports, late answers)."""
+
 
 def build_app(
     ctx: Context,
@@ -81,8 +95,10 @@ def build_app(
         directory=directory,
         permissions=Permissions(settings, directory),
         channels=IncidentChannels(client, settings, ctx.contracts),
-        executor=executor or ThreadPoolExecutor(16, thread_name_prefix="slabot-work"),
+        executor=executor or ThreadPoolExecutor(FOLLOW_UPS, thread_name_prefix="slabot-after"),
         ack_budget=ack_budget,
+        answers=executor or ThreadPoolExecutor(ANSWERS, thread_name_prefix="slabot-answer"),
+        reads=executor or ThreadPoolExecutor(READS, thread_name_prefix="slabot-read"),
     )
     register(app, edge)
     app.error(refuse_malformed)
@@ -230,7 +246,12 @@ def wsgi_app(
             raise web.Refused(400, "the body is not a Slack payload") from None
         if not isinstance(request.body, dict):
             raise web.Refused(400, "the body is not a Slack payload")
-        response = app.dispatch(request)
+        # Slack's 3 seconds run from the request's arrival (``Edge.answer``).
+        token = web.arrived.set(environ.get(web.ARRIVED) or time.monotonic())
+        try:
+            response = app.dispatch(request)
+        finally:
+            web.arrived.reset(token)
         wsgi_response = WsgiHttpResponse(response.status, response.headers, response.body)
         start_response(wsgi_response.status, wsgi_response.get_headers())
         return wsgi_response.get_body()
@@ -266,7 +287,7 @@ def http_server(
     *,
     host: str = "0.0.0.0",
     port: int = 3000,
-    threads: int = 16,
+    threads: int = HTTP_THREADS,
 ):
     """The HTTP server (waitress, guarded against slow and greedy clients: bot/webserver.py);
     ``.run()`` serves, ``.close()`` stops."""

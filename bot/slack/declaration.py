@@ -50,8 +50,7 @@ class Declared:
     """The ``declaration`` task that opens its Slack side (``run``)."""
     runner: str
     """The claimant id under which this process does the task (``run``): run by it, the
-    task leaves telling the declarer to this process's answer; run by any other (a worker
-    resuming it), the task tells them itself."""
+    task leaves telling a form's declarer to this process's answer (``_tell``)."""
 
 
 def task_key(incident_id: int) -> str:
@@ -72,11 +71,16 @@ def declare(
     response_url: str | None = None,
     notice_channel: str | None = None,
     source: str = "slack",
+    tell: bool = True,
     also: Callable[[Session, Incident], None] | None = None,
 ) -> Declared:
     """Declare an incident (``service.declare``) and, in its transaction, the task that opens
     its channel and card. The declarer is told the outcome at ``response_url`` (a command's),
-    else in ``notice_channel`` (where a form was opened), else in a direct message."""
+    else in ``notice_channel`` (where a form was opened), else in a direct message; nobody
+    when ``tell`` is false (a declarer that is not a person: an alert).
+
+    Then ``run`` does the task in this process, or, not called, a worker does it. ``also``
+    writes more in the same transaction (an alert's keys claimed: ``bot.alerts.service``)."""
     from bot.tasks import service as tasks
 
     scheduled: dict[str, int | None] = {}
@@ -88,6 +92,7 @@ def declare(
         payload = {
             "ref": incident.ref, "declarer": actor, "origin": origin_channel,
             "response_url": response_url, "notice_channel": notice_channel, "answers": runner,
+            "tell": tell,
         }  # fmt: skip
         scheduled["task"] = tasks.schedule(
             session, KIND, task_key(incident.id), payload, due_at=incident.declared_at,
@@ -233,10 +238,17 @@ def _tell(
 ) -> None:
     """Tell the declarer the outcome: in place of the command's answer (its response URL),
     else in the channel the form came from, else in a direct message. Once: a repeat
-    replaces the same answer, or finds its post by its metadata. Not when this is the
-    process that declared it: its own answer says it (``Declared.runner``)."""
+    replaces the same answer, or finds its post by its metadata.
+
+    A command's answer is replaced even by the process that declared it (whose own answer,
+    when it came within the ack budget, said the same): told before the task is marked
+    done, a kill between the two cannot leave someone who saw "working on it" without the
+    outcome. A form's outcome is posted by the process that declared it
+    (``Declared.runner``), so only a worker resuming the task posts it here."""
     payload = run.payload
-    if run.worker_id == payload.get("answers"):
+    if not payload.get("tell", True):
+        return
+    if run.worker_id == payload.get("answers") and not payload.get("response_url"):
         return
     if payload.get("response_url"):
         kind = "in_channel" if in_channel else "ephemeral"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import web
 from bot.context import Context
 from bot.errors import Refusal
 from bot.incidents import corrections, service
@@ -60,7 +62,7 @@ from bot.slack.people import Directory
 from bot.statements import filename as statement_filename
 from bot.statements import render as render_statement
 from bot.statements.pdf import find_chromium
-from bot.tasks.registry import Done
+from bot.tasks.registry import Done, Retry
 from bot.text import describe_policy, format_span
 from config.settings import Settings
 from storage import queries
@@ -90,6 +92,9 @@ class Reply:
     """A refusal's reason as plain text (a form shows it beside the field, unescaped)."""
     field: str | None = None
     """The fact a refusal is about (``Refusal.field``): the form field to show it beside."""
+    told: bool = False
+    """Already delivered at the response URL (a declaration's task tells its outcome
+    there): an answer that follows "working on it" need not repeat it."""
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -122,6 +127,11 @@ class Edge:
     channels: IncidentChannels
     executor: Executor
     ack_budget: float = 2.0
+    answers: Executor | None = None
+    """Threads for the work an answer waits on (``answer``); the follow-ups' when not given."""
+    reads: Executor | None = None
+    """Threads for the work of reading commands (``answer(read=True)``); ``answers`` when not
+    given."""
     _pruned_at: dt.datetime | None = field(default=None, init=False, repr=False)
     _in_flight: int = field(default=0, init=False, repr=False)
     _quiet: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
@@ -134,6 +144,10 @@ class Edge:
                 if spec.level != "any":
                     names.setdefault(spec.level, spec.name)
         return sorted(names.items())
+
+    def __post_init__(self) -> None:
+        self.answers = self.answers or self.executor
+        self.reads = self.reads or self.answers
 
     def level_names(self) -> list[tuple[int, str]]:
         """Every level's name in every contract, for reading a severity typed as a name (the
@@ -161,9 +175,10 @@ class Edge:
             with self.ctx.db.transaction() as session:
                 queries.release_request(session, key)
 
-    def after(self, job: Callable[[], None]) -> None:
-        """Run ``job`` on the edge's threads, counted until it is done (see ``wait_idle``):
-        what a listener does after its ack, since Slack waits for no more than the ack."""
+    def after(self, job: Callable[[], None], *, pool: Executor | None = None) -> None:
+        """Run ``job`` on the edge's threads (``pool``: the answers' or the reads'; by default
+        the follow-ups'), counted until it is done (see ``wait_idle``): what a listener does
+        after its ack, since Slack waits for no more than the ack."""
 
         def counted() -> None:
             try:
@@ -177,7 +192,7 @@ class Edge:
 
         with self._quiet:
             self._in_flight += 1
-        self.executor.submit(counted)
+        (pool or self.executor).submit(counted)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until no work is in flight (a graceful stop; tests before they empty the
@@ -190,10 +205,18 @@ class Edge:
         work: Callable[[], Reply],
         deliver_now: Callable[[Reply], None],
         deliver_later: Callable[[Reply], None],
+        *,
+        read: bool = False,
     ) -> None:
         """Run ``work``; answer with its reply if it is done within the ack budget, else answer
         "working on it" at once and deliver the reply when it is ready. Slack gets its ack in
-        time even when the database is slow."""
+        time even when the database or Slack is slow.
+
+        The budget counts from the request's arrival (``web.arrived``; now, when it is not
+        known), so time spent waiting for a thread counts too. ``work`` runs on the answers'
+        threads — a ``read`` (it changes nothing) on threads of its own, so a list or a
+        status is never queued behind changes waiting for a lock or for Slack — and neither
+        waits for what listeners do after their ack (``after``)."""
         ready = threading.Condition()
         outcome: dict[str, Reply | bool] = {}
 
@@ -206,9 +229,11 @@ class Edge:
                     return
             deliver_later(reply)  # the answer already said "working on it"
 
-        self.after(job)
+        self.after(job, pool=self.reads if read else self.answers)
+        arrived = web.arrived.get()
+        left = self.ack_budget if arrived is None else arrived + self.ack_budget - time.monotonic()
         with ready:
-            ready.wait_for(lambda: "reply" in outcome, self.ack_budget)
+            ready.wait_for(lambda: "reply" in outcome, max(0.0, left))
             reply = outcome.get("reply")
             if reply is None:
                 outcome["gave_up"] = True
@@ -284,7 +309,8 @@ def declare(
     view, outcome = declaration.run(edge.ctx, edge.client, edge.settings, declared)
     message = declaration.outcome_message(view, outcome)
     here = isinstance(outcome, Done) and view.channel_id == origin_channel
-    return Reply(message, in_channel=not here)
+    told = response_url is not None and outcome is not None and not isinstance(outcome, Retry)
+    return Reply(message, in_channel=not here, told=told)
 
 
 def declare_alert(edge: Edge, user: str, value: str, response_url: str | None) -> Reply:
@@ -301,7 +327,8 @@ def declare_alert(edge: Edge, user: str, value: str, response_url: str | None) -
         lambda **fields: declaration.declare(edge.ctx, **fields, response_url=response_url),
     )  # fmt: skip
     view, outcome = declaration.run(edge.ctx, edge.client, edge.settings, declared)
-    return Reply(declaration.outcome_message(view, outcome), in_channel=True)
+    told = response_url is not None and outcome is not None and not isinstance(outcome, Retry)
+    return Reply(declaration.outcome_message(view, outcome), in_channel=True, told=told)
 
 
 def locate(edge: Edge, channel: str | None, ref: str | None) -> str:

@@ -87,7 +87,8 @@ def test_web_and_worker_reconnect_by_themselves_when_their_connections_are_cut(
     web_db, worker_db, cut = databases
     web = Context(web_db, contracts, SystemClock())
     clock = LaterClock()
-    due_by = declare_due_soon(web, slack, count=12, within=2.5)
+    # One incident a channel: a bare command in a channel of two open ones asks which.
+    due_by = declare_due_soon(web, slack, count=12, within=2.5, channels=12)
     # Slack's ack budget: a command that cannot finish in time says "working on it".
     workspace = make_workspace(slack, web, ack_budget=None)
     worker = make_worker(Context(worker_db, contracts, clock), slack)

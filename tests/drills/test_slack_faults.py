@@ -19,7 +19,7 @@ from bot.incidents import service
 from bot.slack.loopback import RESPONSE_URL, Hold, Reply, Storm
 from config.settings import SettingsError
 from drills import ledger
-from storage.models import Reminder
+from storage.models import OutboxStatus, Reminder, Task
 from tests.conftest import PATIENCE, T0, wait_until
 from tests.drills.conftest import WORKER_TIMEOUT, Answers, declare_due_soon, make_worker
 from tests.slack.conftest import make_workspace
@@ -178,9 +178,16 @@ def test_the_web_process_refuses_to_start_with_a_token_slack_rejects(sqlite_ctx,
 def test_a_declaration_whose_channel_gets_no_answer_is_declared_once_and_says_so(workspace, slack):
     slack.script("conversations.create", Reply(drop=True), Reply(drop=True))  # retried once
     answer = workspace.ack_text(workspace.incident("declare 1 Checkout down"))
-    assert "INC-1 is declared and its clocks are running, but Slack refused its channel" in answer
-    assert "no answer from Slack (RemoteDisconnected)" in answer
+    assert "INC-1 declared (Sev 1): Checkout down — its clocks are running" in answer
+    assert "its channel and card follow (you will be told)" in answer
     assert [v.ref for v in service.list_incidents(workspace.ctx, open_only=False)] == ["INC-1"]
+    with workspace.ctx.db.read() as session:  # the worker tries the channel again, later
+        (task,) = session.exec(select(Task)).all()
+    assert (task.kind, task.status, task.last_error) == (
+        "declaration",
+        OutboxStatus.PENDING,
+        "RemoteDisconnected: Remote end closed connection without response",
+    )
 
 
 def test_a_change_whose_channel_post_and_card_get_no_answer_still_says_it_is_done(workspace, slack):

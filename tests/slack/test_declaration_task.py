@@ -107,10 +107,40 @@ def test_a_channel_of_the_same_name_another_incident_has_is_not_taken(ctx, slack
     assert slack.channel(second)["name"] == "inc-20261120-checkout-down-2"
 
 
-def test_run_by_the_process_that_declared_the_task_leaves_the_answer_to_it(ctx, slack):
+def test_a_commands_answer_is_replaced_with_the_outcome_before_the_task_is_done(ctx, slack):
+    """Told before the task is marked done, even by the process that declared it: a kill
+    between the two leaves the task to a worker, which tells again (the same message,
+    replaced), never nobody."""
     settings = make_settings(slack)
     made, _ = declared(ctx, slack)
     view, outcome = declaration.run(ctx, make_client(settings), settings, made)
     assert outcome is not None and view.channel_id and view.card_ts
-    assert slack.calls_to(RESPONSE_URL) == []  # the answer (its ack) says it
-    assert "→ <#" in declaration.outcome_message(view, outcome).text
+    (told,) = slack.wait_for(RESPONSE_URL)
+    assert told.params["replace_original"] is True
+    assert told.params["text"] == declaration.outcome_message(view, outcome).text
+
+
+def test_a_forms_outcome_is_left_to_the_process_that_declared_it(ctx, slack):
+    settings = make_settings(slack)
+    made = declaration.declare(
+        ctx, title="Checkout down", severity=1, actor="U1", origin_channel="C0GENERAL",
+        notice_channel="C0GENERAL",
+    )  # fmt: skip
+    view, _ = declaration.run(ctx, make_client(settings), settings, made)
+    posted = [c.params["channel"] for c in slack.calls_to("chat.postMessage")]
+    assert posted == [view.channel_id]  # the card; the notice is the form's listener's
+
+
+def test_a_declaration_left_to_the_worker_tells_nobody_when_asked_not_to(ctx, slack):
+    """An alert declares without a person to tell: the worker opens the channel and card."""
+    settings = make_settings(slack)
+    made = declaration.declare(
+        ctx, title="Disk full", severity=2, actor="alertmanager", source="alert", tell=False
+    )
+    worker = runner(ctx, settings, "worker-1")
+    (task,) = worker.claim(10)
+    worker.perform(task)
+    view = service.get(ctx, made.view.ref)
+    assert view.channel_id and view.card_ts
+    assert [c.params["channel"] for c in slack.calls_to("chat.postMessage")] == [view.channel_id]
+    assert slack.calls_to("conversations.open") == [] and slack.calls_to(RESPONSE_URL) == []

@@ -49,8 +49,10 @@ def post(
     content_type: str = "application/x-www-form-urlencoded",
     path: str = "/slack/events",
     method: str = "POST",
+    arrived: float | None = None,
 ):
-    """``body`` through the WSGI app as waitress hands it over: status, answer, and its stream."""
+    """``body`` through the WSGI app as waitress hands it over: status, answer, and its stream
+    (``arrived``: when the server stamped its arrival, ``time.monotonic()``)."""
     timestamp = str(int(time.time())) if timestamp is None else timestamp
     stream = Body(body)
     environ = {
@@ -60,6 +62,8 @@ def post(
         "HTTP_X_SLACK_REQUEST_TIMESTAMP": timestamp,
         "HTTP_X_SLACK_SIGNATURE": signature(body, timestamp) if signed else "v0=" + "0" * 64,
     }  # fmt: skip
+    if arrived is not None:
+        environ[web.ARRIVED] = arrived
     said = {}
     application = wsgi_app(workspace.app, workspace.ctx, make_settings(workspace.slack))
     data = b"".join(application(environ, lambda status, headers: said.update(status=status)))
@@ -266,3 +270,64 @@ def test_a_message_of_too_many_blocks_keeps_to_slacks_limit_and_says_it_was_cut(
 
 def test_the_body_cap_is_the_one_every_route_shares():
     assert web.BODY_LIMIT == 1_048_576
+
+
+def test_the_ack_budget_counts_from_the_requests_arrival(slack, ctx):
+    """A request that waited for a thread has spent that much of Slack's 3 seconds: one that
+    arrived longer ago than the budget is acknowledged at once ("working on it") however long
+    its work takes (here a declaration, Slack holding its channel), and the answer follows."""
+    from threading import Thread
+
+    from bot.slack.loopback import RESPONSE_URL, Hold, Reply
+    from tests.conftest import PATIENCE
+    from tests.slack.conftest import make_workspace
+
+    budget = 1000.0  # an ack that waited for the budget would never come in the test's time
+    workspace = make_workspace(slack, ctx, ack_budget=budget)
+    held = Hold()
+    slack.script("conversations.create", Reply(hold=held))
+    url = slack.response_url()
+    body = urlencode({
+        "command": "/incident", "text": "declare 1 Checkout down", "user_id": "U1",
+        "channel_id": "C0GENERAL", "team_id": "T0LOOP", "trigger_id": "t1", "response_url": url,
+    }).encode()  # fmt: skip
+    answered: list = []
+    sender = Thread(
+        target=lambda: answered.append(post(workspace, body, arrived=time.monotonic() - budget - 1))
+    )
+    sender.start()
+    sender.join(PATIENCE)  # bounds a hang: the answer does not wait for Slack
+    try:
+        assert not sender.is_alive()
+        status, answer, _ = answered[0]
+        assert status == 200 and answer["text"].startswith("⏳ Working on it"), answer
+    finally:
+        held.release()
+        sender.join(PATIENCE)
+    later = slack.wait_for(RESPONSE_URL, where=lambda c: c.target == url.rsplit("/", 1)[1])
+    assert "INC-1 declared (Sev 1): Checkout down" in later[-1].params["text"]
+
+
+def test_a_read_is_answered_while_changes_wait_for_slack(slack, ctx):
+    """Every thread for changes is taken by a declaration Slack is holding: ``list`` and
+    ``status`` still get their answer, from threads of their own."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Thread
+
+    from bot.slack.loopback import Hold, Reply
+    from tests.slack.conftest import make_workspace
+
+    workspace = make_workspace(slack, ctx)
+    workspace.edge.answers = ThreadPoolExecutor(1, thread_name_prefix="test-answer")
+    held = Hold()
+    slack.script("conversations.create", Reply(hold=held))
+    declaring = Thread(target=lambda: workspace.incident("declare 1 Checkout down"))
+    declaring.start()
+    try:
+        assert held.reached.wait(60)  # the one thread for changes waits on Slack
+        listed = workspace.ack_text(workspace.incident("list"))
+        assert listed.startswith("*1 open incident*"), listed
+        assert "INC-1" in workspace.ack_text(workspace.incident("status INC-1"))
+    finally:
+        held.release()
+        declaring.join(60)

@@ -55,7 +55,7 @@ def register(app: App, edge: Edge) -> None:
                 edge, user, channel, parsed, response_url=command.get("response_url")
             )
 
-        _answer(edge, ack, respond, work)
+        _answer(edge, ack, respond, work, read=not _changes(parsed))
 
     @app.command("/sla")
     def sla(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
@@ -76,7 +76,7 @@ def register(app: App, edge: Edge) -> None:
                 return handlers.ALREADY_HANDLED
             return handlers.sla(edge, user, command.get("channel_id"), parsed)
 
-        _answer(edge, ack, respond, work)
+        _answer(edge, ack, respond, work, read=not _changes(parsed))
 
 
 def _changes(parsed: IncidentCommand | SlaCommand) -> bool:
@@ -115,9 +115,12 @@ def _report(
     edge.after(answer)
 
 
-def _answer(edge: Edge, ack: Ack, respond: Respond, work) -> None:
+def _answer(edge: Edge, ack: Ack, respond: Respond, work, *, read: bool = False) -> None:
     edge.answer(
         work,
+        read=read,
         deliver_now=lambda reply: ack(**reply.payload()),
-        deliver_later=lambda reply: respond(**reply.payload(), replace_original=False),
+        deliver_later=lambda reply: (
+            None if reply.told else respond(**reply.payload(), replace_original=False)
+        ),
     )
