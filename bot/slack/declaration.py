@@ -26,10 +26,10 @@ from bot.context import Context
 from bot.errors import Refusal
 from bot.incidents import service
 from bot.incidents.views import IncidentView
-from bot.slack import blocks
+from bot.slack import answering, blocks
 from bot.slack.blocks import Message
 from bot.slack.channels import SLACK_FAILURES, why
-from bot.slack.delivery import Posted
+from bot.slack.delivery import Posted, retry_at
 from bot.slack.mrkdwn import escape
 from bot.tasks.registry import Done, Failed, Retry, TaskRun, handles
 from config.settings import Settings
@@ -50,7 +50,8 @@ class Declared:
     """The ``declaration`` task that opens its Slack side (``run``)."""
     runner: str
     """The claimant id under which this process does the task (``run``): run by it, the
-    task leaves telling a form's declarer to this process's answer (``_tell``)."""
+    task leaves telling the declarer to this process's answer unless that has said
+    "working on it" already (``_tell``)."""
 
 
 def task_key(incident_id: int) -> str:
@@ -164,9 +165,15 @@ def open_slack_side(run: TaskRun) -> Done | Retry | Failed:
             service.set_slack_card(run.ctx, ref, channel_id=channel, card_ts=card_ts)
     except SLACK_FAILURES as exc:
         outcome = run.delivery.failure(exc)
-        if isinstance(outcome, Failed):
-            log.warning("declared %s but could not open its channel: %s", ref, why(exc))
+        if (
+            isinstance(outcome, Retry)
+            and retry_at(outcome, run.task.attempts, run.ctx.clock.now()) is None
+        ):
+            outcome = Failed(f"{why(exc)}, after {run.task.attempts} attempts")  # the last one
+        elif isinstance(outcome, Failed):
             outcome = Failed(why(exc))
+        if isinstance(outcome, Failed):
+            log.warning("declared %s but could not open its channel: %s", ref, outcome.reason)
             _tell(run, view, outcome_message(view, outcome), earlier)
         return outcome
     view = replace(view, channel_id=channel, card_ts=card_ts)
@@ -205,7 +212,7 @@ def _channel_made(run: TaskRun, view: IncidentView) -> str | None:
     cursor = None
     while True:
         page = run.client.conversations_list(
-            types="public_channel,private_channel", exclude_archived=True, limit=1000,
+            types="public_channel", exclude_archived=True, limit=1000,
             **({"cursor": cursor} if cursor else {}),
         )  # fmt: skip
         for c in page.get("channels", []):
@@ -240,16 +247,17 @@ def _tell(
     else in the channel the form came from, else in a direct message. Once: a repeat
     replaces the same answer, or finds its post by its metadata.
 
-    A command's answer is replaced even by the process that declared it (whose own answer,
-    when it came within the ack budget, said the same): told before the task is marked
-    done, a kill between the two cannot leave someone who saw "working on it" without the
-    outcome. A form's outcome is posted by the process that declared it
-    (``Declared.runner``), so only a worker resuming the task posts it here."""
+    Done by the process that declared it (``Declared.runner``), the task tells the person
+    only when that process's acknowledgement has already said "working on it"
+    (``bot.slack.answering``): then before the task is marked done, so a kill between the
+    two leaves the telling to the worker that resumes it; else the acknowledgement says it."""
     payload = run.payload
     if not payload.get("tell", True):
         return
-    if run.worker_id == payload.get("answers") and not payload.get("response_url"):
-        return
+    if run.worker_id == payload.get("answers"):  # done by the process that declared it
+        state = answering.current.get()
+        if state is None or not state.tell_here():
+            return  # its answer says it
     if payload.get("response_url"):
         kind = "in_channel" if in_channel else "ephemeral"
         try:

@@ -33,7 +33,7 @@ from bot.reports import service as reports
 from bot.reports import statement as statements
 from bot.sla.credits import period_name
 from bot.sla.timers import TimerKind, TimerState
-from bot.slack import blocks, declaration, mrkdwn
+from bot.slack import answering, blocks, declaration, mrkdwn
 from bot.slack.authz import NOT_A_MANAGER, NOT_A_RESPONDER, NOT_AN_ADMIN, Permissions
 from bot.slack.blocks import Message
 from bot.slack.channels import SLACK_FAILURES, IncidentChannels, why
@@ -62,7 +62,7 @@ from bot.slack.people import Directory
 from bot.statements import filename as statement_filename
 from bot.statements import render as render_statement
 from bot.statements.pdf import find_chromium
-from bot.tasks.registry import Done, Retry
+from bot.tasks.registry import Done
 from bot.text import describe_policy, format_span
 from config.settings import Settings
 from storage import queries
@@ -92,9 +92,6 @@ class Reply:
     """A refusal's reason as plain text (a form shows it beside the field, unescaped)."""
     field: str | None = None
     """The fact a refusal is about (``Refusal.field``): the form field to show it beside."""
-    told: bool = False
-    """Already delivered at the response URL (a declaration's task tells its outcome
-    there): an answer that follows "working on it" need not repeat it."""
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -219,15 +216,21 @@ class Edge:
         waits for what listeners do after their ack (``after``)."""
         ready = threading.Condition()
         outcome: dict[str, Reply | bool] = {}
+        state = answering.Answer()
 
         def job() -> None:
-            reply = safely(work)
+            token = answering.current.set(state)
+            try:
+                reply = safely(work)
+            finally:
+                answering.current.reset(token)
             with ready:
                 if not outcome.get("gave_up"):
                     outcome["reply"] = reply
                     ready.notify_all()
                     return
-            deliver_later(reply)  # the answer already said "working on it"
+            if not state.told:  # the work told them itself (``answering``)
+                deliver_later(reply)  # the answer already said "working on it"
 
         self.after(job, pool=self.reads if read else self.answers)
         arrived = web.arrived.get()
@@ -237,6 +240,7 @@ class Edge:
             reply = outcome.get("reply")
             if reply is None:
                 outcome["gave_up"] = True
+                state.give_up()
         if isinstance(reply, Reply):
             deliver_now(reply)
             return
@@ -309,8 +313,7 @@ def declare(
     view, outcome = declaration.run(edge.ctx, edge.client, edge.settings, declared)
     message = declaration.outcome_message(view, outcome)
     here = isinstance(outcome, Done) and view.channel_id == origin_channel
-    told = response_url is not None and outcome is not None and not isinstance(outcome, Retry)
-    return Reply(message, in_channel=not here, told=told)
+    return Reply(message, in_channel=not here)
 
 
 def declare_alert(edge: Edge, user: str, value: str, response_url: str | None) -> Reply:

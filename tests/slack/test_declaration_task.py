@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.incidents import service
-from bot.slack import declaration
+from bot.slack import answering, declaration
 from bot.slack.app import make_client
 from bot.slack.loopback import RESPONSE_URL
 from bot.tasks.service import TaskRunner
@@ -107,17 +107,38 @@ def test_a_channel_of_the_same_name_another_incident_has_is_not_taken(ctx, slack
     assert slack.channel(second)["name"] == "inc-20261120-checkout-down-2"
 
 
-def test_a_commands_answer_is_replaced_with_the_outcome_before_the_task_is_done(ctx, slack):
-    """Told before the task is marked done, even by the process that declared it: a kill
-    between the two leaves the task to a worker, which tells again (the same message,
-    replaced), never nobody."""
+def test_the_declaring_process_tells_nobody_while_its_answer_can_still_say_it(ctx, slack):
+    """Within the ack budget the acknowledgement carries the outcome: a message at the
+    response URL before it would be a second one."""
     settings = make_settings(slack)
     made, _ = declared(ctx, slack)
-    view, outcome = declaration.run(ctx, make_client(settings), settings, made)
+    waiting = answering.Answer()  # the acknowledgement has not gone out
+    token = answering.current.set(waiting)
+    try:
+        view, outcome = declaration.run(ctx, make_client(settings), settings, made)
+    finally:
+        answering.current.reset(token)
     assert outcome is not None and view.channel_id and view.card_ts
+    assert slack.calls_to(RESPONSE_URL) == [] and not waiting.told
+
+
+def test_after_working_on_it_the_task_tells_before_it_is_marked_done(ctx, slack):
+    """The acknowledgement said "working on it": the task replaces it with the outcome
+    itself, before it is marked done (a kill in between leaves the telling to the worker),
+    and the answer that would have followed is not sent."""
+    settings = make_settings(slack)
+    made, url = declared(ctx, slack)
+    late = answering.Answer()
+    late.give_up()
+    token = answering.current.set(late)
+    try:
+        view, outcome = declaration.run(ctx, make_client(settings), settings, made)
+    finally:
+        answering.current.reset(token)
     (told,) = slack.wait_for(RESPONSE_URL)
-    assert told.params["replace_original"] is True
+    assert told.target == url.rsplit("/", 1)[1] and told.params["replace_original"] is True
     assert told.params["text"] == declaration.outcome_message(view, outcome).text
+    assert late.told
 
 
 def test_a_forms_outcome_is_left_to_the_process_that_declared_it(ctx, slack):
@@ -144,3 +165,24 @@ def test_a_declaration_left_to_the_worker_tells_nobody_when_asked_not_to(ctx, sl
     assert view.channel_id and view.card_ts
     assert [c.params["channel"] for c in slack.calls_to("chat.postMessage")] == [view.channel_id]
     assert slack.calls_to("conversations.open") == [] and slack.calls_to(RESPONSE_URL) == []
+
+
+def test_the_last_attempt_slack_does_not_answer_tells_the_declarer_why(ctx, slack):
+    """Slack down for every attempt: the task fails visibly, and whoever was told the
+    channel would follow is told it did not."""
+    from bot.slack.delivery import MAX_ATTEMPTS
+    from bot.slack.loopback import Reply
+
+    settings = make_settings(slack)
+    made, _ = declared(ctx, slack)
+    slack.fail_always("conversations.create", Reply(status=503))
+    with ctx.db.transaction() as session:  # the attempts before the last
+        session.get(Task, made.task_id).attempts = MAX_ATTEMPTS - 1
+    worker = runner(ctx, settings, "worker-1")
+    (task,) = worker.claim(10)
+    worker.perform(task)
+    with ctx.db.read() as session:
+        assert session.get(Task, made.task_id).status == OutboxStatus.FAILED
+    told = slack.wait_for(RESPONSE_URL)[0].params["text"]
+    assert "INC-1 is declared and its clocks are running, but Slack refused its channel" in told
+    assert f"after {MAX_ATTEMPTS} attempts" in told

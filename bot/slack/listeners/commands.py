@@ -120,7 +120,5 @@ def _answer(edge: Edge, ack: Ack, respond: Respond, work, *, read: bool = False)
         work,
         read=read,
         deliver_now=lambda reply: ack(**reply.payload()),
-        deliver_later=lambda reply: (
-            None if reply.told else respond(**reply.payload(), replace_original=False)
-        ),
+        deliver_later=lambda reply: respond(**reply.payload(), replace_original=False),
     )
