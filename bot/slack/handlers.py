@@ -330,8 +330,7 @@ def declare_alert(edge: Edge, user: str, value: str, response_url: str | None) -
         lambda **fields: declaration.declare(edge.ctx, **fields, response_url=response_url),
     )  # fmt: skip
     view, outcome = declaration.run(edge.ctx, edge.client, edge.settings, declared)
-    told = response_url is not None and outcome is not None and not isinstance(outcome, Retry)
-    return Reply(declaration.outcome_message(view, outcome), in_channel=True, told=told)
+    return Reply(declaration.outcome_message(view, outcome), in_channel=True)
 
 
 def locate(edge: Edge, channel: str | None, ref: str | None) -> str:

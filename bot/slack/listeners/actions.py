@@ -50,8 +50,6 @@ def register(app: App, edge: Edge) -> None:
             reply = handlers.safely(
                 lambda: handlers.declare_alert(edge, user, value, body.get("response_url"))
             )
-            if reply.told:  # the declaration's task replaced the question already
-                return
             if reply.refused or not body.get("response_url"):
                 if channel:
                     client.chat_postEphemeral(
