@@ -84,7 +84,8 @@ def policy_check(files: tuple[Path, ...]) -> None:
     """Validate policy files (default: the configured policies and customers) and show them.
 
     A file with a top-level ``customers:`` key is checked as a customers file against the
-    policies given beside it (or the configured ones).
+    policies given beside it (or the configured ones); one with a top-level ``rules:`` key
+    as alert rules (without files: SLABOT_ALERTS_FILE too).
     """
     from bot.text import describe_policy, table
     from config.contracts import ContractError, load_customers, load_policies, policy_files
@@ -92,17 +93,23 @@ def policy_check(files: tuple[Path, ...]) -> None:
 
     settings = get_settings()
     customer_files = [f for f in files if _is_customers_file(f)]
-    policy_paths = [f for f in files if f not in customer_files]
+    rule_files = [f for f in files if _top_level_key(f) == "rules"]
+    policy_paths = [f for f in files if f not in customer_files and f not in rule_files]
     if not files and settings.customers_path is not None:
         customer_files = [settings.customers_path]
+    if not files:
+        rule_files = [settings.alerts_file]
     problems: list[str] = []
-    policies, customers = {}, {}
+    policies, customers, rules = {}, {}, 0
     try:
         policies = load_policies(policy_paths or policy_files(settings.policies_dir))
         for path in customer_files:
             customers.update(load_customers(path, policies))
     except ContractError as exc:
         problems.extend(exc.problems)
+    if not problems and rule_files:
+        rules, found = _check_alert_rules(rule_files, policies, customers, settings)
+        problems.extend(found)
     if problems:
         for problem in problems:
             click.echo(problem, err=True)
@@ -125,17 +132,47 @@ def policy_check(files: tuple[Path, ...]) -> None:
         click.echo()
     from bot.text import plural
 
-    click.echo(f"ok: {plural(len(policies), 'policy')}, {plural(len(customers), 'customer')}")
+    counted = f", {plural(rules, 'alert rule')}" if rule_files else ""
+    click.echo(
+        f"ok: {plural(len(policies), 'policy')}, {plural(len(customers), 'customer')}{counted}"
+    )
+
+
+def _check_alert_rules(paths, policies, customers, settings) -> tuple[int, list[str]]:
+    """The alert rules of ``paths`` checked against these contracts: how many, and what is wrong."""
+    from bot.alerts.rules import check_rules, load_rules
+    from config.contracts import ContractError
+    from config.policy import Contracts
+
+    default = settings.default_policy if settings.default_policy in policies else None
+    contracts = Contracts(policies=policies, customers=customers, default_policy_id=default)
+    count, problems = 0, []
+    for path in paths:
+        try:
+            rules = load_rules(path)
+        except ContractError as exc:
+            problems.extend(exc.problems)
+            continue
+        count += len(rules.rules)
+        problems.extend(check_rules(rules, contracts, path))
+    return count, problems
 
 
 def _is_customers_file(path: Path) -> bool:
+    return _top_level_key(path) == "customers"
+
+
+def _top_level_key(path: Path) -> str | None:
+    """``customers`` or ``rules`` when the file's top level has that key (policies have neither)."""
     from config.contracts import ContractError, read_yaml
 
     try:
         data = read_yaml(path)
     except ContractError:
-        return False
-    return isinstance(data, dict) and "customers" in data
+        return None
+    if isinstance(data, dict):
+        return next((key for key in ("customers", "rules") if key in data), None)
+    return None
 
 
 # --- sla ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from config.policy import Contracts
 from config.schedule import WeeklySchedule, parse_schedule
 
 DEFAULT_CUSTOMERS_FILE = Path("config/customers.yaml")
+DEFAULT_ALERTS_FILE = Path(__file__).parent / "alerts.yaml"
 
 # How each setting is set, for the one-line message that stops start-up.
 HOW_TO_SET = {
@@ -49,6 +50,9 @@ HOW_TO_SET = {
     "SLABOT_PAGERDUTY_EVENTS_URL": "PagerDuty's Events API v2 URL, e.g. https://events.pagerduty.com/v2/enqueue",
     "SLABOT_OPSGENIE_API_KEY": "the API key of an Opsgenie API integration",
     "SLABOT_OPSGENIE_API_URL": "Opsgenie's API base URL, e.g. https://api.opsgenie.com (EU: https://api.eu.opsgenie.com)",
+    "SLABOT_HOOK_TOKEN": "a long random string alerting tools send as Authorization: Bearer <token>",
+    "SLABOT_PAGERDUTY_WEBHOOK_SECRET": "the signing secret PagerDuty shows for the V3 webhook subscription",
+    "SLABOT_ALERTS_FILE": "the alert rules file (YAML), e.g. config/alerts.yaml",
 }
 
 
@@ -128,6 +132,11 @@ class Settings(BaseSettings):
     opsgenie_api_url: str = Field(
         default="https://api.opsgenie.com", validation_alias="SLABOT_OPSGENIE_API_URL"
     )
+    hook_token: SecretStr | None = Field(default=None, validation_alias="SLABOT_HOOK_TOKEN")
+    pagerduty_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLABOT_PAGERDUTY_WEBHOOK_SECRET"
+    )
+    alerts_file: Path = Field(default=DEFAULT_ALERTS_FILE, validation_alias="SLABOT_ALERTS_FILE")
 
     _split_lists = field_validator("responders", "admins", "managers", "escalation", mode="before")(
         _list
@@ -182,9 +191,9 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("health_token", "metrics_token")
+    @field_validator("health_token", "metrics_token", "hook_token", "pagerduty_webhook_secret")
     @classmethod
-    def _health_token(cls, value: SecretStr | None) -> SecretStr | None:
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value().strip():
             return None
         if len(value.get_secret_value()) < 16:

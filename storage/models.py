@@ -118,6 +118,9 @@ class EventKind(StrEnum):
     PAGED = "paged"
     """A paging service was paged, or its alert resolved (``bot.paging``): ``text`` says
     which and why, the actor is ``slabot``."""
+    ALERT = "alert"
+    """What an alerting tool said of the incident's alerts (more firing, some resolved, one
+    firing again); the actor is the tool (``alertmanager``, ``pagerduty``…)."""
 
 
 class TimelineEvent(SQLModel, table=True):
@@ -369,6 +372,38 @@ class MaintenanceCustomer(SQLModel, table=True):
         )
     )
     customer_id: str = Field(sa_column=Column(String(64), primary_key=True))
+
+
+class AlertKey(SQLModel, table=True):
+    """An alert (``fingerprint``, ``dedup key``, ``alias``) or an alert group that slabot
+    took in, and the incident it declared or joined; ``incident_id`` is empty while a
+    "declare?" proposal waits for a person.
+
+    ``claim`` is ``<source>:<key>`` while the key belongs to an open incident or a waiting
+    proposal, and empty once released (its incident resolved, its proposal settled): its
+    unique constraint is what makes a repeated or concurrent delivery join the incident
+    already declared rather than declare another. ``anchor_id`` is the row of the group's
+    first key: the rows of one incident or proposal share it; the anchor's ``proposal``
+    holds what a "declare?" button declares."""
+
+    __tablename__ = "alert_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=16)
+    key: str = Field(sa_column=Column(String(200), nullable=False))
+    claim: str | None = Field(default=None, sa_column=Column(String(220), unique=True))
+    anchor_id: int | None = Field(default=None, index=True)
+    incident_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("incident.id", ondelete="CASCADE"), index=True),
+    )
+    is_group: bool = False
+    firing: bool = True
+    started_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    ended_at: dt.datetime | None = _instant()
+    received_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    title: str | None = Field(default=None, sa_type=Text)
+    proposal: dict | None = Field(default=None, sa_type=JSON)
 
 
 class ProcessedRequest(SQLModel, table=True):

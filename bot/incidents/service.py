@@ -836,6 +836,21 @@ def _event(
     return event
 
 
+def note_alert(
+    session: Session,
+    incident: Incident,
+    now: dt.datetime,
+    source: str,
+    text: str,
+    *,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """A timeline event of what an alerting tool said of the incident's alerts (more firing,
+    some resolved): no timer changes with it."""
+    incident.updated_at = now
+    _event(session, incident, now, source, EventKind.ALERT, text, after=after)
+
+
 def sync(
     session: Session,
     incident: Incident,

@@ -23,6 +23,7 @@ from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
 from bot import metrics, web
+from bot.alerts.hooks import AlertHooks
 from bot.context import Context
 from bot.reminders import service as reminders
 from bot.slack.authz import Permissions
@@ -193,10 +194,16 @@ def verify_slack_request(
 
 
 def wsgi_app(
-    app: App | None, ctx: Context, settings: Settings, *, now: Callable[[], float] = time.time
+    app: App | None,
+    ctx: Context,
+    settings: Settings,
+    *,
+    now: Callable[[], float] = time.time,
+    hooks: AlertHooks | None = None,
 ) -> Callable:
     """Slack's commands, interactivity and events at ``POST /slack/events``; ``GET /healthz``;
-    ``GET /metrics`` (bot/metrics.py).
+    ``GET /metrics`` (bot/metrics.py); the alert webhooks at ``POST /hooks/<source>``
+    (bot/alerts/hooks.py).
 
     Every request to ``/slack/events`` is read within ``web.BODY_LIMIT`` and its signature
     checked here, before Bolt parses or logs anything of it: a forged, stale or oversized
@@ -255,6 +262,7 @@ def wsgi_app(
         SLACK_PATH: (("POST",), slack_events),
         "/metrics": (("GET", "HEAD"), metrics.route(ctx, settings)),
     }
+    routes.update((hooks or AlertHooks(ctx, settings)).routes())
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         try:

@@ -54,7 +54,8 @@ class IncidentChannels:
     def settle(self, view: IncidentView, channel: str, card_ts: str, declarer: str) -> None:
         """What can follow the answer: invite the declarer, pin the card. Each is a
         convenience, logged when Slack refuses it; the channel and card are there either way."""
-        if channel != view.origin_channel_id:  # a channel of its own, not the current one
+        person = declarer[:1] in ("U", "W")  # not a tool that declared it (alertmanager…)
+        if channel != view.origin_channel_id and person:  # a channel of its own
             try:
                 self.client.conversations_invite(channel=channel, users=declarer)
             except SLACK_FAILURES as exc:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from slack_sdk import WebClient
@@ -73,19 +73,23 @@ def declare(
     notice_channel: str | None = None,
     source: str = "slack",
     tell: bool = True,
+    also: Callable[[Session, Incident], None] | None = None,
 ) -> Declared:
     """Declare an incident (``service.declare``) and, in its transaction, the task that opens
     its channel and card. The declarer is told the outcome at ``response_url`` (a command's),
     else in ``notice_channel`` (where a form was opened), else in a direct message; nobody
     when ``tell`` is false (a declarer that is not a person: an alert).
 
-    Then ``run`` does the task in this process, or, not called, a worker does it."""
+    Then ``run`` does the task in this process, or, not called, a worker does it. ``also``
+    writes more in the same transaction (an alert's keys claimed: ``bot.alerts.service``)."""
     from bot.tasks import service as tasks
 
     scheduled: dict[str, int | None] = {}
     runner = tasks.process_id()
 
     def slack_side(session: Session, incident: Incident) -> None:
+        if also is not None:  # e.g. an alert's keys claimed (bot/alerts/service.py)
+            also(session, incident)
         payload = {
             "ref": incident.ref, "declarer": actor, "origin": origin_channel,
             "response_url": response_url, "notice_channel": notice_channel, "answers": runner,

@@ -336,6 +336,23 @@ def declare(
     return Reply(message, in_channel=not here)
 
 
+def declare_alert(edge: Edge, user: str, value: str, response_url: str | None) -> Reply:
+    """The "Declare" button of an alert's question: declare what it proposed, with the
+    alert's start; the outcome replaces the question (its response URL)."""
+    from bot.alerts import service as alerts
+
+    if not edge.permissions.may_respond(user):
+        return refused(NOT_A_RESPONDER)
+    if not value.isascii() or not value.isdigit():
+        return refused("this button names no alert slabot knows; nothing was declared")
+    declared = alerts.declare_proposal(
+        edge.ctx, int(value), user,
+        lambda **fields: declaration.declare(edge.ctx, **fields, response_url=response_url),
+    )  # fmt: skip
+    view, outcome = declaration.run(edge.ctx, edge.client, edge.settings, declared)
+    return Reply(declaration.outcome_message(view, outcome), in_channel=True)
+
+
 def locate(edge: Edge, channel: str | None, ref: str | None) -> str:
     """The reference of the incident a command is about: the one named, else this channel's
     open one (its newest resolved one when none is open). Several open here are listed,

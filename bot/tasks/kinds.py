@@ -6,9 +6,11 @@ Each feature that schedules tasks adds its module here, so every process that ru
 
 from __future__ import annotations
 
-# One line per kind's module: page_pagerduty and page_opsgenie (pages out), archive_channel
-# (a resolved incident's channel), declaration (a new incident's channel and card),
-# postmortem_draft (the draft uploaded to the channel).
+# One line per kind's module: alert_question (an alert's "declare?" question),
+# page_pagerduty and page_opsgenie (pages out), archive_channel (a resolved incident's
+# channel), declaration (a new incident's channel and card), postmortem_draft (the draft
+# uploaded to the channel).
+import bot.alerts.announce
 import bot.paging.handlers
 import bot.slack.archive
 import bot.slack.declaration

@@ -141,7 +141,7 @@ def test_policy_check_refuses_a_customer_of_an_unknown_policy(slabot, write_yaml
 def test_policy_check_without_files_checks_the_configured_customers(slabot, customers_file):
     result = slabot("policy", "check", SLABOT_CUSTOMERS_FILE=str(customers_file))
     assert result.exit_code == 0
-    assert result.stdout.rstrip().endswith("ok: 3 policies, 2 customers")
+    assert result.stdout.rstrip().endswith("ok: 3 policies, 2 customers, 8 alert rules")
 
 
 # --- sla deadlines -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.alerts.announce import DECLARE_ACTION
 from bot.errors import Refusal
 from bot.incidents import service
 from bot.slack import blocks, handlers
@@ -32,6 +33,33 @@ form's ``callback_id`` is the button's verb)."""
 
 
 def register(app: App, edge: Edge) -> None:
+    @app.action({"action_id": DECLARE_ACTION})
+    def declare_alert(
+        ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond
+    ) -> None:
+        """An alert's "Declare?" question answered (bot/alerts/announce.py): the outcome
+        replaces the question for everyone; a refusal is told to the one who clicked."""
+        user, value = field(body, "user", "id"), field(action, "value")
+        ack()
+        channel = (body.get("channel") or {}).get("id")
+        key = request_key("action", body.get("trigger_id"))
+
+        def answer() -> None:
+            if not edge.first_time(key):
+                return
+            reply = handlers.safely(
+                lambda: handlers.declare_alert(edge, user, value, body.get("response_url"))
+            )
+            if reply.refused or not body.get("response_url"):
+                if channel:
+                    client.chat_postEphemeral(
+                        channel=channel, user=user, **reply.message.as_kwargs()
+                    )
+                return
+            respond(**reply.payload(), replace_original=True)
+
+        edge.after(answer)
+
     @app.action({"action_id": ActionId.ACK})
     @app.action({"action_id": ActionId.RESUME})
     @app.action({"action_id": ActionId.RESTORE})
