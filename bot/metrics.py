@@ -57,8 +57,8 @@ PAGES = Counter(
 
 HOOK_SOURCES = ("alertmanager", "grafana", "pagerduty", "opsgenie")
 HOOK_OUTCOMES = (
-    "declared", "attached", "restored", "ignored", "duplicate",
-    "unauthorized", "malformed", "too_large", "error",
+    "declared", "joined", "restored", "proposed", "ignored", "unchanged",
+    "unauthorized", "malformed", "too_large", "refused", "unavailable", "error",
 )  # fmt: skip
 """What a hook request came to; any other word is counted as ``other`` (bounded labels)."""
 

@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 
-from bot import web
+from bot import metrics, web
 from bot.alerts import service
 from bot.alerts.rules import AlertRules, load_rules
 from bot.alerts.service import Announcer
@@ -38,6 +38,7 @@ def record_hook_outcome(source: str, outcome: str) -> None:
     ``restored``, ``proposed``, ``ignored``, ``unchanged``, ``unauthorized``, ``malformed``,
     ``too_large``, ``refused``, ``unavailable``, ``error``): metrics count it."""
     log.debug("hook %s: %s", source, outcome)
+    metrics.record_hook_outcome(source, outcome)
 
 
 def _summary(outcome: service.Outcome) -> str:

@@ -183,3 +183,18 @@ def test_no_refusal_logs_or_answers_the_token_or_the_signing_secret(hooks, ctx, 
     assert [status for status, _ in answers] == [401, 401, 400, 400]
     shown = json.dumps(answers) + "\n".join(r.getMessage() for r in logged.records)
     assert TOKEN not in shown and TOKEN[:-1] not in shown and PAGERDUTY_SECRET not in shown
+
+
+def test_each_hook_request_is_counted_in_metrics_by_its_outcome(hooks, ctx):
+    from prometheus_client import REGISTRY
+
+    def count(outcome: str) -> float:
+        labels = {"source": "grafana", "outcome": outcome}
+        return REGISTRY.get_sample_value("slabot_hook_requests_total", labels) or 0.0
+
+    before = count("unauthorized"), count("malformed")
+    body = payloads.grafana([payloads.am_alert("g1", STARTED)])
+    hooks.post("grafana", body, token=None)
+    del body["groupKey"]
+    hooks.post("grafana", body)
+    assert (count("unauthorized"), count("malformed")) == (before[0] + 1, before[1] + 1)
