@@ -142,6 +142,9 @@ class _Plan:
     until: dt.datetime
     """Outages count up to here: the cut, or now when that comes first."""
     response_periods: tuple[Interval, ...] = ()
+    listed: bool = True
+    """Whether the report lists the incidents that counted; App Home reads only the credits
+    of the period before the running one (``uptime_to_date``), so those are not listed."""
 
     @property
     def reads_from(self) -> dt.datetime:
@@ -589,7 +592,14 @@ def _assess(plan: _Plan, history: _History, terms: _Terms, windows: _Exclusions)
         policy, zone, customer.fee, periods_begun(plan.periods, plan.until)[-1],
         uptime, refunds, misses,
     )  # fmt: skip
-    mine = {f.id: f for f in (*own_down, *refunds.counted, *own_missed)}
+    counted = IncidentsCounted()
+    if plan.listed:
+        mine = {f.id: f for f in (*own_down, *refunds.counted, *own_missed)}
+        counted = IncidentsCounted(
+            everyone=terms.counted(downtime),
+            own=_listed(mine.values()),
+            dropped=_listed(f for f in lost if f.id not in terms.by_rules_ids),
+        )
     notes = []
     if policy.uptime is None:
         notes.append(f"the {policy.id} policy has no uptime section: uptime is not measured")
@@ -611,11 +621,7 @@ def _assess(plan: _Plan, history: _History, terms: _Terms, windows: _Exclusions)
         claim_deadline=owed.claim_deadline,
         budgets=owed.budgets,
         month_to_date=None if uptime is None else uptime.month_to_date,
-        incidents=IncidentsCounted(
-            everyone=terms.counted(downtime),
-            own=_listed(mine.values()),
-            dropped=_listed(f for f in lost if f.id not in terms.by_rules_ids),
-        ),
+        incidents=counted,
         notes=tuple(notes),
         counts=owed.counts,
     )
@@ -626,8 +632,8 @@ def _uptime(
 ) -> tuple[UptimeOutcome | None, str, list[_Fact], list[_Fact]]:
     """Step 1: the customer's uptime, and the outages that left downtime (the incidents a
     report lists for it): which list of the terms' applies, those on it that did not leave
-    downtime for this customer (its own exclusions took theirs away), and its own.
-    ``None`` for a policy without an uptime section."""
+    downtime for this customer (its own exclusions took theirs away), and its own (none
+    for a plan that lists no incidents). ``None`` for a policy without an uptime section."""
     customer = plan.customer
     spec = customer.policy.uptime
     if spec is None:
@@ -642,7 +648,7 @@ def _uptime(
     else:
         outcome = terms.judge_uptime(measured.results)
     result = outcome.result
-    if not result.downtime:
+    if not result.downtime or not plan.listed:
         return outcome, "none", [], []
     if not result.excluded:  # nothing excluded: every outage within the period left downtime
         start, until = plan.periods[0][0], plan.until
@@ -775,7 +781,7 @@ def uptime_to_date(ctx: Context, now: dt.datetime | None = None) -> list[Custome
         running = period_containing(kind, now, customer.zone)
         before = period_containing(kind, running[0] - _MICROSECOND, customer.zone)
         current.append(_plan(customer, running, now))
-        earlier = _plan(customer, before, now)
+        earlier = replace(_plan(customer, before, now), listed=False)  # only its credits show
         today = now.astimezone(ZoneInfo(customer.zone)).date()
         if _claims_may_be_open(earlier, today):  # else nothing there can still be claimed
             previous.append(earlier)
