@@ -7,6 +7,7 @@ model's (``config.policy``): the engine knows those, never this loader.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -229,13 +230,14 @@ def load_customers(path: Path | None, policies: Mapping[str, Policy]) -> dict[st
         raise ContractError(describe_validation_error(str(path), exc)) from None
     customers: dict[str, Customer] = {}
     problems: list[str] = []
+    ordered: dict[str, Policy] = {}
     for index, spec in enumerate(parsed.customers):
         where = f"{path}: customers[{index}]"
         if spec.id in customers:
             problems.append(f"{where}.id: {spec.id!r} is used by another customer")
             continue
         try:
-            customers[spec.id] = _customer(spec, policies, where)
+            customers[spec.id] = _customer(spec, policies, where, ordered)
         except ContractError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -243,7 +245,12 @@ def load_customers(path: Path | None, policies: Mapping[str, Policy]) -> dict[st
     return customers
 
 
-def _customer(spec: CustomerSpec, policies: Mapping[str, Policy], where: str) -> Customer:
+def _customer(
+    spec: CustomerSpec, policies: Mapping[str, Policy], where: str, ordered: dict[str, Policy]
+) -> Customer:
+    """``ordered`` keeps each order form's policy by its policy and overrides: customers who
+    signed the same order form share one policy, validated once (and judged on the same
+    terms by a report at no cost to compare them)."""
     if spec.policy not in policies:
         raise ContractError(
             [
@@ -251,7 +258,10 @@ def _customer(spec: CustomerSpec, policies: Mapping[str, Policy], where: str) ->
                 f"policies: {', '.join(sorted(policies))}"
             ]
         )
-    policy = effective_policy(policies[spec.policy], spec.overrides, where)
+    key = f"{spec.policy}\n{json.dumps(spec.overrides, sort_keys=True, default=repr)}"
+    policy = ordered.get(key)
+    if policy is None:
+        policy = ordered[key] = effective_policy(policies[spec.policy], spec.overrides, where)
     return Customer(id=spec.id, name=spec.name, policy=policy, timezone=spec.timezone, fee=spec.fee)
 
 
