@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -125,7 +125,9 @@ def policy_check(files: tuple[Path, ...]) -> None:
         ]
         click.echo(table(("customer", "name", "policy", "zone", "fee"), rows))
         click.echo()
-    click.echo(f"ok: {len(policies)} policies, {len(customers)} customers")
+    from bot.text import plural
+
+    click.echo(f"ok: {plural(len(policies), 'policy')}, {plural(len(customers), 'customer')}")
 
 
 def _is_customers_file(path: Path) -> bool:
@@ -291,14 +293,18 @@ def import_file(file: Path) -> None:
 
     ctx = build_context()
     incidents, maintenance = read_records(file)
+    from bot.text import plural
+
     total = len(incidents) + len(maintenance)
     with click.progressbar(
-        length=total, label=f"importing {total} records", file=sys.stderr
+        length=total, label=f"importing {plural(total, 'record')}", file=sys.stderr
     ) as bar:
         summary = import_history(ctx, incidents, maintenance, progress=bar.update)
     click.echo(
-        f"imported {file}: {summary.created} incidents created, {summary.updated} updated, "
-        f"{summary.unchanged} unchanged; {summary.maintenance} maintenance windows"
+        f"imported {file}: {plural(summary.created, 'incident')} created, {summary.updated} "
+        f"updated, {summary.unchanged} unchanged; "
+        f"{plural(summary.maintenance_created, 'maintenance window')} created, "
+        f"{summary.maintenance_updated} updated, {summary.maintenance_unchanged} unchanged"
     )
 
 
@@ -342,7 +348,124 @@ def incidents_list(scope: str, output: str) -> None:
     )
 
 
+@incidents.command("show")
+@click.argument("ref")
+@click.option("--format", "output", type=click.Choice(["text", "json", "markdown"]), default="text")
+def incidents_show(ref: str, output: str) -> None:
+    """One incident's whole record (REF: INC-7): its facts, each timer with its history
+    (deadline changes, pauses, breaches), each contract's outcome and the timeline with
+    who did what. Times in UTC; JSON keys: docs/record.md."""
+    from bot.context import build_context
+    from bot.errors import Refusal
+    from bot.incidents import render
+    from bot.incidents.record import incident_record
+
+    try:
+        record = incident_record(build_context(), ref)
+    except Refusal as refusal:
+        click.echo(f"slabot: {refusal}", err=True)
+        raise SystemExit(1) from None
+    if output == "json":
+        click.echo(json.dumps(render.record_json(record), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render.record_text(record, markdown=output == "markdown"), nl=False)
+
+
+@incidents.command("postmortem")
+@click.argument("ref")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the draft to FILE (default: stdout).",
+)
+def incidents_postmortem(ref: str, out: Path | None) -> None:
+    """A post-incident review draft in Markdown (REF: INC-7): summary, impact per customer
+    (downtime, the credit tier it moved them toward), SLA outcomes, the timeline, and empty
+    sections for causes and actions."""
+    from bot.context import build_context
+    from bot.errors import Refusal
+    from bot.incidents import render
+    from bot.incidents.postmortem import postmortem
+
+    try:
+        draft = postmortem(build_context(), ref)
+    except Refusal as refusal:
+        click.echo(f"slabot: {refusal}", err=True)
+        raise SystemExit(1) from None
+    text = render.postmortem_markdown(draft)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote the post-incident review draft of {draft.record.incident.ref} to {out}")
+
+
 _INSTANT_HELP = "ISO-8601 (no offset: UTC)"
+
+
+@incidents.command("export")
+@click.option("--since", help=f"Incidents declared at or after this. {_INSTANT_HELP}.")
+@click.option("--until", help=f"Incidents declared before this. {_INSTANT_HELP}.")
+@click.option("--format", "output", type=click.Choice(["json", "csv"]), default="json")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to FILE (CSV: maintenance windows to FILE-maintenance.csv); default stdout.",
+)
+def incidents_export(since: str | None, until: str | None, output: str, out: Path | None) -> None:
+    """Write the record in the format `slabot import` reads, corrections applied: each
+    incident's facts, pauses, breaches and timeline, and the maintenance windows. Importing
+    it into an empty database gives the same reports: the backup and migration path."""
+    from bot.context import build_context
+    from bot.incidents import exporter
+    from bot.parse import parse_instant
+
+    def instant(option: str, text: str | None):
+        if text is None:
+            return None
+        try:
+            return parse_instant(text, "UTC")
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=option) from None
+
+    start, end = instant("--since", since), instant("--until", until)
+    if start is not None and end is not None and end <= start:
+        raise click.BadParameter("is not after --since", param_hint="--until")
+    items = exporter.records(build_context(), start, end)
+    if out is None:
+        stdout = sys.stdout
+        if output == "json":
+            exporter.write_json(items, stdout)
+            return
+        counts = exporter.write_csv(items, stdout, None)
+        if counts["maintenance"]:
+            click.echo(
+                f"slabot: {counts['maintenance']} maintenance windows left out: CSV holds one "
+                "kind of record per file; give --out FILE or --format json",
+                err=True,
+            )
+        return
+    side = out.with_name(f"{out.stem}-maintenance{out.suffix or '.csv'}")
+    targets = [out] if output == "json" else [out, side]
+    parts = [path.with_name(path.name + ".part") for path in targets]
+    # Written beside, then renamed: a failed export leaves no file that looks complete.
+    with ExitStack() as files:
+        opened = [files.enter_context(p.open("w", encoding="utf-8", newline="")) for p in parts]
+        if output == "json":
+            counts = exporter.write_json(items, opened[0])
+        else:
+            counts = exporter.write_csv(items, opened[0], opened[1])
+    written = []
+    for part, path in zip(parts, targets, strict=True):
+        if path is side and not counts["maintenance"]:
+            part.unlink()
+            continue
+        part.replace(path)
+        written.append(str(path))
+    click.echo(
+        f"exported {counts['incident']} incidents and {counts['maintenance']} maintenance "
+        f"windows to {', '.join(written)}"
+    )
 
 
 @incidents.command("correct")
@@ -656,6 +779,10 @@ def serve(port: int | None, host: str, socket_mode: bool) -> None:
     from config.settings import get_settings
 
     settings = get_settings()
+    # What serving cannot do without is checked before anything is touched: no database is
+    # created or migrated for a server that would refuse to start.
+    settings.require("SLACK_BOT_TOKEN")
+    settings.require("SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
     _logging(settings)
     ctx = build_context(settings)
     app, edge = build_app(ctx, settings, socket_mode=socket_mode)

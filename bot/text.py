@@ -13,6 +13,28 @@ from bot.sla.timers import TimerKind
 from config.policy import Policy, SeveritySpec
 
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_VERBS = {"is": "are", "was": "were", "has": "have"}
+
+
+def plural(count: int, noun: str, many: str | None = None, *, verb: str | None = None) -> str:
+    """``1 reminder``, ``2 reminders``, ``0 policies`` — a count and its noun, agreeing:
+    every message that counts says it through here. ``many``: the plural when it is not
+    the noun with an ``s`` (``policy`` → ``policies`` is known). ``verb`` (``is``, ``was``,
+    ``has``) follows the count: ``1 reminder is``, ``2 reminders are``."""
+    if count == 1:
+        word = noun
+    elif many is not None:
+        word = many
+    elif noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        word = noun[:-1] + "ies"
+    elif noun.endswith(("s", "x", "ch", "sh")):
+        word = noun + "es"
+    else:
+        word = noun + "s"
+    said = f"{count} {word}"
+    if verb is not None:
+        said += " " + (verb if count == 1 else _VERBS.get(verb, verb))
+    return said
 
 
 def format_span(span: dt.timedelta) -> str:
@@ -40,7 +62,7 @@ def format_span_words(span: dt.timedelta) -> str:
     days, rest = divmod(minutes, 1440)
     hours, minutes = divmod(rest, 60)
     units = ((days, "day"), (hours, "hour"), (minutes, "minute"))
-    return " ".join(f"{v} {unit}{'' if v == 1 else 's'}" for v, unit in units if v)
+    return " ".join(plural(v, unit) for v, unit in units if v)
 
 
 def format_local(instant: dt.datetime, zone: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -111,16 +111,62 @@ def field_path(loc: Iterable[Any]) -> str:
     return text
 
 
-def describe_validation_error(source: str, error: ValidationError, prefix: str = "") -> list[str]:
-    problems = []
+def validation_items(error: ValidationError) -> list[tuple[tuple[Any, ...], str]]:
+    """Each problem of ``error``: where (pydantic's ``loc``) and what, as a reader says it."""
+    items = []
     for item in error.errors():
         message = item["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if item["type"] == "missing":
             message = "is required"
-        path = field_path(item["loc"])
+        items.append((tuple(item["loc"]), message))
+    return items
+
+
+def describe_validation_error(source: str, error: ValidationError, prefix: str = "") -> list[str]:
+    problems = []
+    for loc, message in validation_items(error):
+        path = field_path(loc)
         where = ".".join(p for p in (prefix, path) if p)
         problems.append(f"{source}: {where or '(top level)'}: {message}")
     return problems
+
+
+class _Lines:
+    """Where a value stands in a YAML file (1-based lines), read only when a problem needs
+    it: a file with no problems is not parsed twice."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._root: yaml.Node | bool | None = False
+
+    def line(self, path: Iterable[Any]) -> int | None:
+        """The line of the value at ``path`` (keys and indexes), or of the deepest part of
+        it the file has."""
+        if self._root is False:
+            try:
+                self._root = yaml.compose(
+                    self._path.read_text(encoding="utf-8"), Loader=_StrictLoader
+                )
+            except (OSError, yaml.YAMLError):
+                self._root = None
+        node = self._root
+        if not isinstance(node, yaml.Node):
+            return None
+        for part in path:
+            found = None
+            if isinstance(node, yaml.MappingNode):
+                found = next((v for k, v in node.value if k.value == str(part)), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                found = node.value[part] if 0 <= part < len(node.value) else None
+            if found is None:
+                break
+            node = found
+        return node.start_mark.line + 1
+
+    def at(self, path: Iterable[Any]) -> str:
+        """``customers.yaml:12`` (the file alone when YAML gives no line)."""
+        line = self.line(path)
+        return f"{self._path}:{line}" if line is not None else str(self._path)
 
 
 # --- policies ------------------------------------------------------------------------
@@ -206,47 +252,143 @@ def _merge_severities(base: list[Any], overrides: list[Any]) -> list[Any]:
     return result
 
 
-def effective_policy(policy: Policy, overrides: Mapping[str, Any], source: str) -> Policy:
+def effective_policy(
+    policy: Policy,
+    overrides: Mapping[str, Any],
+    source: str,
+    locate: Callable[[tuple[Any, ...]], str] | None = None,
+) -> Policy:
+    """``policy`` with a customer's order form applied. A problem is said where the user
+    wrote it: ``overrides.severities[0]…`` counts the order form's own entries, not the
+    merged policy's; ``locate`` turns that path into ``file:line`` (``source`` is said
+    after it)."""
     if not overrides:
         return policy
+    where = locate or (lambda _path: "")
+
+    def said(path: tuple[Any, ...], message: str) -> str:
+        head = where(path)
+        return (
+            f"{head + ': ' if head else ''}{source}: {field_path(('overrides', *path))}: {message}"
+        )
+
     if "id" in overrides:
-        raise ContractError([f"{source}: overrides.id: the policy id cannot be overridden"])
+        raise ContractError([said(("id",), "the policy id cannot be overridden")])
     merged = merge_overrides(policy.model_dump(mode="python", exclude_none=True), overrides)
     try:
         return Policy.model_validate(merged)
     except ValidationError as exc:
-        raise ContractError(describe_validation_error(source, exc, prefix="overrides")) from None
+        problems = []
+        for loc, message in validation_items(exc):
+            # What the order form does not hold (a key it leaves out, a rule across fields)
+            # is said below the deepest entry it does hold, at that entry's line.
+            path, rest = _in_order_form(loc, merged, overrides)
+            problems.append(said((*path, *rest), message))
+        raise ContractError(problems) from None
+
+
+def _in_order_form(
+    loc: tuple[Any, ...], merged: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The part of a merged policy's ``loc`` that the order form holds, as the order form's
+    own path (its severities counted in its own list, matched by level), and what is left of
+    ``loc`` beyond it."""
+    path: list[Any] = []
+    mine: Any = overrides
+    theirs: Any = merged
+    for index, part in enumerate(loc):
+        if isinstance(part, str) and part.startswith(("function-", "literal[")):
+            continue  # pydantic's names for union branches
+        if isinstance(mine, Mapping) and part in mine:
+            path.append(part)
+            mine = mine[part]
+            theirs = theirs.get(part) if isinstance(theirs, Mapping) else None
+            continue
+        if isinstance(part, int) and isinstance(mine, list | tuple):
+            item = theirs[part] if isinstance(theirs, list | tuple) and part < len(theirs) else None
+            if path and path[-1] == "severities" and isinstance(item, Mapping):
+                level = item.get("level")
+                found = next(
+                    (
+                        j
+                        for j, o in enumerate(mine)
+                        if isinstance(o, Mapping) and o.get("level") == level
+                    ),
+                    None,
+                )
+            else:
+                found = part if part < len(mine) else None
+            if found is not None:
+                path.append(found)
+                mine, theirs = mine[found], item
+                continue
+        return tuple(path), tuple(loc[index:])
+    return tuple(path), ()
 
 
 def load_customers(path: Path | None, policies: Mapping[str, Policy]) -> dict[str, Customer]:
+    """The customers of ``path``, each with its effective policy. Every problem of every
+    customer is reported at once, each at its own ``file:line`` (where YAML gives one):
+    a customer with a wrong fee does not hide another's wrong order form."""
     if path is None:
         return {}
     data = read_yaml(path)
     if data is None:
         return {}
+    lines = _Lines(path)
+    entries = data.get("customers") if isinstance(data, Mapping) else None
     try:
-        parsed = CustomersFile.model_validate(data)
+        CustomersFile.model_validate(
+            {**data, "customers": ()} if isinstance(entries, list) else data
+        )
     except ValidationError as exc:
-        raise ContractError(describe_validation_error(str(path), exc)) from None
+        raise ContractError(
+            [f"{lines.at(loc)}: {field_path(loc) or '(top level)'}: {message}"
+             for loc, message in validation_items(exc)]
+        ) from None  # fmt: skip
     customers: dict[str, Customer] = {}
     problems: list[str] = []
     ordered: dict[str, Policy] = {}
-    for index, spec in enumerate(parsed.customers):
-        where = f"{path}: customers[{index}]"
+    for index, entry in enumerate(entries or ()):
+        source = f"customers[{index}]"
+
+        def locate(at: tuple[Any, ...], index: int = index) -> str:
+            return lines.at(("customers", index, *at))
+
+        try:
+            spec = CustomerSpec.model_validate(entry)
+        except ValidationError as exc:
+            problems += [
+                f"{locate(loc)}: {field_path(('customers', index, *loc))}: {message}"
+                for loc, message in validation_items(exc)
+            ]
+            continue
         if spec.id in customers:
-            problems.append(f"{where}.id: {spec.id!r} is used by another customer")
+            problems.append(
+                f"{locate(('id',))}: {source}.id: {spec.id!r} is used by another customer"
+            )
             continue
         try:
-            customers[spec.id] = _customer(spec, policies, where, ordered)
-        except ContractError as exc:
-            problems.extend(exc.problems)
+            customers[spec.id] = _customer(spec, policies, source, locate, ordered)
+        except ContractError as exc:  # in the order of the file's lines
+            problems.extend(sorted(exc.problems, key=lambda p: _line_said(path, p)))
     if problems:
         raise ContractError(problems)
     return customers
 
 
+def _line_said(path: Path, problem: str) -> int:
+    """The line a problem said at ``path:line`` names (0 without one)."""
+    line = problem.removeprefix(f"{path}:").split(":", 1)[0]
+    return int(line) if line.isdigit() else 0
+
+
 def _customer(
-    spec: CustomerSpec, policies: Mapping[str, Policy], where: str, ordered: dict[str, Policy]
+    spec: CustomerSpec,
+    policies: Mapping[str, Policy],
+    where: str,
+    locate: Callable[[tuple[Any, ...]], str],
+    ordered: dict[str, Policy],
 ) -> Customer:
     """``ordered`` keeps each order form's policy by its policy and overrides: customers who
     signed the same order form share one policy, validated once (and judged on the same
@@ -254,14 +396,16 @@ def _customer(
     if spec.policy not in policies:
         raise ContractError(
             [
-                f"{where}.policy: {spec.policy!r} is not a policy{suggest(spec.policy, policies)}; "
-                f"policies: {', '.join(sorted(policies))}"
+                f"{locate(('policy',))}: {where}.policy: {spec.policy!r} is not a policy"
+                f"{suggest(spec.policy, policies)}; policies: {', '.join(sorted(policies))}"
             ]
         )
+    overrides = lambda at: locate(("overrides", *at))  # noqa: E731
     key = f"{spec.policy}\n{json.dumps(spec.overrides, sort_keys=True, default=repr)}"
     policy = ordered.get(key)
     if policy is None:
-        policy = ordered[key] = effective_policy(policies[spec.policy], spec.overrides, where)
+        policy = effective_policy(policies[spec.policy], spec.overrides, where, overrides)
+        ordered[key] = policy
     return Customer(id=spec.id, name=spec.name, policy=policy, timezone=spec.timezone, fee=spec.fee)
 
 

@@ -276,6 +276,33 @@ class Reminder(LeasedRow, table=True):
     dedupe_key: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
 
 
+class Task(LeasedRow, table=True):
+    """The task outbox: one piece of work outside the database (a Slack call, a page), written
+    in the transaction of the fact that calls for it and done once by whichever process
+    claims it — the web process right after the request that wrote it, else a worker."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_status_due", "status", "due_at"),
+        Index("ix_task_status_next_attempt", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    """Which handler does it (``bot.tasks.registry.handles``)."""
+    dedupe_key: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    """The work's identity: scheduling the same key twice schedules it once."""
+    incident_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("incident.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
+    payload: dict = Field(default_factory=dict, sa_type=JSON, nullable=False)
+    result: dict | None = Field(default=None, sa_type=JSON)
+    """What the handler reported when done (ids it made, say), for the next step to read."""
+
+
 class WorkerHeartbeat(SQLModel, table=True):
     """Each worker process says it is alive; /healthz and `slabot doctor` read it."""
 

@@ -84,6 +84,19 @@ def incidents(session: Session, *, open_only: bool, limit: int | None = None) ->
     return session.scalars(statement).all()
 
 
+def incidents_open_at(session: Session, at: dt.datetime) -> Sequence[Incident]:
+    """Incidents declared by ``at`` and not resolved by then (a past week's digest), newest
+    declaration first."""
+    return session.scalars(
+        select(Incident)
+        .where(
+            Incident.declared_at <= at,
+            or_(Incident.resolved_at.is_(None), Incident.resolved_at > at),
+        )
+        .order_by(Incident.declared_at.desc(), Incident.id.desc())
+    ).all()
+
+
 def count_incidents(session: Session, *, open_only: bool) -> int:
     statement = select(func.count()).select_from(Incident)
     if open_only:
@@ -100,6 +113,25 @@ def incidents_declared(
         .where(Incident.declared_at >= start, Incident.declared_at < end)
         .order_by(Incident.declared_at, Incident.id)
     ).all()
+
+
+def ids_declared(session: Session, start: dt.datetime, end: dt.datetime) -> list[int]:
+    """The ids of the incidents declared in ``[start, end)``, in order of declaration."""
+    return list(
+        session.scalars(
+            select(Incident.id)
+            .where(Incident.declared_at >= start, Incident.declared_at < end)
+            .order_by(Incident.declared_at, Incident.id)
+        )
+    )
+
+
+def incidents_by_ids(session: Session, incident_ids: Sequence[int]) -> list[Incident]:
+    """These incidents, in the order given (those that exist)."""
+    found = {
+        i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(incident_ids)))
+    }
+    return [found[i] for i in incident_ids if i in found]
 
 
 def ref_taken(session: Session, ref: str) -> bool:

@@ -90,3 +90,36 @@ def test_a_policy_with_holidays_loads_them_when_it_needs_them(tmp_path):
 
 def test_the_worker_loads_neither_the_bolt_app_nor_the_chart_library(tmp_path):
     assert packages(loaded(tmp_path, None, "bot.worker")) & {"slack_bolt", "matplotlib"} == set()
+
+
+def slabot(tmp_path, args: list[str], **settings: str) -> subprocess.CompletedProcess:
+    """``slabot ARGS`` in a new interpreter, in ``tmp_path``, with only ``settings`` set."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("DATABASE_URL", "SLACK_", "SLABOT_", "PORT"))
+    }
+    return subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main(prog_name='slabot')", *args],
+        cwd=tmp_path, env={**env, **settings}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "settings", "missing"),
+    [
+        (["serve"], {}, "SLACK_BOT_TOKEN"),
+        (["serve", "--socket"], {}, "SLACK_BOT_TOKEN"),
+        (["serve"], {"SLACK_BOT_TOKEN": "xoxb-test"}, "SLACK_SIGNING_SECRET"),
+        (["serve", "--socket"], {"SLACK_BOT_TOKEN": "xoxb-test"}, "SLACK_APP_TOKEN"),
+    ],
+)
+def test_serve_without_its_settings_refuses_before_touching_anything(
+    tmp_path, args, settings, missing
+):
+    """One line saying which setting, exit status 2, and no ./slabot.db created (nor
+    migrated) in the folder it was started in."""
+    done = slabot(tmp_path, args, **settings)
+    assert done.returncode == 2, done.stderr
+    assert f"{missing} is not set" in done.stderr
+    assert list(tmp_path.iterdir()) == []  # no slabot.db, nothing else

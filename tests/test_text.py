@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.text import format_span, format_span_words
+from bot.text import format_span, format_span_words, plural
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,29 @@ def test_format_span(span, shown):
 )
 def test_format_span_words(span, shown):
     assert format_span_words(span) == shown
+
+
+@pytest.mark.parametrize(
+    ("count", "noun", "kwargs", "said"),
+    [
+        (1, "reminder", {"verb": "is"}, "1 reminder is"),
+        (2, "reminder", {"verb": "is"}, "2 reminders are"),
+        (0, "reminder", {"verb": "is"}, "0 reminders are"),
+        (1, "record", {}, "1 record"),
+        (16, "record", {}, "16 records"),
+        (1, "policy", {}, "1 policy"),
+        (3, "policy", {}, "3 policies"),
+        (2, "day", {}, "2 days"),  # a vowel before the y: just an s
+        (2, "breach", {}, "2 breaches"),
+        (2, "maintenance window", {}, "2 maintenance windows"),
+        (2, "person", {"many": "people"}, "2 people"),
+        (1, "person", {"many": "people"}, "1 person"),
+        (2, "update", {"verb": "was"}, "2 updates were"),
+    ],
+)
+def test_plural_agrees_with_its_count(count, noun, kwargs, said):
+    assert plural(count, noun, **kwargs) == said
+
+
+def test_span_words_say_one_of_a_unit_in_the_singular():
+    assert format_span_words(dt.timedelta(days=1, hours=1, minutes=2)) == "1 day 1 hour 2 minutes"

@@ -35,6 +35,12 @@ def charted(digest: Digest) -> list[CustomerLine]:
     return [c for c in digest.customers if c.downtime is not None and c.limits][:MAX_ROWS]
 
 
+def subtitle(line: CustomerLine) -> str:
+    """``Acme Retail Inc. — November 2026 to 2026-11-20 04:00 EST: 2h down``: a period to
+    a time names the customer's zone (the rows are of many zones)."""
+    return f"{line.name} — {line.period}: {minutes_text(line.downtime_minutes or 0)} down"
+
+
 def budget_chart(digest: Digest) -> bytes | None:
     """A PNG of the customers' downtime budgets; ``None`` when no customer's uptime is measured."""
     lines = charted(digest)
@@ -71,11 +77,7 @@ def budget_chart(digest: Digest) -> bytes | None:
         ax.set_ylim(-0.5, 0.9)
         ax.set_yticks([])
         ax.tick_params(axis="x", labelsize=7)
-        ax.set_title(
-            f"{line.name} — {line.period}: {minutes_text(line.downtime_minutes or 0)} down",
-            fontsize=8,
-            loc="left",
-        )
+        ax.set_title(subtitle(line), fontsize=8, loc="left")
         for side in ("top", "right", "left"):
             ax.spines[side].set_visible(False)
     axes[-1].set_xlabel("downtime minutes", fontsize=8)

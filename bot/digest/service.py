@@ -2,8 +2,9 @@
 
 ``make_digest`` reads the week's incidents, the open ones and every customer's standing
 through the incidents and reports services, then arranges them (``bot.digest.views``).
-Everything in it is as of the clock's now: the week's incidents with their timers as they
-stand now, the open incidents, each customer's running period to date.
+A past week's digest is as of the week's end: the incidents open then, each customer's
+running period to then (uptime, budgets, credits). Its own incidents are shown as they
+turned out; the running week is as of the clock's now.
 
 The outbox is one ``digest_delivery`` row per ISO week and recipient (``storage.digests``):
 written once for the latest due week, claimed with a lease by one worker, posted outside
@@ -21,7 +22,7 @@ from bot.digest.views import Digest, build_digest
 from bot.digest.weeks import IsoWeek
 from bot.errors import Refusal
 from bot.incidents.record import week_record
-from bot.incidents.views import build_views
+from bot.incidents.views import as_it_stood, build_views
 from bot.reports.figures import corrected_since_digest
 from bot.reports.service import periods_closed, uptime_to_date
 from storage import digests, queries
@@ -34,9 +35,13 @@ LATE_AFTER = dt.timedelta(minutes=15)
 
 
 def make_digest(ctx: Context, week: IsoWeek, zone: str) -> Digest:
-    """The digest of ``week`` (Monday to Sunday in ``zone``), as of now.
+    """The digest of ``week`` (Monday to Sunday in ``zone``) as of its end, or as of now for
+    the running week.
 
-    A week that has not begun is refused; the running week is the week so far.
+    A past week's digest says where things stood at its end: the incidents open then (as
+    they stood then) and each customer's period up to then; the week's own incidents are
+    judged as they turned out (a target met or breached after the week ended says so). A
+    week that has not begun is refused; the running week is the week so far.
     """
     now = ctx.clock.now()
     start, end = week.bounds(zone)
@@ -45,23 +50,31 @@ def make_digest(ctx: Context, week: IsoWeek, zone: str) -> Digest:
             f"{week} has not begun yet (it is {now:%Y-%m-%d %H:%M} UTC); "
             "ask for the current or an earlier week"
         )
+    as_of = min(end, now)
     with ctx.db.read() as session:
         week_rows = queries.incidents_declared(session, start, end)
-        open_rows = queries.incidents(session, open_only=True)
-        # An open incident declared this week is in both lists: its view is built once.
-        both = {i.id: i for i in (*week_rows, *open_rows)}
-        views = {v.id: v for v in build_views(session, list(both.values()), ctx.contracts, now)}
+        if as_of < now:  # a past week: the incidents open at its end, as they stood then
+            open_rows = queries.incidents_open_at(session, as_of)
+            stood = [as_it_stood(i, as_of) for i in open_rows]
+            then = build_views(session, stood, ctx.contracts, as_of)
+            views = {v.id: v for v in build_views(session, week_rows, ctx.contracts, now)}
+            still_open = list(then)
+        else:
+            open_rows = queries.incidents(session, open_only=True)
+            # An open incident declared this week is in both lists: its view is built once.
+            both = {i.id: i for i in (*week_rows, *open_rows)}
+            views = {v.id: v for v in build_views(session, list(both.values()), ctx.contracts, now)}
+            still_open = [views[i.id] for i in open_rows]
     declared = [views[i.id] for i in week_rows]
-    still_open = [views[i.id] for i in open_rows]
     return build_digest(
         week,
         zone,
-        now,
+        as_of,
         declared,
         still_open,
-        uptime_to_date(ctx, now),
+        uptime_to_date(ctx, as_of),
         ctx.contracts.customers,
-        periods_closed(ctx, start, min(end, now)),
+        periods_closed(ctx, start, as_of),
         # The record: breaches of the week that stand or were withdrawn, progress deadlines,
         # and figures of periods a digest showed that corrections changed since the last one.
         record=week_record(ctx, start, end),

@@ -19,7 +19,7 @@ from bot.incidents.views import TIMER_WORDS
 from bot.reports.views import approaching, count_text, minutes_text
 from bot.sla.credits import CreditLine, decimal_pct, money, pct_text, period_name
 from bot.sla.timers import TimerState
-from bot.text import format_local, format_span
+from bot.text import format_local, format_span, plural
 from storage.models import IncidentState
 
 STATE_WORDS = {
@@ -86,7 +86,7 @@ def breach_text(breach: Breach, when: Callable[[dt.datetime], str] | None = None
 def breaches_text(digest: Digest) -> str:
     """``2 targets breached`` (``, 1 more withdrawn by a re-grade or a correction``)."""
     standing, earlier = len(digest.standing_breaches), len(digest.earlier_breaches)
-    text = f"{standing} target{'s' if standing != 1 else ''} breached"
+    text = f"{plural(standing, 'target')} breached"
     if earlier:
         text += f" ({earlier} more withdrawn by a re-grade or a correction)"
     return text
@@ -162,6 +162,11 @@ def owed_text(line: CustomerLine) -> str | None:
             continue  # the closed period's line says it
         claim = f" by {credit.claim_deadline:%a %d %b}" if credit.claim_deadline else ""
         bits.append(f"{credit_text(credit, line.currency, line.zone)} still to claim{claim}")
+    for credit in line.lapsed:
+        bits.append(
+            f"{credit_text(credit, line.currency, line.zone)}: claim deadline "
+            f"{credit.claim_deadline:%a %d %b} passed (expired)"
+        )
     return "; ".join(bits) or None
 
 
@@ -210,11 +215,11 @@ def summary(digest: Digest, *, late: bool = False) -> str:
             parts.append(breaches_text(digest))
     else:
         count = len(digest.incidents)
-        parts = [f"{count} incident{'s' if count != 1 else ''} ({severities_text(digest)})"]
+        parts = [f"{plural(count, 'incident')} ({severities_text(digest)})"]
         parts.append(breaches_text(digest))
     corrected = len(digest.corrected)
     if corrected:
-        parts.append(f"{corrected} reported period{'s' if corrected != 1 else ''} corrected")
+        parts.append(f"{plural(corrected, 'reported period')} corrected")
     parts.append(f"{len(digest.open)} open" if digest.open else "none open")
     if digest.customers:
         missed, at_risk = len(digest.missed), len(digest.at_risk)

@@ -197,6 +197,8 @@ class CustomerLine:
     claims_soon: tuple[CreditLine, ...]
     """Credits whose claim deadline falls in the next two weeks."""
     closed: ClosedPeriod | None
+    lapsed: tuple[CreditLine, ...] = ()
+    """Credits of the period before whose claim deadline passed in the last week (expired)."""
 
     @property
     def downtime_minutes(self) -> Fraction | None:
@@ -495,7 +497,7 @@ def _customer_line(
         name=report.name,
         policy=report.policy,
         zone=report.zone,
-        period=report.period_text(),
+        period=report.period_text(zone_named=True),  # customers of many zones side by side
         uptime_pct=None if up is None else up.uptime_pct,
         commitment_pct=report.commitment_pct,
         met=report.met,
@@ -511,6 +513,7 @@ def _customer_line(
         credits=report.credits,
         claimable=standing.claimable,
         claims_soon=claims_soon,
+        lapsed=standing.lapsed,
         closed=None if closed is None else _closed(closed),
     )
 

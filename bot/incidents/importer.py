@@ -34,13 +34,17 @@ from bot.incidents.service import (
 from bot.incidents.views import evaluate_loaded
 from bot.parse import parse_severity
 from bot.sla.contract import contracts_touched
+from bot.sla.timers import TimerKind
 from config.contracts import Contracts
 from storage import queries
 from storage.models import (
+    Breach,
     EventKind,
     Incident,
     IncidentCustomer,
+    IncidentPause,
     MaintenanceWindow,
+    NoticedBy,
     Reminder,
     TimelineEvent,
     Timer,
@@ -50,7 +54,24 @@ INCIDENT_FIELDS = {
     "ref": True, "title": True, "severity": True, "declared_at": True, "impact_start": False,
     "acknowledged_at": False, "restored_at": False, "resolved_at": False, "outage": False,
     "customers": False, "excluded": False, "impact_pct": False,
+    # The whole record (``slabot incidents export`` writes them; each may be left out):
+    "reported_at": False, "declared_by": False, "summary": False, "source": False,
+    "pauses": False, "breaches": False, "timeline": False,
 }  # fmt: skip
+"""The fields of an incident record (``True``: required). A file written before the record
+fields existed imports as it did: the response timer starts at the declaration, no pauses,
+no recorded breaches, and a timeline made of the instants the record gives."""
+PAUSE_FIELDS = {"started_at": True, "ended_at": False, "reason": True, "paused_by": True}
+BREACH_FIELDS = {
+    "timer": True, "contract": True, "target": True, "severity": True, "due_at": True,
+    "noticed_at": True, "noticed_by": True,
+}  # fmt: skip
+EVENT_FIELDS = {
+    "at": True, "actor": True, "kind": True, "text": False, "before": False, "after": False,
+    "recorded_at": False,
+}  # fmt: skip
+LISTS = ("pauses", "breaches", "timeline")
+"""The fields that hold lists of objects (in CSV: their JSON text)."""
 MAINTENANCE_FIELDS = {
     "ref": True, "title": True, "start": True, "end": True, "announced_at": True, "customers": False,
 }  # fmt: skip
@@ -76,7 +97,7 @@ class IncidentRecord:
     severity: int
     declared_at: dt.datetime
     reported_at: dt.datetime
-    """When the response timer starts; the file has no field for it yet: the declaration."""
+    """When the response timer starts: ``reported_at``, else the declaration."""
     impact_start: dt.datetime
     acknowledged_at: dt.datetime | None
     restored_at: dt.datetime | None
@@ -85,6 +106,15 @@ class IncidentRecord:
     customers: tuple[str, ...]
     excluded: str | None
     impact_pct: float | None
+    declared_by: str | None = None
+    summary: str | None = None
+    source: str = "import"
+    pauses: tuple[IncidentPause, ...] | None = None
+    """``None``: the file does not say (an update keeps the stored ones); else every pause."""
+    breaches: tuple[dict[str, Any], ...] = ()
+    """Recorded breaches (``Breach`` columns); importing adds them, never removes one."""
+    timeline: tuple[dict[str, Any], ...] | None = None
+    """The events (``TimelineEvent`` columns); ``None``: made from the instants."""
 
     @property
     def customer_ids(self) -> list[str]:
@@ -108,7 +138,24 @@ class ImportSummary:
     updated: int = 0
     unchanged: int = 0
     maintenance: int = 0
+    """Maintenance windows in the file: created, updated or unchanged as below."""
+    maintenance_created: int = 0
+    maintenance_updated: int = 0
+    maintenance_unchanged: int = 0
     refs: list[str] = field(default_factory=list)
+
+
+class CsvRow(dict):
+    """A CSV record, which knows the line of the file it starts on (errors name it)."""
+
+    line: int = 0
+
+
+def _where(raw: Any, index: int, kind: str) -> str:
+    """``line 3 (C-1)`` for a CSV row, ``incidents[0] (C-1)`` for a JSON record."""
+    ref = str(raw.get("ref", "")).strip() if isinstance(raw, Mapping) else ""
+    at = f"line {raw.line}" if isinstance(raw, CsvRow) else f"{kind}[{index}]"
+    return at + (f" ({ref})" if ref else "")
 
 
 # --- reading a file -------------------------------------------------------------------------
@@ -121,7 +168,7 @@ def read_records(path: Path) -> tuple[list[Mapping[str, Any]], list[Mapping[str,
     except OSError as exc:
         raise ImportRefused([f"{path}: cannot be read ({exc.strerror or exc})"]) from None
     if path.suffix.lower() == ".csv":
-        rows = list(csv.DictReader(text.splitlines()))
+        rows = _csv_rows(text)
         columns = set(rows[0]) if rows else set()
         if "announced_at" in columns and "severity" not in columns:
             return [], rows
@@ -138,6 +185,19 @@ def read_records(path: Path) -> tuple[list[Mapping[str, Any]], list[Mapping[str,
     if not isinstance(incidents, list) or not isinstance(maintenance, list):
         raise ImportRefused([f"{path}: incidents and maintenance must be lists of records"])
     return incidents, maintenance
+
+
+def _csv_rows(text: str) -> list[CsvRow]:
+    """The rows of a CSV file, each knowing the line it starts on (the header is line 1; a
+    quoted value may span lines, and blank lines are skipped)."""
+    reader = csv.DictReader(text.splitlines(keepends=True))  # a cell keeps its line breaks
+    rows = []
+    for values in reader:
+        row = CsvRow(values)
+        spans = sum(v.count("\n") for v in values.values() if isinstance(v, str))
+        row.line = reader.line_num - spans
+        rows.append(row)
+    return rows
 
 
 # --- checking records -------------------------------------------------------------------------
@@ -195,6 +255,32 @@ class _Record:
         self.fail(key, f"{value!r} is not true or false")
         return False
 
+    def objects(self, key: str, fields: dict[str, bool]) -> list[_Record] | None:
+        """A list of objects (in CSV, its JSON text), each read as a record of ``fields``
+        whose problems are this record's; ``None`` when the field is left out."""
+        value = self.raw.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                self.fail(key, f"is not a JSON list of objects ({exc.msg})")
+                return None
+        if not isinstance(value, list):
+            self.fail(key, f"is not a list of objects: {', '.join(fields)}")
+            return None
+        return [
+            _Record(item, f"{self.where}: {key}[{i}]", fields, self.now)
+            for i, item in enumerate(value)
+        ]
+
+    def word(self, key: str, words: Iterable[str]) -> str:
+        value = self.text(key)
+        if value and value not in words:
+            self.fail(key, f"{value!r} is none of {', '.join(words)}")
+        return value
+
     def customers(self, ctx: Context) -> tuple[str, ...]:
         value = self.raw.get("customers")
         if value is None:
@@ -235,6 +321,9 @@ def check_incident(
         except (TypeError, ValueError):
             record.fail("impact_pct", f"{record.raw['impact_pct']!r} is not a number")
     outage = record.flag("outage")
+    reported = record.instant("reported_at")
+    pauses, breaches, timeline = _pauses(record), _breaches(record), _timeline(record)
+    source = record.word("source", SOURCES) or "import"
     if severity:
         try:
             check_severity(contracts_touched(ctx.contracts, customers), severity)
@@ -245,23 +334,110 @@ def check_incident(
         record.fail("title", f"is at most 200 characters; this one has {len(title)}")
     if declared is not None:
         impact = impact or declared
-        if acknowledged is not None and acknowledged < declared:
-            record.fail("acknowledged_at", "is before declared_at")
+        if reported is not None and reported > declared:
+            record.fail("reported_at", "is after declared_at")
+        reported = reported or declared
+        if acknowledged is not None and acknowledged < reported:
+            first = "declared_at" if reported == declared else "reported_at"
+            record.fail("acknowledged_at", f"is before {first}")
         restored = restored or resolved  # resolving restores (docs/decisions.md)
         if restored is not None and restored < impact:
             record.fail("restored_at", "is before the impact started")
         if resolved is not None and restored is not None and resolved < restored:
             record.fail("resolved_at", "is before restored_at")
         if restored is not None and acknowledged is None:
-            acknowledged = max(restored, declared)  # restoring acknowledges
+            acknowledged = max(restored, reported)  # restoring acknowledges
     if record.problems:
         return None, record.problems
     return IncidentRecord(
         ref=record.text("ref"), title=title, severity=severity, declared_at=declared,
-        reported_at=declared, impact_start=impact, acknowledged_at=acknowledged,
+        reported_at=reported, impact_start=impact, acknowledged_at=acknowledged,
         restored_at=restored, resolved_at=resolved, outage=outage, customers=customers,
         excluded=record.text("excluded") or None, impact_pct=impact_pct,
+        declared_by=record.text("declared_by")[:64] or None,
+        summary=record.text("summary") or None, source=source, pauses=pauses,
+        breaches=breaches, timeline=timeline,
     ), []  # fmt: skip
+
+
+SOURCES = ("slack", "import")
+
+
+def _pauses(record: _Record) -> tuple[IncidentPause, ...] | None:
+    items = record.objects("pauses", PAUSE_FIELDS)
+    if items is None:
+        return None
+    found = []
+    for item in items:
+        started, ended = item.instant("started_at"), item.instant("ended_at")
+        if started is not None and ended is not None and ended < started:
+            item.fail("ended_at", "is before started_at")
+        record.problems.extend(item.problems)
+        if not item.problems:
+            found.append(
+                IncidentPause(
+                    started_at=started, ended_at=ended, reason=item.text("reason"),
+                    paused_by=item.text("paused_by")[:64],
+                )
+            )  # fmt: skip
+    open_ = [p for p in found if p.ended_at is None]
+    if len(open_) > 1:
+        record.fail("pauses", "more than one pause has no ended_at; only the last may last")
+    return tuple(sorted(found, key=lambda p: p.started_at))
+
+
+def _breaches(record: _Record) -> tuple[dict[str, Any], ...]:
+    found = []
+    for item in record.objects("breaches", BREACH_FIELDS) or ():
+        row = {
+            "timer": item.word("timer", [k.value for k in TimerKind]),
+            "contract": item.text("contract")[:128], "target": item.text("target")[:32],
+            "severity": _integer(item, "severity"), "due_at": item.instant("due_at"),
+            "noticed_at": item.instant("noticed_at"),
+            "noticed_by": item.word("noticed_by", [k.value for k in NoticedBy]),
+        }  # fmt: skip
+        record.problems.extend(item.problems)
+        if not item.problems:
+            found.append(row)
+    return tuple(found)
+
+
+def _timeline(record: _Record) -> tuple[dict[str, Any], ...] | None:
+    items = record.objects("timeline", EVENT_FIELDS)
+    if items is None:
+        return None
+    found = []
+    for item in items:
+        row = {
+            "at": item.instant("at"), "actor": item.text("actor")[:64],
+            "kind": item.word("kind", [k.value for k in EventKind]),
+            "text": item.text("text") or None,
+            "before": _mapping(item, "before"), "after": _mapping(item, "after"),
+            "recorded_at": item.instant("recorded_at"),
+        }  # fmt: skip
+        record.problems.extend(item.problems)
+        if not item.problems:
+            found.append(row)
+    return tuple(found)
+
+
+def _integer(record: _Record, key: str) -> int:
+    value = record.raw.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        record.fail(key, f"{value!r} is not a whole number")
+        return 0
+
+
+def _mapping(record: _Record, key: str) -> dict[str, Any] | None:
+    value = record.raw.get(key)
+    if value is None or isinstance(value, dict):
+        return value
+    record.fail(key, "is not an object")
+    return None
 
 
 def check_maintenance(
@@ -304,8 +480,7 @@ def import_history(
     records: list[IncidentRecord] = []
     seen: dict[str, str] = {}
     for index, raw in enumerate(incidents):
-        ref = str(raw.get("ref", "")).strip() if isinstance(raw, Mapping) else ""
-        where = f"incidents[{index}]" + (f" ({ref})" if ref else "")
+        where = _where(raw, index, "incidents")
         record, found = check_incident(raw, where, ctx, now)
         problems.extend(found)
         if record is not None:
@@ -315,10 +490,7 @@ def import_history(
             records.append(record)
     windows: list[MaintenanceRecord] = []
     for index, raw in enumerate(maintenance):
-        ref = str(raw.get("ref", "")).strip() if isinstance(raw, Mapping) else ""
-        record, found = check_maintenance(
-            raw, f"maintenance[{index}]" + (f" ({ref})" if ref else ""), ctx, now
-        )
+        record, found = check_maintenance(raw, _where(raw, index, "maintenance"), ctx, now)
         problems.extend(found)
         if record is not None:
             windows.append(record)
@@ -332,8 +504,11 @@ def import_history(
             if progress is not None:
                 progress(len(chunk))
         for window in windows:
-            _write_maintenance(session, window)
+            outcome = _write_maintenance(session, window)
             summary.maintenance += 1
+            setattr(
+                summary, f"maintenance_{outcome}", getattr(summary, f"maintenance_{outcome}") + 1
+            )
         if windows and progress is not None:
             progress(len(windows))
     return summary
@@ -349,6 +524,8 @@ class NewIncident:
     customers: list[str]
     events: list[dict[str, Any]]
     timing: Derived
+    pauses: tuple[IncidentPause, ...] = ()
+    breaches: tuple[dict[str, Any], ...] = ()
 
     def rows(self, incident_id: int, now: dt.datetime) -> dict[type, list[dict[str, Any]]]:
         """The rows of each table, once the incident has its id; referenced tables first."""
@@ -358,6 +535,17 @@ class NewIncident:
                 {"incident_id": incident_id, "customer_id": c} for c in self.customers
             ],
             TimelineEvent: [{"incident_id": incident_id} | event for event in self.events],
+            IncidentPause: [
+                {
+                    "incident_id": incident_id,
+                    "started_at": p.started_at,
+                    "ended_at": p.ended_at,
+                    "reason": p.reason,
+                    "paused_by": p.paused_by,
+                }
+                for p in self.pauses
+            ],
+            Breach: [{"incident_id": incident_id} | breach for breach in self.breaches],
             Timer: [
                 {"incident_id": incident_id, "kind": kind} | columns
                 for kind, columns in self.timing.timers.items()
@@ -382,11 +570,15 @@ def new_incident(record: IncidentRecord, registry: Contracts, now: dt.datetime) 
     record to rows: a field added to the format is written from here. A resolved incident's
     timers have all stopped (resolving restores, restoring acknowledges), so it plans no
     reminder; an open one's are planned from ``now``."""
-    incident = {"ref": record.ref, "source": "import", "updated_at": now} | incident_values(record)
+    incident = {
+        "ref": record.ref, "source": record.source, "updated_at": now,
+        "declared_by": record.declared_by, "summary": record.summary,
+    } | incident_values(record)  # fmt: skip
     # ``before`` and ``after`` as the ORM writes an unset JSON value: JSON ``null``.
-    events = [
+    events = list(record.timeline) if record.timeline is not None else [
         {"at": at, "actor": "import", "kind": kind,
-         "text": record.title if kind == EventKind.DECLARED else None, "before": None, "after": None}
+         "text": record.title if kind == EventKind.DECLARED else None, "before": None,
+         "after": None, "recorded_at": None}
         for kind, at in (
             (EventKind.DECLARED, record.declared_at),
             (EventKind.ACKNOWLEDGED, record.acknowledged_at),
@@ -395,8 +587,14 @@ def new_incident(record: IncidentRecord, registry: Contracts, now: dt.datetime) 
         if at is not None
     ]  # fmt: skip
     customers = record.customer_ids
-    evaluation = evaluate_loaded(record, customers, (), None, registry, now)
-    return NewIncident(incident, customers, events, derive(evaluation, now))
+    pauses = record.pauses or ()
+    updates = [e["at"] for e in events if e["kind"] == EventKind.UPDATE]
+    evaluation = evaluate_loaded(
+        record, customers, pauses, max(updates, default=None), registry, now
+    )
+    return NewIncident(
+        incident, customers, events, derive(evaluation, now), pauses, record.breaches
+    )
 
 
 def _write_batch(
@@ -433,8 +631,8 @@ def _write_batch(
 
 
 _COMPARED = (
-    "title", "severity", "declared_at", "impact_start", "acknowledged_at", "restored_at",
-    "resolved_at", "outage", "impact_pct",
+    "title", "severity", "declared_at", "reported_at", "impact_start", "acknowledged_at",
+    "restored_at", "resolved_at", "outage", "impact_pct",
 )  # fmt: skip
 
 
@@ -447,20 +645,42 @@ def _update(
     now: dt.datetime,
 ) -> str:
     """Apply a record to its stored incident: ``unchanged`` when it says what is stored,
-    else ``updated``, with a ``reimported`` event naming each change."""
+    else ``updated``, with a ``reimported`` event naming each change. The record's pauses
+    and summary replace the stored ones when it gives them; its breaches are added to those
+    recorded (a breach stands); its timeline is not merged: the stored one is the record
+    here, and the ``reimported`` event says what the file changed."""
+    for breach in record.breaches:
+        queries.note_breach(session, {"incident_id": incident.id} | breach)
     values = incident_values(record)
-    before = {k: _plain(getattr(incident, k)) for k in _COMPARED}
+    if record.summary is not None:
+        values["summary"] = record.summary
+    before = {k: _plain(getattr(incident, k)) for k in (*_COMPARED, "summary") if k in values}
     before["excluded"] = incident.excluded_reason
     before["customers"] = list(stored_customers)
-    after = {k: _plain(values[k]) for k in _COMPARED}
+    stored_pauses = queries.pauses_of(session, [incident.id]).get(incident.id, [])
+    if record.pauses is not None:
+        before["pauses"] = [_pause(p) for p in stored_pauses]
+    after = {k: _plain(values[k]) for k in before if k in values}
     after["excluded"] = record.excluded
     after["customers"] = record.customer_ids
+    if record.pauses is not None:
+        after["pauses"] = [_pause(p) for p in record.pauses]
     if before == after:
         return "unchanged"
     for key, value in values.items():
         setattr(incident, key, value)
     incident.updated_at = now
     queries.set_customers(session, incident.id, record.customers)
+    if record.pauses is not None and before["pauses"] != after["pauses"]:
+        for pause in stored_pauses:
+            session.delete(pause)
+        for pause in record.pauses:
+            session.add(
+                IncidentPause(
+                    incident_id=incident.id, started_at=pause.started_at,
+                    ended_at=pause.ended_at, reason=pause.reason, paused_by=pause.paused_by,
+                )
+            )  # fmt: skip
     changed = [k for k in after if before[k] != after[k]]
     session.add(
         TimelineEvent(
@@ -473,7 +693,9 @@ def _update(
     return "updated"
 
 
-def _write_maintenance(session, record: MaintenanceRecord) -> None:
+def _write_maintenance(session, record: MaintenanceRecord) -> str:
+    """Write one window: ``created``, ``updated``, or ``unchanged`` (identical to what is
+    stored: nothing is written)."""
     window = queries.maintenance_by_ref(session, record.ref)
     if window is None:
         window = MaintenanceWindow(ref=record.ref, title=record.title, starts_at=record.start,
@@ -481,10 +703,22 @@ def _write_maintenance(session, record: MaintenanceRecord) -> None:
                                    affects_all=not record.customers, created_by="import")  # fmt: skip
         session.add(window)
         session.flush()
-    else:
-        window.title, window.starts_at, window.ends_at = record.title, record.start, record.end
-        window.announced_at, window.affects_all = record.announced_at, not record.customers
+        queries.set_maintenance_customers(session, window.id, record.customers)
+        return "created"
+    stored = (window.title, window.starts_at, window.ends_at, window.announced_at,
+              window.affects_all, sorted(queries.maintenance_customers(session, [window.id])[window.id]))  # fmt: skip
+    wanted = (record.title, record.start, record.end, record.announced_at,
+              not record.customers, sorted(set(record.customers)))  # fmt: skip
+    if stored == wanted:
+        return "unchanged"
+    window.title, window.starts_at, window.ends_at = record.title, record.start, record.end
+    window.announced_at, window.affects_all = record.announced_at, not record.customers
     queries.set_maintenance_customers(session, window.id, record.customers)
+    return "updated"
+
+
+def _pause(pause: IncidentPause) -> list[Any]:
+    return [_plain(pause.started_at), _plain(pause.ended_at), pause.reason, pause.paused_by]
 
 
 def _plain(value: Any) -> Any:

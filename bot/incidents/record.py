@@ -23,13 +23,15 @@ from bot.incidents.views import (
     HISTORY_KINDS,
     BreachView,
     IncidentView,
+    TimerView,
     breach_views,
     evaluate_loaded,
     incident_facts,
     make_view,
+    timer_views,
 )
 from bot.sla.contract import contracts_touched
-from bot.sla.incident import ProgressDeadline, progress_deadlines
+from bot.sla.incident import ProgressDeadline, progress_deadlines, read_timers
 from bot.sla.timers import TimerKind
 from bot.text import format_local
 from config.policy import Contracts
@@ -68,7 +70,20 @@ class RecordView:
     """Every recorded breach, progress deadlines included, by deadline."""
     progress: tuple[ProgressDeadline, ...]
     """Every progress deadline under today's facts and grade, replayed through the updates
-    (empty for an imported incident: the import format has no updates)."""
+    (empty for an imported incident: a history file's records have no updates)."""
+
+
+@dataclass(frozen=True)
+class ContractOutcome:
+    """The incident's timers under one contract it answers to, alone (the incident's own
+    timers are the strictest contract's): what each customer's SLA says of it."""
+
+    contract: str
+    """``dixa for acme``, or the deployment's policy id when it names no customer."""
+    customer: str | None
+    """The customer's id; ``None``: the deployment's own SLA (every customer)."""
+    zone: str
+    timers: dict[TimerKind, TimerView]
 
 
 @dataclass(frozen=True)
@@ -80,6 +95,8 @@ class IncidentRecord(RecordView):
     says when slabot wrote it (``None`` for events older than that column)."""
     corrections: tuple[RecordedCorrection, ...] = ()
     pauses: tuple[IncidentPause, ...] = ()
+    outcomes: tuple[ContractOutcome, ...] = ()
+    """Each contract's verdict on the timers, in the order of the customers."""
 
 
 def incident_record(ctx: Context, ref: str) -> IncidentRecord:
@@ -92,8 +109,19 @@ def incident_record(ctx: Context, ref: str) -> IncidentRecord:
         (view,) = record_views(session, [incident], ctx.contracts, now)
         events = tuple(queries.timeline(session, incident.id))
         pauses = tuple(queries.pauses_of(session, [incident.id]).get(incident.id, []))
+        last = queries.last_reports(session, [incident.id]).get(incident.id)
+        facts = incident_facts(incident, pauses, last)
         for row in (*events, *pauses):
             session.expunge(row)
+    outcomes = tuple(
+        ContractOutcome(
+            contract.label,
+            contract.customer.id if contract.customer else None,
+            contract.zone,
+            timer_views(read_timers(facts, [contract], now), facts, [contract]),
+        )
+        for contract in contracts_touched(ctx.contracts, view.incident.customers)
+    )
     return IncidentRecord(
         incident=view.incident,
         breaches=view.breaches,
@@ -103,6 +131,7 @@ def incident_record(ctx: Context, ref: str) -> IncidentRecord:
             RecordedCorrection.of(e) for e in events if e.kind == EventKind.CORRECTED
         ),
         pauses=pauses,
+        outcomes=outcomes,
     )
 
 

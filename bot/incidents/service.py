@@ -45,7 +45,7 @@ from bot.incidents.views import (
     make_view,
 )
 from bot.reports.figures import Figures, figures, shown_periods
-from bot.sla.contract import Contract, contracts_touched, missing_level
+from bot.sla.contract import Contract, contracts_touched, levels_accepted, missing_level
 from bot.sla.incident import plan_incident_reminders
 from bot.sla.reminders import PlannedReminder, ReminderKind
 from bot.sla.timers import TimerKind, TimerState
@@ -616,6 +616,28 @@ def resolve_customers(registry: Contracts, names: Sequence[str]) -> list[str]:
         if customer.id not in ids:
             ids.append(customer.id)
     return ids
+
+
+def levels_for(
+    ctx: Context, customer_ids: Sequence[str], known: Sequence[tuple[int, str]]
+) -> list[tuple[int, str]]:
+    """The severity levels an incident affecting these customers can be declared with (none:
+    the deployment's own contract), as ``(level, name)``: those every contract touched has
+    (the strictest rule decides, as ``check_severity`` refuses the others), each named by
+    the first of those contracts that numbers it. ``known``: every level and its name, for
+    contracts that accept any."""
+    touched = contracts_touched(ctx.contracts, [c for c in customer_ids if c])
+    accepted = levels_accepted(touched)
+    names: dict[int, str] = {}
+    for contract in touched:
+        for spec in contract.policy.severities:
+            if spec.level != "any":
+                names.setdefault(spec.level, spec.name)
+    every = dict(known)
+    levels = sorted(every) if accepted is None else sorted(accepted)
+    return [
+        (level, names.get(level) or every.get(level) or f"Severity {level}") for level in levels
+    ]
 
 
 def check_severity(contracts: Sequence[Contract], severity: int) -> None:

@@ -369,6 +369,17 @@ def build_views(
     return views
 
 
+def as_it_stood(incident: Incident, at: dt.datetime) -> Incident:
+    """A detached copy of ``incident`` as it stood at ``at``: acknowledged, restored and
+    resolved only if that had happened by then (a past week's digest)."""
+    copy = Incident.model_validate(incident.model_dump())
+    for name in ("acknowledged_at", "restored_at", "resolved_at"):
+        value = getattr(copy, name)
+        if value is not None and value > at:
+            setattr(copy, name, None)
+    return copy
+
+
 HISTORY_KINDS = (EventKind.SEVERITY_CHANGED, EventKind.CORRECTED)
 """The events that can withdraw a breach: a re-grade, a correction."""
 

@@ -15,9 +15,9 @@ from bot.incidents.service import note_breach, sync
 from bot.incidents.views import IncidentView, build_views
 from bot.sla.reminders import ReminderKind
 from bot.sla.timers import TimerKind
-from bot.text import format_local, format_span
-from storage import outbox, queries
-from storage.models import NoticedBy, Reminder
+from bot.text import format_local, format_span, plural
+from storage import outbox, queries, tasks
+from storage.models import NoticedBy, Reminder, Task
 
 LEASE = dt.timedelta(seconds=60)
 """How long a claim holds; a worker that dies is taken over after it."""
@@ -159,7 +159,7 @@ def forget_old_workers(ctx: Context) -> int:
 def retry_failed(ctx: Context) -> int:
     """Send failed reminders again, after their cause is fixed; how many were re-queued."""
     with ctx.db.transaction() as session:
-        return outbox.requeue_failed(session)
+        return outbox.requeue_failed(session) + tasks.requeue_failed(session)
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,10 @@ class Health:
     schema: tuple[str | None, str | None] | None = None
     """The schema's revision and the one this slabot needs, when they were read."""
     requeued: int | None = None
-    """How many failed reminders were re-queued before looking, when that was asked."""
+    """How many failed reminders and tasks were re-queued before looking, when asked."""
+    failed_tasks: list[Task] = field(default_factory=list)
+    """The most recent failed tasks of the task outbox (``bot.tasks``), at most 20."""
+    failed_tasks_count: int = 0
 
     @property
     def worker(self) -> str:
@@ -223,13 +226,12 @@ class Health:
                 "reminders are not going out (start `slabot worker`, or use `slabot run`)"
             )
         if self.failed_count:
-            found.append(
-                f"{self.failed_count} reminder{'s' if self.failed_count != 1 else ''} "
-                "could not be posted"
-            )
+            found.append(f"{plural(self.failed_count, 'reminder')} could not be posted")
+        if self.failed_tasks_count:
+            found.append(f"{plural(self.failed_tasks_count, 'task')} could not be done")
         if self.overdue:
             found.append(
-                f"{self.overdue} reminder{'s are' if self.overdue != 1 else ' is'} more than "
+                f"{plural(self.overdue, 'reminder', verb='is')} more than "
                 f"{int(LATE_AFTER.total_seconds())} seconds overdue"
             )
         return found
@@ -272,6 +274,16 @@ class Health:
                     for r in self.failed
                 ],
                 failed_count=self.failed_count,
+                failed_tasks=[
+                    {
+                        "kind": t.kind,
+                        "key": t.dedupe_key,
+                        "due": t.due_at.isoformat(),
+                        "error": t.last_error,
+                    }
+                    for t in self.failed_tasks
+                ],
+                failed_tasks_count=self.failed_tasks_count,
                 overdue=self.overdue,
                 next_due=self.next_due.isoformat() if self.next_due else None,
             )
@@ -282,7 +294,9 @@ class Health:
         """`slabot doctor`: one line per thing looked at, then the problems and the verdict."""
         problems = self.problems
         verdict = [f"problem    {problem}" for problem in problems]
-        verdict.append("healthy" if not problems else f"unhealthy: {len(problems)} problem(s)")
+        verdict.append(
+            "healthy" if not problems else f"unhealthy: {plural(len(problems), 'problem')}"
+        )
         if self._stopped:
             return verdict
         schema = f", schema {self.schema[0]} (current)" if self.schema else ""
@@ -312,6 +326,12 @@ class Health:
                 "  after fixing the cause, `slabot doctor --retry-failed` sends them again "
                 "(marked late) if their deadline still holds"
             )
+        if self.failed_tasks_count:
+            lines.append(f"failed tasks {self.failed_tasks_count}")
+            lines.extend(
+                f"  {t.kind} {t.dedupe_key}, due {format_local(t.due_at, 'UTC')}: {t.last_error}"
+                for t in self.failed_tasks
+            )
         lines.append(f"overdue    {self.overdue}")
         upcoming = format_local(self.next_due, "UTC") if self.next_due else "nothing pending"
         lines.append(f"next due   {upcoming}")
@@ -334,6 +354,8 @@ def health(ctx: Context, *, within: dt.timedelta = ALIVE_WITHIN) -> Health:
             refs=queries.refs_of(session, {r.incident_id for r in failed}),
             overdue=outbox.overdue_count(session, now, LATE_AFTER),
             failed_count=outbox.failed_count(session),
+            failed_tasks=list(tasks.failed(session)),
+            failed_tasks_count=tasks.failed_count(session),
             last_seen=(last.worker_id, last.seen_at, last.stopped_at is not None) if last else None,
             next_due=outbox.next_due(session),
             checked_at=ctx.clock.now(),  # after the reads: no heartbeat is later than it

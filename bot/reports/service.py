@@ -55,7 +55,7 @@ from bot.reports.views import (
 from bot.sla.calendar import BusinessCalendar
 from bot.sla.clocks import WallClock
 from bot.sla.contract import Contract
-from bot.sla.credits import Failure, response_judge
+from bot.sla.credits import CreditLine, Failure, response_judge
 from bot.sla.exposure import (
     CountOutcome,
     SharedMisses,
@@ -144,7 +144,7 @@ class _Plan:
     response_periods: tuple[Interval, ...] = ()
     listed: bool = True
     """Whether the report lists the incidents that counted; App Home reads only the credits
-    of the period before the running one (``uptime_to_date``), so those are not listed."""
+    of the periods before the running one (``uptime_to_date``), so those are not listed."""
 
     @property
     def reads_from(self) -> dt.datetime:
@@ -273,20 +273,29 @@ def _load(
     """Every incident, pause and maintenance window of ``[start, end)``: five queries in all.
 
     An incident that is no outage matters only to a refund rule of its severity or to a
-    customer whose missed responses are credited: the others are not read."""
+    customer whose missed responses are credited: the others are not read. ``now`` may be
+    in the past (a past week's digest): what was declared, restored or acknowledged after
+    it had not happened yet."""
     history = _History()
     facts: dict[int, _Fact] = {}
+    declared_by = min(end, now + _MICROSECOND)
     with ctx.db.read() as session:
         rows = queries.report_incidents(
-            session, start, end, customer_id=customer_id,
+            session, start, declared_by, customer_id=customer_id,
             response_customers=response_customers, severities=severities,
         )  # fmt: skip
         for (
             incident_id, ref, severity, declared_at, outage, impact_pct, excluded, affects_all,
             customer, impact_start, restored_at, reported_at, acknowledged_at,
         ) in rows:  # streamed: one row per incident and customer it names  # fmt: skip
+            if declared_at > now:  # an impact declared later, back-dated: not known yet
+                continue
             fact = facts.get(incident_id)
             if fact is None:
+                if restored_at is not None and restored_at > now:
+                    restored_at = None
+                if acknowledged_at is not None and acknowledged_at > now:
+                    acknowledged_at = None
                 interval = outage_interval(impact_start, restored_at, now) if outage else None
                 fact = facts[incident_id] = _Fact(
                     ref, severity, declared_at, impact_pct, excluded,
@@ -577,7 +586,9 @@ def _listed(facts: Iterable[_Fact]) -> tuple[CountedIncident, ...]:
     return tuple((f.declared_at, f.id, f.ref) for f in sorted(facts, key=_by_declaration))
 
 
-def _assess(plan: _Plan, history: _History, terms: _Terms, windows: _Exclusions) -> CustomerReport:
+def _assess(
+    plan: _Plan, history: _History, terms: _Terms, windows: _Exclusions, now: dt.datetime
+) -> CustomerReport:
     """One customer's report: the engine's three steps on what affects it, then the rule
     that combines them (``bot.sla.exposure``). The work on the incidents affecting everyone
     is the terms' (``_Terms``); the customer adds its own incidents and windows."""
@@ -624,6 +635,7 @@ def _assess(plan: _Plan, history: _History, terms: _Terms, windows: _Exclusions)
         incidents=counted,
         notes=tuple(notes),
         counts=owed.counts,
+        as_of=now,
     )
 
 
@@ -685,7 +697,7 @@ def _assess_all(
         terms = by_terms.get(key)
         if terms is None:
             terms = by_terms[key] = _Terms(plan, shared)
-        reports.append(_assess(plan, history, terms, windows))
+        reports.append(_assess(plan, history, terms, windows, now))
     return reports
 
 
@@ -766,12 +778,21 @@ def periods_closed(ctx: Context, start: dt.datetime, cut: dt.datetime) -> dict[s
     return {r.customer: r for r in _assess_all(ctx, plans, now, None)}
 
 
+_EARLIER_PERIODS = 12
+"""Periods before the running one looked at for credits still to claim (a claim window of
+up to about a year)."""
+LAPSED_WITHIN = dt.timedelta(days=7)
+"""How long a standing keeps saying that an earlier credit's claim deadline passed: a week,
+so the weekly digest after it names it once."""
+
+
 def uptime_to_date(ctx: Context, now: dt.datetime | None = None) -> list[CustomerStanding]:
     """Each customer's running contract period to date (App Home, the weekly digest).
 
     Uptime, budget and credits of the period running at ``now`` (default: the clock's now),
-    meaning "if nothing else goes down", and the credits of the period before it whose claim
-    deadline has not passed (in the contract's zone), so nobody forgets to claim them.
+    meaning "if nothing else goes down", and the credits of earlier periods whose claim
+    deadline has not passed (in the contract's zone), so nobody forgets to claim them; and
+    those whose deadline passed in the week before ``now`` (expired), so nobody wonders.
     """
     now = now or ctx.clock.now()
     customers = _customers(ctx, None)
@@ -779,24 +800,32 @@ def uptime_to_date(ctx: Context, now: dt.datetime | None = None) -> list[Custome
     for customer in customers:
         kind = _running_kind(customer)
         running = period_containing(kind, now, customer.zone)
-        before = period_containing(kind, running[0] - _MICROSECOND, customer.zone)
         current.append(_plan(customer, running, now))
-        earlier = replace(_plan(customer, before, now), listed=False)  # only its credits show
-        today = now.astimezone(ZoneInfo(customer.zone)).date()
-        if _claims_may_be_open(earlier, today):  # else nothing there can still be claimed
+        since = (now - LAPSED_WITHIN).astimezone(ZoneInfo(customer.zone)).date()
+        start = running[0]
+        for _ in range(_EARLIER_PERIODS):  # a later period's claims close later
+            before = period_containing(kind, start - _MICROSECOND, customer.zone)
+            earlier = replace(_plan(customer, before, now), listed=False)  # its credits show
+            if not _claims_may_be_open(earlier, since):  # nothing claimable or lapsed
+                break
             previous.append(earlier)
+            start = before[0]
     reports = _assess_all(ctx, [*current, *previous], now, None)
-    earlier_reports = {r.customer: r for r in reports[len(current) :]}
+    earlier_credits: dict[str, list[CreditLine]] = defaultdict(list)
+    for report in reversed(reports[len(current) :]):  # the oldest period first
+        earlier_credits[report.customer] += report.credits
     standings = []
     for index, customer in enumerate(customers):
         today = now.astimezone(ZoneInfo(customer.zone)).date()
-        earlier = earlier_reports.get(customer.id)
-        claimable = tuple(
-            line
-            for line in (earlier.credits if earlier is not None else ())
-            if line.claim_deadline is not None and line.claim_deadline >= today
+        since = (now - LAPSED_WITHIN).astimezone(ZoneInfo(customer.zone)).date()
+        dated = [line for line in earlier_credits[customer.id] if line.claim_deadline is not None]
+        claimable = tuple(line for line in dated if not line.claim_expired(today))
+        lapsed = tuple(
+            line for line in dated if line.claim_expired(today) and line.claim_deadline >= since
         )
-        standings.append(CustomerStanding(current=reports[index], claimable=claimable))
+        standings.append(
+            CustomerStanding(current=reports[index], claimable=claimable, lapsed=lapsed)
+        )
     return standings
 
 

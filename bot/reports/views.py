@@ -24,6 +24,7 @@ from bot.sla.credits import (
     CountStanding,
     CreditLine,
     TierBudget,
+    claim_expired,
     decimal_pct,
     money,
     pct_text,
@@ -106,6 +107,30 @@ class CustomerReport:
     counts: tuple[CountStanding, ...] = ()
     """While the period runs: each count rule's standing now (incident-count refunds, the
     response misses of the running period), the nearest to its credit first."""
+    as_of: dt.datetime | None = None
+    """When the report was made: each credit's claim deadline is judged against its day in
+    the contract's zone (``today``)."""
+
+    @property
+    def today(self) -> dt.date | None:
+        """The day of ``as_of`` in the contract's zone (claim deadlines are days there)."""
+        return None if self.as_of is None else self.as_of.astimezone(ZoneInfo(self.zone)).date()
+
+    @property
+    def expired_credits(self) -> tuple[CreditLine, ...]:
+        """The credits whose claim deadline had passed when the report was made."""
+        return tuple(line for line in self.credits if line.claim_expired(self.today))
+
+    def next_claim_text(self) -> str | None:
+        """What the "claim by" of a customer says: the first deadline of its credits still
+        open; ``expired`` when every one has passed; without credits, the deadline of the
+        last period begun (a credit it came to owe would be due then)."""
+        dated = sorted({line.claim_deadline for line in self.credits if line.claim_deadline})
+        if not dated:
+            return None if self.claim_deadline is None or self.credits else str(self.claim_deadline)
+        today = self.today
+        open_ = [d for d in dated if not claim_expired(d, today)]
+        return open_[0].isoformat() if open_ else f"{dated[-1].isoformat()} (expired)"
 
     @property
     def budget_minutes(self) -> Fraction | None:
@@ -130,14 +155,18 @@ class CustomerReport:
     def is_running(self) -> bool:
         return self.until < self.period_end
 
-    def period_text(self) -> str:
+    def period_text(self, *, zone_named: bool = False) -> str:
+        """``October 2026``, ``2026 through 2026-10-31``, ``November 2026 to 2026-11-20
+        04:00`` (in the contract's zone; ``zone_named`` adds its name to a time, for a
+        page that shows customers of several zones side by side: ``04:00 EST``)."""
         name = period_name((self.period_start, self.period_end), self.zone)
         if not self.is_running:
             return name
         local = self.until.astimezone(ZoneInfo(self.zone))
         if local.time() == dt.time(0):
             return f"{name} through {(local - dt.timedelta(days=1)):%Y-%m-%d}"
-        return f"{name} to {local:%Y-%m-%d %H:%M}"
+        zone = f" {local.tzname()}" if zone_named else ""
+        return f"{name} to {local:%Y-%m-%d %H:%M}{zone}"
 
     def as_json(
         self, *, compact: bool = False, listed_once: Collection[str] = ()
@@ -173,7 +202,11 @@ class CustomerReport:
                     "kind": line.kind.value,
                     "percent": float(line.percent),
                     "amount": _money(line.amount),
-                    "reason": line.brief if compact else line.reason,
+                    "reason": line.text(self.today, brief=compact),
+                    "claim_deadline": None
+                    if line.claim_deadline is None
+                    else line.claim_deadline.isoformat(),
+                    "claim_expired": line.claim_expired(self.today),
                 }
                 for line in self.credits
             ],
@@ -276,7 +309,7 @@ class Report:
                 None if c.uptime is None else format_span(c.uptime.downtime),
                 budget_text(c),
                 owed_text(c),
-                None if c.claim_deadline is None else c.claim_deadline.isoformat(),
+                c.next_claim_text(),
             )
             for c in self.customers
         ]
@@ -296,7 +329,9 @@ class Report:
             lines += ["", f"Owed in total: {owed}."]
         details = []
         for c in self.customers:
-            details += [f"- {c.customer}: {line_text(line, c.currency)}" for line in c.credits]
+            details += [
+                f"- {c.customer}: {line_text(line, c.currency, c.today)}" for line in c.credits
+            ]
             if c.uptime is not None and c.uptime.excluded:
                 details.append(
                     f"- {c.customer}: {format_span(c.uptime.excluded)} of outage excluded "
@@ -342,11 +377,11 @@ class Report:
                     (c.currency or "") if money else "",
                     _cell(
                         "; ".join(
-                            line_text(line, c.currency) if money else line.reason
-                            for line in c.credits
+                            line_text(line, c.currency, c.today, money=money) for line in c.credits
                         )
                     ),
                     "" if c.claim_deadline is None else c.claim_deadline.isoformat(),
+                    str(len(c.expired_credits)),
                     _csv_number(c.budget_minutes, 3, ROUND_DOWN),
                     _cell(" ".join(c.incidents)),
                     _cell(" ".join(c.notes)),
@@ -391,8 +426,8 @@ def _shared_incidents(customers: Sequence[CustomerReport]) -> list[dict[str, Any
 CSV_COLUMNS = (
     "customer", "name", "policy", "period_start", "period_end", "available_minutes",
     "downtime_minutes", "excluded_minutes", "uptime_pct", "commitment_pct", "met",
-    "credit_amount", "currency", "credits", "claim_deadline", "budget_minutes", "incidents",
-    "notes",
+    "credit_amount", "currency", "credits", "claim_deadline", "claims_expired", "budget_minutes",
+    "incidents", "notes",
 )  # fmt: skip
 
 
@@ -403,6 +438,8 @@ class CustomerStanding:
 
     current: CustomerReport
     claimable: tuple[CreditLine, ...]
+    lapsed: tuple[CreditLine, ...] = ()
+    """Credits of earlier periods whose claim deadline passed in the last week (expired)."""
 
     @property
     def customer(self) -> str:
@@ -551,8 +588,12 @@ def totals_text(customers: Sequence[CustomerReport]) -> str:
     return " + ".join(amount_text(sums[k], k) for k in sorted(sums))
 
 
-def line_text(line: CreditLine, currency: str | None) -> str:
-    """A credit's reason, with its amount when the fee is known."""
-    if line.amount is None:
-        return line.reason
-    return f"{line.reason} = {amount_text(line.amount, currency)}"
+def line_text(
+    line: CreditLine, currency: str | None, today: dt.date | None, *, money: bool = True
+) -> str:
+    """A credit's reason and claim deadline (marked expired once passed on ``today``), with
+    its amount when the fee is known (and ``money``: the reader may see it)."""
+    text = line.text(today)
+    if line.amount is None or not money:
+        return text
+    return f"{text} = {amount_text(line.amount, currency)}"

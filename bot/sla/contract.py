@@ -86,6 +86,16 @@ def missing_level(contracts: Sequence[Contract], level: int) -> Contract | None:
     return next((c for c in contracts if c.severity(level) is None), None)
 
 
+def levels_accepted(contracts: Sequence[Contract]) -> frozenset[int] | None:
+    """The severity levels an incident touching ``contracts`` can have: those every one of
+    them has (``missing_level`` refuses the others). ``None``: any level (every contract
+    has one level for any severity)."""
+    numbered = [frozenset(c.policy.levels) for c in contracts if c.policy.levels]
+    if not numbered:
+        return None
+    return frozenset.intersection(*numbered)
+
+
 def contracts_touched(registry: Contracts, customer_ids: Sequence[str]) -> list[Contract]:
     """The contracts an incident's timers answer to (docs/semantics.md §3).
 

@@ -22,7 +22,11 @@ Every function takes plain values and returns credit lines; money stays an exact
 before uptime falls below the tier; the budget of a report is the one before the *next*
 tier. A count rule's budget is its **count standing**: how many it counts now (the 28 days
 ending now; the response misses of the running period) of the ``more_than + 1`` that owe
-its credit. **Claim deadline**: ``bot.sla.uptime.claim_deadline``.
+its credit. **Claim deadline**: ``bot.sla.uptime.claim_deadline``, one per credit line (the
+line's own period's: a year's report lists October's credit with October's deadline); a
+claim is in time through that day in the contract's zone and expired from the next
+(``claim_expired``). A line's ``reason`` leaves the deadline out: ``CreditLine.text`` adds
+it, judged against the day the reader names.
 """
 
 from __future__ import annotations
@@ -83,6 +87,32 @@ class CreditLine:
             return self.reason
         return self.reason.replace(f": {', '.join(self.incidents)};", ";", 1)
 
+    def text(self, today: dt.date | None = None, *, brief: bool = False) -> str:
+        """The reason (``brief``: without its incidents) and the claim deadline, marked
+        expired when it had passed on ``today`` (the contract zone's date of "now")."""
+        claim = claim_text(self.claim_deadline, today)
+        base = self.brief if brief else self.reason
+        return f"{base}; {claim}" if claim else base
+
+    def claim_expired(self, today: dt.date | None) -> bool:
+        return claim_expired(self.claim_deadline, today)
+
+
+def claim_expired(deadline: dt.date | None, today: dt.date | None) -> bool:
+    """Whether a claim due by ``deadline`` is too late on ``today`` (both in the contract's
+    zone): in time through the deadline day itself. No deadline (or no day to judge it on)
+    never expires."""
+    return deadline is not None and today is not None and today > deadline
+
+
+def claim_text(deadline: dt.date | None, today: dt.date | None = None) -> str | None:
+    """``claim by 2026-11-30``, or ``claim by 2026-11-30 (expired)`` once it has passed on
+    ``today``; ``None`` without a claim window."""
+    if deadline is None:
+        return None
+    expired = " (expired)" if claim_expired(deadline, today) else ""
+    return f"claim by {deadline.isoformat()}{expired}"
+
 
 @dataclass(frozen=True)
 class TierBudget:
@@ -136,10 +166,6 @@ def _local(instant: dt.datetime, zone: str) -> str:
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
-def _claim(deadline: dt.date | None) -> str:
-    return f"; claim by {deadline.isoformat()}" if deadline is not None else ""
-
-
 def _of_fee(fee: Decimal | None, percent: Decimal) -> Decimal | None:
     return None if fee is None else fee * percent / 100
 
@@ -180,7 +206,6 @@ def uptime_credit(
             reason=(
                 f"uptime {pct_text(result.uptime_pct)} in {period_name(period, zone)} is "
                 f"below {decimal_pct(tier.below)}: {decimal_pct(tier.percent)} of the {fee_basis} fee"
-                + _claim(claim_by)
             ),
             period=period,
             claim_deadline=claim_by,
@@ -634,7 +659,7 @@ def response_miss_credit(
             reason=(
                 f"{len(missed)} response commitments missed in {period_name(period, zone)}, "
                 f"more than {spec.more_than}: {', '.join(missed)}; {decimal_pct(spec.percent)} of the "
-                f"{basis} fee" + _claim(claim_by)
+                f"{basis} fee"
             ),
             period=period,
             claim_deadline=claim_by,

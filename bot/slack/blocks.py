@@ -35,6 +35,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.incidents import render
+from bot.incidents.record import IncidentRecord
 from bot.incidents.views import IncidentView, TimerView
 from bot.reports.views import (
     CustomerReport,
@@ -57,7 +59,7 @@ from bot.sla.timers import TimerKind, TimerState
 from bot.slack import mrkdwn
 from bot.slack.grammar import IncidentVerb
 from bot.slack.mrkdwn import clip, escape
-from bot.text import format_span, format_span_words
+from bot.text import format_local, format_span, format_span_words, plural
 from config.policy import Contracts
 from storage.models import IncidentState
 
@@ -94,6 +96,10 @@ class ActionId(StrEnum):
     RESOLVE = "incident_resolve"
     CORRECT = "incident_correct"
     """The card's ⋯ menu: "Correct the record" opens the correction form."""
+    POSTMORTEM = "incident_postmortem"
+    """A resolved incident's "Postmortem draft": the Markdown file, posted in its channel."""
+    TIMELINE = "incident_timeline"
+    """A timeline page's "Earlier events" button (``value``: the reference and the page)."""
 
     @property
     def verb(self) -> IncidentVerb:
@@ -249,7 +255,10 @@ def card_buttons(view: IncidentView) -> list[ButtonElement | OverflowMenuElement
         options=[Option(value=view.ref, text="Correct the record…")],
     )
     if not view.is_open:
-        return [more]
+        draft = ButtonElement(
+            text="Postmortem draft", action_id=ActionId.POSTMORTEM, value=view.ref
+        )
+        return [draft, more]
 
     def button(
         label: str, action: ActionId, style: str | None = None, confirm: str | None = None
@@ -326,6 +335,48 @@ def incident_list(
     return Message(text=heading, blocks=_sections("\n".join(lines)))
 
 
+TIMELINE_PAGE = 15
+"""Events on one page of ``/incident timeline``."""
+
+
+def timeline_pages(events: int) -> int:
+    return max(1, -(-events // TIMELINE_PAGE))
+
+
+def timeline_page(record: IncidentRecord, page: int, zone: str) -> Message:
+    """One page of an incident's timeline, oldest first (page 1 is the beginning), times
+    in ``zone`` (the reader's), and a button to the page before when there is one."""
+    view = record.incident
+    style = render.Style(
+        when=lambda instant: format_local(instant, zone), who=mrkdwn.user, words=escape
+    )
+    lines = render.timeline_lines(record, style)
+    pages = timeline_pages(len(lines))
+    first = (page - 1) * TIMELINE_PAGE
+    shown = lines[first : first + TIMELINE_PAGE]
+    span = f"events {first + 1}–{first + len(shown)} of {len(lines)}" if shown else "no events"
+    heading = (
+        f"*{view.ref} timeline* · {escape(clip(view.title, 80))} — {span}, page {page} of "
+        f"{pages} · times in {escape(zone)}"
+    )
+    body = _sections("\n".join(f"• {line}" for line in shown)) if shown else []
+    blocks: list[Block] = [section(heading), *body]
+    if page > 1:
+        blocks.append(
+            ActionsBlock(
+                block_id=f"incident:{view.ref}",
+                elements=[
+                    ButtonElement(
+                        text=f"Earlier events (page {page - 1} of {pages})",
+                        action_id=ActionId.TIMELINE,
+                        value=f"{view.ref} {page - 1}",
+                    )
+                ],
+            )
+        )
+    return Message(text=mrkdwn.plain(heading), blocks=blocks)
+
+
 def usage(text: str) -> Message:
     """Usage text as written: its ``<sev>`` and ``<when>`` are placeholders, not Slack links."""
     return Message(text=escape(text), blocks=_sections(escape(text)))
@@ -341,6 +392,8 @@ def _severity_options(levels: Sequence[tuple[int, str]]) -> list[Option]:
 def declare_form(
     levels: Sequence[tuple[int, str]], contracts: Contracts, channel_id: str | None
 ) -> View:
+    """The declare form; ``levels``: those the chosen customers' contracts all have (the
+    form is drawn again with fewer when customers are chosen)."""
     blocks: list[Block] = [
         InputBlock(block_id="title", label="What is broken?", element=PlainTextInputElement(action_id="value", max_length=200, placeholder="Checkout API down")),
         InputBlock(block_id="severity", label="Severity", element=StaticSelectElement(action_id="value", options=_severity_options(levels))),
@@ -350,8 +403,9 @@ def declare_form(
             Option(value=c.id, text=clip(f"{c.name} ({c.id})", 75))
             for c in contracts.customers.values()
         ][:100]
+        # dispatch_action: choosing customers sends an action, which narrows the severities.
         blocks.append(InputBlock(block_id="customers", label="Customers affected", optional=True, hint="Leave empty if every customer is affected.",
-                                 element=StaticMultiSelectElement(action_id="value", options=options)))  # fmt: skip
+                                 dispatch_action=True, element=StaticMultiSelectElement(action_id="value", options=options)))  # fmt: skip
     blocks += [
         InputBlock(block_id="outage", label="Outage", optional=True, element=CheckboxesElement(action_id="value", options=[Option(value="outage", text="The service is down (counts against uptime)")])),
         InputBlock(block_id="started", label="Started", optional=True, hint="e.g. 10 minutes ago, 14:05; empty means now",
@@ -669,8 +723,9 @@ def report_line(c: CustomerReport, *, money: bool) -> str:
         parts.append(budget)
     if c.credits:
         parts.append(f"owes {owed_text(c, money=money)}")
-    if c.claim_deadline is not None and c.credits:
-        parts.append(f"claim by {c.claim_deadline.isoformat()}")
+    claim = c.next_claim_text() if c.credits else None
+    if claim is not None:
+        parts.append(f"claim by {claim}")
     return " · ".join(parts)
 
 
@@ -679,7 +734,7 @@ def _report_facts(report: Report, *, money: bool) -> str:
     below = sum(1 for c in customers if c.met is False)
     owed = sum(1 for c in customers if c.credits)
     facts = [
-        f"*{len(customers)} customer{'s' if len(customers) != 1 else ''}*",
+        f"*{plural(len(customers), 'customer')}*",
         f"{below} below {'its' if len(customers) == 1 else 'their'} commitment",
         f"credits owed to {owed}",
     ]
@@ -742,13 +797,13 @@ def _customer_detail(c: CustomerReport, *, money: bool) -> list[Block]:
         )
         fields.append(f"*Budget left*\n{budgets_text(c) or 'no credit tier left'}")
     fields.append(f"*Credits owed*\n{owed_text(c, money=money)}")
-    claim = c.claim_deadline.isoformat() if c.claim_deadline else "no claim window"
+    claim = c.next_claim_text() or "no claim window"
     fields.append(f"*Claim by*\n{claim}")
     blocks: list[Block] = [
         SectionBlock(fields=[MarkdownTextObject(text=clip(f, 2000)) for f in fields][:10])
     ]
     credits = [
-        "• " + escape(line_text(line, c.currency) if money else line.reason) for line in c.credits
+        "• " + escape(line_text(line, c.currency, c.today, money=money)) for line in c.credits
     ]
     if credits:
         blocks += _sections("\n".join(["*Credits and refunds*", *credits]))

@@ -25,6 +25,7 @@ from bot.digest.views import Digest
 from bot.slack import mrkdwn
 from bot.slack.blocks import SEVERITY_MARK, Message, context, section
 from bot.slack.mrkdwn import clip, escape
+from bot.text import plural
 
 MAX_INCIDENTS = 15
 MAX_BREACHES = 10
@@ -32,8 +33,11 @@ MAX_OPEN = 10
 MAX_CUSTOMERS = 15
 
 
-def _more(lines: list[str], shown: int, total: int, what: str) -> list[str]:
-    return lines + ([f"… and {total - shown} more {what}"] if total > shown else [])
+def _more(
+    lines: list[str], shown: int, total: int, what: str, many: str | None = None
+) -> list[str]:
+    more = plural(total - shown, f"more {what}", None if many is None else f"more {many}")
+    return lines + ([f"… and {more}"] if total > shown else [])
 
 
 def _link(channel_id: str | None) -> str:
@@ -73,7 +77,7 @@ def digest_message(digest: Digest, *, late_since: dt.datetime | None = None) -> 
     if digest.quiet:
         blocks.append(section(f"✅ *No incidents were declared in {digest.week.label}.*"))
     else:
-        lines = [f"*{len(digest.incidents)} incidents* — {text.severities_text(digest)}"]
+        lines = [f"*{plural(len(digest.incidents), 'incident')}* — {text.severities_text(digest)}"]
         for i in digest.incidents[:MAX_INCIDENTS]:
             who = escape(", ".join(i.customers)) or "all customers"
             state = text.STATE_WORDS[i.state] + (", paused" if i.paused else "")
@@ -82,7 +86,7 @@ def digest_message(digest: Digest, *, late_since: dt.datetime | None = None) -> 
                 f"{escape(clip(i.title, 80))}{_link(i.channel_id)} · {state} · {who}"
             )
         blocks.append(
-            section("\n".join(_more(lines, MAX_INCIDENTS, len(digest.incidents), "incidents")))
+            section("\n".join(_more(lines, MAX_INCIDENTS, len(digest.incidents), "incident")))
         )
         fields = [f"*{t.kind.value.title()} targets*\n{text.tally_text(t).split(' ', 1)[1]}"
                   for t in digest.tallies]  # fmt: skip
@@ -98,7 +102,7 @@ def digest_message(digest: Digest, *, late_since: dt.datetime | None = None) -> 
             mark = "🔥" if b.earlier is None else "↩️"
             lines.append(f"{mark} {_escaped_story(said)}{_link(b.channel_id)}")
         blocks.append(
-            section("\n".join(_more(lines, MAX_BREACHES, len(digest.breaches), "breaches")))
+            section("\n".join(_more(lines, MAX_BREACHES, len(digest.breaches), "breach")))
         )
     if digest.corrected:
         lines = ["✏️ *Corrected since the last digest*"]
@@ -115,7 +119,7 @@ def digest_message(digest: Digest, *, late_since: dt.datetime | None = None) -> 
                 f"{SEVERITY_MARK.get(o.severity, '⚪')} *{escape(o.ref)}* {escape(clip(o.title, 60))}"
                 f"{_link(o.channel_id)} · {next_deadline}"
             )
-        blocks.append(section("\n".join(_more(lines, MAX_OPEN, len(digest.open), "open"))))
+        blocks.append(section("\n".join(_more(lines, MAX_OPEN, len(digest.open), "open incident"))))
     else:
         blocks.append(section("*Open incidents*: none"))
     blocks.append(DividerBlock())
@@ -131,7 +135,7 @@ def digest_message(digest: Digest, *, late_since: dt.datetime | None = None) -> 
         if len(digest.customers) > MAX_CUSTOMERS:
             blocks.append(
                 context(
-                    f"… and {len(digest.customers) - MAX_CUSTOMERS} more customers: "
+                    f"… and {plural(len(digest.customers) - MAX_CUSTOMERS, 'more customer')}: "
                     "`slabot report --period YYYY-MM` has them all."
                 )
             )

@@ -5,6 +5,7 @@
 /incident declare <sev> <title…> [for <customer>[,<customer>…]] [outage] [started <when>]
 /incident ack [at <when>] | update <text…> | severity <sev> | pause <reason…> | resume
 /incident restore [at <when>] | resolve [at <when>] [<summary…>] | status | list | help
+/incident timeline [page <n>]
 /incident started <when> | outage yes|no | impact <pct> | customers add|remove <id…> | all
 /incident exclude <reason…> | include | reopen [<reason…>]
 /sla report [<YYYY-MM>|<YYYY>] [<customer>] [csv]
@@ -41,6 +42,7 @@ INCIDENT_USAGE = (
 `/incident declare <sev> <title…> [for <customer>,…] [outage] [started <when>]`
 `/incident ack [at <when>]` · `update <text…>` · `severity <sev>` · `pause <reason…>` · `resume`
 `/incident restore [at <when>]` · `resolve [at <when>] [<summary…>]` · `status` · `list` · `help`
+`/incident timeline [page <n>]` — who did what, when (only you see it)
 Correct the record: `/incident started <when>` · `outage yes|no` · `impact <pct>` · \
 `customers add|remove <id…>` · `customers all` · `exclude <reason…>` · `include` · `reopen [<reason…>]`
 (`ack`/`restore`/`resolve at <when>` also correct a time already recorded; the card's ⋯ menu has a form)
@@ -72,6 +74,7 @@ class IncidentVerb(StrEnum):
     RESTORE = "restore"
     RESOLVE = "resolve"
     STATUS = "status"
+    TIMELINE = "timeline"
     LIST = "list"
     HELP = "help"
     STARTED = "started"
@@ -106,6 +109,7 @@ _ALIASES = {
     "regrade": "severity", "unpause": "resume", "restored": "restore", "close": "resolve",
     "resolved": "resolve", "info": "status", "ls": "list", "?": "help", "report": "report",
     "maint": "maintenance", "start": "started", "unexclude": "include", "re-open": "reopen",
+    "history": "timeline",
 }  # fmt: skip
 _REF = re.compile(r"^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9][A-Za-z0-9-]*$")
 
@@ -178,6 +182,16 @@ class Status:
 
 
 @dataclass(frozen=True)
+class Timeline:
+    """``/incident timeline [INC-n] [page <n>]``: the incident's timeline, a page at a time
+    (``None``: the newest page)."""
+
+    ref: str | None = None
+    page: int | None = None
+    verb: ClassVar[IncidentVerb] = IncidentVerb.TIMELINE
+
+
+@dataclass(frozen=True)
 class ListIncidents:
     """``/incident list``: the open incidents."""
 
@@ -190,7 +204,7 @@ class IncidentHelp:
 
 
 IncidentCommand = (
-    Declare | OpenDeclareForm | Change | Correct | Status | ListIncidents | IncidentHelp
+    Declare | OpenDeclareForm | Change | Correct | Status | Timeline | ListIncidents | IncidentHelp
 )
 
 
@@ -303,6 +317,8 @@ def parse_incident(text: str, severity_names: Iterable[tuple[int, str]] = ()) ->
             )
         case IncidentVerb.UPDATE | IncidentVerb.PAUSE | IncidentVerb.RESOLVE:
             return Change(verb, ref, text=rest)
+        case IncidentVerb.TIMELINE:
+            return Timeline(ref, _page(rest))
     if rest:
         raise UsageError(f"`/incident {verb}` takes no text (got `{rest}`).\n{INCIDENT_USAGE}")
     match verb:
@@ -313,6 +329,20 @@ def parse_incident(text: str, severity_names: Iterable[tuple[int, str]] = ()) ->
         case IncidentVerb.HELP:
             return IncidentHelp()
     return Change(verb, ref)
+
+
+def _page(rest: str) -> int | None:
+    """``page 2``, ``2``, or nothing (the newest page)."""
+    words = rest.lower().split()
+    if words[:1] == ["page"]:
+        words = words[1:]
+    if not words:
+        return None
+    if len(words) == 1 and words[0].isascii() and words[0].isdigit() and int(words[0]) >= 1:
+        return int(words[0])
+    raise UsageError(
+        f"`/incident timeline` takes a page number (got `{rest}`): `/incident timeline page 2`"
+    )
 
 
 def _at(verb: IncidentVerb, rest: str) -> str:

@@ -24,6 +24,8 @@ from bot.context import Context
 from bot.errors import Refusal
 from bot.incidents import corrections, service
 from bot.incidents.corrections import Correction
+from bot.incidents.postmortem import request_draft
+from bot.incidents.record import incident_record
 from bot.incidents.views import TIMER_WORDS, IncidentView
 from bot.parse import parse_instant, parse_when
 from bot.reminders import service as reminders
@@ -35,6 +37,7 @@ from bot.slack import blocks, mrkdwn
 from bot.slack.authz import NOT_A_MANAGER, NOT_A_RESPONDER, NOT_AN_ADMIN, Permissions
 from bot.slack.blocks import Message
 from bot.slack.channels import SLACK_FAILURES, IncidentChannels, why
+from bot.slack.delivery import Failed
 from bot.slack.grammar import (
     INCIDENT_USAGE,
     REPORT_USAGE,
@@ -52,6 +55,7 @@ from bot.slack.grammar import (
     SlaCommand,
     SlaHelp,
     Status,
+    Timeline,
 )
 from bot.slack.grammar import Report as ReportCommand
 from bot.slack.grammar import Statement as StatementCommand
@@ -60,7 +64,8 @@ from bot.slack.people import Directory
 from bot.statements import filename as statement_filename
 from bot.statements import render as render_statement
 from bot.statements.pdf import find_chromium
-from bot.text import describe_policy, format_span
+from bot.tasks.service import run_now as run_task
+from bot.text import describe_policy, format_span, plural
 from config.settings import Settings
 from storage import queries
 from storage.db import unavailable
@@ -133,6 +138,10 @@ class Edge:
                 if spec.level != "any":
                     names.setdefault(spec.level, spec.name)
         return sorted(names.items())
+
+    def declarable_levels(self, customer_ids: Sequence[str] = ()) -> list[tuple[int, str]]:
+        """The levels the declare form offers for these customers (``service.levels_for``)."""
+        return service.levels_for(self.ctx, customer_ids, self.severity_names())
 
     def first_time(self, key: str | None) -> bool:
         """Record a Slack request id; ``False`` for a retry or a repeat already processed.
@@ -300,7 +309,7 @@ def incident(
     edge: Edge,
     user: str,
     channel: str | None,
-    command: Declare | Change | Correct | Status | ListIncidents | IncidentHelp,
+    command: Declare | Change | Correct | Status | Timeline | ListIncidents | IncidentHelp,
 ) -> Reply:
     """One ``/incident`` command, from ``channel`` (whose incident it acts on unless it names
     one). The bare command (``OpenDeclareForm``) is the listener's: opening a form needs the
@@ -316,14 +325,59 @@ def incident(
         case Status(ref=ref):
             view = service.get(edge.ctx, locate(edge, channel, ref))
             return Reply(blocks.incident_card(view, edge.ctx.contracts))
+        case Timeline(ref=ref, page=page):
+            return timeline(edge, user, locate(edge, channel, ref), page)
         case ListIncidents():
             total = service.count_incidents(edge.ctx, open_only=True)
             views = service.list_incidents(edge.ctx, open_only=True, limit=blocks.LIST_LIMIT)
-            heading = f"*{total} open incident{'s' if total != 1 else ''}*"
+            heading = f"*{plural(total, 'open incident')}*"
             return Reply(blocks.incident_list(views, heading, total=total))
         case IncidentHelp():
             return Reply(blocks.usage(INCIDENT_USAGE))
     assert_never(command)
+
+
+def timeline(edge: Edge, user: str, ref: str, page: int | None) -> Reply:
+    """A page of the incident's timeline for ``user`` alone, in their Slack zone (``None``:
+    the newest page). Anyone who may run ``/incident status`` may read it
+    (docs/decisions.md)."""
+    record = incident_record(edge.ctx, ref)
+    pages = blocks.timeline_pages(len(record.timeline))
+    if page is not None and page > pages:
+        raise Refusal(
+            f"{record.incident.ref}'s timeline has {pages} page{'s' if pages != 1 else ''}; "
+            f"ask for one of them, e.g. `/incident timeline {record.incident.ref} page {pages}`"
+        )
+    return Reply(blocks.timeline_page(record, page or pages, edge.directory.zone(user)))
+
+
+def postmortem(edge: Edge, user: str, ref: str, request: str) -> Reply:
+    """The card's "Postmortem draft" (a resolved incident, by a responder): answered at once;
+    the Markdown file is a task, posted in the incident channel right after the ack, or by
+    a worker if this process cannot (``bot.slack.postmortem``)."""
+    if not edge.permissions.may_respond(user):
+        return refused(NOT_A_RESPONDER)
+    asked = request_draft(edge.ctx, ref, user, request)
+    if asked.task_id is not None:
+        task_id = asked.task_id
+        edge.after(lambda: _post_draft(edge, user, asked.ref, task_id))
+    return Reply(
+        blocks.reply(
+            f"📝 Drafting the post-incident review of {asked.ref}; it will be posted in "
+            f"{mrkdwn.channel(asked.channel)} as a Markdown file."
+        )
+    )
+
+
+def _post_draft(edge: Edge, user: str, ref: str, task_id: int) -> None:
+    """Do the draft's task now; if Slack refused it, tell the person (a retry is the worker's)."""
+    outcome = run_task(edge.ctx, edge.client, edge.settings, task_id)
+    if isinstance(outcome, Failed):
+        _tell(
+            edge, user,
+            f"⚠️ The draft of {ref} was not posted ({escape(outcome.reason)}); "
+            f"`slabot incidents postmortem {ref}` writes the same file.",
+        )  # fmt: skip
 
 
 def change(
@@ -638,7 +692,7 @@ def home_view(edge: Edge, user: str):
             f"• No worker has checked in for {alive} seconds: reminders are not going out (`slabot worker`)."
         )
     if state.overdue:
-        problems.append(f"• {state.overdue} reminders are overdue.")
+        problems.append(f"• {plural(state.overdue, 'reminder', verb='is')} overdue.")
     try:
         standings = blocks.standing_lines(
             reports.uptime_to_date(edge.ctx), money=edge.permissions.sees_money(user)
@@ -698,7 +752,7 @@ def _send_csv(edge: Edge, user: str, result, *, money: bool) -> str:
         edge, user, filename=filename, title=f"Uptime and credits {result.period}",
         content=result.as_csv(money=money).encode("utf-8-sig"),
         comment=f"Uptime and credits for {result.period}, "
-        f"{len(result.customers)} customer{'s' if len(result.customers) != 1 else ''}"
+        f"{plural(len(result.customers), 'customer')}"
         + ("" if money else " (amounts are for managers and admins)"),
     )  # fmt: skip
     if error is not None:

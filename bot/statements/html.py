@@ -10,6 +10,7 @@ from bot.reports.statement import Statement
 from bot.sla.credits import decimal_pct
 from bot.statements import words
 from bot.statements.chart import downtime_svg
+from bot.text import plural
 
 STYLE = """
 @page { size: A4; margin: 15mm 14mm 16mm; }
@@ -131,12 +132,17 @@ def _summary(statement: Statement) -> str:
             _figure(
                 "Responses missed",
                 str(statement.missed_responses),
-                f"of {len(statement.responses)} requests in the period",
+                f"of {plural(len(statement.responses), 'request')} in the period",
                 "missed" if statement.missed_responses else "met",
             )
         )
-    deadline = figures.claim_deadline
-    claim = f"claim by {_e(words.day(deadline))}" if figures.credits and deadline else "&nbsp;"
+    dated = [c.line for c in statement.credits if c.line.claim_deadline]
+    claim = "&nbsp;"
+    if dated:
+        first = min(
+            dated, key=lambda line: (line.claim_expired(figures.today), line.claim_deadline)
+        )
+        claim = f"claim by {_e(words.claim_day(first, figures.today))}"
     cards.append(_figure("Credits owed", words.owed(statement), claim))
     columns = f"grid-template-columns: repeat({len(cards)}, 1fr)"
     return f'<section class="summary" style="{columns}">' + "".join(cards) + "</section>"
@@ -295,7 +301,7 @@ def _credits(statement: Statement) -> str:
     rows = []
     for index, owed in enumerate(statement.credits):
         line = owed.line
-        deadline = words.day(line.claim_deadline) if line.claim_deadline else "—"
+        deadline = words.claim_day(line, figures.today)
         rows.append(
             f"<tr><td>{_e(line.reason)}</td><td>{_e(owed.clause or '—')}</td>"
             f'<td class="num">{_e(decimal_pct(line.percent))} of the {_e(line.fee)} fee</td>'

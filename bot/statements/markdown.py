@@ -163,7 +163,7 @@ def render_markdown(statement: Statement) -> str:
                 owed.clause or "—",
                 f"{decimal_pct(owed.line.percent)} of the {owed.line.fee} fee",
                 words.credit_amount(statement, index),
-                words.day(owed.line.claim_deadline) if owed.line.claim_deadline else "—",
+                words.claim_day(owed.line, statement.figures.today),
             ]
             for index, owed in enumerate(statement.credits)
         ]

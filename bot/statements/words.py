@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.reports.statement import DowntimeChart, ExclusionLine, ResponseLine, Statement
 from bot.reports.views import amount_text
-from bot.sla.credits import decimal_pct, pct_text
+from bot.sla.credits import CreditLine, claim_expired, decimal_pct, pct_text
 from bot.text import format_local, format_span
 from config.policy import DURATION_UNITS, ClockKind, Duration, Policy
 
@@ -228,19 +228,36 @@ def cited(clause: str | None) -> str:
     return f" ({clause})" if clause else ""
 
 
+def claim_day(line: CreditLine, today: dt.date | None) -> str:
+    """A credit's claim deadline, ``30 November 2026 (expired)`` once it has passed."""
+    if line.claim_deadline is None:
+        return "—"
+    return day(line.claim_deadline) + (" (expired)" if line.claim_expired(today) else "")
+
+
 def claim(statement: Statement) -> str:
-    """When and under which clause the period's credits can be claimed."""
+    """When and under which clause the period's credits can be claimed; the deadlines already
+    passed on the statement's day say so."""
     figures = statement.figures
     deadline = figures.claim_deadline
     if not figures.credits:
         if deadline is None:
             return "Nothing to claim for this period."
         return f"Nothing to claim for this period (claims would be due by {day(deadline)})."
+    today = figures.today
     dated = sorted({c.line.claim_deadline for c in statement.credits if c.line.claim_deadline})
     undated = [c for c in statement.credits if c.line.claim_deadline is None]
+    open_ = [d for d in dated if not claim_expired(d, today)]
+    passed = [d for d in dated if claim_expired(d, today)]
     parts = []
-    if dated:
-        parts.append("Claim by " + " and ".join(day(d) for d in dated) + ".")
+    if open_:
+        parts.append("Claim by " + " and ".join(day(d) for d in open_) + ".")
+    if passed:
+        parts.append(
+            "The claim deadline of "
+            + " and ".join(day(d) for d in passed)
+            + " has passed (expired)."
+        )
     if undated:
         parts.append(
             "The contract names no claim window for "

@@ -1,7 +1,7 @@
 """The worker's loop: ask each source of due work when its next row can be claimed, sleep
 until then, claim and handle a batch, mark each row, and say it is alive.
 
-Each step asks every source (``bot.worker.sources``: reminders and weekly digests) when its
+Each step asks every source (``bot.worker.sources``: reminders, tasks, weekly digests) when its
 next row can be claimed — one indexed read. When nothing is due it sleeps until then, but
 never longer than ``poll`` seconds, so a row the web process has just written (a breach
 notice due at once, say) is noticed within ``poll``. When something is due it claims a
@@ -32,7 +32,7 @@ from bot.reminders import service
 from bot.slack.channels import IncidentChannels
 from bot.slack.client import check_bot_token, make_client
 from bot.slack.delivery import Delivery
-from bot.worker.sources import METADATA_EVENT, Digests, DueWork, Reminders
+from bot.worker.sources import METADATA_EVENT, Digests, DueWork, Reminders, Tasks
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class Worker:
             client, self.channels, event_type=METADATA_EVENT, fallback=settings.announce_channel
         )
         if sources is None:
-            sources = [Reminders(), Digests(DigestSender(ctx, client, settings))]
+            sources = [Reminders(), Tasks(), Digests(DigestSender(ctx, client, settings))]
         self.sources: list[DueWork] = sources
         self.posted = 0
         self.stop = threading.Event()

@@ -1,4 +1,4 @@
-"""The worker's sources of due work, side by side: reminders and weekly digests.
+"""The worker's sources of due work, side by side: reminders, tasks and weekly digests.
 
 Each is a ``DueWork``: it says when its next row can be claimed, claims and handles a batch,
 and hands back what it did not get to. Both post through ``bot.slack.delivery.Delivery``,
@@ -8,6 +8,8 @@ takeover), retry (429 after Retry-After, 5xx and connection errors with backoff)
 - **Reminders** post into incident channels, each once, on time; an archived or deleted
   incident channel falls back to SLABOT_ANNOUNCE_CHANNEL. A failed reminder is logged, and
   shown on App Home, in /healthz and by ``slabot doctor``.
+- **Tasks** do the task outbox's work (``bot.tasks``): what a web process did not finish
+  after the request that scheduled it, and delayed work such as archiving a channel.
 - **Digests** send the weekly digest to managers (``bot.digest.sender.DigestSender``).
 """
 
@@ -26,6 +28,8 @@ from bot.reminders.service import Due
 from bot.sla.reminders import ReminderKind
 from bot.slack.blocks import Message, reminder_message
 from bot.slack.delivery import Posted, Retry, retry_at
+from bot.tasks import service as tasks
+from bot.tasks.service import TaskRunner
 
 if TYPE_CHECKING:
     from bot.worker.loop import Worker
@@ -118,6 +122,38 @@ class Reminders:
             outcome = outcome.gave_up(r.attempts)
         service.fail(ctx, due, me, outcome.reason)
         log.error("reminder %s of %s failed: %s", r.dedupe_key, view.ref, outcome.reason)
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+class Tasks:
+    """The task outbox: each claimed task done by its kind's handler, then marked."""
+
+    name = "tasks"
+
+    def __init__(self) -> None:
+        self._runner: TaskRunner | None = None
+
+    def runner(self, worker: Worker) -> TaskRunner:
+        if self._runner is None:
+            self._runner = TaskRunner(
+                worker.ctx, worker.client, worker.settings,
+                worker_id=worker.worker_id, channels=worker.channels,
+            )  # fmt: skip
+        return self._runner
+
+    def next_due(self, ctx: Context) -> dt.datetime | None:
+        return tasks.next_due(ctx)
+
+    def release(self, ctx: Context, worker_id: str) -> int:
+        return tasks.release_all(ctx, worker_id)
+
+    def run_due(self, worker: Worker, limit: int) -> int:
+        runner = self.runner(worker)
+        batch = runner.claim(limit)
+        worker.each(batch, runner.perform)
+        return len(batch)
 
 
 # --- weekly digests --------------------------------------------------------------------------

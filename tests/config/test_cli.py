@@ -91,7 +91,7 @@ def test_policy_check_of_good_files_shows_only_them(slabot):
     result = slabot("policy", "check", str(SHIPPED_POLICIES_DIR / "dixa.yaml"))
     assert result.exit_code == 0
     assert "dixa — " in result.stdout and "diplomasafe" not in result.stdout
-    assert result.stdout.rstrip().endswith("ok: 1 policies, 0 customers")
+    assert result.stdout.rstrip().endswith("ok: 1 policy, 0 customers")
 
 
 def test_policy_check_of_a_bad_file_fails_with_the_problem_on_stderr(slabot, write_yaml):
@@ -133,7 +133,7 @@ def test_policy_check_refuses_a_customer_of_an_unknown_policy(slabot, write_yaml
     result = slabot("policy", "check", str(path))
     assert result.exit_code == 1
     assert result.stderr == (
-        f"{path}: customers[0].policy: 'dixaa' is not a policy (did you mean 'dixa'?); "
+        f"{path}:4: customers[0].policy: 'dixaa' is not a policy (did you mean 'dixa'?); "
         "policies: diplomasafe, dixa, messaging-platform\n"
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,9 @@ def refused(write_yaml, shipped):
         path = write_yaml("customers.yaml", text or {"customers": list(customers)})
         with pytest.raises(ContractError) as caught:
             load_customers(path, shipped)
-        assert all(p.startswith(f"{path}: ") for p in caught.value.problems)
-        return [p.removeprefix(f"{path}: ") for p in caught.value.problems]
+        at = re.compile(rf"^{re.escape(str(path))}(:\d+)?: ")
+        assert all(at.match(p) for p in caught.value.problems), caught.value.problems
+        return [at.sub("", p) for p in caught.value.problems]
 
     return refused
 
@@ -183,7 +185,7 @@ def test_an_unknown_top_level_key_is_refused(refused):
         (
             "messaging-platform",
             {"severities": [{"level": 4, "response": {"target": "1d", "clock": "24x7"}}]},
-            ".severities[3].name: is required",
+            ".severities[0].name: is required",  # the order form's first entry
         ),
     ],
     ids=[
@@ -204,6 +206,56 @@ def test_overrides_that_break_the_policy_are_refused_under_overrides(
     (message,) = refused(customer(policy=policy, overrides=overrides))
     assert message.startswith("customers[0]: overrides")
     assert problem in message
+
+
+ORDER_FORMS = """\
+customers:
+  - id: acme
+    name: Acme
+    policy: dixa
+    fee: {amount: 100, currency: usd, per: month}
+  - id: globex
+    name: Globex
+    policy: dixa
+    overrides:
+      severities:
+        - level: 3
+          response: {target: 30x, clock: 24x7}
+        - level: 2
+          restore:
+            target: 0m
+            clock: 24x7
+      uptime:
+        commitment: 150
+  - id: initech
+    name: Initech
+    policy: messaging-platform
+    overrides:
+      severities:
+        - level: 4
+          response: {target: 1d, clock: 24x7}
+"""
+
+
+def test_every_order_form_error_is_reported_at_once_at_the_users_own_line(write_yaml, shipped):
+    # One run names every mistake: acme's currency (line 5) does not hide globex's three
+    # order-form mistakes, nor initech's new level without a name. Each is at its line in
+    # the file and counted in the order form's own list (globex's severities[1] is the second
+    # entry it wrote, Dixa's level 2, not the merged policy's severities[1]).
+    path = write_yaml("customers.yaml", ORDER_FORMS)
+    with pytest.raises(ContractError) as caught:
+        load_customers(path, shipped)
+    assert list(caught.value.problems) == [
+        f"{path}:5: customers[0].fee.currency: String should match pattern '^[A-Z]{{3}}$'",
+        f"{path}:12: customers[1]: overrides.severities[0].response.target: '30x' is not a "
+        "duration; write a whole number and a unit: m (minutes), h (hours), d (days), bh, bd, "
+        "e.g. 15m",
+        f"{path}:15: customers[1]: overrides.severities[1].restore.target: '0m' is zero; a "
+        "target must be longer than zero",
+        f"{path}:18: customers[1]: overrides.uptime.commitment: Input should be less than or "
+        "equal to 100",
+        f"{path}:24: customers[2]: overrides.severities[0].name: is required",
+    ]
 
 
 def test_overriding_the_policy_id_is_refused(refused):

@@ -45,3 +45,16 @@ def test_at_most_a_phone_screen_of_rows_and_none_without_customers(digest):
     assert len(charted(many)) == MAX_ROWS
     assert png_size(budget_chart(many))[1] == int(100 + 85 * MAX_ROWS)
     assert budget_chart(replace(digest, customers=())) is None
+
+
+def test_each_subtitle_names_the_zone_of_its_time(ctx):
+    # As of Fri 20 Nov 09:00Z (the running week 47): acme's November runs in New York,
+    # globex's year in UTC, nordlys's November in Copenhagen: each time says its zone.
+    from bot.digest.chart import subtitle
+
+    import_history(ctx, *read_records(FIXTURES / "history.json"))
+    week = make_digest(ctx, parse_week("2026-W47"), "Europe/Copenhagen")
+    titles = {line.customer: subtitle(line) for line in charted(week)}
+    assert titles["acme"] == "Acme Retail Inc. — November 2026 to 2026-11-20 04:00 EST: 2h down"
+    assert titles["globex"].startswith("Globex Messaging BV — 2026 to 2026-11-20 09:00 UTC: ")
+    assert "2026-11-20 10:00 CET" in titles["nordlys"]

@@ -43,6 +43,12 @@ def w44(ctx, history):
     return make_digest(ctx, W44, CPH)
 
 
+@pytest.fixture
+def w47(ctx, history):
+    """The running week (16 – 22 November): as of the tests' now."""
+    return make_digest(ctx, parse_week("2026-W47"), CPH)
+
+
 def test_the_weeks_incidents_by_severity(w44):
     assert [(i.severity, i.ref) for i in w44.incidents] == [
         (1, "INC-E"), (2, "INC-H"), (2, "INC-I"), (2, "INC-L"), (3, "INC-G"), (4, "INC-J"),
@@ -77,9 +83,9 @@ def test_mtta_and_mttr_are_wall_time_means(w44):
     assert "MTTA 12h 30m (6 acknowledged) · MTTR 21h 43m (6 restored)" in as_text(w44)
 
 
-def test_customers_at_risk_first_with_budgets_and_money(w44):
-    lines = {c.customer: c for c in w44.customers}
-    assert [(c.customer, c.risk) for c in w44.customers] == [
+def test_customers_at_risk_first_with_budgets_and_money(w47):
+    lines = {c.customer: c for c in w47.customers}
+    assert [(c.customer, c.risk) for c in w47.customers] == [
         ("umbrella", Risk.MISSED),  # two 28-day refunds this year; 7 h down against 52.56 min
         ("acme", Risk.MISSED),  # November below 99.9 %: 5 %
         ("nordlys", Risk.MISSED),
@@ -99,7 +105,7 @@ def test_customers_at_risk_first_with_budgets_and_money(w44):
     assert (misses.counted, misses.owed_at, misses.incidents) == (2, 4, ("INC-G", "INC-M"))
     assert (
         "2 of the 4 missed response commitments this year that owe 1.5 % of the annual fee "
-        "(INC-G, INC-M)" in as_text(w44)
+        "(INC-G, INC-M)" in as_text(w47)
     )
     acme = lines["acme"]
     # November in New York to now: 120 of 43,260 minutes down (INC-N); 432.6 allowed before
@@ -114,7 +120,7 @@ def test_customers_at_risk_first_with_budgets_and_money(w44):
     ]
     assert [c.claim_deadline for c in acme.claims_soon] == [dt.date(2026, 11, 30)]  # within 14 days
     assert lines["initech"].used == Fraction(200) / Fraction("525.6")
-    assert w44.totals == (
+    assert w47.totals == (
         ("DKK", Decimal("3000.00")),
         ("EUR", Decimal("10000.00")),
         ("USD", Decimal("400.00")),
@@ -134,16 +140,30 @@ def test_a_month_that_closed_during_the_week_shows_its_final_figures(w44):
         in text
     )
     assert (
-        "Credits owed (this period and still to claim): 3000.00 DKK, 10000.00 EUR, 400.00 USD"
-        in text
+        "Credits owed (this period and still to claim): 1500.00 DKK, 5000.00 EUR, 400.00 USD"
+        in text  # as of the week's end: November's refund and Nordlys's credit came later
     )
+
+
+def test_a_credit_whose_claim_deadline_passed_that_week_says_expired(ctx, clock, history):
+    # Week 49 (30 Nov – 6 Dec), as of Fri 4 December: acme's October credit had to be claimed
+    # by Mon 30 November (New York): the digest names it as expired, once.
+    clock.set(utc(2026, 12, 4, 15))
+    digest = make_digest(ctx, parse_week("2026-W49"), CPH)
+    (acme,) = [c for c in digest.customers if c.customer == "acme"]
+    assert [(c.amount, c.claim_deadline) for c in acme.lapsed] == [
+        (Decimal(200), dt.date(2026, 11, 30))
+    ]
+    expected = "200.00 USD (October 2026): claim deadline Mon 30 Nov passed (expired)"
+    assert expected in as_text(digest)
+    assert expected in json.dumps(digest_message(digest).as_kwargs()["blocks"], ensure_ascii=False)
 
 
 def test_the_notification_text_says_it_in_one_line(w44):
     line = summary(w44)
     assert line == (
         "SLA digest 2026-W44: 6 incidents (Sev 1: 1, Sev 2: 3, Sev 3: 1, Sev 4: 1); 2 targets "
-        "breached; 1 open; customers: 3 missed, 2 at risk; owed 3000.00 DKK, 10000.00 EUR, 400.00 USD."
+        "breached; 1 open; customers: 2 missed, 1 at risk; owed 1500.00 DKK, 5000.00 EUR, 400.00 USD."
     )
     message = digest_message(w44)
     assert message.text == line and "\n" not in line and len(line) < 250
@@ -160,7 +180,7 @@ def test_open_incidents_and_their_next_deadlines(ctx, clock, history):
     ).ref
     service.set_slack_card(ctx, ref, channel_id="C0PAY", card_ts=None)
     clock.set(utc(2026, 11, 23, 8, 40))
-    digest = make_digest(ctx, parse_week("2026-W47"), CPH)
+    digest = make_digest(ctx, parse_week("2026-W48"), CPH)  # the running week
     opened, waiting = digest.open  # the nearest deadline first; no target running last
     assert (opened.ref, waiting.ref, waiting.next) == (ref, "INC-M", None)
     assert (opened.next.kind, opened.next.deadline) == (TimerKind.RESPONSE, utc(2026, 11, 23, 9))
@@ -179,10 +199,39 @@ def test_a_week_without_incidents_says_so_plainly(ctx, history):
     text = as_text(digest)
     assert "No incidents were declared in 2026-W40." in text and "Targets" not in text
     message = digest_message(digest)
-    assert message.text.startswith(
-        "SLA digest 2026-W40: no incidents this week; 1 open; customers: 3 missed"
+    # As of that week's end (4 October): nothing was open, nobody owed anything yet.
+    assert message.text == (
+        "SLA digest 2026-W40: no incidents this week; none open; customers on track; nothing owed."
     )
     assert "No incidents were declared in 2026-W40." in json.dumps(message.as_kwargs()["blocks"])
+
+
+def test_a_past_weeks_digest_is_as_of_that_weeks_end(ctx, clock, history):
+    # Week 43 (19 – 25 October, Copenhagen) ends Sun 25 Oct 24:00 CET (23:00Z), asked for on
+    # 4 December with history after it. Open then: nothing (INC-K, 00:30–04:00Z on the 25th,
+    # was resolved). acme's October to then (New York, to 25 Oct 19:00): INC-A 30 + INC-B 80
+    # + INC-K 120 = 230 min of October's 44,640; umbrella's refund was not owed yet (three
+    # severity I failures in 28 days: INC-C, INC-D, INC-K). Nothing of November or December.
+    clock.set(utc(2026, 12, 4, 15))
+    week = parse_week("2026-W43")
+    digest = make_digest(ctx, week, CPH)
+    assert digest.as_of == week.bounds(CPH)[1] and digest.complete
+    assert digest.open == ()
+    lines = {c.customer: c for c in digest.customers}
+    acme = lines["acme"]
+    assert acme.period == "October 2026 to 2026-10-25 19:00 EDT"
+    assert acme.downtime == dt.timedelta(minutes=230)
+    assert acme.uptime_pct == Fraction(44_640 - 230, 44_640) * 100
+    assert acme.claimable == () and acme.lapsed == ()
+    umbrella = lines["umbrella"]
+    assert umbrella.credits == ()
+    (severity_one, _) = umbrella.counts
+    assert severity_one.incidents == ("INC-C", "INC-D", "INC-K")
+    text = as_text(digest)
+    assert "December" not in text and "November 2026" not in text
+    # An incident open at a past week's end is listed as it stood then.
+    w44 = make_digest(ctx, W44, CPH)  # ends Sun 1 Nov 23:00Z: INC-J (resolved 3 Nov) was open
+    assert [o.ref for o in w44.open] == ["INC-J"]
 
 
 def test_an_empty_database_is_a_plain_quiet_digest(ctx):

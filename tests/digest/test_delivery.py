@@ -243,7 +243,7 @@ def test_the_worker_loop_runs_the_digest_step(ctx, clock, slack):
     )
     client = make_client(config, retry_rate_limits=False)
     worker = Worker(ctx, client, config, worker_id="w1")
-    assert [source.name for source in worker.sources] == ["reminders", "digests"]
+    assert [source.name for source in worker.sources] == ["reminders", "tasks", "digests"]
     step_by_step = [Reminders(), Digests(DigestSender(ctx, client, config), background=False)]
     worker = Worker(ctx, client, config, worker_id="w1", sources=step_by_step)
     clock.set(MONDAY_9 + S)
@@ -257,7 +257,7 @@ def test_a_slow_digest_never_holds_up_reminders(ctx, clock, slack):
         slack, SLABOT_MANAGERS="UM1", SLABOT_DIGEST_SCHEDULE="mon 09:00 Europe/Copenhagen"
     )
     worker = Worker(ctx, make_client(config, retry_rate_limits=False), config, worker_id="w1")
-    digests = worker.sources[1]
+    digests = next(s for s in worker.sources if s.name == "digests")
     building, release = threading.Event(), threading.Event()
     build = digests.sender.content
 

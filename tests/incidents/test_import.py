@@ -29,14 +29,30 @@ def history():
     return read_records(HISTORY)
 
 
+def test_importing_one_record_says_one_record(cli_db, tmp_path):
+    one = tmp_path / "one.json"
+    record = json.loads(HISTORY.read_text())["incidents"][0]
+    one.write_text(json.dumps({"incidents": [record]}))
+    imported = CliRunner().invoke(main, ["import", str(one)])
+    assert imported.exit_code == 0, imported.output
+    assert "importing 1 record" in imported.stderr and "1 records" not in imported.stderr
+    assert "1 incident created, 0 updated, 0 unchanged" in imported.stdout
+
+
 def test_importing_a_history_twice_then_listing_it_shows_each_incident_once(cli_db):
     runner = CliRunner()
     first = runner.invoke(main, ["import", str(HISTORY)])
     assert first.exit_code == 0, first.output
-    assert "14 incidents created, 0 updated, 0 unchanged; 2 maintenance windows" in first.output
+    assert (
+        "14 incidents created, 0 updated, 0 unchanged; 2 maintenance windows created, 0 updated, "
+        "0 unchanged" in first.output
+    )
     second = runner.invoke(main, ["import", str(HISTORY)])
     assert second.exit_code == 0, second.output
-    assert "0 incidents created, 0 updated, 14 unchanged" in second.output
+    assert (
+        "0 incidents created, 0 updated, 14 unchanged; 0 maintenance windows created, 0 updated, "
+        "2 unchanged" in second.output
+    )
     listed = runner.invoke(main, ["incidents", "list", "--all", "--format", "json"])
     assert listed.exit_code == 0, listed.output
     incidents = json.loads(listed.output)
@@ -203,7 +219,8 @@ def test_one_bad_record_imports_nothing_and_every_problem_is_named(ctx):
         "customers: acme, globex, initech, nordlys, umbrella",
         "incidents[7] (INC-H): acknowledged_at: is before declared_at",
         "incidents[8] (INC-I): sevrity: unknown field; fields: ref, title, severity, declared_at, "
-        "impact_start, acknowledged_at, restored_at, resolved_at, outage, customers, excluded, impact_pct",
+        "impact_start, acknowledged_at, restored_at, resolved_at, outage, customers, excluded, impact_pct, "
+        "reported_at, declared_by, summary, source, pauses, breaches, timeline",
         "incidents[9] (INC-J): resolved_at: '2027-01-01T00:00:00Z' is in the future",
         "incidents[14] (INC-A): ref: 'INC-A' is also incidents[0] (INC-A)",
     ]
@@ -274,6 +291,42 @@ def test_csv_with_the_same_columns_imports_the_same_history(ctx, tmp_path):
     assert service.get(ctx, "INC-E").customers == ("globex", "umbrella")
     assert service.get(ctx, "INC-H").impact_pct == 40
     assert import_history(ctx, *history()).unchanged == 14  # CSV and JSON say the same
+
+
+def test_csv_errors_name_the_line_of_the_file(cli_db, tmp_path):
+    # The header is line 1; C-1 is on line 3 (after a good row on line 2), and C-3 begins on
+    # line 6: C-2 (line 4) has a title that spans two lines.
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "ref,title,severity,declared_at\n"
+        "C-0,Fine,1,2026-11-01T10:00:00Z\n"
+        "C-1,Broken,sev9x,2026-11-01T11:00:00Z\n"
+        'C-2,"Two\nlines",1,2026-11-01T12:00:00Z\n'
+        "C-3,Late,1,yesterday\n"
+    )
+    result = CliRunner().invoke(main, ["import", str(path)])
+    assert result.exit_code == 1
+    assert "line 3 (C-1): severity: 'sev9x' is not a severity" in result.output
+    assert "line 6 (C-3): declared_at: 'yesterday' is not an ISO-8601 time" in result.output
+    assert "incidents[" not in result.output
+
+
+def test_reimporting_maintenance_says_created_updated_unchanged(ctx, clock):
+    now = clock.now()
+    window = {"ref": "MW-1", "title": "Upgrade", "start": (now - dt.timedelta(days=2)).isoformat(),
+              "end": (now - dt.timedelta(days=2) + dt.timedelta(hours=1)).isoformat(),
+              "announced_at": (now - dt.timedelta(days=5)).isoformat()}  # fmt: skip
+    other = {**window, "ref": "MW-2", "title": "Failover"}
+    first = import_history(ctx, [], [window, other])
+    assert (first.maintenance_created, first.maintenance_updated, first.maintenance_unchanged) == (
+        2, 0, 0,
+    )  # fmt: skip
+    again = import_history(ctx, [], [window, {**other, "title": "Failover drill"}])
+    assert (again.maintenance_created, again.maintenance_updated, again.maintenance_unchanged) == (
+        0, 1, 1,
+    )  # fmt: skip
+    customers = import_history(ctx, [], [{**window, "customers": ["acme"]}])
+    assert customers.maintenance_updated == 1
 
 
 def test_a_file_that_is_not_a_history_is_refused(tmp_path, ctx):

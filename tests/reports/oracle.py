@@ -39,10 +39,10 @@ def assess_all(ctx, plans, now: dt.datetime, customer_id: str | None) -> list[Cu
     )  # fmt: skip
     judge = service._ResponseJudge(history.pauses, now)
     windows = service._Exclusions(history)
-    return [_assess(plan, history, judge, windows) for plan in plans]
+    return [_assess(plan, history, judge, windows, now) for plan in plans]
 
 
-def _assess(plan, history, judge, windows) -> CustomerReport:
+def _assess(plan, history, judge, windows, now) -> CustomerReport:
     customer = plan.customer
     policy, zone = customer.policy, customer.zone
     affecting = history.everyone + history.own(customer.id)
@@ -77,6 +77,7 @@ def _assess(plan, history, judge, windows) -> CustomerReport:
         credits=owed.credits,
         currency=None if customer.fee is None else customer.fee.currency,
         claim_deadline=owed.claim_deadline,
+        as_of=now,
         budgets=owed.budgets,
         month_to_date=None if uptime is None else uptime.month_to_date,
         incidents=tuple(

@@ -91,6 +91,8 @@ def test_october_judges_each_customer_by_its_own_contract_zone_and_fee(ctx, hist
                 "amount": 200.0,
                 "reason": "uptime 99.2159 % in October 2026 is below 99.9 %: 5 % of the monthly "
                 "fee; claim by 2026-11-30",
+                "claim_deadline": "2026-11-30",
+                "claim_expired": False,
             }
         ],
         "claim_deadline": "2026-11-30",
@@ -171,6 +173,8 @@ def test_october_judges_each_customer_by_its_own_contract_zone_and_fee(ctx, hist
             "amount": 5000.0,
             "reason": "4 severity 1 failures within 28d up to INC-E (2026-10-27 07:15 UTC), more "
             "than 3: INC-C, INC-D, INC-K, INC-E; refund of 100 % of the October 2026 monthly fee",
+            "claim_deadline": None,  # the contract names no claim window for refunds
+            "claim_expired": False,
         }
     ]
 
@@ -337,6 +341,8 @@ def test_response_misses_follow_the_customers_calendar_with_its_holidays(ctx, cl
             "amount": 270.0,
             "reason": "4 response commitments missed in 2026, more than 3: INC-2, INC-3, INC-4, "
             "INC-5; 1.5 % of the annual fee; claim by 2027-01-30",
+            "claim_deadline": "2027-01-30",
+            "claim_expired": False,
         }
     ]
     # Through October the year had none of them.
@@ -560,6 +566,51 @@ def test_standings_to_date_show_the_running_period_and_credits_still_to_claim(ct
     # A yearly contract's month so far: umbrella's November (UTC) is INC-F's 50 minutes.
     assert umbrella.month_to_date.downtime == 50 * M
     assert umbrella.month_to_date.uptime_pct == Fraction(43_200 - 50, 43_200) * 100
+
+
+def test_each_credit_carries_its_own_claim_deadline_and_says_expired_once_past(ctx, clock, history):
+    # On Fri 4 December (New York) October's credit had to be claimed by 30 November:
+    # expired; November's runs to 30 December. A year's report lists each with its own.
+    clock.set(utc(2026, 12, 4, 15))
+    october = customer_report(ctx, "2026-10", "acme")
+    (line,) = october.as_json()["customers"][0]["credits"]
+    assert (line["claim_deadline"], line["claim_expired"]) == ("2026-11-30", True)
+    assert line["reason"].endswith("fee; claim by 2026-11-30 (expired)")
+    text = october.as_text()
+    assert "claim by 2026-11-30 (expired) = 200.00 USD" in text
+    assert "2026-11-30 (expired)" in text.splitlines()[4]  # the table's "claim by" column
+    row = next(csv.DictReader(io.StringIO(october.as_csv())))
+    assert (row["claim_deadline"], row["claims_expired"]) == ("2026-11-30", "1")
+    assert row["credits"].endswith("claim by 2026-11-30 (expired) = 200.00 USD")
+    year = customer_report(ctx, "2026", "acme")
+    credits = year.as_json()["customers"][0]["credits"]
+    assert [(c["claim_deadline"], c["claim_expired"]) for c in credits] == [
+        ("2026-11-30", True),
+        ("2026-12-30", False),
+    ]
+    # The column names the first deadline still open, not the year's.
+    assert "2026-12-30" in year.as_text().splitlines()[4]
+    assert "claim by 2026-12-30 = 200.00 USD" in year.as_text()
+    assert next(csv.DictReader(io.StringIO(year.as_csv())))["claims_expired"] == "1"
+    # On 30 November itself October's claim is still in time (New York's day).
+    clock.set(utc(2026, 12, 1, 4, 59))
+    assert (
+        customer_report(ctx, "2026-10", "acme").as_json()["customers"][0]["credits"][0][
+            "claim_expired"
+        ]
+        is False
+    )
+
+
+def test_an_expired_claim_is_named_once_by_the_standing_of_the_week_after(ctx, history):
+    # On 4 December October's claim (30 November) has lapsed within the week: named;
+    # on 8 December it is more than a week ago: no longer.
+    december = {s.customer: s for s in uptime_to_date(ctx, utc(2026, 12, 4, 12))}
+    assert [(c.amount, c.claim_deadline) for c in december["acme"].lapsed] == [
+        (Decimal(200), dt.date(2026, 11, 30))
+    ]
+    later = {s.customer: s for s in uptime_to_date(ctx, utc(2026, 12, 8, 12))}
+    assert later["acme"].lapsed == ()
 
 
 def test_a_report_as_text_names_the_period_and_what_is_owed(ctx, history):

@@ -89,7 +89,17 @@ def test_dixa_uptime_tiers(row, downtime, percent):
     assert (line.kind, line.percent, line.fee) == (CreditKind.UPTIME, percent, "monthly")
     assert line.amount == {Decimal(5): Decimal(200), Decimal(10): Decimal(400)}[percent]
     assert line.period == OCTOBER and line.claim_deadline == dt.date(2026, 11, 30)
-    assert "in October 2026" in line.reason and line.reason.endswith("claim by 2026-11-30")
+    assert "in October 2026" in line.reason and "claim" not in line.reason
+    # The line carries its own deadline; expired only after that day (contract's zone).
+    assert line.text(dt.date(2026, 11, 30)).endswith("fee; claim by 2026-11-30")
+    assert line.text(dt.date(2026, 12, 1)).endswith("fee; claim by 2026-11-30 (expired)")
+    assert (
+        line.claim_expired(dt.date(2026, 11, 30)),
+        line.claim_expired(dt.date(2026, 12, 1)),
+    ) == (
+        False,
+        True,
+    )
 
 
 # Diplomasafe (yearly, 2026 = 525,600 min; annual fee 18,000): "Above or equal to 99.9 % None /

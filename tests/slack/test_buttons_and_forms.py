@@ -139,6 +139,46 @@ def test_bare_incident_opens_the_declare_form_and_submitting_it_declares(workspa
     assert slack.calls_to("conversations.create")
 
 
+def severities_offered(view: dict) -> list[str]:
+    (block,) = [b for b in view["blocks"] if b["block_id"] == "severity"]
+    return [o["value"] for o in block["element"]["options"]]
+
+
+def test_the_declare_form_offers_the_levels_the_chosen_customers_contracts_have(workspace, slack):
+    # No customer chosen: the deployment's own contract (messaging platform: I–III).
+    workspace.incident("")
+    opened = slack.wait_for("views.open")[0].response["view"]  # as Slack has it: with its id
+    assert severities_offered(opened) == ["1", "2", "3"]
+    # Choosing acme (Dixa: 1–4) and nordlys (Dixa): the form is drawn again with Dixa's four.
+    # Adding globex (messaging platform, I–III): only the levels both contracts have.
+    # initech (Diplomasafe: one level for any severity) narrows nothing.
+    for chosen, offered, count in (
+        (["acme", "nordlys"], ["1", "2", "3", "4"], 1),
+        (["acme", "globex"], ["1", "2", "3"], 2),
+        (["initech"], ["1", "2", "3", "4"], 3),
+        (["initech", "globex"], ["1", "2", "3"], 4),
+    ):
+        values = {
+            "customers": {
+                "value": {
+                    "type": "multi_static_select",
+                    "selected_options": [{"value": c} for c in chosen],
+                }
+            }
+        }
+        action = {"type": "multi_static_select", "block_id": "customers", "action_id": "value",
+                  "selected_options": [{"value": c} for c in chosen]}  # fmt: skip
+        request = workspace.requests.view_action(action, view=opened, values=values, user="U1")
+        assert workspace.dispatch(request).status == 200
+        update = slack.wait_for("views.update", count=count)[-1].params
+        assert update["view_id"] == opened["id"]
+        assert severities_offered(update["view"]) == offered, chosen
+        assert update["view"]["private_metadata"] == "C0GENERAL"
+    (four,) = [b for b in slack.wait_for("views.update", count=1)[0].params["view"]["blocks"]
+               if b["block_id"] == "severity"]  # fmt: skip
+    assert four["element"]["options"][3]["text"]["text"].startswith("4 — ")
+
+
 def test_a_declare_form_with_a_bad_start_points_at_that_field(workspace, slack):
     values = {
         "title": {"value": {"type": "plain_text_input", "value": "Search is down"}},

@@ -122,8 +122,10 @@ def test_commands_in_the_incident_channel_act_on_its_incident(workspace, slack):
     workspace.incident("resolve Expired certificate renewed", channel=channel)
     final = slack.calls_to("chat.update")[-1]
     assert final.params["ts"] == card_ts and "Resolved" in text_of(final)
-    # No buttons on a resolved incident: only the ⋯ menu (admins correct resolved incidents).
-    assert [e["type"] for e in final.params["blocks"][-1]["elements"]] == ["overflow"]
+    # A resolved incident keeps the postmortem draft and the ⋯ menu (admins correct it).
+    assert [e["action_id"] for e in final.params["blocks"][-1]["elements"]] == [
+        "incident_postmortem", "incident_correct",
+    ]  # fmt: skip
     assert "*Resolution:* Expired certificate renewed" in text_of(final)
     kinds = [e.kind for e in service.timeline(workspace.ctx, "INC-1")]
     assert kinds == [

@@ -169,6 +169,21 @@ def test_one_customer_shows_its_detail_and_the_incidents_that_counted(workspace,
     assert "Incidents that counted: INC-B, INC-K" in everything(body)
 
 
+def test_a_claim_deadline_passed_says_expired_per_credit(workspace, slack, clock):
+    # On 4 December October's credit had to be claimed by 30 November; November's by 30
+    # December. The year lists each with its own deadline.
+    clock.set(dt.datetime(2026, 12, 4, 15, tzinfo=dt.UTC))
+    october = reported(workspace, "report 2026-10", user=MANAGER)
+    assert "owes 200.00 USD · claim by 2026-11-30 (expired)" in everything(october)
+    year = everything(reported(workspace, "report 2026 Acme Retail Inc.", user=MANAGER))
+    assert "*Claim by*\\n2026-12-30" in year
+    assert (
+        "October 2026 is below 99.9 %: 5 % of the monthly fee; claim by 2026-11-30 (expired)"
+        in year
+    )
+    assert "November 2026 is below 99.9 %: 5 % of the monthly fee; claim by 2026-12-30 =" in year
+
+
 def test_one_customer_in_a_running_period_shows_what_counts_towards_a_credit(workspace, slack):
     # globex as of 20 November: two severity I failures within 28 days (INC-K, INC-E); a
     # fourth would refund the month.

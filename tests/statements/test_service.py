@@ -262,3 +262,19 @@ def test_a_statement_that_makes_no_sense_is_refused(ctx, customer, period, says)
     with pytest.raises(Refusal) as refused:
         customer_statement(ctx, period, customer)
     assert says in str(refused.value)
+
+
+def test_a_credit_past_its_claim_deadline_says_expired(ctx, history, clock):
+    # Nordlys's October credit (1,500 DKK) had to be claimed by 30 November (Copenhagen).
+    # Made on 1 December, the statement says so in its table and its claim line.
+    from bot.statements import render, words
+
+    clock.set(utc(2026, 11, 30, 22, 59))  # 30 November, 23:59 in Copenhagen: still in time
+    on_time = customer_statement(ctx, "2026-10", "nordlys")
+    assert words.claim(on_time) == "Claim by 30 November 2026."
+    clock.set(utc(2026, 12, 1, 9))
+    late = customer_statement(ctx, "2026-10", "nordlys")
+    assert words.claim(late) == "The claim deadline of 30 November 2026 has passed (expired)."
+    markdown = render(late, "md").decode()
+    assert "| 30 November 2026 (expired) |" in markdown
+    assert "claim by 30 November 2026 (expired)" in render(late, "html").decode()

@@ -83,7 +83,7 @@ def test_doctor_lists_failed_reminders_with_their_errors_and_exits_1(slabot, db,
     assert "  INC-1 response 15m, due " in out and ": Slack refused it: invalid_auth" in out
     assert "`slabot doctor --retry-failed` sends them again" in out
     assert "problem    1 reminder could not be posted" in out
-    assert out.splitlines()[-1] == "unhealthy: 2 problem(s)"
+    assert out.splitlines()[-1] == "unhealthy: 2 problems"
     report = json.loads(slabot("doctor", "--json", DATABASE_URL=db.url).stdout)
     assert report["failed"] == [
         {"incident": "INC-1", "reminder": "response 15m", "due": report["failed"][0]["due"],

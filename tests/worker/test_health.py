@@ -101,6 +101,8 @@ def test_healthz_counts_overdue_reminders(ctx, clock):
     clock.set(T0 + dt.timedelta(minutes=20))  # the 15-minute warning is 5 minutes overdue
     status, body = health(ctx, detailed=True)
     assert (status, body["overdue_reminders"]) == (200, 1)
+    # One reminder, said as one (bot.text.plural).
+    assert "1 reminder is more than 60 seconds overdue" in reminders.diagnose(ctx).problems
     assert health(ctx, detailed=True, strict=True)[0] == 503
     assert health(ctx) == (200, {"status": "ok"})  # all an unauthenticated probe sees
 
@@ -125,7 +127,7 @@ def test_doctors_health_is_one_problem_when_the_database_stops_it(contracts):
     assert state.as_json() == {
         "database": "unreachable (OperationalError)", "problems": [problem], "healthy": False
     }  # fmt: skip
-    assert state.lines() == [f"problem    {problem}", "unhealthy: 1 problem(s)"]
+    assert state.lines() == [f"problem    {problem}", "unhealthy: 1 problem"]
 
 
 def test_doctors_health_reads_the_same_in_text_and_json(ctx, clock):
@@ -144,7 +146,8 @@ def test_doctors_health_reads_the_same_in_text_and_json(ctx, clock):
     assert state.as_json() == {
         "database": "ok", "problems": [], "schema": {"current": head, "head": head},
         "worker": "ok", "workers": [{"id": "w1", "seen": T0.isoformat(), "posted": 2}],
-        "failed": [], "failed_count": 0, "overdue": 0, "next_due": None, "healthy": True,
+        "failed": [], "failed_count": 0, "failed_tasks": [], "failed_tasks_count": 0,
+        "overdue": 0, "next_due": None, "healthy": True,
     }  # fmt: skip
     assert health(ctx, detailed=True)[1] == {"status": "ok", "database": "ok", **state.summary()}
 
@@ -155,3 +158,11 @@ def test_app_home_shows_failed_reminders_and_a_missing_worker(ctx, clock, slack)
     text = json.dumps(home_view(edge, "U1").to_dict(), ensure_ascii=False)
     assert "Reminder for *INC-1* could not be posted: Slack refused it: invalid_auth" in text
     assert "No worker has checked in for 30 seconds" in text
+
+
+def test_app_home_says_one_overdue_reminder_in_the_singular(ctx, clock, slack):
+    service.declare(ctx, title="Nobody posts", severity=1, actor="U1")
+    clock.set(T0 + dt.timedelta(minutes=20))  # the 15-minute warning is 5 minutes overdue
+    _, edge = build_app(ctx, make_settings(slack))
+    text = json.dumps(home_view(edge, "U1").to_dict(), ensure_ascii=False)
+    assert "1 reminder is overdue." in text and "reminders are overdue" not in text

@@ -512,7 +512,7 @@ def test_shutdown_hands_back_claims_and_says_it_stopped(ctx, clock, worker):
 # --- sleeping ------------------------------------------------------------------------------------
 
 
-def test_an_idle_worker_reads_once_per_step_writes_nothing_and_sleeps_until_the_next_due(
+def test_an_idle_worker_reads_each_outbox_once_writes_nothing_and_sleeps_until_the_next_due(
     ctx, clock, worker, slack
 ):
     statements: list[str] = []
@@ -528,8 +528,9 @@ def test_an_idle_worker_reads_once_per_step_writes_nothing_and_sleeps_until_the_
         assert worker.step() == worker.poll  # 15 minutes away: look again after one poll
         clock.set(T0 + 15 * M - 0.2 * S)
         assert 0.2 <= worker.step() <= 0.2 + SPREAD  # sleep until it is due (a few ms spread)
-        # One read per step: no claim, no write lock (SQLite's BEGIN IMMEDIATE), no write.
-        assert [s for s in statements if s.startswith("SELECT")] == ["SELECT (SELECT"] * 2
+        # One read per outbox per step (reminders, tasks): no claim, no write lock (SQLite's
+        # BEGIN IMMEDIATE), no write.
+        assert [s for s in statements if s.startswith("SELECT")] == ["SELECT (SELECT"] * 4
         assert not [
             s for s in statements if s.startswith(("INSERT", "UPDATE", "DELETE", "BEGIN IMMEDIATE"))
         ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.errors import Refusal
@@ -58,6 +58,22 @@ def register(app: App, edge: Edge) -> None:
         fields = {"callback_id": button.verb, **_TEXT_FORMS[button]}
         _open_form(edge, client, body, lambda ref: blocks.text_form(ref=ref, **fields))
 
+    @app.action({"block_id": "customers", "action_id": "value"})
+    def declare_customers(ack: Ack, body: dict, client: WebClient) -> None:
+        """Customers chosen on the declare form: the severity list is drawn again with the
+        levels their contracts all have (what was typed elsewhere stays: same block ids)."""
+        ack()
+        view = body.get("view") or {}
+        state = (view.get("state") or {}).get("values") or {}
+        chosen = (state.get("customers") or {}).get("value") or {}
+        ids = [o.get("value", "") for o in chosen.get("selected_options") or ()]
+        form = blocks.declare_form(
+            edge.declarable_levels(ids), edge.ctx.contracts, view.get("private_metadata") or None
+        )
+        edge.after(
+            lambda: client.views_update(view_id=view["id"], hash=view.get("hash"), view=form)
+        )
+
     @app.action({"action_id": ActionId.SEVERITY})
     def severity(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
         ack()
@@ -82,6 +98,35 @@ def register(app: App, edge: Edge) -> None:
             return blocks.correct_form(view, edge.ctx.contracts, edge.directory.zone(user))[0]
 
         _open_form(edge, client, body, form)
+
+    @app.action({"action_id": ActionId.POSTMORTEM})
+    def postmortem(ack: Ack, body: dict, action: dict, client: WebClient) -> None:
+        """A resolved incident's "Postmortem draft": the file follows in its channel."""
+        user, ref = field(body, "user", "id"), field(action, "value")
+        ack()
+        channel = (body.get("channel") or {}).get("id")
+        key = request_key("action", body.get("trigger_id"))
+
+        def work() -> Reply:
+            if not edge.first_time(key):
+                return handlers.ALREADY_HANDLED
+            return handlers.postmortem(edge, user, ref, key or f"{user}:{edge.ctx.clock.now()}")
+
+        _tell(edge, client, channel, user, work)
+
+    @app.action({"action_id": ActionId.TIMELINE})
+    def timeline(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+        """A timeline page's "Earlier events": that page, in place of the one shown."""
+        user = field(body, "user", "id")
+        ref, _, page = field(action, "value").partition(" ")
+        ack()
+        number = int(page) if page.isascii() and page.isdigit() else None
+
+        def show() -> None:
+            reply = handlers.safely(lambda: handlers.timeline(edge, user, ref, number))
+            respond(**reply.payload(), replace_original=True)
+
+        edge.after(show)
 
 
 def _open_form(edge: Edge, client: WebClient, body: dict, form: Callable[[str], object]) -> None:

@@ -35,7 +35,7 @@ def register(app: App, edge: Edge) -> None:
             return
         if isinstance(parsed, OpenDeclareForm):
             ack()
-            form = blocks.declare_form(edge.severity_names(), edge.ctx.contracts, channel)
+            form = blocks.declare_form(edge.declarable_levels(), edge.ctx.contracts, channel)
             edge.after(lambda: client.views_open(trigger_id=command["trigger_id"], view=form))
             return
         key = request_key("command", command.get("trigger_id")) if _changes(parsed) else None

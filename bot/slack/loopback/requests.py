@@ -139,6 +139,28 @@ class SlackRequests:
             payload["response_url"] = response_url
         return self._payload(payload)
 
+    def view_action(
+        self,
+        action: dict,
+        *,
+        view: dict,
+        values: dict,
+        user: str,
+        trigger_id: str | None = None,
+    ) -> SignedRequest:
+        """An element of an open modal ``view`` (as ``views.open`` returned it) that
+        dispatches its action (``dispatch_action``) changed by ``user``; ``values`` is the
+        form's ``state.values`` at that moment."""
+        action = {"action_ts": f"{self.clock():.6f}", **action}
+        payload: dict[str, Any] = {
+            "type": "block_actions", "api_app_id": self.app_id, "token": self.token,
+            "user": self._user(user, None), "team": self._team(),
+            "container": {"type": "view", "view_id": view["id"]},
+            "trigger_id": trigger_id or self.trigger(), "actions": [action],
+            "view": {**view, "state": {"values": values}},
+        }  # fmt: skip
+        return self._payload(payload)
+
     def view_submission(
         self,
         *,
