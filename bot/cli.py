@@ -574,6 +574,186 @@ def incidents_correct(
         click.echo(f"  the next weekly digest says what this changed for {customer}, {period}")
 
 
+# --- maintenance ---------------------------------------------------------------------------
+
+
+@main.group()
+def maintenance() -> None:
+    """Announced maintenance windows: list, announce, move and cancel (as /sla maintenance)."""
+
+
+_PLANNED_HELP = "in 2h, tomorrow 02:00, Sat 22:00, 22:00 or ISO-8601, in --tz"
+
+
+def _actor(actor: str | None) -> str:
+    import getpass
+
+    if actor is None:
+        try:
+            actor = getpass.getuser()
+        except (OSError, KeyError):
+            actor = "cli"
+    return actor[:64]
+
+
+def _planned(ctx, start: str, end: str, zone: str):
+    from bot.parse import parse_ahead
+
+    now = ctx.clock.now()
+    try:
+        starts = parse_ahead(start, now, zone)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--start") from None
+    try:
+        return starts, parse_ahead(end, now, zone, after=starts)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--end") from None
+
+
+def _zone(zone: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"{zone!r} is not an IANA zone (Europe/Copenhagen, UTC)", param_hint="--tz"
+        ) from None
+    return zone
+
+
+def _echo_window(window, zone: str) -> None:
+    from bot.text import format_window
+
+    whom = ", ".join(window.customers) or "every customer"
+    click.echo(f"  {window.title} — for {whom}")
+    click.echo(f"  {format_window(window.starts_at, window.ends_at, zone)}")
+    for verdict in window.verdicts:
+        click.echo(f"  {verdict.describe()}")
+
+
+@maintenance.command("list")
+@click.option("--customer", "customer_id", help="Only the windows affecting one customer.")
+@click.option("--tz", "zone", default="UTC", show_default=True, help="Zone of the times shown.")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+def maintenance_list(customer_id: str | None, zone: str, output: str) -> None:
+    """Windows to come, under way, and ended in the last 30 days, with each contract's verdict."""
+    from bot.context import build_context
+    from bot.maintenance import service
+    from bot.text import format_local, format_window
+
+    zone = _zone(zone)
+    ctx = build_context()
+    listed = service.listed(ctx, customer_id)
+    if output == "json":
+        click.echo(json.dumps([service.as_json(w) for w in listed], indent=2))
+        return
+    if not listed:
+        click.echo("no maintenance to come, under way or ended in the last 30 days")
+        return
+    now = ctx.clock.now()
+    for window in listed:
+        if window.called_off:
+            state = f"cancelled by {window.cancelled_by} before it started: excludes nothing"
+        elif window.cancelled_at is not None:
+            state = f"cancelled by {window.cancelled_by} while under way"
+        elif window.ends_at <= now:
+            state = "ended"
+        else:
+            state = "under way" if window.starts_at <= now else "upcoming"
+        whom = ", ".join(window.customers) or "every customer"
+        click.echo(f"{window.ref} {window.title} — for {whom} · {state}")
+        click.echo(f"  {format_window(window.starts_at, window.ends_at, zone)}")
+        for change in window.changes:
+            was = f", was {format_window(*change.was, zone)}" if change.was else ""
+            why = f" ({change.reason})" if change.reason else ""
+            click.echo(
+                f"  {change.kind} by {change.actor} {format_local(change.at, zone)}{why}{was}"
+            )
+        if not window.called_off:
+            for verdict in window.verdicts:
+                click.echo(f"  {verdict.describe()}")
+
+
+@maintenance.command("announce")
+@click.option("--start", required=True, help=f"When it starts: {_PLANNED_HELP}.")
+@click.option(
+    "--end", required=True, help="When it ends (a clock time is the first after the start)."
+)
+@click.option("--title", required=True, help="What is done.")
+@click.option(
+    "--customer",
+    "customers",
+    multiple=True,
+    help="A customer affected (repeat); default: every customer.",
+)
+@click.option(
+    "--tz", "zone", default="UTC", show_default=True, help="Zone of times without an offset."
+)
+@click.option("--by", "actor", help="Who announces it (default: your login name).")
+def maintenance_announce(start, end, title, customers, zone, actor) -> None:
+    """Announce a window now; says per contract whether the notice is enough."""
+    from bot.context import build_context
+    from bot.maintenance import service
+
+    zone = _zone(zone)
+    ctx = build_context()
+    starts, ends = _planned(ctx, start, end, zone)
+    window = service.announce(
+        ctx, title=title, starts_at=starts, ends_at=ends, actor=_actor(actor), customers=customers
+    )
+    click.echo(f"announced {window.ref}:")
+    _echo_window(window, zone)
+
+
+@maintenance.command("cancel")
+@click.argument("ref")
+@click.option("--reason", default="", help="Why (kept in the window's history).")
+@click.option("--by", "actor", help="Who cancels it (default: your login name).")
+def maintenance_cancel(ref: str, reason: str, actor: str | None) -> None:
+    """Cancel a window (REF: MW-3): before it starts it excludes nothing; under way, it ends now."""
+    from bot.context import build_context
+    from bot.maintenance import service
+
+    window = service.cancel(build_context(), ref, actor=_actor(actor), reason=reason)
+    if window.called_off:
+        click.echo(f"cancelled {window.ref}: it had not started, so it excludes nothing")
+    else:
+        click.echo(
+            f"cancelled {window.ref}: it was under way and ended {window.ends_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
+
+
+@maintenance.command("move")
+@click.argument("ref")
+@click.option("--start", required=True, help=f"The new start: {_PLANNED_HELP}.")
+@click.option(
+    "--end", required=True, help="The new end (a clock time is the first after the start)."
+)
+@click.option(
+    "--tz", "zone", default="UTC", show_default=True, help="Zone of times without an offset."
+)
+@click.option("--reason", default="", help="Why (kept in the window's history).")
+@click.option("--by", "actor", help="Who moves it (default: your login name).")
+def maintenance_move(ref, start, end, zone, reason, actor) -> None:
+    """Move a window (REF: MW-3). Outside its announced time it is a new announcement: its
+    notice counts from now."""
+    from bot.context import build_context
+    from bot.maintenance import service
+    from bot.text import format_window
+
+    zone = _zone(zone)
+    ctx = build_context()
+    starts, ends = _planned(ctx, start, end, zone)
+    moved = service.move(
+        ctx, ref, starts_at=starts, ends_at=ends, actor=_actor(actor), reason=reason
+    )
+    click.echo(f"moved {moved.window.ref}, was {format_window(*moved.before, zone)}:")
+    _echo_window(moved.window, zone)
+    if moved.renoticed:
+        click.echo("  the new time is a new announcement: its notice counts from now")
+
+
 # --- reports -------------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import arrow
 
@@ -50,12 +50,28 @@ _UNITS = {
 _PART_RE = re.compile(r"(\d+|an?)\s*([a-z]+)")
 _CLOCK_RE = re.compile(r"^(\d{1,2})[:.h](\d{2})$")
 _DAY_CLOCK_RE = re.compile(r"^(today|yesterday)\s+(\d{1,2})[:.h](\d{2})$", re.IGNORECASE)
+_WEEKDAYS = {
+    "mon": 0, "monday": 0, "tue": 1, "tues": 1, "tuesday": 1, "wed": 2, "wednesday": 2,
+    "thu": 3, "thur": 3, "thurs": 3, "thursday": 3, "fri": 4, "friday": 4,
+    "sat": 5, "saturday": 5, "sun": 6, "sunday": 6,
+}  # fmt: skip
+_WEEKDAY_CLOCK_RE = re.compile(r"^([a-z]+)\.?,?\s+(?:at\s+)?(\d{1,2})[:.h](\d{2})$", re.IGNORECASE)
+_AHEAD_DAY_CLOCK_RE = re.compile(
+    r"^(today|tonight|tomorrow)\s+(?:at\s+)?(\d{1,2})[:.h](\d{2})$", re.IGNORECASE
+)
+_IN_RE = re.compile(r"^in\s+(.+)$", re.IGNORECASE)
 
 WHEN_FORMATS = (
     "a time ago (10 minutes ago, 1h 5m ago), a clock time in your zone (14:05, the latest "
-    "one; today 09:15, yesterday 23:40), or ISO-8601 (2026-11-20T14:05, "
+    "one; today 09:15, yesterday 23:40, Sat 22:00), or ISO-8601 (2026-11-20T14:05, "
     "2026-11-20 14:05:00+01:00)"
 )
+AHEAD_FORMATS = (
+    "a time from now (in 2h, in 90 minutes), a clock time in your zone (22:00, the next "
+    "one; today 22:00, tomorrow 02:00, Sat 22:00, the next Saturday), or ISO-8601 "
+    "(2026-11-28T22:00, 2026-11-28 22:00+01:00)"
+)
+"""What ``parse_ahead`` reads: the instants of something planned (maintenance)."""
 
 
 def parse_ago(text: str) -> dt.timedelta | None:
@@ -131,6 +147,21 @@ def parse_when(text: str, now: dt.datetime, zone: str = "UTC") -> dt.datetime:
         if instant is None:
             raise ValueError(f"{text!r} did not happen in {zone}: the clocks went forward then")
         return instant
+    weekday = _weekday_clock(raw)
+    if weekday is not None:
+        day, hour, minute = weekday
+        hour, minute = _time_of_day(text, hour, minute)
+        local_now = arrow.get(now).to(zone).datetime
+        back = (local_now.weekday() - day) % 7
+        for days in (back, back + 7):  # this week's, else (still to come today) last week's
+            wall = dt.datetime.combine(
+                local_now.date() - dt.timedelta(days=days), dt.time(hour, minute)
+            )
+            instant = _instant(wall, local_now.tzinfo)
+            if instant is None:
+                raise ValueError(f"{text!r} did not happen in {zone}: the clocks went forward then")
+            if instant <= now:
+                return instant
     if raw.lower() == "now":
         return now
     try:
@@ -139,9 +170,73 @@ def parse_when(text: str, now: dt.datetime, zone: str = "UTC") -> dt.datetime:
         raise ValueError(f"{text!r} is not a time; accepted: {WHEN_FORMATS}") from None
 
 
-def _time_of_day(text: str, hour: str, minute: str) -> tuple[int, int]:
+def parse_ahead(
+    text: str, now: dt.datetime, zone: str = "UTC", *, after: dt.datetime | None = None
+) -> dt.datetime:
+    """An instant of something planned, as UTC: ``in 2h``, ``tomorrow 02:00``, ``Sat 22:00``,
+    ``22:00`` or ISO-8601, read in ``zone`` (the person's own).
+
+    A bare clock time or a weekday means its next occurrence at or after ``after`` (default
+    ``now``): the end of a window typed as ``04:00`` is the first 04:00 after its start. A
+    wall time the clocks pass twice is its first occurrence; one they skip is refused. ISO
+    times are taken as written, past or future (the caller decides what it allows).
+    """
+    now = as_utc(now)
+    reference = as_utc(after) if after is not None else now
+    raw = text.strip()
+    ahead = _IN_RE.match(raw)
+    if ahead:
+        try:
+            span = parse_span(ahead.group(1))
+            if span is None:
+                raise ValueError(f"{text!r} is not a time; accepted: {AHEAD_FORMATS}")
+            return now + span
+        except OverflowError:
+            raise ValueError(f"{text!r} is too far ahead; accepted: {AHEAD_FORMATS}") from None
+    if raw.lower() == "now":
+        return now
+    local_ref = arrow.get(reference).to(zone).datetime
+    clock = _CLOCK_RE.match(raw)
+    day_clock = _AHEAD_DAY_CLOCK_RE.match(raw)
+    weekday = _weekday_clock(raw)
+    if clock:
+        hour, minute = _time_of_day(text, clock.group(1), clock.group(2), AHEAD_FORMATS)
+        days: tuple[int, ...] = (0, 1, 2)  # today's, tomorrow's (or the next that happens)
+        start = local_ref.date()
+    elif day_clock:
+        hour, minute = _time_of_day(text, day_clock.group(2), day_clock.group(3), AHEAD_FORMATS)
+        later = 1 if day_clock.group(1).lower() == "tomorrow" else 0
+        start = arrow.get(now).to(zone).date() + dt.timedelta(days=later)
+        days = (0,)
+    elif weekday is not None:
+        day, hour_text, minute_text = weekday
+        hour, minute = _time_of_day(text, hour_text, minute_text, AHEAD_FORMATS)
+        start = local_ref.date() + dt.timedelta(days=(day - local_ref.weekday()) % 7)
+        days = (0, 7)  # this week's, else (already past today) next week's
+    else:
+        try:
+            return _iso(raw, zone)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a time; accepted: {AHEAD_FORMATS}") from None
+    for offset in days:
+        wall = dt.datetime.combine(start + dt.timedelta(days=offset), dt.time(hour, minute))
+        instant = _instant(wall, local_ref.tzinfo)  # the repeated hour: its first occurrence
+        if instant is not None and (instant >= reference or len(days) == 1):
+            return instant
+    raise ValueError(f"{text!r} does not happen in {zone}: the clocks go forward then")
+
+
+def _weekday_clock(raw: str) -> tuple[int, str, str] | None:
+    """``Sat 22:00``, ``saturday at 9:30``: the weekday (Monday 0) and the clock time typed."""
+    match = _WEEKDAY_CLOCK_RE.match(raw)
+    if not match or match.group(1).lower() not in _WEEKDAYS:
+        return None
+    return _WEEKDAYS[match.group(1).lower()], match.group(2), match.group(3)
+
+
+def _time_of_day(text: str, hour: str, minute: str, formats: str = WHEN_FORMATS) -> tuple[int, int]:
     if int(hour) > 23 or int(minute) > 59:
-        raise ValueError(f"{text!r} is not a time of day; accepted: {WHEN_FORMATS}")
+        raise ValueError(f"{text!r} is not a time of day; accepted: {formats}")
     return int(hour), int(minute)
 
 
@@ -153,15 +248,19 @@ def _instant(wall: dt.datetime, tz: dt.tzinfo | None) -> dt.datetime | None:
     return instant
 
 
-def split_when(words: Sequence[str]) -> tuple[str, list[str]] | None:
+def split_when(
+    words: Sequence[str], parse: Callable[[str, dt.datetime], dt.datetime] | None = None
+) -> tuple[str, list[str]] | None:
     """The longest leading run of ``words`` (at most five) that is a time ``parse_when``
-    reads, and the words after it: ``["20:00", "Replaced", "the", "node"]`` →
-    ``("20:00", ["Replaced", "the", "node"])``; ``None`` when no run is one. The syntax
-    does not depend on the zone or the instant, so it is read against a fixed one."""
+    (or ``parse``, e.g. ``parse_ahead``) reads, and the words after it: ``["20:00",
+    "Replaced", "the", "node"]`` → ``("20:00", ["Replaced", "the", "node"])``; ``None`` when
+    no run is one. The syntax does not depend on the zone or the instant, so it is read
+    against a fixed one."""
+    read = parse or parse_when
     for length in range(min(len(words), 5), 0, -1):
         candidate = " ".join(words[:length])
         try:
-            parse_when(candidate, _REFERENCE)
+            read(candidate, _REFERENCE)
         except ValueError:
             continue
         return candidate, list(words[length:])

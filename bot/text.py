@@ -71,6 +71,23 @@ def format_local(instant: dt.datetime, zone: str) -> str:
     return f"{_DAY_NAMES[local.weekday()]} {local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
+def format_window(start: dt.datetime, end: dt.datetime, zone: str) -> str:
+    """A span of time with nothing left to guess: ``Sat 2026-11-21 22:00 – 23:30
+    Europe/Copenhagen (UTC+01:00)``; the end's date when it differs, each offset when
+    they differ (the clocks change inside it)."""
+    tz = ZoneInfo(zone)
+    a, b = start.astimezone(tz), end.astimezone(tz)
+
+    def offset(local: dt.datetime) -> str:
+        return f"UTC{local:%z}"[:-2] + ":" + f"{local:%z}"[-2:]
+
+    first = f"{_DAY_NAMES[a.weekday()]} {a:%Y-%m-%d %H:%M}"
+    last = f"{b:%H:%M}" if a.date() == b.date() else f"{_DAY_NAMES[b.weekday()]} {b:%Y-%m-%d %H:%M}"
+    if a.utcoffset() == b.utcoffset():
+        return f"{first} – {last} {zone} ({offset(a)})"
+    return f"{first} ({offset(a)}) – {last} ({offset(b)}) {zone}"
+
+
 def format_relative(instant: dt.datetime, now: dt.datetime) -> str:
     """``in 25 minutes`` / ``3 hours ago``."""
     return arrow.get(instant).humanize(arrow.get(now))

@@ -5,6 +5,7 @@ Tests override settings by setting environment variables and calling ``reset()``
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from functools import cache
@@ -42,6 +43,7 @@ HOW_TO_SET = {
     "SLABOT_DIGEST_CHANNEL": "a channel id (C…) that gets the weekly digest too",
     "SLABOT_LOG_FORMAT": "text (one line per record) or json (one JSON object per line)",
     "SLABOT_HEALTH_TOKEN": "a long random string a monitor sends as Authorization: Bearer <token>",
+    "SLABOT_ARCHIVE_AFTER": "how long after an incident is resolved its channel is archived, e.g. 7d, 12h or 1d 12h, or off",
 }
 
 
@@ -106,6 +108,7 @@ class Settings(BaseSettings):
         default="text", validation_alias="SLABOT_LOG_FORMAT"
     )
     health_token: SecretStr | None = Field(default=None, validation_alias="SLABOT_HEALTH_TOKEN")
+    archive_after: str = Field(default="off", validation_alias="SLABOT_ARCHIVE_AFTER")
 
     _split_lists = field_validator("responders", "admins", "managers", "escalation", mode="before")(
         _list
@@ -157,6 +160,17 @@ class Settings(BaseSettings):
             raise ValueError("is too short: use at least 16 characters (openssl rand -hex 32)")
         return value
 
+    @field_validator("archive_after")
+    @classmethod
+    def _archive_after(cls, value: str) -> str:
+        parse_archive_after(value)  # a ValueError says what is accepted
+        return value.strip() or "off"
+
+    @property
+    def archive_channels_after(self) -> dt.timedelta | None:
+        """How long after a resolution the incident's own channel is archived; ``None``: never."""
+        return parse_archive_after(self.archive_after)
+
     @property
     def weekly_digest(self) -> WeeklySchedule | None:
         """When the weekly digest is sent; ``None`` when SLABOT_DIGEST_SCHEDULE is off."""
@@ -184,6 +198,28 @@ class Settings(BaseSettings):
                 f"{name} is not set: set it in the environment or in .env ({HOW_TO_SET[name]})"
             )
         return value
+
+
+_SPAN_PART = re.compile(r"(\d+)\s*([mhd])")
+_SPAN_UNITS = {"m": 60, "h": 3600, "d": 86400}
+ARCHIVE_AFTER_LONGEST = dt.timedelta(days=365)
+
+
+def parse_archive_after(value: str) -> dt.timedelta | None:
+    """``7d``, ``12h``, ``1d 12h``, ``90m`` → a span; ``off`` (or nothing) → ``None``."""
+    text = (value or "").strip().lower()
+    if text in ("", "off", "no", "never", "false", "0"):
+        return None
+    accepted = "write a span such as 7d, 12h, 1d 12h or 90m (m, h, d), or off"
+    parts = _SPAN_PART.findall(text)
+    if not parts or _SPAN_PART.sub("", text).strip():
+        raise ValueError(f"{value!r} is not a span; {accepted}")
+    span = dt.timedelta(seconds=sum(int(n) * _SPAN_UNITS[u] for n, u in parts))
+    if span <= dt.timedelta(0):
+        raise ValueError(f"{value!r} is zero; {accepted} (off keeps channels)")
+    if span > ARCHIVE_AFTER_LONGEST:
+        raise ValueError(f"{value!r} is more than a year; {accepted}")
+    return span
 
 
 def _check_database_url(value: str) -> str:

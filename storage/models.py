@@ -327,6 +327,34 @@ class MaintenanceWindow(SQLModel, table=True):
     announced_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
     affects_all: bool = True
     created_by: str = Field(max_length=64)
+    cancelled_at: dt.datetime | None = _instant()
+    """When it was called off. Called off before it started, it excludes nothing; called
+    off while under way, it ended then (``ends_at`` was set to the cancellation)."""
+    cancelled_by: str | None = Field(default=None, max_length=64)
+
+
+class MaintenanceEvent(SQLModel, table=True):
+    """What was done to a maintenance window, by whom and when: its announcement, each move
+    (``before`` → ``after``: starts, ends, announced) and its cancellation."""
+
+    __tablename__ = "maintenance_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    maintenance_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("maintenance_window.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    actor: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    """``announced``, ``moved`` or ``cancelled``."""
+    before: dict | None = Field(default=None, sa_type=JSON)
+    after: dict | None = Field(default=None, sa_type=JSON)
+    reason: str | None = Field(default=None, sa_type=Text)
 
 
 class MaintenanceCustomer(SQLModel, table=True):

@@ -24,6 +24,7 @@ from storage.models import (
     IncidentCustomer,
     IncidentPause,
     MaintenanceCustomer,
+    MaintenanceEvent,
     MaintenanceWindow,
     OutboxStatus,
     ProcessedRequest,
@@ -431,14 +432,53 @@ def set_maintenance_customers(
         session.add(MaintenanceCustomer(maintenance_id=window_id, customer_id=customer_id))
 
 
+def _in_force() -> Any:
+    """A window that was not called off before it started (one called off while under way
+    ended then: its ``ends_at`` is the cancellation)."""
+    return or_(
+        MaintenanceWindow.cancelled_at.is_(None),
+        MaintenanceWindow.cancelled_at > MaintenanceWindow.starts_at,
+    )
+
+
 def maintenance_between(
     session: Session, start: dt.datetime, end: dt.datetime
 ) -> Sequence[MaintenanceWindow]:
+    """The windows in force overlapping ``[start, end)``: what reports exclude."""
     return session.scalars(
         select(MaintenanceWindow)
-        .where(MaintenanceWindow.starts_at < end, MaintenanceWindow.ends_at > start)
+        .where(MaintenanceWindow.starts_at < end, MaintenanceWindow.ends_at > start, _in_force())
         .order_by(MaintenanceWindow.starts_at)
     ).all()
+
+
+def maintenance_listed(
+    session: Session, since: dt.datetime, limit: int
+) -> Sequence[MaintenanceWindow]:
+    """Every window ending after ``since`` (cancelled ones too), soonest first."""
+    return session.scalars(
+        select(MaintenanceWindow)
+        .where(MaintenanceWindow.ends_at > since)
+        .order_by(MaintenanceWindow.starts_at, MaintenanceWindow.id)
+        .limit(limit)
+    ).all()
+
+
+def maintenance_events(
+    session: Session, window_ids: Iterable[int]
+) -> dict[int, list[MaintenanceEvent]]:
+    """Each window's events, oldest first."""
+    ids = list(window_ids)
+    found: dict[int, list[MaintenanceEvent]] = defaultdict(list)
+    if not ids:
+        return found
+    for event in session.scalars(
+        select(MaintenanceEvent)
+        .where(MaintenanceEvent.maintenance_id.in_(ids))
+        .order_by(MaintenanceEvent.at, MaintenanceEvent.id)
+    ):
+        found[event.maintenance_id].append(event)
+    return found
 
 
 # --- bulk loading ------------------------------------------------------------------------------
@@ -722,6 +762,7 @@ def customer_maintenance(
         .where(
             MaintenanceWindow.starts_at < end,
             MaintenanceWindow.ends_at > start,
+            _in_force(),
             or_(MaintenanceWindow.affects_all, MaintenanceWindow.id.in_(named)),
         )
         .order_by(MaintenanceWindow.starts_at, MaintenanceWindow.id)

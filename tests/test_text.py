@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.text import format_span, format_span_words, plural
+from bot.text import format_span, format_span_words, format_window, plural
 
 
 @pytest.mark.parametrize(
@@ -62,3 +62,27 @@ def test_plural_agrees_with_its_count(count, noun, kwargs, said):
 
 def test_span_words_say_one_of_a_unit_in_the_singular():
     assert format_span_words(dt.timedelta(days=1, hours=1, minutes=2)) == "1 day 1 hour 2 minutes"
+
+
+def _utc(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "zone", "shown"),
+    [
+        (_utc(2026, 11, 21, 21), _utc(2026, 11, 21, 22, 30), "Europe/Copenhagen",
+         "Sat 2026-11-21 22:00 – 23:30 Europe/Copenhagen (UTC+01:00)"),
+        (_utc(2026, 11, 21, 23), _utc(2026, 11, 22, 1), "UTC",
+         "Sat 2026-11-21 23:00 – Sun 2026-11-22 01:00 UTC (UTC+00:00)"),
+        (_utc(2026, 11, 21, 23), _utc(2026, 11, 22, 1), "Asia/Kolkata",
+         "Sun 2026-11-22 04:30 – 06:30 Asia/Kolkata (UTC+05:30)"),
+        (_utc(2026, 11, 21, 23), _utc(2026, 11, 22, 1), "America/St_Johns",
+         "Sat 2026-11-21 19:30 – 21:30 America/St_Johns (UTC-03:30)"),
+        # The clocks go back inside it: each end with its own offset.
+        (_utc(2026, 10, 24, 23), _utc(2026, 10, 25, 2), "Europe/Copenhagen",
+         "Sun 2026-10-25 01:00 (UTC+02:00) – 03:00 (UTC+01:00) Europe/Copenhagen"),
+    ],
+)  # fmt: skip
+def test_a_window_says_its_zone_and_offset(start, end, zone, shown):
+    assert format_window(start, end, zone) == shown

@@ -32,7 +32,7 @@ from sqlmodel import Session
 
 from bot.context import Context
 from bot.errors import Refusal
-from bot.incidents import corrections
+from bot.incidents import archive, corrections
 from bot.incidents.corrections import Changes, Correction
 from bot.incidents.views import (
     HISTORY_KINDS,
@@ -58,6 +58,7 @@ from storage.models import (
     EventKind,
     Incident,
     IncidentPause,
+    MaintenanceEvent,
     MaintenanceWindow,
     NoticedBy,
     OutboxStatus,
@@ -299,10 +300,17 @@ def restore(ctx: Context, ref: str, actor: str, at: dt.datetime | None = None) -
 
 
 def resolve(
-    ctx: Context, ref: str, actor: str, summary: str | None = None, at: dt.datetime | None = None
+    ctx: Context,
+    ref: str,
+    actor: str,
+    summary: str | None = None,
+    at: dt.datetime | None = None,
+    *,
+    archive_after: dt.timedelta | None = None,
 ) -> IncidentView:
     """Resolved, now or at ``at`` (restoring it then too if it was not); changing a recorded
-    resolution is a ``correct``ion."""
+    resolution is a ``correct``ion. ``archive_after`` (``SLABOT_ARCHIVE_AFTER``): archive
+    the incident's own channel that long from now (``bot.incidents.archive``)."""
     summary = _text(summary, "a summary") or None
     with _change(ctx, ref) as (session, incident, now):
         at = at or now
@@ -314,6 +322,7 @@ def resolve(
         incident.summary = summary
         _check(incident, now)
         _event(session, incident, at, actor, EventKind.RESOLVED, summary)
+        archive.schedule(session, incident, now, archive_after)
         return sync(session, incident, ctx.contracts, now, noticed=NoticedBy.RECORD)
 
 
@@ -425,6 +434,8 @@ def correct(
         check_severity(contracts_touched(ctx.contracts, after["customers"]), incident.severity)
         shown = _shown_periods(ctx, before, after, now)
         _write_facts(session, incident, after)
+        if before["resolved_at"] is not None and after["resolved_at"] is None:
+            archive.withdraw(session, incident)  # reopened: its channel is in use again
         current = _open_pause(session, incident)
         if current is not None and after["restored_at"] and not before["restored_at"]:
             # Restoring ends a pause that lasts (at the pause's start if service came back
@@ -591,6 +602,9 @@ def add_maintenance(
             session.flush()
             if ref is None:
                 window.ref = f"MW-{window.id}"
+            session.add(
+                MaintenanceEvent(maintenance_id=window.id, at=now, actor=actor, kind="announced")
+            )
         else:
             window.title, window.starts_at, window.ends_at = title, starts_at, ends_at
             window.announced_at, window.affects_all = announced, not customer_ids

@@ -1,7 +1,7 @@
 """Who may do what (SLABOT_RESPONDERS, SLABOT_ADMINS, SLABOT_MANAGERS).
 
 - Responders declare and act on incidents; an empty list means everyone may.
-- Admins announce maintenance (it changes what counts as downtime) and may do all a
+- Admins announce, move and cancel maintenance (it changes what counts as downtime) and may do all a
   responder may. Nobody is an admin until SLABOT_ADMINS names someone.
 - Money (credits, refunds, fees) reaches managers and admins only; nobody sees it in Slack
   until one of those lists names someone. The CLI, run by whoever runs the service, shows all.
@@ -38,6 +38,10 @@ NOT_A_RESPONDER = (
 NOT_AN_ADMIN = (
     "announcing maintenance is for admins (SLABOT_ADMINS), because it changes what counts as "
     "downtime; ask an admin"
+)
+NOT_AN_ADMIN_TO_CHANGE = (
+    "moving or cancelling maintenance is for admins (SLABOT_ADMINS), because it changes what "
+    "counts as downtime; ask an admin"
 )
 NOT_A_MANAGER = (
     "a customer's statement holds credits and amounts, so it is for managers and admins "

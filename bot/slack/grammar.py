@@ -11,6 +11,7 @@
 /sla report [<YYYY-MM>|<YYYY>] [<customer>] [csv]
 /sla statement <customer> [<YYYY-MM>|<YYYY>] [pdf|html|md]
 /sla maintenance <start> <end> <title…> [for <customer>…]
+/sla maintenance list [<customer>] | cancel <MW-n> [<reason…>] | move <MW-n> <start> <end> [<reason…>]
 /sla customers | policies | help
 ```
 
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar, TypeVar
 
-from bot.parse import WHEN_FORMATS, parse_severity, split_when
+from bot.parse import AHEAD_FORMATS, WHEN_FORMATS, parse_ahead, parse_severity, split_when
 from bot.reports.service import PERIOD_FORMATS, PERIOD_RE
 from bot.slack.mrkdwn import decode
 
@@ -51,12 +52,17 @@ Inside an incident channel the commands act on its incident; elsewhere name it: 
     + WHEN_FORMATS
 )
 
-SLA_USAGE = """\
+SLA_USAGE = (
+    """\
 `/sla report [<YYYY-MM>|<YYYY>] [<customer>] [csv]` — uptime, credits and budget
 `/sla statement <customer> [<YYYY-MM>|<YYYY>] [pdf|html|md]` — a customer's SLA statement, by DM (managers)
 `/sla maintenance <start> <end> <title…> [for <customer>,…]` — announce maintenance (admins)
+`/sla maintenance list [<customer>]` — upcoming and recent windows, and whether each contract excludes them
+`/sla maintenance cancel <MW-n> [<reason…>]` · `move <MW-n> <start> <end> [<reason…>]` (admins)
 `/sla customers` · `/sla policies` · `/sla help`
-<start>/<end>: ISO-8601 such as 2026-11-25T22:00 (your own zone unless an offset is given)"""
+<start>/<end>: """
+    + AHEAD_FORMATS
+)
 
 
 class IncidentVerb(StrEnum):
@@ -231,10 +237,40 @@ class Statement:
 
 @dataclass(frozen=True)
 class Maintenance:
+    """``/sla maintenance <start> <end> <title…> [for …]``: announce a window (times as typed)."""
+
     start: str
     end: str
     title: str
     customers: tuple[str, ...] = field(default_factory=tuple)
+    verb: ClassVar[SlaVerb] = SlaVerb.MAINTENANCE
+
+
+@dataclass(frozen=True)
+class MaintenanceList:
+    """``/sla maintenance list [<customer>]``."""
+
+    customer: str | None = None
+    verb: ClassVar[SlaVerb] = SlaVerb.MAINTENANCE
+
+
+@dataclass(frozen=True)
+class MaintenanceCancel:
+    """``/sla maintenance cancel <MW-n> [<reason…>]``."""
+
+    ref: str
+    reason: str = ""
+    verb: ClassVar[SlaVerb] = SlaVerb.MAINTENANCE
+
+
+@dataclass(frozen=True)
+class MaintenanceMove:
+    """``/sla maintenance move <MW-n> <start> <end> [<reason…>]`` (times as typed)."""
+
+    ref: str
+    start: str
+    end: str
+    reason: str = ""
     verb: ClassVar[SlaVerb] = SlaVerb.MAINTENANCE
 
 
@@ -253,7 +289,17 @@ class SlaHelp:
     verb: ClassVar[SlaVerb] = SlaVerb.HELP
 
 
-SlaCommand = Report | Statement | Maintenance | Customers | Policies | SlaHelp
+SlaCommand = (
+    Report
+    | Statement
+    | Maintenance
+    | MaintenanceList
+    | MaintenanceCancel
+    | MaintenanceMove
+    | Customers
+    | Policies
+    | SlaHelp
+)
 
 
 Verb = TypeVar("Verb", IncidentVerb, SlaVerb)
@@ -627,23 +673,67 @@ def _statement(rest: str) -> Statement:
     return Statement(" ".join(customer), period, output or "pdf")
 
 
-def _maintenance(rest: str) -> Maintenance:
-    usage = "`/sla maintenance <start> <end> <title…> [for <customer>,…]`, e.g. `/sla maintenance 2026-11-25T22:00 2026-11-25T23:30 Database upgrade for acme`"
+MAINTENANCE_USAGE = (
+    "`/sla maintenance <start> <end> <title…> [for <customer>,…]`, e.g. "
+    "`/sla maintenance Sat 22:00 23:30 Database upgrade for acme`; "
+    "`/sla maintenance list [<customer>]`, `cancel <MW-n> [<reason…>]`, "
+    "`move <MW-n> <start> <end> [<reason…>]`. <start>/<end>: " + AHEAD_FORMATS
+)
+
+
+def _maintenance(rest: str) -> Maintenance | MaintenanceList | MaintenanceCancel | MaintenanceMove:
     try:
         words = shlex.split(rest)
     except ValueError:
         words = rest.split()
-    if len(words) < 3:
-        raise UsageError(f"give a start, an end and a title: {usage}")
-    start, end, body = words[0], words[1], words[2:]
+    head = words[0].lower() if words else ""
+    if head == "list":
+        return MaintenanceList(" ".join(words[1:]) or None)
+    if head in ("cancel", "move"):
+        if len(words) < 2 or not _REF.match(words[1]):
+            raise UsageError(
+                f"say which window: `/sla maintenance {head} MW-1`. {MAINTENANCE_USAGE}"
+            )
+        ref = words[1].upper()
+        if head == "cancel":
+            return MaintenanceCancel(ref, " ".join(words[2:]))
+        start, end, after = _window(words[2:], f"give {ref} a new start and end")
+        return MaintenanceMove(ref, start, end, " ".join(after))
+    needed = "give a start, an end and a title"
+    if not words:
+        raise UsageError(f"{needed}: {MAINTENANCE_USAGE}")
+    start, end, body = _window(words, needed)
+    if not body:
+        raise UsageError(f"{needed}: {MAINTENANCE_USAGE}")
     customers: tuple[str, ...] = ()
     if "for" in [w.lower() for w in body]:
         at = [w.lower() for w in body].index("for")
         names = [n for w in body[at + 1 :] for n in w.split(",") if n]
         if not names:
-            raise UsageError(f"`for` needs customers: {usage}")
+            raise UsageError(f"`for` needs customers: {MAINTENANCE_USAGE}")
         body, customers = body[:at], tuple(names)
     title = " ".join(body).strip()
     if not title:
-        raise UsageError(f"a title is required: {usage}")
+        raise UsageError(f"a title is required: {MAINTENANCE_USAGE}")
     return Maintenance(start, end, title, customers)
+
+
+def _window(words: list[str], needed: str) -> tuple[str, str, list[str]]:
+    """The start and end at the head of ``words`` (``tomorrow 02:00 04:00 …``), and the rest.
+    ``needed`` says what the command needs, for a refusal of too few words."""
+    start = split_when(words, parse_ahead)
+    if not words:
+        raise UsageError(f"{needed}: {MAINTENANCE_USAGE}")
+    if start is None:
+        raise UsageError(
+            f"a window begins with its start; {words[0]!r} is not a time. {MAINTENANCE_USAGE}"
+        )
+    if not start[1]:
+        raise UsageError(f"{needed}: {MAINTENANCE_USAGE}")
+    end = split_when(start[1], parse_ahead)
+    if end is None:
+        raise UsageError(
+            f"after the start ({start[0]}) comes the end; {start[1][0]!r} is not a time. "
+            + MAINTENANCE_USAGE
+        )
+    return start[0], end[0], end[1]

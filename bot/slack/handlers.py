@@ -22,19 +22,26 @@ from slack_sdk.errors import SlackApiError
 
 from bot.context import Context
 from bot.errors import Refusal
-from bot.incidents import corrections, service
+from bot.incidents import archive, corrections, service
 from bot.incidents.corrections import Correction
 from bot.incidents.postmortem import request_draft
 from bot.incidents.record import incident_record
 from bot.incidents.views import TIMER_WORDS, IncidentView
-from bot.parse import parse_instant, parse_when
+from bot.maintenance import service as windows
+from bot.parse import parse_ahead, parse_when
 from bot.reminders import service as reminders
 from bot.reports import service as reports
 from bot.reports import statement as statements
 from bot.sla.credits import period_name
 from bot.sla.timers import TimerKind, TimerState
 from bot.slack import blocks, mrkdwn
-from bot.slack.authz import NOT_A_MANAGER, NOT_A_RESPONDER, NOT_AN_ADMIN, Permissions
+from bot.slack.authz import (
+    NOT_A_MANAGER,
+    NOT_A_RESPONDER,
+    NOT_AN_ADMIN,
+    NOT_AN_ADMIN_TO_CHANGE,
+    Permissions,
+)
 from bot.slack.blocks import Message
 from bot.slack.channels import SLACK_FAILURES, IncidentChannels, why
 from bot.slack.delivery import Failed
@@ -51,6 +58,9 @@ from bot.slack.grammar import (
     IncidentVerb,
     ListIncidents,
     Maintenance,
+    MaintenanceCancel,
+    MaintenanceList,
+    MaintenanceMove,
     Policies,
     SlaCommand,
     SlaHelp,
@@ -65,7 +75,7 @@ from bot.statements import filename as statement_filename
 from bot.statements import render as render_statement
 from bot.statements.pdf import find_chromium
 from bot.tasks.service import run_now as run_task
-from bot.text import describe_policy, format_span, plural
+from bot.text import describe_policy, format_span, format_window, plural
 from config.settings import Settings
 from storage import queries
 from storage.db import unavailable
@@ -436,14 +446,34 @@ def change(
             )
             _post(edge, view, blocks.change_post(view, user, "marked service *restored*"))
         case IncidentVerb.RESOLVE:
-            view = service.resolve(ctx, ref, user, summary=text or None)
+            view = service.resolve(
+                ctx, ref, user, summary=text or None,
+                archive_after=edge.settings.archive_channels_after,
+            )  # fmt: skip
             summary = f": {escape(text)}" if text else ""
-            _post(edge, view, blocks.change_post(view, user, f"*resolved* {view.ref}{summary}"))
-            done = "Resolved"
+            archiving = _archiving(edge, view, user)
+            _post(
+                edge,
+                view,
+                blocks.change_post(view, user, f"*resolved* {view.ref}{summary}{archiving}"),
+            )
+            done = "Resolved" + archiving.replace("*", "")
         case _:
             raise Refusal(f"`{verb}` is not an incident change")
     edge.channels.refresh_card(view)
     return Reply(blocks.reply(f"✅ {done} ({escape(view.ref)})."))
+
+
+def _archiving(edge: Edge, view: IncidentView, user: str) -> str:
+    """``. This channel will be archived …`` when the resolution scheduled that."""
+    due = archive.due(edge.ctx, view.ref)
+    if due is None:
+        return ""
+    return (
+        f". This channel will be archived {mrkdwn.due(due, edge.directory.zone(user))} "
+        f"(SLABOT_ARCHIVE_AFTER={escape(edge.settings.archive_after)}); reopening the incident "
+        "keeps it"
+    )
 
 
 # --- corrections -----------------------------------------------------------------------
@@ -493,8 +523,13 @@ def _happened_at(
         case IncidentVerb.RESTORE:
             view = service.restore(ctx, ref, user, at=at)
         case _:
-            view = service.resolve(ctx, ref, user, summary=summary or None, at=at)
+            view = service.resolve(
+                ctx, ref, user, summary=summary or None, at=at,
+                archive_after=edge.settings.archive_channels_after,
+            )  # fmt: skip
     summary_text = f": {escape(summary)}" if summary else ""
+    if verb is IncidentVerb.RESOLVE:
+        summary_text += _archiving(edge, view, user)
     _post(
         edge,
         view,
@@ -531,10 +566,14 @@ def correction_command(edge: Edge, user: str, ref: str, command: Correct) -> Rep
         case IncidentVerb.INCLUDE:
             return correct(edge, user, ref, Correction(excluded=None))
         case IncidentVerb.REOPEN:
+            planned = archive.due(edge.ctx, ref)
             outcome = service.reopen(
                 edge.ctx, ref, user, command.text or None, admin=edge.permissions.is_admin(user)
             )
-            return _corrected(edge, user, outcome, command.text or None, what="*reopened* it")
+            kept = "This channel is kept: it is no longer to be archived." if planned else ""
+            return _corrected(
+                edge, user, outcome, command.text or None, what="*reopened* it", note=kept
+            )
     raise Refusal(f"`{command.verb}` is not a correction")
 
 
@@ -554,7 +593,13 @@ def correct(
 
 
 def _corrected(
-    edge: Edge, user: str, outcome: service.Corrected, reason: str | None, *, what: str = ""
+    edge: Edge,
+    user: str,
+    outcome: service.Corrected,
+    reason: str | None,
+    *,
+    what: str = "",
+    note: str = "",
 ) -> Reply:
     view, zone = outcome.view, edge.directory.zone(user)
     customers = edge.ctx.contracts.customers
@@ -582,6 +627,8 @@ def _corrected(
             for c, start, end in outcome.flagged
         )
         lines.append(f"The next weekly digest says what this changed for {periods}, if anything.")
+    if note:
+        lines.append(note)
     return Reply(blocks.reply("\n".join(lines)))
 
 
@@ -622,6 +669,12 @@ def sla(edge: Edge, user: str, channel: str | None, command: SlaCommand) -> Repl
             return statement(edge, user, command)
         case Maintenance():
             return maintenance(edge, user, command)
+        case MaintenanceList():
+            return maintenance_list(edge, user, command)
+        case MaintenanceCancel():
+            return maintenance_cancel(edge, user, command)
+        case MaintenanceMove():
+            return maintenance_move(edge, user, command)
         case Customers():
             return customers(edge, user)
         case Policies():
@@ -632,14 +685,16 @@ def sla(edge: Edge, user: str, channel: str | None, command: SlaCommand) -> Repl
 
 
 def maintenance(edge: Edge, user: str, command: Maintenance) -> Reply:
+    """Announce a window: said back in the announcer's zone, and per affected contract
+    whether the notice is enough for it to be excluded."""
     if not edge.permissions.is_admin(user):
         return refused(NOT_AN_ADMIN)
     zone = edge.directory.zone(user)
     try:
-        starts, ends = parse_instant(command.start, zone), parse_instant(command.end, zone)
+        starts, ends = _window_times(edge, zone, command.start, command.end)
     except ValueError as exc:
         return refused(str(exc))
-    window = service.add_maintenance(
+    window = windows.announce(
         edge.ctx,
         title=command.title,
         starts_at=starts,
@@ -648,12 +703,124 @@ def maintenance(edge: Edge, user: str, command: Maintenance) -> Reply:
         customers=command.customers,
     )
     whom = ", ".join(window.customers) or "every customer"
-    lead = format_span(window.starts_at - window.announced_at)
+    lead = format_span(max(window.starts_at - window.announced_at, dt.timedelta(0)))
     return Reply(blocks.reply(
         f"🛠️ {window.ref} announced: *{escape(window.title)}* for {escape(whom)}, "
-        f"{mrkdwn.date(window.starts_at, zone)} – {mrkdwn.date(window.ends_at, zone)} ({lead} notice). "
-        "It is excluded from downtime under each contract whose minimum notice this meets."
+        f"{_window_when(window, zone)} · {lead} notice.\n{_notices(window)}"
     ), in_channel=True)  # fmt: skip
+
+
+def maintenance_list(edge: Edge, user: str, command: MaintenanceList) -> Reply:
+    """Upcoming and recent windows, with what each contract makes of them (anyone may ask)."""
+    zone = edge.directory.zone(user)
+    listed = windows.listed(edge.ctx, command.customer)
+    since = edge.ctx.clock.now() - windows.RECENT
+    whose = f" affecting {escape(command.customer)}" if command.customer else ""
+    if not listed:
+        return Reply(blocks.reply(
+            f"No maintenance{whose} is announced, under way or ended since "
+            f"{mrkdwn.date(since, zone, '{date_short_pretty}')}. Announce a window with "
+            "`/sla maintenance <start> <end> <title…> [for <customer>,…]` (admins)."
+        ))  # fmt: skip
+    now = edge.ctx.clock.now()
+    lines = [f"*Maintenance{whose}* (ended in the last {windows.RECENT.days} days, and to come):"]
+    for window in listed:
+        whom = ", ".join(window.customers) or "every customer"
+        lines.append(
+            f"• *{window.ref}* {escape(window.title)} — for {escape(whom)} · {_window_state(window, now, zone)}\n"
+            f"   {_window_when(window, zone)} · announced {mrkdwn.date(window.announced_at, zone)} "
+            f"by {mrkdwn.user(window.created_by)}"
+        )
+        for change in window.changes:
+            was = f", was {escape(format_window(*change.was, zone))}" if change.was else ""
+            why = f" ({escape(change.reason)})" if change.reason else ""
+            lines.append(
+                f"   ↳ {change.kind} by {mrkdwn.user(change.actor)} "
+                f"{mrkdwn.date(change.at, zone)}{why}{was}"
+            )
+        if not window.called_off:
+            lines.extend(f"   {line}" for line in _notices(window).splitlines())
+    return Reply(blocks.reply("\n".join(lines)))
+
+
+def maintenance_cancel(edge: Edge, user: str, command: MaintenanceCancel) -> Reply:
+    if not edge.permissions.is_admin(user):
+        return refused(NOT_AN_ADMIN_TO_CHANGE)
+    zone = edge.directory.zone(user)
+    window = windows.cancel(edge.ctx, command.ref, actor=user, reason=command.reason)
+    why = f" ({escape(window_reason(command.reason))})" if command.reason.strip() else ""
+    if window.called_off:
+        effect = "It had not started: it excludes nothing, and downtime then counts as usual."
+    else:
+        effect = (
+            f"It was under way, so it ended now ({mrkdwn.date(window.ends_at, zone)}); the time "
+            "until then stays excluded under the contracts whose notice it met."
+        )
+    return Reply(blocks.reply(
+        f"🛠️ {window.ref} cancelled by {mrkdwn.user(user)}{why}: *{escape(window.title)}*. {effect}"
+    ), in_channel=True)  # fmt: skip
+
+
+def maintenance_move(edge: Edge, user: str, command: MaintenanceMove) -> Reply:
+    if not edge.permissions.is_admin(user):
+        return refused(NOT_AN_ADMIN_TO_CHANGE)
+    zone = edge.directory.zone(user)
+    try:
+        starts, ends = _window_times(edge, zone, command.start, command.end)
+    except ValueError as exc:
+        return refused(str(exc))
+    moved = windows.move(
+        edge.ctx, command.ref, starts_at=starts, ends_at=ends, actor=user, reason=command.reason
+    )
+    window = moved.window
+    why = f" ({escape(window_reason(command.reason))})" if command.reason.strip() else ""
+    notice = (
+        "The new time is a new announcement: its notice counts from now."
+        if moved.renoticed
+        else "It stays inside the announced time, so its notice stands."
+    )
+    return Reply(blocks.reply(
+        f"🛠️ {window.ref} moved by {mrkdwn.user(user)}{why}: *{escape(window.title)}*, was "
+        f"{escape(format_window(*moved.before, zone))}, now {_window_when(window, zone)}. {notice}\n"
+        f"{_notices(window)}"
+    ), in_channel=True)  # fmt: skip
+
+
+def window_reason(reason: str) -> str:
+    return " ".join(reason.split())
+
+
+def _window_times(edge: Edge, zone: str, start: str, end: str) -> tuple[dt.datetime, dt.datetime]:
+    """A window's start and end as typed, in the person's zone; an end typed as a bare
+    clock time (``23:30``) is the first after the start."""
+    now = edge.ctx.clock.now()
+    starts = parse_ahead(start, now, zone)
+    return starts, parse_ahead(end, now, zone, after=starts)
+
+
+def _window_when(window: windows.WindowView, zone: str) -> str:
+    """Each reader's own zone (Slack's date tokens), then the writer's in words, with its offset."""
+    return (
+        f"{mrkdwn.date(window.starts_at, zone)} – {mrkdwn.date(window.ends_at, zone)} · "
+        f"{escape(format_window(window.starts_at, window.ends_at, zone))}"
+    )
+
+
+def _notices(window: windows.WindowView) -> str:
+    return "\n".join(f"• {escape(v.describe())}" for v in window.verdicts)
+
+
+def _window_state(window: windows.WindowView, now: dt.datetime, zone: str) -> str:
+    if window.cancelled_at is not None:
+        by = mrkdwn.user(window.cancelled_by)
+        if window.called_off:
+            return f"cancelled by {by} before it started: excludes nothing"
+        return f"cancelled by {by} while under way: ended {mrkdwn.date(window.ends_at, zone)}"
+    if window.ends_at <= now:
+        return "ended"
+    if window.starts_at <= now:
+        return "*under way*"
+    return "upcoming"
 
 
 def customers(edge: Edge, user: str) -> Reply:

@@ -6,4 +6,5 @@ Each feature that schedules tasks adds its module here, so every process that ru
 
 from __future__ import annotations
 
+import bot.slack.archive
 import bot.slack.postmortem  # noqa: F401  (postmortem_draft)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -197,6 +198,10 @@ def test_a_required_secret_that_is_missing_stops_with_one_line(env, name, value)
         ("SLABOT_CHANNEL_PREFIX", "INC", "must be lower-case letters, digits, - or _"),
         ("SLABOT_ADMINS", '["U1", ', 'is not a list; write U1, S2 or ["U1", "S2"]'),
         ("SLABOT_ADMINS", "[1, 2]", "valid string"),
+        ("SLABOT_ARCHIVE_AFTER", "a week", "'a week' is not a span; write a span such as 7d"),
+        ("SLABOT_ARCHIVE_AFTER", "7", "'7' is not a span"),
+        ("SLABOT_ARCHIVE_AFTER", "0d", "'0d' is zero"),
+        ("SLABOT_ARCHIVE_AFTER", "400d", "'400d' is more than a year"),
     ],
     ids=lambda v: v if len(v) < 16 else None,
 )
@@ -206,6 +211,24 @@ def test_an_invalid_setting_stops_with_one_line_naming_it(env, name, value, prob
     assert message.startswith(f"{name}: ")
     assert problem in message
     assert message.endswith(f"; set it in the environment or in .env ({HOW_TO_SET[name]})")
+
+
+@pytest.mark.parametrize(
+    ("value", "span"),
+    [
+        (None, None),
+        ("off", None),
+        ("", None),
+        ("7d", dt.timedelta(days=7)),
+        ("12h", dt.timedelta(hours=12)),
+        ("1d 12h", dt.timedelta(hours=36)),
+        ("90m", dt.timedelta(minutes=90)),
+    ],
+)
+def test_archive_after_is_a_span_or_off(env, value, span):
+    if value is not None:
+        env(SLABOT_ARCHIVE_AFTER=value)
+    assert get_settings().archive_channels_after == span
 
 
 def test_an_invalid_setting_in_dotenv_is_named_too():

@@ -12,6 +12,8 @@ from bot.slack.grammar import (
     Declare,
     IncidentCommand,
     Maintenance,
+    MaintenanceCancel,
+    MaintenanceMove,
     OpenDeclareForm,
     Report,
     SlaCommand,
@@ -72,7 +74,10 @@ def _changes(parsed: IncidentCommand | SlaCommand) -> bool:
     """A command that changes something is processed once per delivery (a replayed or
     repeated request changes nothing more), and so is one that sends a file (a statement);
     reading needs no claim, and saves its write."""
-    return isinstance(parsed, Declare | Change | Correct | Maintenance | Statement)
+    return isinstance(
+        parsed,
+        Declare | Change | Correct | Maintenance | MaintenanceCancel | MaintenanceMove | Statement,
+    )
 
 
 def _report(

@@ -1,0 +1,67 @@
+"""Archiving a resolved incident's channel (``SLABOT_ARCHIVE_AFTER``): scheduled as a task
+(kind ``archive_channel``) in the resolution's transaction, withdrawn in a reopening's.
+
+Only a channel slabot made for the incident is archived, never the channel an incident was
+declared in (``SLABOT_INCIDENT_CHANNELS=current``). The task's handler (``bot.slack.archive``)
+checks again when it is due that the incident is still resolved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session
+
+from bot.context import Context
+from storage import queries, tasks
+from storage.models import Incident, OutboxStatus
+
+KIND = "archive_channel"
+
+
+def own_channel(incident: Incident) -> str | None:
+    """The channel made for the incident, if it has one."""
+    channel = incident.channel_id
+    return channel if channel and channel != incident.origin_channel_id else None
+
+
+def schedule(
+    session: Session, incident: Incident, now: dt.datetime, after: dt.timedelta | None
+) -> dt.datetime | None:
+    """Archive the incident's own channel ``after`` from now; when, or ``None`` (off, or no
+    channel of its own). Each resolution has its own task: one after a reopening is new."""
+    channel = own_channel(incident)
+    if after is None or channel is None:
+        return None
+    from bot.tasks import service as task_service  # it imports the reminders, which import us
+
+    count = sum(1 for t in tasks.of_incident(session, incident.id) if t.kind == KIND)
+    due = now + after
+    task_service.schedule(
+        session, KIND, f"{KIND}:{incident.id}:{count + 1}", {"channel": channel},
+        due_at=due, incident_id=incident.id, now=now,
+    )  # fmt: skip
+    return due
+
+
+def withdraw(session: Session, incident: Incident) -> int:
+    """Withdraw the incident's archiving not yet begun (it was reopened); how many."""
+    return sum(
+        tasks.cancel(session, t.dedupe_key, "the incident was reopened")
+        for t in tasks.of_incident(session, incident.id)
+        if t.kind == KIND and t.status == OutboxStatus.PENDING
+    )
+
+
+def due(ctx: Context, ref: str) -> dt.datetime | None:
+    """When the incident's channel is to be archived, if that is planned."""
+    with ctx.db.read() as session:
+        incident = queries.incident_by_ref(session, ref)
+        if incident is None:
+            return None
+        pending = [
+            t.due_at
+            for t in tasks.of_incident(session, incident.id)
+            if t.kind == KIND and t.status == OutboxStatus.PENDING
+        ]
+        return max(pending, default=None)

@@ -1,0 +1,1 @@
+"""Announced maintenance windows: announce, list, move, cancel."""
