@@ -144,7 +144,8 @@ class _Plan:
     response_periods: tuple[Interval, ...] = ()
     listed: bool = True
     """Whether the report lists the incidents that counted; App Home reads only the credits
-    of the periods before the running one (``uptime_to_date``), so those are not listed."""
+    of the periods before the running one (``uptime_to_date``), and the weekly digest only
+    the figures of a period that closed (``periods_closed``), so those are not listed."""
 
     @property
     def reads_from(self) -> dt.datetime:
@@ -760,11 +761,14 @@ def _with_history(ctx: Context, reports: list[CustomerReport]) -> list[CustomerR
             for r in reports]  # fmt: skip
 
 
-def periods_closed(ctx: Context, start: dt.datetime, cut: dt.datetime) -> dict[str, CustomerReport]:
+def periods_closed(
+    ctx: Context, start: dt.datetime, cut: dt.datetime, *, listed: bool = True
+) -> dict[str, CustomerReport]:
     """Each customer's contract period (month or year, in its zone) that ended in
     ``(start, cut]``, with its final figures: the period before the one running at ``cut``,
     for the customers whose running period began after ``start`` (a span shorter than a
-    month holds one such end at most). One read for all of them."""
+    month holds one such end at most). One read for all of them. ``listed=False`` leaves
+    out the lists of incidents that counted (the weekly digest shows only the figures)."""
     now = ctx.clock.now()
     plans = []
     for customer in _customers(ctx, None):
@@ -774,7 +778,7 @@ def periods_closed(ctx: Context, start: dt.datetime, cut: dt.datetime) -> dict[s
         boundary = period_containing(uptime.period, cut, customer.zone)[0]
         if start < boundary <= cut:
             ended = period_containing(uptime.period, boundary - _MICROSECOND, customer.zone)
-            plans.append(_plan(customer, ended, now))
+            plans.append(replace(_plan(customer, ended, now), listed=listed))
     return {r.customer: r for r in _assess_all(ctx, plans, now, None)}
 
 

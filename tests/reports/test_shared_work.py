@@ -210,9 +210,10 @@ def test_reports_standings_and_closed_periods_equal_the_per_customer_computation
 
 @pytest.mark.parametrize("seed", [3])
 def test_reports_that_list_no_incidents_have_the_full_reports_figures(db, many_terms, clock, seed):
-    """App Home reads only the credits of the period before the running one, so
-    ``uptime_to_date`` assesses it without listing incidents (``_Plan.listed``): every other
-    figure equals the full report's, whichever month or year, on random histories."""
+    """App Home reads only the credits of the periods before the running one, and the weekly
+    digest only the figures of a period that closed, so those are assessed without listing
+    incidents (``_Plan.listed``): every other figure equals the full report's, whichever
+    month or year, on random histories."""
     ctx = Context(db=db, contracts=many_terms, clock=clock)
     random_history(ctx, seed)
     now = clock.now()
@@ -229,3 +230,11 @@ def test_reports_that_list_no_incidents_have_the_full_reports_figures(db, many_t
         ]
         assert [figures(r) for r in unlisted[len(bare) :]] == [figures(r) for r in listed]
     assert any(r.credits for r in listed) and any(r.incidents for r in listed)
+    for week_end in (utc(2026, 11, 2, 8), utc(2026, 10, 1, 12)):  # the digest's closed periods
+        week = (week_end - dt.timedelta(days=7), week_end)
+        full_closed = reports.periods_closed(ctx, *week)
+        bare_closed = reports.periods_closed(ctx, *week, listed=False)
+        assert full_closed and not any(r.incidents for r in bare_closed.values())
+        assert {k: {**figures(r), "incidents": None} for k, r in bare_closed.items()} == {
+            k: {**figures(r), "incidents": None} for k, r in full_closed.items()
+        }
