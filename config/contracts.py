@@ -7,6 +7,7 @@ model's (``config.policy``): the engine knows those, never this loader.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -347,6 +348,7 @@ def load_customers(path: Path | None, policies: Mapping[str, Policy]) -> dict[st
         ) from None  # fmt: skip
     customers: dict[str, Customer] = {}
     problems: list[str] = []
+    ordered: dict[str, Policy] = {}
     for index, entry in enumerate(entries or ()):
         source = f"customers[{index}]"
 
@@ -367,7 +369,7 @@ def load_customers(path: Path | None, policies: Mapping[str, Policy]) -> dict[st
             )
             continue
         try:
-            customers[spec.id] = _customer(spec, policies, source, locate)
+            customers[spec.id] = _customer(spec, policies, source, locate, ordered)
         except ContractError as exc:  # in the order of the file's lines
             problems.extend(sorted(exc.problems, key=lambda p: _line_said(path, p)))
     if problems:
@@ -386,7 +388,11 @@ def _customer(
     policies: Mapping[str, Policy],
     where: str,
     locate: Callable[[tuple[Any, ...]], str],
+    ordered: dict[str, Policy],
 ) -> Customer:
+    """``ordered`` keeps each order form's policy by its policy and overrides: customers who
+    signed the same order form share one policy, validated once (and judged on the same
+    terms by a report at no cost to compare them)."""
     if spec.policy not in policies:
         raise ContractError(
             [
@@ -395,7 +401,11 @@ def _customer(
             ]
         )
     overrides = lambda at: locate(("overrides", *at))  # noqa: E731
-    policy = effective_policy(policies[spec.policy], spec.overrides, where, overrides)
+    key = f"{spec.policy}\n{json.dumps(spec.overrides, sort_keys=True, default=repr)}"
+    policy = ordered.get(key)
+    if policy is None:
+        policy = effective_policy(policies[spec.policy], spec.overrides, where, overrides)
+        ordered[key] = policy
     return Customer(id=spec.id, name=spec.name, policy=policy, timezone=spec.timezone, fee=spec.fee)
 
 

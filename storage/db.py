@@ -46,7 +46,7 @@ def make_engine(url: str) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_size=10,
@@ -54,6 +54,25 @@ def make_engine(url: str) -> Engine:
         pool_recycle=1800,
         connect_args={"connect_timeout": 5} if parsed.get_backend_name() == "postgresql" else {},
     )
+    if parsed.get_backend_name() == "postgresql":
+        _sessions_in_utc(engine)
+    return engine
+
+
+def _sessions_in_utc(engine: Engine) -> None:
+    """Each PostgreSQL session in UTC, whatever the server's default zone: psycopg then gives
+    instants in ``dt.UTC`` itself, which ``UTCDateTime`` keeps as they are (in a zone such as
+    ``Etc/UTC`` each one was converted: half of the time a year's report takes to read its
+    ~90,000 rows). The zone changes no stored value (``timestamptz`` holds instants)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True  # the setting outlives any transaction
+        try:
+            dbapi_connection.execute("SET TIME ZONE 'UTC'")
+        finally:
+            dbapi_connection.autocommit = autocommit
 
 
 def _configure_sqlite(engine: Engine) -> None:

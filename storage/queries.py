@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
-from sqlalchemy import Result, case, delete, false, func, insert, or_, select, text, true, update
+from sqlalchemy import case, delete, false, func, insert, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
@@ -32,6 +32,7 @@ from storage.models import (
     TimelineEvent,
     Timer,
 )
+from storage.types import UTCDateTime
 
 # --- incidents -------------------------------------------------------------------------
 
@@ -669,7 +670,7 @@ def report_incidents(
     customer_id: str | None = None,
     response_customers: Collection[str] | None = None,
     severities: Collection[int] | None = None,
-) -> Result:
+) -> Iterator[tuple]:
     """The incidents a report of ``[start, end)`` reads: one row per incident and customer it
     names (``customer`` is ``None`` for an incident that affects every customer).
 
@@ -712,8 +713,40 @@ def report_incidents(
         statement = statement.where(
             or_(Incident.outage, Incident.severity.in_(sorted(severities)), responds)
         )
-    # Plain rows, no ORM bookkeeping, fetched in batches.
-    return session.connection().execute(statement)
+    return _driver_rows(session, statement, instants=(3, 9, 10, 11, 12), flags=(4, 6, 7))
+
+
+def _driver_rows(
+    session: Session, statement, *, instants: Sequence[int], flags: Sequence[int]
+) -> Iterator[Sequence]:
+    """The rows of ``statement`` as the database driver's cursor gives them, with the
+    columns at ``instants`` aware instants in ``dt.UTC`` and those at ``flags`` booleans, as
+    ``UTCDateTime`` and SQLAlchemy would give them: a year's report reads ~90,000 rows, and
+    SQLAlchemy's row objects and per-value calls cost a third of that read."""
+    result = session.connection().execute(statement)
+    cursor = result.cursor
+    try:
+        if session.get_bind().dialect.name == "sqlite":
+            parse = dt.datetime.fromisoformat  # the stored text is UTC without its offset
+            for row in cursor:
+                values = list(row)
+                for i in instants:
+                    if values[i] is not None:
+                        values[i] = parse(values[i] + "+00:00")
+                for i in flags:
+                    values[i] = values[i] == 1
+                yield values
+        elif cursor.connection.info.timezone is dt.UTC:  # storage.db: sessions in UTC
+            yield from cursor
+        else:
+            convert = UTCDateTime().result_processor(session.get_bind().dialect, None)
+            for row in cursor:
+                values = list(row)
+                for i in instants:
+                    values[i] = convert(values[i])
+                yield values
+    finally:
+        result.close()
 
 
 def report_pauses(

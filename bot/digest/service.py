@@ -74,7 +74,7 @@ def make_digest(ctx: Context, week: IsoWeek, zone: str) -> Digest:
         still_open,
         uptime_to_date(ctx, as_of),
         ctx.contracts.customers,
-        periods_closed(ctx, start, as_of),
+        periods_closed(ctx, start, as_of, listed=False),  # the digest shows only figures
         # The record: breaches of the week that stand or were withdrawn, progress deadlines,
         # and figures of periods a digest showed that corrections changed since the last one.
         record=week_record(ctx, start, end),

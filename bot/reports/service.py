@@ -142,6 +142,10 @@ class _Plan:
     until: dt.datetime
     """Outages count up to here: the cut, or now when that comes first."""
     response_periods: tuple[Interval, ...] = ()
+    listed: bool = True
+    """Whether the report lists the incidents that counted; App Home reads only the credits
+    of the periods before the running one (``uptime_to_date``), and the weekly digest only
+    the figures of a period that closed (``periods_closed``), so those are not listed."""
 
     @property
     def reads_from(self) -> dt.datetime:
@@ -600,7 +604,14 @@ def _assess(
         policy, zone, customer.fee, periods_begun(plan.periods, plan.until)[-1],
         uptime, refunds, misses,
     )  # fmt: skip
-    mine = {f.id: f for f in (*own_down, *refunds.counted, *own_missed)}
+    counted = IncidentsCounted()
+    if plan.listed:
+        mine = {f.id: f for f in (*own_down, *refunds.counted, *own_missed)}
+        counted = IncidentsCounted(
+            everyone=terms.counted(downtime),
+            own=_listed(mine.values()),
+            dropped=_listed(f for f in lost if f.id not in terms.by_rules_ids),
+        )
     notes = []
     if policy.uptime is None:
         notes.append(f"the {policy.id} policy has no uptime section: uptime is not measured")
@@ -622,11 +633,7 @@ def _assess(
         claim_deadline=owed.claim_deadline,
         budgets=owed.budgets,
         month_to_date=None if uptime is None else uptime.month_to_date,
-        incidents=IncidentsCounted(
-            everyone=terms.counted(downtime),
-            own=_listed(mine.values()),
-            dropped=_listed(f for f in lost if f.id not in terms.by_rules_ids),
-        ),
+        incidents=counted,
         notes=tuple(notes),
         counts=owed.counts,
         as_of=now,
@@ -638,8 +645,8 @@ def _uptime(
 ) -> tuple[UptimeOutcome | None, str, list[_Fact], list[_Fact]]:
     """Step 1: the customer's uptime, and the outages that left downtime (the incidents a
     report lists for it): which list of the terms' applies, those on it that did not leave
-    downtime for this customer (its own exclusions took theirs away), and its own.
-    ``None`` for a policy without an uptime section."""
+    downtime for this customer (its own exclusions took theirs away), and its own (none
+    for a plan that lists no incidents). ``None`` for a policy without an uptime section."""
     customer = plan.customer
     spec = customer.policy.uptime
     if spec is None:
@@ -654,7 +661,7 @@ def _uptime(
     else:
         outcome = terms.judge_uptime(measured.results)
     result = outcome.result
-    if not result.downtime:
+    if not result.downtime or not plan.listed:
         return outcome, "none", [], []
     if not result.excluded:  # nothing excluded: every outage within the period left downtime
         start, until = plan.periods[0][0], plan.until
@@ -754,11 +761,14 @@ def _with_history(ctx: Context, reports: list[CustomerReport]) -> list[CustomerR
             for r in reports]  # fmt: skip
 
 
-def periods_closed(ctx: Context, start: dt.datetime, cut: dt.datetime) -> dict[str, CustomerReport]:
+def periods_closed(
+    ctx: Context, start: dt.datetime, cut: dt.datetime, *, listed: bool = True
+) -> dict[str, CustomerReport]:
     """Each customer's contract period (month or year, in its zone) that ended in
     ``(start, cut]``, with its final figures: the period before the one running at ``cut``,
     for the customers whose running period began after ``start`` (a span shorter than a
-    month holds one such end at most). One read for all of them."""
+    month holds one such end at most). One read for all of them. ``listed=False`` leaves
+    out the lists of incidents that counted (the weekly digest shows only the figures)."""
     now = ctx.clock.now()
     plans = []
     for customer in _customers(ctx, None):
@@ -768,7 +778,7 @@ def periods_closed(ctx: Context, start: dt.datetime, cut: dt.datetime) -> dict[s
         boundary = period_containing(uptime.period, cut, customer.zone)[0]
         if start < boundary <= cut:
             ended = period_containing(uptime.period, boundary - _MICROSECOND, customer.zone)
-            plans.append(_plan(customer, ended, now))
+            plans.append(replace(_plan(customer, ended, now), listed=listed))
     return {r.customer: r for r in _assess_all(ctx, plans, now, None)}
 
 
@@ -799,7 +809,7 @@ def uptime_to_date(ctx: Context, now: dt.datetime | None = None) -> list[Custome
         start = running[0]
         for _ in range(_EARLIER_PERIODS):  # a later period's claims close later
             before = period_containing(kind, start - _MICROSECOND, customer.zone)
-            earlier = _plan(customer, before, now)
+            earlier = replace(_plan(customer, before, now), listed=False)  # its credits show
             if not _claims_may_be_open(earlier, since):  # nothing claimable or lapsed
                 break
             previous.append(earlier)

@@ -273,6 +273,25 @@ def test_a_customer_without_overrides_has_the_policy_itself(load, shipped):
     assert (acme.fee.monthly, acme.fee.annual) == (Decimal(4000), Decimal(48000))
 
 
+def test_customers_with_the_same_order_form_share_one_policy(load, refused):
+    """The same overrides of the same policy are validated once and give one policy; other
+    overrides, or another policy, give their own; a bad order form is named for each."""
+    same = {"uptime": {"claim_window": "60d"}, "calendar": {"holidays": {"country": "DK"}}}
+    loaded = load(
+        customer(id="a", overrides=same),
+        customer(id="b", overrides={"calendar": {"holidays": {"country": "DK"}},
+                                    "uptime": {"claim_window": "60d"}}),
+        customer(id="c", overrides={"uptime": {"claim_window": "30d"}}),
+        customer(id="d", policy="diplomasafe", overrides=same),
+    )  # fmt: skip
+    assert loaded["a"].policy is loaded["b"].policy
+    assert loaded["a"].policy.uptime.claim_window != loaded["c"].policy.uptime.claim_window
+    assert loaded["d"].policy.id == "diplomasafe" and loaded["d"].policy is not loaded["a"].policy
+    bad = {"uptime": {"commitment": "most"}}
+    problems = refused(customer(id="a", overrides=bad), customer(id="b", overrides=bad))
+    assert [p.split(":")[0] for p in problems] == ["customers[0]", "customers[1]"]
+
+
 @pytest.mark.parametrize(
     ("policy", "timezone", "zone"),
     [

@@ -94,3 +94,25 @@ def test_a_refusal_is_said_on_stderr_and_exits_1(cli_history, args, message):
     assert result.exit_code == 1
     assert message in result.stderr
     assert result.stdout == ""
+
+
+def test_the_collector_is_paused_while_the_report_runs_and_given_back(cli_history, monkeypatch):
+    """The one-shot command pauses the cyclic garbage collector (its objects live until it
+    prints) and leaves it as it found it: enabled here, as in any process that goes on."""
+    import gc
+
+    import bot.reports.service as service
+
+    seen = []
+    real = service.customer_report
+
+    def watched(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "customer_report", watched)
+    assert gc.isenabled()
+    result = run("--period", "2026-10", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert seen == [False]
+    assert gc.isenabled()

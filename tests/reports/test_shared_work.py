@@ -206,3 +206,35 @@ def test_reports_standings_and_closed_periods_equal_the_per_customer_computation
         assert {k: figures(v) for k, v in shared.items()} == {
             k: figures(v) for k, v in alone.items()
         }
+
+
+@pytest.mark.parametrize("seed", [3])
+def test_reports_that_list_no_incidents_have_the_full_reports_figures(db, many_terms, clock, seed):
+    """App Home reads only the credits of the periods before the running one, and the weekly
+    digest only the figures of a period that closed, so those are assessed without listing
+    incidents (``_Plan.listed``): every other figure equals the full report's, whichever
+    month or year, on random histories."""
+    ctx = Context(db=db, contracts=many_terms, clock=clock)
+    random_history(ctx, seed)
+    now = clock.now()
+    customers = sorted(many_terms.customers.values(), key=lambda c: c.id)
+    for period in ("2026-08", "2026-10", "2026-11", "2026"):
+        requested = reports.parse_period(period)
+        full = [reports._plan(c, requested.bounds(c.zone), now) for c in customers]
+        bare = [dataclasses.replace(p, listed=False) for p in full]
+        listed = reports._assess_all(ctx, full, now, None)
+        unlisted = reports._assess_all(ctx, [*bare, *full], now, None)  # sharing their terms
+        assert all(not r.incidents.everyone and not r.incidents.own for r in unlisted[: len(bare)])
+        assert [{**figures(r), "incidents": None} for r in unlisted[: len(bare)]] == [
+            {**figures(r), "incidents": None} for r in listed
+        ]
+        assert [figures(r) for r in unlisted[len(bare) :]] == [figures(r) for r in listed]
+    assert any(r.credits for r in listed) and any(r.incidents for r in listed)
+    for week_end in (utc(2026, 11, 2, 8), utc(2026, 10, 1, 12)):  # the digest's closed periods
+        week = (week_end - dt.timedelta(days=7), week_end)
+        full_closed = reports.periods_closed(ctx, *week)
+        bare_closed = reports.periods_closed(ctx, *week, listed=False)
+        assert full_closed and not any(r.incidents for r in bare_closed.values())
+        assert {k: {**figures(r), "incidents": None} for k, r in bare_closed.items()} == {
+            k: {**figures(r), "incidents": None} for k, r in full_closed.items()
+        }

@@ -186,3 +186,41 @@ def test_a_reference_is_looked_up_through_its_index(db: Database):
             connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # tiny tables scan anyway
             plan = connection.exec_driver_sql("EXPLAIN " + statement, parameters).all()
     assert "ix_incident_ref_upper" in " ".join(str(row) for row in plan), plan
+
+
+def test_a_reports_rows_read_from_the_driver_equal_sqlalchemys_own(db: Database, monkeypatch):
+    """``report_incidents`` reads the driver's cursor: its values (aware instants in
+    ``dt.UTC``, booleans) are those SQLAlchemy's typed rows give, on both databases."""
+    at = dt.datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=CPH)
+    with db.transaction() as session:
+        outage = _incident("INC-O", at)
+        outage.outage, outage.restored_at = True, at + dt.timedelta(minutes=90)
+        outage.acknowledged_at, outage.excluded_reason = at + dt.timedelta(minutes=5), "theirs"
+        session.add(outage)
+        session.add(_incident("INC-N", at + dt.timedelta(hours=1)))
+    start, end = at - dt.timedelta(days=1), at + dt.timedelta(days=1)
+    with db.read() as session:
+        rows = [tuple(r) for r in queries.report_incidents(session, start, end)]
+        # The same statement through SQLAlchemy's result: compare value and type.
+        with monkeypatch.context() as patched:
+            patched.setattr(queries, "_driver_rows", lambda s, statement, **_: s.execute(statement))
+            typed = [tuple(r) for r in queries.report_incidents(session, start, end)]
+    assert len(rows) == 2 and sorted(rows) == sorted(typed)
+    for row, expected in zip(sorted(rows), sorted(typed), strict=True):
+        assert [type(v) for v in row] == [type(v) for v in expected]
+        assert all(v.tzinfo is dt.UTC for v in row if isinstance(v, dt.datetime))
+    assert {r[1]: (r[4], r[6], r[7]) for r in rows} == {
+        "INC-O": (True, True, True), "INC-N": (False, False, True)
+    }  # fmt: skip
+
+
+def test_postgres_sessions_give_instants_in_utc(migrated: Database):
+    """Each PostgreSQL session is set to UTC, so the driver gives ``dt.UTC`` instants that
+    need no conversion, whatever the server's default zone."""
+    if migrated.is_sqlite:
+        return  # SQLite has no session zone: its stored text is parsed as UTC
+    with migrated.read() as session:
+        zone = session.connection().exec_driver_sql("SHOW TIME ZONE").scalar()
+        now = session.connection().connection.driver_connection.execute("SELECT now()").fetchone()
+    assert zone == "UTC"
+    assert now[0].tzinfo is dt.UTC
