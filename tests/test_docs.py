@@ -84,3 +84,16 @@ def test_every_relative_link_in_the_markdown_resolves():
 def test_the_semantics_page_is_linked_from_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "(docs/semantics.md)" in readme
+
+
+def test_the_benchmarks_index_links_every_benchmark_page():
+    index = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    pages = sorted(p.name for p in (ROOT / "docs").glob("benchmarks-*.md"))
+    assert pages
+    assert [page for page in pages if f"]({page}" not in index] == []
+
+
+def test_every_bench_script_is_listed_in_the_bench_readme():
+    listing = (ROOT / "bench" / "README.md").read_text(encoding="utf-8")
+    scripts = sorted(p.stem for p in (ROOT / "bench").glob("*.py") if not p.name.startswith("_"))
+    assert [name for name in scripts if f"| `{name}` |" not in listing] == []
