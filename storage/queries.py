@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from sqlalchemy import case, delete, false, func, insert, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -660,6 +660,25 @@ def _reported(start: dt.datetime, end: dt.datetime):
         (declared >= start) & (declared < end),
         (impact < end) & or_(Incident.restored_at.is_(None), Incident.restored_at > start),
     )
+
+
+class ReportRow(NamedTuple):
+    """A row of ``report_incidents`` by name, for readers that are not on its hot path
+    (``ReportRow._make(row)``); reports unpack the plain rows by position."""
+
+    id: int
+    ref: str
+    severity: int
+    declared_at: dt.datetime
+    outage: bool
+    impact_pct: float | None
+    excluded: bool
+    affects_all: bool
+    customer: str | None
+    impact_start: dt.datetime | None
+    restored_at: dt.datetime | None
+    reported_at: dt.datetime | None
+    acknowledged_at: dt.datetime | None
 
 
 def report_incidents(

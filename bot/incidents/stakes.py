@@ -213,7 +213,7 @@ def _read(
     rows = queries.report_incidents(
         session, start, end, response_customers=(), severities=severities
     )
-    for row in rows:
+    for row in map(queries.ReportRow._make, rows):
         if row.affects_all:
             everyone.append(row)
         elif row.customer is not None:
