@@ -266,15 +266,7 @@ def cancel(ctx: Context, ref: str, *, actor: str, reason: str = "") -> WindowVie
         found.cancelled_at, found.cancelled_by = now, actor
         if found.starts_at < now:
             found.ends_at = now
-        session.add(
-            MaintenanceEvent(
-                maintenance_id=found.id, at=now, actor=actor, kind="cancelled",
-                before=before, after=_instants(found), reason=reason or None,
-            )
-        )  # fmt: skip
-        session.flush()
-        named = queries.maintenance_customers(session, [found.id]).get(found.id, [])
-        return _view(ctx, found, named)
+        return _changed(ctx, session, found, "cancelled", before, now, actor, reason)
 
 
 def move(
@@ -315,15 +307,31 @@ def move(
         found.starts_at, found.ends_at = starts_at, ends_at
         if not inside:
             found.announced_at = now
-        session.add(
-            MaintenanceEvent(
-                maintenance_id=found.id, at=now, actor=actor, kind="moved",
-                before=before, after=_instants(found), reason=reason or None,
-            )
-        )  # fmt: skip
-        session.flush()
-        named = queries.maintenance_customers(session, [found.id]).get(found.id, [])
-        return Moved(_view(ctx, found, named), old, renoticed=not inside)
+        view = _changed(ctx, session, found, "moved", before, now, actor, reason)
+        return Moved(view, old, renoticed=not inside)
+
+
+def _changed(
+    ctx: Context,
+    session,
+    found: MaintenanceWindow,
+    kind: str,
+    before: dict[str, str],
+    now: dt.datetime,
+    actor: str,
+    reason: str,
+) -> WindowView:
+    """Write the change to ``found`` (a move or a cancellation, already applied) as its
+    event, and the window as it now stands."""
+    session.add(
+        MaintenanceEvent(
+            maintenance_id=found.id, at=now, actor=actor, kind=kind,
+            before=before, after=_instants(found), reason=reason or None,
+        )
+    )  # fmt: skip
+    session.flush()
+    named = queries.maintenance_customers(session, [found.id]).get(found.id, [])
+    return _view(ctx, found, named)
 
 
 def _still_to_come(found: MaintenanceWindow, now: dt.datetime, done: str) -> None:
