@@ -322,7 +322,9 @@ def _changed(
     reason: str,
 ) -> WindowView:
     """Write the change to ``found`` (a move or a cancellation, already applied) as its
-    event, and the window as it now stands."""
+    event, and re-plan the budget reminders of the outages running for its customers, as
+    announcing does: the excluded time moved, and with it their tier crossings. The window
+    as it now stands."""
     session.add(
         MaintenanceEvent(
             maintenance_id=found.id, at=now, actor=actor, kind=kind,
@@ -331,6 +333,7 @@ def _changed(
     )  # fmt: skip
     session.flush()
     named = queries.maintenance_customers(session, [found.id]).get(found.id, [])
+    incidents.replan_others(session, None, named, ctx.contracts, now)
     return _view(ctx, found, named)
 
 
