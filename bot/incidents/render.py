@@ -21,7 +21,7 @@ from bot.incidents.record import IncidentRecord
 from bot.incidents.views import TIMER_WORDS, BreachView, TimerView
 from bot.sla.credits import decimal_pct, shown_pct
 from bot.sla.timers import TimerKind
-from bot.text import format_span
+from bot.text import format_span, format_utc
 from config.policy import CreditTier
 from storage.models import EventKind, TimelineEvent
 
@@ -40,12 +40,8 @@ class Style:
     """A person's text as it may be shown (escaped for Slack)."""
 
 
-def utc(instant: dt.datetime) -> str:
-    """``2026-11-20 04:40 UTC``: the command line's instants."""
-    return instant.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-PLAIN = Style(when=utc)
+PLAIN = Style(when=format_utc)
+"""The command line's: instants in UTC, people as recorded."""
 
 
 def iso(instant: dt.datetime | None) -> str | None:
@@ -183,7 +179,7 @@ def breach_json(breach: BreachView) -> dict[str, Any]:
         "noticed_at": iso(breach.noticed_at), "noticed_by": str(breach.noticed_by),
         "stands": breach.stands, "now": None if breach.now is None else breach.now.value,
         "answered_at": iso(breach.answered_at), "late_by_minutes": _minutes(breach.late_by),
-        "story": breach.story(utc),
+        "story": breach.story(format_utc),
     }  # fmt: skip
 
 
