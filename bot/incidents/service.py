@@ -35,7 +35,7 @@ from bot.context import Context
 from bot.errors import Refusal
 from bot.incidents import archive, corrections
 from bot.incidents.corrections import Changes, Correction
-from bot.incidents.stakes import SHOWN, Stakes, at_stake
+from bot.incidents.stakes import NOTHING, SHOWN, Stakes, at_stake
 from bot.incidents.views import (
     HISTORY_KINDS,
     Evaluation,
@@ -888,7 +888,7 @@ def sync(
                     reading.deadline, now, noticed,
                 )  # fmt: skip
     _replan(session, incident, evaluation, derived, now)
-    stakes = Stakes()
+    stakes = NOTHING
     if budget:
         stakes = at_stake(session, incident, evaluation.customer_ids, registry, now)
         _replan_budget(session, incident, stakes, registry, now)
@@ -1108,10 +1108,11 @@ def _replan_budget(
 ) -> None:
     """The budget timer's reminders (``bot.sla.stakes``): warnings before each of the
     ``SHOWN`` nearest crossings this incident runs towards and a notice when it comes, one
-    row per instant for all the customers crossing then; and the managers' direct messages with the amounts, 15 minutes
-    before and at each crossing (``BudgetTimer.DM``: a timer of its own, so that the
-    outbox never supersedes one by the channel's notice due at the same instant). Pending ones whose crossing no longer holds are cancelled; a
-    pause cancels none (downtime goes on while the incident waits on the customer)."""
+    row per instant for all the customers crossing then; and the managers' direct messages
+    with the amounts, 15 minutes before and at each crossing (``BudgetTimer.DM``: a timer
+    of its own, so that the outbox never supersedes one by the channel's notice due at the
+    same instant). Pending ones whose crossing no longer holds are cancelled; a pause
+    cancels none (downtime goes on while the incident waits on the customer)."""
     deadlines = stakes.deadlines
     stale = [
         r.id
