@@ -688,14 +688,13 @@ def maintenance_list(customer_id: str | None, zone: str, output: str) -> None:
         return
     now = ctx.clock.now()
     for window in listed:
-        if window.called_off:
-            state = f"cancelled by {window.cancelled_by} before it started: excludes nothing"
-        elif window.cancelled_at is not None:
-            state = f"cancelled by {window.cancelled_by} while under way"
-        elif window.ends_at <= now:
-            state = "ended"
-        else:
-            state = "under way" if window.starts_at <= now else "upcoming"
+        match window.state(now):
+            case service.WindowState.CALLED_OFF:
+                state = f"cancelled by {window.cancelled_by} before it started: excludes nothing"
+            case service.WindowState.CUT_SHORT:
+                state = f"cancelled by {window.cancelled_by} while under way"
+            case other:
+                state = other.value
         whom = ", ".join(window.customers) or "every customer"
         click.echo(f"{window.ref} {window.title} — for {whom} · {state}")
         click.echo(f"  {format_window(window.starts_at, window.ends_at, zone)}")

@@ -52,6 +52,18 @@ class Notice(StrEnum):
     """The contract has no uptime commitment: maintenance changes nothing."""
 
 
+class WindowState(StrEnum):
+    """Where a window stands at an instant (``WindowView.state``)."""
+
+    UPCOMING = "upcoming"
+    UNDER_WAY = "under way"
+    ENDED = "ended"
+    CALLED_OFF = "called off"
+    """Cancelled before it started: it excludes nothing."""
+    CUT_SHORT = "cut short"
+    """Cancelled while under way: it ended then."""
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The customers on one set of maintenance terms, and what those terms make of a window."""
@@ -116,6 +128,13 @@ class WindowView:
     def called_off(self) -> bool:
         """Cancelled before it started: it excludes nothing."""
         return self.cancelled_at is not None and self.cancelled_at <= self.starts_at
+
+    def state(self, now: dt.datetime) -> WindowState:
+        if self.cancelled_at is not None:
+            return WindowState.CALLED_OFF if self.called_off else WindowState.CUT_SHORT
+        if self.ends_at <= now:
+            return WindowState.ENDED
+        return WindowState.UNDER_WAY if self.starts_at <= now else WindowState.UPCOMING
 
 
 @dataclass(frozen=True)

@@ -879,16 +879,16 @@ def _notices(window: windows.WindowView) -> str:
 
 
 def _window_state(window: windows.WindowView, now: dt.datetime, zone: str) -> str:
-    if window.cancelled_at is not None:
-        by = mrkdwn.user(window.cancelled_by)
-        if window.called_off:
+    by = mrkdwn.user(window.cancelled_by)
+    match window.state(now):
+        case windows.WindowState.CALLED_OFF:
             return f"cancelled by {by} before it started: excludes nothing"
-        return f"cancelled by {by} while under way: ended {mrkdwn.date(window.ends_at, zone)}"
-    if window.ends_at <= now:
-        return "ended"
-    if window.starts_at <= now:
-        return "*under way*"
-    return "upcoming"
+        case windows.WindowState.CUT_SHORT:
+            return f"cancelled by {by} while under way: ended {mrkdwn.date(window.ends_at, zone)}"
+        case windows.WindowState.UNDER_WAY:
+            return "*under way*"
+        case other:
+            return other.value
 
 
 def customers(edge: Edge, user: str) -> Reply:

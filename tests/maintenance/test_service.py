@@ -10,7 +10,7 @@ import pytest
 from bot.errors import Refusal
 from bot.incidents import service as incidents
 from bot.maintenance import service
-from bot.maintenance.service import Notice
+from bot.maintenance.service import Notice, WindowState
 from bot.reports import service as reports
 from tests.conftest import T0
 from tests.worker.test_budget import FIVE, TEN, crossing_rows, declare
@@ -221,3 +221,16 @@ def test_moving_or_cancelling_a_window_moves_a_running_outages_tier_crossings(ct
 
 def pending_crossings(ctx, ref) -> list[dt.datetime]:
     return [at for at, status in crossing_rows(ctx, ref) if status == "pending"]
+
+
+def test_a_window_is_upcoming_under_way_ended_called_off_or_cut_short(ctx, clock):
+    start = T0 + 30 * H
+    window = announce(ctx, start, start + 2 * H, "acme")
+    assert [window.state(at) for at in (start - M, start, start + 2 * H)] == [
+        WindowState.UPCOMING, WindowState.UNDER_WAY, WindowState.ENDED,
+    ]  # fmt: skip
+    announce(ctx, start, start + 2 * H, "acme", title="Called off")
+    clock.set(start - M)
+    assert service.cancel(ctx, "MW-2", actor="U3").state(start) == WindowState.CALLED_OFF
+    clock.set(start + M)
+    assert service.cancel(ctx, "MW-1", actor="U3").state(start + M) == WindowState.CUT_SHORT
