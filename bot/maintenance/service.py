@@ -277,7 +277,7 @@ def history(ctx: Context, ref: str) -> list[MaintenanceEvent]:
 def cancel(ctx: Context, ref: str, *, actor: str, reason: str = "") -> WindowView:
     """Call a window off. Before it starts it excludes nothing; under way, it ends now."""
     now = ctx.clock.now()
-    reason = _reason(reason)
+    reason = reason_text(reason)
     with ctx.db.transaction() as session:
         found = _find(session, ref, for_update=True)
         _still_to_come(found, now, "cancelled")
@@ -300,7 +300,7 @@ def move(
     """Move a window to ``[starts_at, ends_at)``. Inside the announced window the notice
     stands; anywhere else it is a new announcement, whose notice counts from now."""
     now = ctx.clock.now()
-    reason = _reason(reason)
+    reason = reason_text(reason)
     if ends_at <= starts_at:
         raise Refusal("maintenance must end after it starts")
     with ctx.db.transaction() as session:
@@ -377,7 +377,8 @@ def _find(session, ref: str, *, for_update: bool = False) -> MaintenanceWindow:
     return found
 
 
-def _reason(reason: str) -> str:
+def reason_text(reason: str) -> str:
+    """A move's or a cancellation's reason as recorded: on one line, spaces collapsed."""
     reason = " ".join(reason.split())
     if len(reason) > MAX_REASON:
         raise Refusal(f"a reason is at most {MAX_REASON} characters; this one has {len(reason)}")
