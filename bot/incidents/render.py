@@ -21,7 +21,7 @@ from bot.incidents.record import ContractOutcome, IncidentRecord
 from bot.incidents.views import TIMER_WORDS, BreachView, TimerView
 from bot.sla.credits import decimal_pct, shown_pct
 from bot.sla.timers import TimerKind
-from bot.text import format_span, format_utc
+from bot.text import format_span, format_utc, plural
 from config.policy import CreditTier
 from storage.models import EventKind, TimelineEvent
 
@@ -459,7 +459,8 @@ def postmortem_markdown(draft: Postmortem, style: Style = PLAIN) -> str:
     out += ["", "## Impact per customer", ""]
     out += [f"- {impact_line(i)}" for i in draft.impacts]
     if draft.more_customers:
-        out.append(f"- … and {draft.more_customers} more customers (`slabot report` lists them)")
+        more = plural(draft.more_customers, "more customer")
+        out.append(f"- … and {more} (`slabot report` lists them)")
     out += ["", "## SLA outcomes", ""]
     out += [f"- {_timer_now(record, kind, style)}" for kind in timer_kinds(record)]
     for breach in record.breaches:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from bot.cli import main
+from bot.incidents import postmortem
 from tests.incidents.test_export import rich_history, run
 
 
@@ -50,6 +51,14 @@ def test_an_incident_of_every_customer_says_what_it_did_to_each(cli_history):
         "credit tier unchanged: below 99.9 % → 5 % of the fee; 4h 7m (247 min) more before "
         "below 99 % → 10 % of the fee"
     )
+
+
+def test_the_customers_beyond_those_worked_out_are_counted(cli_history, monkeypatch):
+    monkeypatch.setattr(postmortem, "MAX_CUSTOMERS", 4)  # INC-B affects all five
+    draft = run("incidents", "postmortem", "INC-B")
+    assert "- … and 1 more customer (`slabot report` lists them)\n" in draft
+    monkeypatch.setattr(postmortem, "MAX_CUSTOMERS", 3)
+    assert "- … and 2 more customers (" in run("incidents", "postmortem", "INC-B")
 
 
 def test_an_excluded_outage_counted_nothing_and_the_draft_goes_to_a_file(
