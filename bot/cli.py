@@ -454,6 +454,7 @@ def incidents_export(since: str | None, until: str | None, output: str, out: Pat
     from bot.context import build_context
     from bot.incidents import exporter
     from bot.parse import parse_instant
+    from bot.text import plural
 
     def instant(option: str, text: str | None):
         if text is None:
@@ -475,7 +476,7 @@ def incidents_export(since: str | None, until: str | None, output: str, out: Pat
         counts = exporter.write_csv(items, stdout, None)
         if counts["maintenance"]:
             click.echo(
-                f"slabot: {counts['maintenance']} maintenance windows left out: CSV holds one "
+                f"slabot: {plural(counts['maintenance'], 'maintenance window')} left out: CSV holds one "
                 "kind of record per file; give --out FILE or --format json",
                 err=True,
             )
@@ -498,8 +499,8 @@ def incidents_export(since: str | None, until: str | None, output: str, out: Pat
         part.replace(path)
         written.append(str(path))
     click.echo(
-        f"exported {counts['incident']} incidents and {counts['maintenance']} maintenance "
-        f"windows to {', '.join(written)}"
+        f"exported {plural(counts['incident'], 'incident')} and "
+        f"{plural(counts['maintenance'], 'maintenance window')} to {', '.join(written)}"
     )
 
 
