@@ -456,6 +456,7 @@ def incidents_export(since: str | None, until: str | None, output: str, out: Pat
     from bot.context import build_context
     from bot.incidents import exporter
     from bot.parse import parse_instant
+    from bot.text import plural
 
     def instant(option: str, text: str | None):
         if text is None:
@@ -477,7 +478,7 @@ def incidents_export(since: str | None, until: str | None, output: str, out: Pat
         counts = exporter.write_csv(items, stdout, None)
         if counts["maintenance"]:
             click.echo(
-                f"slabot: {counts['maintenance']} maintenance windows left out: CSV holds one "
+                f"slabot: {plural(counts['maintenance'], 'maintenance window')} left out: CSV holds one "
                 "kind of record per file; give --out FILE or --format json",
                 err=True,
             )
@@ -500,8 +501,8 @@ def incidents_export(since: str | None, until: str | None, output: str, out: Pat
         part.replace(path)
         written.append(str(path))
     click.echo(
-        f"exported {counts['incident']} incidents and {counts['maintenance']} maintenance "
-        f"windows to {', '.join(written)}"
+        f"exported {plural(counts['incident'], 'incident')} and "
+        f"{plural(counts['maintenance'], 'maintenance window')} to {', '.join(written)}"
     )
 
 
@@ -690,14 +691,13 @@ def maintenance_list(customer_id: str | None, zone: str, output: str) -> None:
         return
     now = ctx.clock.now()
     for window in listed:
-        if window.called_off:
-            state = f"cancelled by {window.cancelled_by} before it started: excludes nothing"
-        elif window.cancelled_at is not None:
-            state = f"cancelled by {window.cancelled_by} while under way"
-        elif window.ends_at <= now:
-            state = "ended"
-        else:
-            state = "under way" if window.starts_at <= now else "upcoming"
+        match window.state(now):
+            case service.WindowState.CALLED_OFF:
+                state = f"cancelled by {window.cancelled_by} before it started: excludes nothing"
+            case service.WindowState.CUT_SHORT:
+                state = f"cancelled by {window.cancelled_by} while under way"
+            case other:
+                state = other.value
         whom = ", ".join(window.customers) or "every customer"
         click.echo(f"{window.ref} {window.title} — for {whom} · {state}")
         click.echo(f"  {format_window(window.starts_at, window.ends_at, zone)}")

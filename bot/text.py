@@ -71,6 +71,11 @@ def format_local(instant: dt.datetime, zone: str) -> str:
     return f"{_DAY_NAMES[local.weekday()]} {local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
+def format_utc(instant: dt.datetime) -> str:
+    """``2026-11-20 04:40 UTC``: an instant on the command line and in the record's refusals."""
+    return instant.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def format_window(start: dt.datetime, end: dt.datetime, zone: str) -> str:
     """A span of time with nothing left to guess: ``Sat 2026-11-21 22:00 – 23:30
     Europe/Copenhagen (UTC+01:00)``; the end's date when it differs, each offset when

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import time
 from collections import Counter
@@ -34,7 +33,7 @@ from sqlmodel import select  # noqa: E402
 from bench.reminders import WorkerProcess  # noqa: E402
 from bench.slack_latency import serve  # noqa: E402
 from bot.slack.loopback import LoopbackSlack, Storm  # noqa: E402
-from drills.harness import DEFAULT_POSTGRES, Commands, Drill, machine, show  # noqa: E402
+from drills.harness import DEFAULT_POSTGRES, Commands, Drill, machine, show, trees  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Incident, OutboxStatus, Task  # noqa: E402
 
@@ -156,8 +155,7 @@ def main() -> int:
     args = parser.parse_args()
     print(machine(), flush=True)
     bad: list[str] = []
-    for code in [args.before, args.code] if args.before else [args.code]:
-        os.environ["PYTHONPATH"] = str(code)  # slabot serve and worker run this tree
+    for code in trees(args.before, args.code):  # slabot serve and worker run this tree
         drill = Drill.open(args.database, args.postgres_url)
         customers = drill.folder / "customers.yaml"
         customers.write_text("customers: []\n")

@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.error
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +34,14 @@ DEFAULT_POSTGRES = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 assert TOKEN == "xoxb-bench-token"  # the token bench/slack_latency.py's serve() also uses
+
+
+def trees(before: Path | None, code: Path) -> Iterator[Path]:
+    """The source trees to drill, ``before`` first when given (before and after in one
+    run); while each is drilled, the slabot processes started run it (``PYTHONPATH``)."""
+    for tree in [before, code] if before else [code]:
+        os.environ["PYTHONPATH"] = str(tree)
+        yield tree
 
 
 def machine() -> str:

@@ -15,7 +15,6 @@ come before (p100 < 3 s), and every "working on it" must be followed by the answ
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.slack.loopback import Storm  # noqa: E402
-from drills.harness import DEFAULT_POSTGRES, Commands, Drill, machine, show  # noqa: E402
+from drills.harness import DEFAULT_POSTGRES, Commands, Drill, machine, show, trees  # noqa: E402
 
 SLOW = {
     "conversations.create", "conversations.join", "conversations.invite", "chat.postMessage",
@@ -66,8 +65,7 @@ def main() -> int:
     args = parser.parse_args()
     print(machine(), flush=True)
     worst = 0.0
-    for code in [args.before, args.code] if args.before else [args.code]:
-        os.environ["PYTHONPATH"] = str(code)
+    for code in trees(args.before, args.code):
         drill = Drill.open(args.database, args.postgres_url)
         try:
             figures = burst(drill, args.commands, args.reads, args.slack_latency, args.patience)

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from bot.context import Context
 from storage import queries, tasks
-from storage.models import Incident, OutboxStatus
+from storage.models import Incident, OutboxStatus, Task
 
 KIND = "archive_channel"
 
@@ -35,7 +35,7 @@ def schedule(
         return None
     from bot.tasks import service as task_service  # it imports the reminders, which import us
 
-    count = sum(1 for t in tasks.of_incident(session, incident.id) if t.kind == KIND)
+    count = len(_archivings(session, incident))
     due = now + after
     task_service.schedule(
         session, KIND, f"{KIND}:{incident.id}:{count + 1}", {"channel": channel},
@@ -48,8 +48,8 @@ def withdraw(session: Session, incident: Incident) -> int:
     """Withdraw the incident's archiving not yet begun (it was reopened); how many."""
     return sum(
         tasks.cancel(session, t.dedupe_key, "the incident was reopened")
-        for t in tasks.of_incident(session, incident.id)
-        if t.kind == KIND and t.status == OutboxStatus.PENDING
+        for t in _archivings(session, incident)
+        if t.status == OutboxStatus.PENDING
     )
 
 
@@ -60,8 +60,11 @@ def due(ctx: Context, ref: str) -> dt.datetime | None:
         if incident is None:
             return None
         pending = [
-            t.due_at
-            for t in tasks.of_incident(session, incident.id)
-            if t.kind == KIND and t.status == OutboxStatus.PENDING
+            t.due_at for t in _archivings(session, incident) if t.status == OutboxStatus.PENDING
         ]
         return max(pending, default=None)
+
+
+def _archivings(session: Session, incident: Incident) -> list[Task]:
+    """The incident's archiving tasks, one per resolution."""
+    return [t for t in tasks.of_incident(session, incident.id) if t.kind == KIND]

@@ -24,6 +24,7 @@ from typing import Any
 from bot.context import Context
 from bot.errors import Refusal
 from bot.incidents.service import (
+    MAX_TITLE,
     Derived,
     check_severity,
     derive,
@@ -330,8 +331,8 @@ def check_incident(
         except Refusal as refusal:
             record.fail("severity", str(refusal))
     title = " ".join(record.text("title").split())
-    if len(title) > 200:
-        record.fail("title", f"is at most 200 characters; this one has {len(title)}")
+    if len(title) > MAX_TITLE:
+        record.fail("title", f"is at most {MAX_TITLE} characters; this one has {len(title)}")
     if declared is not None:
         impact = impact or declared
         if reported is not None and reported > declared:

@@ -35,18 +35,18 @@ class CustomerImpact:
     name: str
     period: str
     """The contract period the incident's impact began in, as the statement names it."""
-    counted: Fraction | None
+    counted: Fraction | None = None
     """Downtime minutes this incident counted in the period (``None``: no uptime measured,
     or not an outage)."""
-    downtime: Fraction | None
+    downtime: Fraction | None = None
     """The period's downtime minutes, all outages."""
-    uptime_pct: Fraction | None
-    commitment: str | None
-    tier_without: CreditTier | None
+    uptime_pct: Fraction | None = None
+    commitment: str | None = None
+    tier_without: CreditTier | None = None
     """The credit tier the period would be in without this incident's minutes."""
-    tier_now: CreditTier | None
-    next_tier: CreditTier | None
-    budget: Fraction | None
+    tier_now: CreditTier | None = None
+    next_tier: CreditTier | None = None
+    budget: Fraction | None = None
     """Downtime minutes the period can still take before ``next_tier``."""
     excluded: str | None = None
     note: str | None = None
@@ -74,14 +74,12 @@ def _impact(ctx: Context, record: IncidentRecord, customer_id: str) -> CustomerI
     view = record.incident
     customer = ctx.contracts.customers.get(customer_id)
     if customer is None:
-        return CustomerImpact(customer_id, customer_id, "", None, None, None, None, None, None,
-                              None, None, note="no longer in the customers file")  # fmt: skip
+        return CustomerImpact(customer_id, customer_id, "", note="no longer in the customers file")
     month = view.impact_start.astimezone(ZoneInfo(customer.zone)).strftime("%Y-%m")
     try:
         made = customer_statement(ctx, month, customer_id)
     except Refusal as refusal:
-        return CustomerImpact(customer_id, customer.name, month, None, None, None, None, None,
-                              None, None, None, note=str(refusal))  # fmt: skip
+        return CustomerImpact(customer_id, customer.name, month, note=str(refusal))
     figures = made.figures
     line = next((o for o in made.outages if o.ref == view.ref), None)
     up = figures.uptime

@@ -17,11 +17,11 @@ from typing import Any
 
 from bot.incidents import corrections
 from bot.incidents.postmortem import CustomerImpact, Postmortem
-from bot.incidents.record import IncidentRecord
+from bot.incidents.record import ContractOutcome, IncidentRecord
 from bot.incidents.views import TIMER_WORDS, BreachView, TimerView
 from bot.sla.credits import decimal_pct, shown_pct
 from bot.sla.timers import TimerKind
-from bot.text import format_span
+from bot.text import format_span, format_utc, plural
 from config.policy import CreditTier
 from storage.models import EventKind, TimelineEvent
 
@@ -40,12 +40,8 @@ class Style:
     """A person's text as it may be shown (escaped for Slack)."""
 
 
-def utc(instant: dt.datetime) -> str:
-    """``2026-11-20 04:40 UTC``: the command line's instants."""
-    return instant.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-PLAIN = Style(when=utc)
+PLAIN = Style(when=format_utc)
+"""The command line's: instants in UTC, people as recorded."""
 
 
 def iso(instant: dt.datetime | None) -> str | None:
@@ -183,7 +179,7 @@ def breach_json(breach: BreachView) -> dict[str, Any]:
         "noticed_at": iso(breach.noticed_at), "noticed_by": str(breach.noticed_by),
         "stands": breach.stands, "now": None if breach.now is None else breach.now.value,
         "answered_at": iso(breach.answered_at), "late_by_minutes": _minutes(breach.late_by),
-        "story": breach.story(utc),
+        "story": breach.story(format_utc),
     }  # fmt: skip
 
 
@@ -345,8 +341,7 @@ def record_text(record: IncidentRecord, style: Style = PLAIN, *, markdown: bool 
     if not kinds:
         item("no timer: its contracts set no target for this severity")
     for kind in kinds:
-        timer = view.timers.get(kind)
-        item(timer_line(timer, style) if timer else f"{TIMER_WORDS[kind]}: no target now")
+        item(_timer_now(record, kind, style))
         for entry in timer_history(record, kind):
             item(_entry_line(entry, record, style), 1)
     if record.progress:
@@ -355,16 +350,28 @@ def record_text(record: IncidentRecord, style: Style = PLAIN, *, markdown: bool 
             item(progress_line(deadline, style))
     heading("SLA outcome by contract")
     for outcome in record.outcomes:
-        whose = outcome.customer or "every customer (the deployment's own SLA)"
-        verdicts = (
-            ", ".join(f"{TIMER_WORDS[k]} {t.state.value}" for k, t in outcome.timers.items())
-            or "no targets at this severity"
-        )
+        whose, verdicts = _outcome_words(outcome)
         item(f"{whose} — {outcome.contract}: {verdicts}")
     heading("Timeline")
     for line in timeline_lines(record, style):
         item(line)
     return "\n".join(out).strip() + "\n"
+
+
+def _timer_now(record: IncidentRecord, kind: TimerKind, style: Style) -> str:
+    """The timer as it stands, or that it has none now (a re-grade dropped its target)."""
+    timer = record.incident.timers.get(kind)
+    return timer_line(timer, style) if timer else f"{TIMER_WORDS[kind]}: no target now"
+
+
+def _outcome_words(outcome: ContractOutcome) -> tuple[str, str]:
+    """Whose contract an outcome is, and its timers' verdicts."""
+    whose = outcome.customer or "every customer (the deployment's own SLA)"
+    verdicts = (
+        ", ".join(f"{TIMER_WORDS[k]} {t.state.value}" for k, t in outcome.timers.items())
+        or "no targets at this severity"
+    )
+    return whose, verdicts
 
 
 def _entry_line(entry: Mapping[str, Any], record: IncidentRecord, style: Style) -> str:
@@ -452,21 +459,14 @@ def postmortem_markdown(draft: Postmortem, style: Style = PLAIN) -> str:
     out += ["", "## Impact per customer", ""]
     out += [f"- {impact_line(i)}" for i in draft.impacts]
     if draft.more_customers:
-        out.append(f"- … and {draft.more_customers} more customers (`slabot report` lists them)")
+        more = plural(draft.more_customers, "more customer")
+        out.append(f"- … and {more} (`slabot report` lists them)")
     out += ["", "## SLA outcomes", ""]
-    for kind in timer_kinds(record):
-        timer = view.timers.get(kind)
-        out.append(
-            f"- {timer_line(timer, style) if timer else TIMER_WORDS[kind] + ': no target now'}"
-        )
+    out += [f"- {_timer_now(record, kind, style)}" for kind in timer_kinds(record)]
     for breach in record.breaches:
         out.append(f"- {breach.story(style.when)}")
     for outcome in record.outcomes:
-        whose = outcome.customer or "every customer (the deployment's own SLA)"
-        verdicts = (
-            ", ".join(f"{TIMER_WORDS[k]} {t.state.value}" for k, t in outcome.timers.items())
-            or "no targets at this severity"
-        )
+        whose, verdicts = _outcome_words(outcome)
         out.append(f"- Under {outcome.contract} ({whose}): {verdicts}")
     out += ["", "## Timeline", ""]
     out += [f"- {line}" for line in timeline_lines(record, style)]

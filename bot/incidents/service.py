@@ -35,7 +35,7 @@ from bot.context import Context
 from bot.errors import Refusal
 from bot.incidents import archive, corrections
 from bot.incidents.corrections import Changes, Correction
-from bot.incidents.stakes import SHOWN, Stakes, at_stake
+from bot.incidents.stakes import NOTHING, SHOWN, Stakes, at_stake
 from bot.incidents.views import (
     HISTORY_KINDS,
     Evaluation,
@@ -55,7 +55,7 @@ from bot.sla.reminders import PlannedReminder, ReminderKind
 from bot.sla.stakes import plan_crossing_reminders, plan_manager_notices
 from bot.sla.timers import BudgetTimer, TimerKind, TimerState
 from bot.sla.uptime import Interval
-from bot.text import format_span
+from bot.text import format_span, format_utc
 from config.policy import Contracts, Customer
 from storage import queries
 from storage.models import (
@@ -294,7 +294,7 @@ def pause(ctx: Context, ref: str, reason: str, actor: str) -> IncidentView:
         current = _open_pause(session, incident)
         if current is not None:
             raise Refusal(
-                f"{incident.ref} is already paused since {_iso(current.started_at)} "
+                f"{incident.ref} is already paused since {format_utc(current.started_at)} "
                 f"({current.reason}); resume it first"
             )
         session.add(
@@ -464,9 +464,9 @@ def correct(
         if not found:
             raise Refusal(
                 f"nothing to correct: {incident.ref} already has "
-                + "; ".join(corrections.state(after, given, _iso))
+                + "; ".join(corrections.state(after, given, format_utc))
             )
-        corrections.check(after, now, incident.ref, _iso)
+        corrections.check(after, now, incident.ref, format_utc)
         check_severity(contracts_touched(ctx.contracts, after["customers"]), incident.severity)
         shown = _shown_periods(ctx, before, after, now)
         _write_facts(session, incident, after)
@@ -542,7 +542,7 @@ def _write_facts(session: Session, incident: Incident, facts: dict[str, Any]) ->
 def _check(incident: Incident, now: dt.datetime) -> None:
     """Refuse an order of instants that cannot have happened (``corrections.check``)."""
     facts = {name: getattr(incident, name) for name in corrections.INSTANTS}
-    corrections.check({**facts, "impact_pct": incident.impact_pct}, now, incident.ref, _iso)
+    corrections.check({**facts, "impact_pct": incident.impact_pct}, now, incident.ref, format_utc)
 
 
 def _shown_periods(
@@ -760,11 +760,11 @@ def _start(started_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
         return now
     if started_at > now:
         raise Refusal(
-            f"the start {_iso(started_at)} is in the future; give a time at or before now"
+            f"the start {format_utc(started_at)} is in the future; give a time at or before now"
         )
     if now - started_at > MAX_START_AGE:
         raise Refusal(
-            f"the start {_iso(started_at)} is more than 30 days ago; "
+            f"the start {format_utc(started_at)} is more than 30 days ago; "
             "record older incidents with `slabot import`"
         )
     return started_at
@@ -888,7 +888,7 @@ def sync(
                     reading.deadline, now, noticed,
                 )  # fmt: skip
     _replan(session, incident, evaluation, derived, now)
-    stakes = Stakes()
+    stakes = NOTHING
     if budget:
         stakes = at_stake(session, incident, evaluation.customer_ids, registry, now)
         _replan_budget(session, incident, stakes, registry, now)
@@ -1108,10 +1108,11 @@ def _replan_budget(
 ) -> None:
     """The budget timer's reminders (``bot.sla.stakes``): warnings before each of the
     ``SHOWN`` nearest crossings this incident runs towards and a notice when it comes, one
-    row per instant for all the customers crossing then; and the managers' direct messages with the amounts, 15 minutes
-    before and at each crossing (``BudgetTimer.DM``: a timer of its own, so that the
-    outbox never supersedes one by the channel's notice due at the same instant). Pending ones whose crossing no longer holds are cancelled; a
-    pause cancels none (downtime goes on while the incident waits on the customer)."""
+    row per instant for all the customers crossing then; and the managers' direct messages
+    with the amounts, 15 minutes before and at each crossing (``BudgetTimer.DM``: a timer
+    of its own, so that the outbox never supersedes one by the channel's notice due at the
+    same instant). Pending ones whose crossing no longer holds are cancelled; a pause
+    cancels none (downtime goes on while the incident waits on the customer)."""
     deadlines = stakes.deadlines
     stale = [
         r.id
@@ -1166,8 +1167,4 @@ def _by(session: Session, incident: Incident, kind: EventKind) -> str:
 
 
 def _when(instant: dt.datetime | None) -> str:
-    return "earlier" if instant is None else f"at {_iso(instant)}"
-
-
-def _iso(instant: dt.datetime) -> str:
-    return instant.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return "earlier" if instant is None else f"at {format_utc(instant)}"

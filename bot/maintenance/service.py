@@ -52,6 +52,18 @@ class Notice(StrEnum):
     """The contract has no uptime commitment: maintenance changes nothing."""
 
 
+class WindowState(StrEnum):
+    """Where a window stands at an instant (``WindowView.state``)."""
+
+    UPCOMING = "upcoming"
+    UNDER_WAY = "under way"
+    ENDED = "ended"
+    CALLED_OFF = "called off"
+    """Cancelled before it started: it excludes nothing."""
+    CUT_SHORT = "cut short"
+    """Cancelled while under way: it ended then."""
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The customers on one set of maintenance terms, and what those terms make of a window."""
@@ -116,6 +128,13 @@ class WindowView:
     def called_off(self) -> bool:
         """Cancelled before it started: it excludes nothing."""
         return self.cancelled_at is not None and self.cancelled_at <= self.starts_at
+
+    def state(self, now: dt.datetime) -> WindowState:
+        if self.cancelled_at is not None:
+            return WindowState.CALLED_OFF if self.called_off else WindowState.CUT_SHORT
+        if self.ends_at <= now:
+            return WindowState.ENDED
+        return WindowState.UNDER_WAY if self.starts_at <= now else WindowState.UPCOMING
 
 
 @dataclass(frozen=True)
@@ -258,7 +277,7 @@ def history(ctx: Context, ref: str) -> list[MaintenanceEvent]:
 def cancel(ctx: Context, ref: str, *, actor: str, reason: str = "") -> WindowView:
     """Call a window off. Before it starts it excludes nothing; under way, it ends now."""
     now = ctx.clock.now()
-    reason = _reason(reason)
+    reason = reason_text(reason)
     with ctx.db.transaction() as session:
         found = _find(session, ref, for_update=True)
         _still_to_come(found, now, "cancelled")
@@ -266,15 +285,7 @@ def cancel(ctx: Context, ref: str, *, actor: str, reason: str = "") -> WindowVie
         found.cancelled_at, found.cancelled_by = now, actor
         if found.starts_at < now:
             found.ends_at = now
-        session.add(
-            MaintenanceEvent(
-                maintenance_id=found.id, at=now, actor=actor, kind="cancelled",
-                before=before, after=_instants(found), reason=reason or None,
-            )
-        )  # fmt: skip
-        session.flush()
-        named = queries.maintenance_customers(session, [found.id]).get(found.id, [])
-        return _view(ctx, found, named)
+        return _changed(ctx, session, found, "cancelled", before, now, actor, reason)
 
 
 def move(
@@ -289,7 +300,7 @@ def move(
     """Move a window to ``[starts_at, ends_at)``. Inside the announced window the notice
     stands; anywhere else it is a new announcement, whose notice counts from now."""
     now = ctx.clock.now()
-    reason = _reason(reason)
+    reason = reason_text(reason)
     if ends_at <= starts_at:
         raise Refusal("maintenance must end after it starts")
     with ctx.db.transaction() as session:
@@ -315,15 +326,34 @@ def move(
         found.starts_at, found.ends_at = starts_at, ends_at
         if not inside:
             found.announced_at = now
-        session.add(
-            MaintenanceEvent(
-                maintenance_id=found.id, at=now, actor=actor, kind="moved",
-                before=before, after=_instants(found), reason=reason or None,
-            )
-        )  # fmt: skip
-        session.flush()
-        named = queries.maintenance_customers(session, [found.id]).get(found.id, [])
-        return Moved(_view(ctx, found, named), old, renoticed=not inside)
+        view = _changed(ctx, session, found, "moved", before, now, actor, reason)
+        return Moved(view, old, renoticed=not inside)
+
+
+def _changed(
+    ctx: Context,
+    session,
+    found: MaintenanceWindow,
+    kind: str,
+    before: dict[str, str],
+    now: dt.datetime,
+    actor: str,
+    reason: str,
+) -> WindowView:
+    """Write the change to ``found`` (a move or a cancellation, already applied) as its
+    event, and re-plan the budget reminders of the outages running for its customers, as
+    announcing does: the excluded time moved, and with it their tier crossings. The window
+    as it now stands."""
+    session.add(
+        MaintenanceEvent(
+            maintenance_id=found.id, at=now, actor=actor, kind=kind,
+            before=before, after=_instants(found), reason=reason or None,
+        )
+    )  # fmt: skip
+    session.flush()
+    named = queries.maintenance_customers(session, [found.id]).get(found.id, [])
+    incidents.replan_others(session, None, named, ctx.contracts, now)
+    return _view(ctx, found, named)
 
 
 def _still_to_come(found: MaintenanceWindow, now: dt.datetime, done: str) -> None:
@@ -347,7 +377,8 @@ def _find(session, ref: str, *, for_update: bool = False) -> MaintenanceWindow:
     return found
 
 
-def _reason(reason: str) -> str:
+def reason_text(reason: str) -> str:
+    """A move's or a cancellation's reason as recorded: on one line, spaces collapsed."""
     reason = " ".join(reason.split())
     if len(reason) > MAX_REASON:
         raise Refusal(f"a reason is at most {MAX_REASON} characters; this one has {len(reason)}")

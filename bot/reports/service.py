@@ -55,7 +55,7 @@ from bot.reports.views import (
 from bot.sla.calendar import BusinessCalendar
 from bot.sla.clocks import WallClock
 from bot.sla.contract import Contract
-from bot.sla.credits import CreditLine, Failure, response_judge
+from bot.sla.credits import CreditLine, Failure, claim_expired, response_judge
 from bot.sla.exposure import (
     CountOutcome,
     SharedMisses,
@@ -842,4 +842,4 @@ def _claims_may_be_open(plan: _Plan, today: dt.date) -> bool:
     misses = policy.response_misses
     if misses is not None and misses.claim_window is not None:
         pairs += [(p, misses.claim_window) for p in plan.response_periods]
-    return any(claim_deadline(p[1], window, zone) >= today for p, window in pairs)
+    return any(not claim_expired(claim_deadline(p[1], window, zone), today) for p, window in pairs)

@@ -27,15 +27,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
-from math import floor
 
 from bot.sla.calendar import as_utc
 from bot.sla.clocks import WallClock
 from bot.sla.credits import CountStanding, Failure, SharedCount, incident_count_standing
 from bot.sla.reminders import PlannedReminder, ReminderKind
 from bot.sla.timers import BudgetTimer
-from bot.sla.uptime import Interval, clip, period_containing, subtract
+from bot.sla.uptime import Interval, clip, least_below, period_containing, subtract
 from config.policy import CreditTier, IncidentCountRefund, ReminderSpec, UptimeSpec
 
 _MICROSECOND = dt.timedelta(microseconds=1)
@@ -88,8 +86,7 @@ def tier_crossings(
     available = (end - start) // _MICROSECOND
     found = []
     for tier in terms.credits:
-        allowed = Fraction(available) * (100 - Fraction(tier.below)) / 100
-        at = _instant_of(down, floor(allowed) + 1)
+        at = _instant_of(down, least_below(available, tier.below))
         if at is not None:
             found.append(TierCrossing(tier, at, period))
     return found
@@ -122,8 +119,7 @@ def crossings_from(
     available = (last - first) // _MICROSECOND
     found = []
     for tier in terms.credits:
-        allowed = Fraction(available) * (100 - Fraction(tier.below)) / 100
-        needed = floor(allowed) + 1 - spent // _MICROSECOND
+        needed = least_below(available, tier.below) - spent // _MICROSECOND
         at = _instant_of(burn, needed) if needed > 0 else None
         if at is not None:
             found.append(TierCrossing(tier, at, period))

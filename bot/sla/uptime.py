@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property, lru_cache
+from math import floor
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -123,6 +124,13 @@ def total(intervals: Iterable[Interval]) -> dt.timedelta:
 @lru_cache(maxsize=256)
 def _fraction(value: Decimal) -> Fraction:
     return Fraction(value)
+
+
+def least_below(available: int, threshold: Decimal) -> int:
+    """The least downtime, in microseconds of a period of ``available`` microseconds, that
+    puts uptime under ``threshold`` % (``UptimeResult.below``): one more than the most a
+    tier at ``threshold`` allows, with which uptime is exactly ``threshold``."""
+    return floor(Fraction(available) * (100 - _fraction(threshold)) / 100) + 1
 
 
 def minutes(span: dt.timedelta) -> Fraction:

@@ -816,7 +816,7 @@ def maintenance_cancel(edge: Edge, user: str, command: MaintenanceCancel) -> Rep
         return refused(NOT_AN_ADMIN_TO_CHANGE)
     zone = edge.directory.zone(user)
     window = windows.cancel(edge.ctx, command.ref, actor=user, reason=command.reason)
-    why = f" ({escape(window_reason(command.reason))})" if command.reason.strip() else ""
+    why = f" ({escape(windows.reason_text(command.reason))})" if command.reason.strip() else ""
     if window.called_off:
         effect = "It had not started: it excludes nothing, and downtime then counts as usual."
     else:
@@ -841,7 +841,7 @@ def maintenance_move(edge: Edge, user: str, command: MaintenanceMove) -> Reply:
         edge.ctx, command.ref, starts_at=starts, ends_at=ends, actor=user, reason=command.reason
     )
     window = moved.window
-    why = f" ({escape(window_reason(command.reason))})" if command.reason.strip() else ""
+    why = f" ({escape(windows.reason_text(command.reason))})" if command.reason.strip() else ""
     notice = (
         "The new time is a new announcement: its notice counts from now."
         if moved.renoticed
@@ -852,10 +852,6 @@ def maintenance_move(edge: Edge, user: str, command: MaintenanceMove) -> Reply:
         f"{escape(format_window(*moved.before, zone))}, now {_window_when(window, zone)}. {notice}\n"
         f"{_notices(window)}"
     ), in_channel=True)  # fmt: skip
-
-
-def window_reason(reason: str) -> str:
-    return " ".join(reason.split())
 
 
 def _window_times(edge: Edge, zone: str, start: str, end: str) -> tuple[dt.datetime, dt.datetime]:
@@ -879,16 +875,16 @@ def _notices(window: windows.WindowView) -> str:
 
 
 def _window_state(window: windows.WindowView, now: dt.datetime, zone: str) -> str:
-    if window.cancelled_at is not None:
-        by = mrkdwn.user(window.cancelled_by)
-        if window.called_off:
+    by = mrkdwn.user(window.cancelled_by)
+    match window.state(now):
+        case windows.WindowState.CALLED_OFF:
             return f"cancelled by {by} before it started: excludes nothing"
-        return f"cancelled by {by} while under way: ended {mrkdwn.date(window.ends_at, zone)}"
-    if window.ends_at <= now:
-        return "ended"
-    if window.starts_at <= now:
-        return "*under way*"
-    return "upcoming"
+        case windows.WindowState.CUT_SHORT:
+            return f"cancelled by {by} while under way: ended {mrkdwn.date(window.ends_at, zone)}"
+        case windows.WindowState.UNDER_WAY:
+            return "*under way*"
+        case other:
+            return other.value
 
 
 def customers(edge: Edge, user: str) -> Reply:

@@ -149,6 +149,21 @@ def test_since_and_until_choose_incidents_by_declaration(cli_history):
     assert result.exit_code == 2 and "--until" in result.stderr
 
 
+def test_the_export_counts_what_it_wrote(cli_history, tmp_path):
+    out = tmp_path / "one.json"
+    said = run(
+        "incidents",
+        "export",
+        "--since",
+        "2026-10-13",
+        "--until",
+        "2026-10-20T21:00",
+        "--out",
+        str(out),
+    )
+    assert said == f"exported 1 incident and 1 maintenance window to {out}\n"
+
+
 def test_csv_to_stdout_says_it_left_out_the_maintenance_windows(cli_history):
     result = CliRunner().invoke(main, ["incidents", "export", "--format", "csv"])
     assert result.exit_code == 0

@@ -4,9 +4,13 @@ below), the SLA outcomes, the timeline and empty sections for causes and actions
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from click.testing import CliRunner
 
 from bot.cli import main
+from bot.incidents import postmortem, service
+from bot.incidents.render import impact_line
 from tests.incidents.test_export import rich_history, run
 
 
@@ -52,6 +56,14 @@ def test_an_incident_of_every_customer_says_what_it_did_to_each(cli_history):
     )
 
 
+def test_the_customers_beyond_those_worked_out_are_counted(cli_history, monkeypatch):
+    monkeypatch.setattr(postmortem, "MAX_CUSTOMERS", 4)  # INC-B affects all five
+    draft = run("incidents", "postmortem", "INC-B")
+    assert "- … and 1 more customer (`slabot report` lists them)\n" in draft
+    monkeypatch.setattr(postmortem, "MAX_CUSTOMERS", 3)
+    assert "- … and 2 more customers (" in run("incidents", "postmortem", "INC-B")
+
+
 def test_an_excluded_outage_counted_nothing_and_the_draft_goes_to_a_file(
     cli_history, ctx, clock, tmp_path
 ):
@@ -67,3 +79,17 @@ def test_an_excluded_outage_counted_nothing_and_the_draft_goes_to_a_file(
 def test_an_unknown_incident_exits_1(cli_db):
     result = CliRunner().invoke(main, ["incidents", "postmortem", "INC-404"])
     assert result.exit_code == 1 and "there is no incident 'INC-404'" in result.stderr
+
+
+def test_a_customer_gone_from_the_customers_file_is_named_without_figures(ctx, clock):
+    ref = service.declare(
+        ctx, title="Checkout down", severity=2, actor="U1", customers=["acme", "nordlys"],
+        outage=True,
+    ).ref  # fmt: skip
+    clock.advance(minutes=30)
+    service.resolve(ctx, ref, "U1")
+    kept = {k: c for k, c in ctx.contracts.customers.items() if k != "acme"}
+    later = replace(ctx, contracts=replace(ctx.contracts, customers=kept))
+    impacts = {i.customer: impact_line(i) for i in postmortem.postmortem(later, ref).impacts}
+    assert impacts["acme"] == "acme (acme): no figures — no longer in the customers file"
+    assert "counted 30m (30 min) of downtime" in impacts["nordlys"]

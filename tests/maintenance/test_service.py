@@ -10,9 +10,10 @@ import pytest
 from bot.errors import Refusal
 from bot.incidents import service as incidents
 from bot.maintenance import service
-from bot.maintenance.service import Notice
+from bot.maintenance.service import Notice, WindowState
 from bot.reports import service as reports
 from tests.conftest import T0
+from tests.worker.test_budget import FIVE, TEN, crossing_rows, declare
 
 M = dt.timedelta(minutes=1)
 H = dt.timedelta(hours=1)
@@ -196,3 +197,40 @@ def test_list_shows_upcoming_and_recent_windows_per_customer(ctx, clock):
 def test_a_window_that_has_ended_is_not_announced(ctx):
     with pytest.raises(Refusal, match="already ended"):
         announce(ctx, T0 - 2 * H, T0 - H, "acme")
+
+
+def test_moving_or_cancelling_a_window_moves_a_running_outages_tier_crossings(ctx, clock):
+    """The budget's reminders follow the window as announcing it moves them
+    (tests/worker/test_budget.py): an hour excluded ahead puts the 10 % tier an hour later."""
+    clock.set(T0)
+    ref = declare(ctx)
+    assert pending_crossings(ctx, ref) == [FIVE, TEN]
+    # Announced two days ago for 11:00–12:00 Copenhagen: enough of Dixa's 24 h notice.
+    window = incidents.add_maintenance(
+        ctx, title="DB upgrade", starts_at=T0 + H, ends_at=T0 + 2 * H, actor="U1",
+        customers=["nordlys"], announced_at=T0 - dt.timedelta(days=2),
+    )  # fmt: skip
+    assert pending_crossings(ctx, ref) == [FIVE, TEN + H]
+    clock.set(T0 + 10 * M)
+    # Inside the announced window: its notice stands, half the hour is excluded.
+    service.move(ctx, window.ref, starts_at=T0 + H, ends_at=T0 + 90 * M, actor="U3")
+    assert pending_crossings(ctx, ref) == [FIVE, TEN + 30 * M]
+    service.cancel(ctx, window.ref, actor="U3")
+    assert pending_crossings(ctx, ref) == [FIVE, TEN]
+
+
+def pending_crossings(ctx, ref) -> list[dt.datetime]:
+    return [at for at, status in crossing_rows(ctx, ref) if status == "pending"]
+
+
+def test_a_window_is_upcoming_under_way_ended_called_off_or_cut_short(ctx, clock):
+    start = T0 + 30 * H
+    window = announce(ctx, start, start + 2 * H, "acme")
+    assert [window.state(at) for at in (start - M, start, start + 2 * H)] == [
+        WindowState.UPCOMING, WindowState.UNDER_WAY, WindowState.ENDED,
+    ]  # fmt: skip
+    announce(ctx, start, start + 2 * H, "acme", title="Called off")
+    clock.set(start - M)
+    assert service.cancel(ctx, "MW-2", actor="U3").state(start) == WindowState.CALLED_OFF
+    clock.set(start + M)
+    assert service.cancel(ctx, "MW-1", actor="U3").state(start + M) == WindowState.CUT_SHORT

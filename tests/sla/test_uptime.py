@@ -16,6 +16,7 @@ from bot.sla.uptime import (
     clip,
     combine,
     intersect,
+    least_below,
     measure_uptime,
     minutes,
     notice_given,
@@ -35,6 +36,7 @@ UTC = dt.UTC
 CPH = "Europe/Copenhagen"
 NY = "America/New_York"
 M = dt.timedelta(minutes=1)
+US = dt.timedelta(microseconds=1)
 POLICIES = load_policies(policy_files(SHIPPED_POLICIES_DIR))
 DIXA_CPH = calendar_for(POLICIES["dixa"].calendar, CPH)
 
@@ -205,6 +207,23 @@ def test_uptime_exactly_at_the_commitment_meets_it_and_one_second_more_does_not(
     over = measure_uptime(start, end, end, [(start, start + dt.timedelta(minutes=44, seconds=43))])
     assert over.uptime_pct < Fraction("99.9")
     assert not over.meets(Decimal("99.9"))
+
+
+@given(
+    days=st.integers(1, 366),
+    threshold=st.decimals(min_value=Decimal("90"), max_value=Decimal("99.9999"), places=4),
+)
+def test_least_below_is_where_uptime_first_falls_under_the_threshold(days, threshold):
+    """The tier crossings' boundary (``bot.sla.stakes``) is the report's ``below``."""
+    start = utc(2026, 1, 1)
+    end = start + dt.timedelta(days=days)
+    least = least_below((end - start) // US, threshold)
+
+    def down(micros):
+        return measure_uptime(start, end, end, [(start, start + micros * US)])
+
+    assert down(least).below(threshold)
+    assert not down(least - 1).below(threshold)
 
 
 def test_an_outage_across_a_month_boundary_is_split_in_the_customers_zone_not_utc():
