@@ -149,28 +149,9 @@ class Edge:
     _in_flight: int = field(default=0, init=False, repr=False)
     _quiet: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
 
-    def severity_names(self) -> list[tuple[int, str]]:
-        """Every numbered level any contract has, named by the deployment's own contract first."""
-        names: dict[int, str] = {}
-        for policy in [self.ctx.contracts.default_policy, *self.ctx.contracts.policies.values()]:
-            for spec in policy.severities:
-                if spec.level != "any":
-                    names.setdefault(spec.level, spec.name)
-        return sorted(names.items())
-
     def __post_init__(self) -> None:
         self.answers = self.answers or self.executor
         self.reads = self.reads or self.answers
-
-    def level_names(self) -> list[tuple[int, str]]:
-        """Every level's name in every contract, for reading a severity typed as a name (the
-        incident's own contracts decide which level it means: ``service.severity_level``)."""
-        policies = [self.ctx.contracts.default_policy, *self.ctx.contracts.policies.values()]
-        return [(s.level, s.name) for p in policies for s in p.severities if s.level != "any"]
-
-    def declarable_levels(self, customer_ids: Sequence[str] = ()) -> list[tuple[int, str]]:
-        """The levels the declare form offers for these customers (``service.levels_for``)."""
-        return service.levels_for(self.ctx, customer_ids, self.severity_names())
 
     def first_time(self, key: str | None) -> bool:
         """Record a Slack request id; ``False`` for a retry or a repeat already processed.

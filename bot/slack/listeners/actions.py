@@ -96,7 +96,9 @@ def register(app: App, edge: Edge) -> None:
         chosen = (state.get("customers") or {}).get("value") or {}
         ids = [o.get("value", "") for o in chosen.get("selected_options") or ()]
         form = blocks.declare_form(
-            edge.declarable_levels(ids), edge.ctx.contracts, view.get("private_metadata") or None
+            service.levels_for(edge.ctx, ids),
+            edge.ctx.contracts,
+            view.get("private_metadata") or None,
         )
         edge.after(
             lambda: client.views_update(view_id=view["id"], hash=view.get("hash"), view=form)
@@ -108,7 +110,7 @@ def register(app: App, edge: Edge) -> None:
 
         def form(ref: str):
             current = service.get(edge.ctx, ref).severity
-            return blocks.severity_form(ref, edge.severity_names(), current)
+            return blocks.severity_form(ref, service.every_level(edge.ctx), current)
 
         _open_form(edge, client, body, form)
 
