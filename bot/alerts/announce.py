@@ -15,7 +15,7 @@ from bot.slack.channels import SLACK_FAILURES, IncidentChannels, why
 from bot.slack.delivery import Posted
 from bot.slack.mrkdwn import escape
 from bot.tasks.registry import Done, Failed, Retry, TaskRun, handles
-from bot.text import format_local
+from bot.text import format_local, plural
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def declare_question(anchor_id: int, proposal: dict) -> blocks.Message:
     customers = ", ".join(proposal.get("customers") or []) or "no customer in particular"
     text = (
         f"🔔 {escape(proposal['source'])}: *{escape(proposal['title'])}* is firing "
-        f"({alerts} alert{'s' if alerts != 1 else ''}, since {proposal['started_at'][:16]}Z). "
+        f"({plural(alerts, 'alert')}, since {proposal['started_at'][:16]}Z). "
         f"Declare it as Sev {proposal['severity']} for {escape(customers)}?"
     )
     button = ButtonElement(

@@ -403,7 +403,7 @@ def timeline(edge: Edge, user: str, ref: str, page: int | None) -> Reply:
     pages = blocks.timeline_pages(len(record.timeline))
     if page is not None and page > pages:
         raise Refusal(
-            f"{record.incident.ref}'s timeline has {pages} page{'s' if pages != 1 else ''}; "
+            f"{record.incident.ref}'s timeline has {plural(pages, 'page')}; "
             f"ask for one of them, e.g. `/incident timeline {record.incident.ref} page {pages}`"
         )
     return Reply(blocks.timeline_page(record, page or pages, edge.directory.zone(user)))
