@@ -68,10 +68,6 @@ class SlackAnnouncer:
         except SLACK_FAILURES as exc:
             log.warning("could not update a declare? message: %s", why(exc))
 
-    def _announce(self, message: blocks.Message) -> None:
-        if self.settings.announce_channel:
-            self._post(self.settings.announce_channel, message)
-
     def _post(self, channel: str, message: blocks.Message) -> str | None:
         try:
             return self.channels.post(channel, message)
