@@ -129,6 +129,13 @@ def refs_in_channel(ctx: Context, channel_id: str, *, limit: int = 10) -> list[t
         return open_ones or [(i.ref, i.title) for i in found[:1]]
 
 
+def first_unused_channel(ctx: Context, channels: Sequence[str]) -> str | None:
+    """The first of these channels that no incident has (one a declaration's earlier
+    attempt made but did not record: ``bot.slack.declaration``)."""
+    with ctx.db.read() as session:
+        return next((c for c in channels if queries.incident_in_channel(session, c) is None), None)
+
+
 def count_incidents(ctx: Context, *, open_only: bool = True) -> int:
     with ctx.db.read() as session:
         return queries.count_incidents(session, open_only=open_only)
