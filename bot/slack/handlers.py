@@ -431,7 +431,7 @@ def _post_draft(edge: Edge, user: str, ref: str, task_id: int) -> None:
     """Do the draft's task now; if Slack refused it, tell the person (a retry is the worker's)."""
     outcome = run_task(edge.ctx, edge.client, edge.settings, task_id)
     if isinstance(outcome, Failed):
-        _tell(
+        _direct_message(
             edge, user,
             f"⚠️ The draft of {ref} was not posted ({escape(outcome.reason)}); "
             f"`slabot incidents postmortem {ref}` writes the same file.",
@@ -1040,11 +1040,11 @@ def _send_statement(edge: Edge, user: str, customer_id: str, period: str, output
             )
         content = render_statement(made, output, chromium=chromium)  # type: ignore[arg-type]
     except Refusal as refusal:
-        _tell(edge, user, f"⚠️ The statement was not made: {escape(str(refusal))}")
+        _direct_message(edge, user, f"⚠️ The statement was not made: {escape(str(refusal))}")
         return
     except Exception:
         log.exception("the statement of %s for %s failed", customer_id, period)
-        _tell(
+        _direct_message(
             edge, user,
             f"⚠️ The statement of {escape(customer_id)} for {period} could not be made; the "
             f"error is in slabot's log. {command} makes the same file.",
@@ -1058,14 +1058,15 @@ def _send_statement(edge: Edge, user: str, customer_id: str, period: str, output
         comment=f"SLA statement of {made.customer.name} for {made.figures.period_text()}{note}",
     )  # fmt: skip
     if error is not None:
-        _tell(
+        _direct_message(
             edge, user,
             f"⚠️ Slack refused the statement ({escape(error)}); {command} makes the same file.",
         )  # fmt: skip
 
 
-def _tell(edge: Edge, user: str, text: str) -> None:
-    """A line in the user's direct messages with slabot (work after the ack has no answer)."""
+def _direct_message(edge: Edge, user: str, text: str) -> None:
+    """A line in the user's direct messages with slabot: how work done after the ack, with no
+    response URL to answer at, tells them what went wrong."""
     try:
         dm = edge.client.conversations_open(users=user)["channel"]["id"]
         edge.client.chat_postMessage(channel=dm, text=text)
