@@ -739,10 +739,7 @@ def maintenance(edge: Edge, user: str, command: Maintenance) -> Reply:
     if not edge.permissions.is_admin(user):
         return refused(NOT_AN_ADMIN)
     zone = edge.directory.zone(user)
-    try:
-        starts, ends = _window_times(edge, zone, command.start, command.end)
-    except ValueError as exc:
-        return refused(str(exc))
+    starts, ends = _window_times(edge, zone, command.start, command.end)
     window = windows.announce(
         edge.ctx,
         title=command.title,
@@ -814,10 +811,7 @@ def maintenance_move(edge: Edge, user: str, command: MaintenanceMove) -> Reply:
     if not edge.permissions.is_admin(user):
         return refused(NOT_AN_ADMIN_TO_CHANGE)
     zone = edge.directory.zone(user)
-    try:
-        starts, ends = _window_times(edge, zone, command.start, command.end)
-    except ValueError as exc:
-        return refused(str(exc))
+    starts, ends = _window_times(edge, zone, command.start, command.end)
     moved = windows.move(
         edge.ctx, command.ref, starts_at=starts, ends_at=ends, actor=user, reason=command.reason
     )
@@ -841,10 +835,13 @@ def window_reason(reason: str) -> str:
 
 def _window_times(edge: Edge, zone: str, start: str, end: str) -> tuple[dt.datetime, dt.datetime]:
     """A window's start and end as typed, in the person's zone; an end typed as a bare
-    clock time (``23:30``) is the first after the start."""
+    clock time (``23:30``) is the first after the start. A refusal says which is not a time."""
     now = edge.ctx.clock.now()
-    starts = parse_ahead(start, now, zone)
-    return starts, parse_ahead(end, now, zone, after=starts)
+    try:
+        starts = parse_ahead(start, now, zone)
+        return starts, parse_ahead(end, now, zone, after=starts)
+    except ValueError as exc:
+        raise Refusal(str(exc)) from None
 
 
 def _window_when(window: windows.WindowView, zone: str) -> str:
