@@ -28,6 +28,7 @@ from bot.incidents import archive, corrections, service
 from bot.incidents.corrections import Correction
 from bot.incidents.postmortem import request_draft
 from bot.incidents.record import incident_record
+from bot.incidents.render import RELEVANT
 from bot.incidents.views import TIMER_WORDS, IncidentView
 from bot.maintenance import service as windows
 from bot.paging import service as paging
@@ -532,14 +533,12 @@ _FIELDS = {
     IncidentVerb.RESTORE: ("restored_at", "marked service *restored*"),
     IncidentVerb.RESOLVE: ("resolved_at", "*resolved* the incident"),
 }
-_TIMERS_OF = {
-    "reported_at": (TimerKind.RESPONSE,), "acknowledged_at": (TimerKind.RESPONSE,),
-    "impact_start": (TimerKind.RESTORE,), "restored_at": (TimerKind.RESTORE,),
-    "declared_at": (TimerKind.PROGRESS, TimerKind.RESOLVE),
-    "resolved_at": (TimerKind.PROGRESS, TimerKind.RESOLVE),
-    "customers": tuple(TimerKind),
-}  # fmt: skip
-"""The timers each fact feeds: a correction says how they stand afterwards."""
+
+
+def _timers_moved_by(fact: str) -> tuple[TimerKind, ...]:
+    """The timers a fact feeds (``render.RELEVANT``): a correction says how they stand
+    afterwards."""
+    return tuple(kind for kind, facts in RELEVANT.items() if fact in facts)
 
 
 def when_typed(edge: Edge, user: str, text: str, field: str) -> dt.datetime:
@@ -585,7 +584,7 @@ def _happened_at(
         blocks.change_post(view, user, f"{did} (at {mrkdwn.date(at, zone)}){summary_text}"),
     )
     edge.channels.refresh_card(view)
-    timers = _verdicts(view, _TIMERS_OF[field], zone)
+    timers = _verdicts(view, _timers_moved_by(field), zone)
     return Reply(blocks.reply(
         f"✅ {did.replace('*', '').capitalize()} at {mrkdwn.date(at, zone)}"
         + (f" — {timers}" if timers else "") + f" ({escape(view.ref)})."
@@ -665,7 +664,7 @@ def _corrected(
         edge, view, blocks.change_post(view, user, f"*corrected the record*: {head}{changed}{why}")
     )
     edge.channels.refresh_card(view)
-    kinds = [k for field in outcome.changes for k in _TIMERS_OF.get(field, ())]
+    kinds = [k for field in outcome.changes for k in _timers_moved_by(field)]
     timers = _verdicts(view, list(dict.fromkeys(kinds)), zone)
     lines = [
         f"✅ Corrected {escape(view.ref)}: {changed}" + (f" — {timers}" if timers else "") + "."
