@@ -357,7 +357,9 @@ def _propose(
     grouped: bool,
     firing: list[tuple[Alert, Decision]],
     decision: Decision,
-) -> tuple[int, dict]:
+) -> int | None:
+    """Claim the alerts' keys for a "declare?" proposal; the ``QUESTION`` task that asks it
+    (``None``: one with its key exists already)."""
     now = ctx.clock.now()
     proposal = {
         "source": source, "title": decision.title, "severity": decision.severity,
