@@ -36,7 +36,7 @@ def parse_severity(text: str, names: Iterable[tuple[int, str]] = ()) -> int:
         if level is not None and level >= 1:
             return level
     names = list(names)
-    firsts = [re.split(r"[\s(—-]+", name.strip().lower(), maxsplit=1)[0] for _, name in names]
+    firsts = [_first_word(name) for _, name in names]
     if word:
         whole = {level for level, name in names if word == name.strip().lower()}
         first = {level for (level, _), f in zip(names, firsts, strict=True) if word == f}
@@ -51,13 +51,18 @@ def accepted_severities(names: Iterable[tuple[int, str]] = ()) -> str:
     names = list(names)
     firsts: dict[str, set[int]] = {}
     for level, name in names:
-        first = re.split(r"[\s(—-]+", name.strip().lower(), maxsplit=1)[0]
-        firsts.setdefault(first, set()).add(level)
+        firsts.setdefault(_first_word(name), set()).add(level)
     named = sorted((min(levels), word) for word, levels in firsts.items() if len(levels) == 1)
     if not named:
         return f"write {SEVERITY_SPELLINGS}"
     words = ", ".join(f"{word} ({level})" for level, word in named)
     return f"write {SEVERITY_SPELLINGS}, or a level's name: {words}"
+
+
+def _first_word(name: str) -> str:
+    """A level's name's first word, lower-case (``Critical — site down`` → ``critical``): a
+    severity may be typed as it."""
+    return re.split(r"[\s(—-]+", name.strip().lower(), maxsplit=1)[0]
 
 
 # --- instants ------------------------------------------------------------------------

@@ -100,3 +100,27 @@ def test_every_incident_and_sla_verb_is_in_the_slack_guide():
         if not re.search(rf"{re.escape(command)} {verb.value}\b", guide)
     ]
     assert missing == []
+
+
+STATEMENT_BUILDERS = {"select", "insert", "update", "delete", "text", "func", "case", "and_", "or_"}
+
+
+def test_only_storage_builds_sql_statements():
+    """The house rule: services and the Slack layer ask ``storage`` (its queries) for what
+    they need; no module under ``bot/`` builds a statement itself."""
+    import ast
+
+    builders = []
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in {
+                "sqlalchemy",
+                "sqlmodel",
+            }:
+                found = {a.name for a in node.names} & STATEMENT_BUILDERS
+                builders += [f"{path.relative_to(ROOT)}: {name}" for name in sorted(found)]
+            elif isinstance(node, ast.Import) and any(
+                a.name.split(".")[0] == "sqlalchemy" for a in node.names
+            ):
+                builders.append(f"{path.relative_to(ROOT)}: import sqlalchemy")
+    assert builders == []

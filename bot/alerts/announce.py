@@ -15,7 +15,7 @@ from bot.slack.channels import SLACK_FAILURES, IncidentChannels, why
 from bot.slack.delivery import Posted
 from bot.slack.mrkdwn import escape
 from bot.tasks.registry import Done, Failed, Retry, TaskRun, handles
-from bot.text import format_local
+from bot.text import format_local, plural
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,10 +68,6 @@ class SlackAnnouncer:
         except SLACK_FAILURES as exc:
             log.warning("could not update a declare? message: %s", why(exc))
 
-    def _announce(self, message: blocks.Message) -> None:
-        if self.settings.announce_channel:
-            self._post(self.settings.announce_channel, message)
-
     def _post(self, channel: str, message: blocks.Message) -> str | None:
         try:
             return self.channels.post(channel, message)
@@ -88,7 +84,7 @@ def declare_question(anchor_id: int, proposal: dict) -> blocks.Message:
     customers = ", ".join(proposal.get("customers") or []) or "no customer in particular"
     text = (
         f"🔔 {escape(proposal['source'])}: *{escape(proposal['title'])}* is firing "
-        f"({alerts} alert{'s' if alerts != 1 else ''}, since {proposal['started_at'][:16]}Z). "
+        f"({plural(alerts, 'alert')}, since {proposal['started_at'][:16]}Z). "
         f"Declare it as Sev {proposal['severity']} for {escape(customers)}?"
     )
     button = ButtonElement(

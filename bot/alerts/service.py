@@ -28,7 +28,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select, update
 from sqlmodel import Session
 
 from bot.alerts.rules import AlertRules, Decision
@@ -37,8 +36,10 @@ from bot.context import Context
 from bot.errors import Refusal
 from bot.incidents import service as incidents
 from bot.incidents.views import IncidentView
+from bot.text import plural
+from storage import alerts as alert_keys
+from storage import queries
 from storage.models import AlertKey, Incident
-from storage.queries import insert_new
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,13 @@ def receive(
 # --- firing ------------------------------------------------------------------------------------
 
 
+_STRIPES = [threading.Lock() for _ in range(64)]
+"""Deliveries of one group in this process take turns (a group hashes to one of these):
+the second finds the first's incident and joins it, rather than declare, lose the race for
+the claim and roll back (which skips an incident number). Other processes are kept to one
+incident by the claim alone."""
+
+
 def _fire(
     ctx: Context,
     source: str,
@@ -131,81 +139,34 @@ def _fire(
     announcer: Announcer,
     outcome: Outcome,
 ) -> None:
+    """Join the incident or proposal holding the group, else declare or propose one, in
+    turn with this process's other deliveries of the group (``_STRIPES``)."""
     with _STRIPES[zlib.crc32(f"{source}:{group}".encode()) % len(_STRIPES)]:
-        _fire_in_turn(ctx, source, group, firing, announcer, outcome)
-
-
-_STRIPES = [threading.Lock() for _ in range(64)]
-"""Deliveries of one group in this process take turns (a group hashes to one of these):
-the second finds the first's incident and joins it, rather than declare, lose the race for
-the claim and roll back (which skips an incident number). Other processes are kept to one
-incident by the claim alone."""
-
-
-def _fire_in_turn(
-    ctx: Context,
-    source: str,
-    group: str,
-    firing: list[tuple[Alert, Decision]],
-    announcer: Announcer,
-    outcome: Outcome,
-) -> None:
-    grouped = firing[0][0].group is not None
-    firing = _not_repeats(ctx, source, firing)
-    if not firing:
-        outcome.unchanged += 1
-        return
-    for _ in range(ATTEMPTS):
-        if _join(ctx, source, group, grouped, firing, outcome):
+        grouped = firing[0][0].group is not None
+        firing = _not_repeats(ctx, source, firing)
+        if not firing:
+            outcome.unchanged += 1
             return
-        decision = min((d for _, d in firing), key=lambda d: d.severity)
-        try:
-            if decision.auto:
-                view = _declare(ctx, source, group, grouped, firing, decision, announcer)
-                outcome.declared.append(view.ref)
-            else:
-                task_id = _propose(ctx, source, group, grouped, firing, decision)
-                outcome.proposed += 1
-                announcer.proposed(task_id)
-            return
-        except _Taken:
-            continue
+        for _ in range(ATTEMPTS):
+            if _join(ctx, source, group, grouped, firing, outcome):
+                return
+            decision = min((d for _, d in firing), key=lambda d: d.severity)
+            try:
+                if decision.auto:
+                    view = _declare(ctx, source, group, grouped, firing, decision, announcer)
+                    outcome.declared.append(view.ref)
+                else:
+                    task_id = _propose(ctx, source, group, grouped, firing, decision)
+                    outcome.proposed += 1
+                    announcer.proposed(task_id)
+                return
+            except _Taken:
+                continue
     raise RuntimeError(f"{source} group {group!r}: no incident after {ATTEMPTS} rounds")
 
 
 def _claims(source: str, keys: Sequence[str]) -> list[str]:
     return [f"{source}:{key}"[:220] for key in keys]
-
-
-def _live(session: Session, claims: Sequence[str]) -> list[AlertKey]:
-    """The rows holding these claims, locked; those of a resolved incident are released
-    (the outage they belonged to is over) and left out."""
-    rows = list(
-        session.scalars(
-            select(AlertKey)
-            .where(AlertKey.claim.in_(claims))
-            .order_by(AlertKey.id)
-            .with_for_update()
-        )
-    )
-    if not rows:
-        return []
-    incident_ids = {r.incident_id for r in rows if r.incident_id is not None}
-    over = set(
-        session.scalars(
-            select(Incident.id).where(
-                Incident.id.in_(incident_ids), Incident.resolved_at.is_not(None)
-            )
-        )
-    )
-    live = []
-    for row in rows:
-        if row.incident_id in over:
-            row.claim = None
-        else:
-            live.append(row)
-    session.flush()
-    return live
 
 
 def _not_repeats(
@@ -217,11 +178,7 @@ def _not_repeats(
     a new outage."""
     keys = [a.key for a, _ in firing]
     with ctx.db.read() as session:
-        rows = session.execute(
-            select(AlertKey.key, AlertKey.started_at, AlertKey.claim, Incident.resolved_at)
-            .outerjoin(Incident, Incident.id == AlertKey.incident_id)
-            .where(AlertKey.source == source, AlertKey.key.in_(keys), AlertKey.is_group.is_(False))
-        ).all()
+        rows = alert_keys.history(session, source, keys)
     held = {key for key, _, claim, resolved in rows if claim is not None and resolved is None}
     over = {(key, at) for key, at, claim, resolved in rows if claim is None or resolved is not None}
     return [
@@ -243,15 +200,13 @@ def _join(
     alerts' keys; ``False`` when none does."""
     keys = [a.key for a, _ in firing]
     with ctx.db.transaction() as session:
-        live = _live(session, _claims(source, ([group] if grouped else []) + keys))
+        live = alert_keys.live(session, _claims(source, ([group] if grouped else []) + keys))
         if not live:
             return False
         anchor = live[0]
         incident = None
         if anchor.incident_id is not None:
-            incident = session.scalars(
-                select(Incident).where(Incident.id == anchor.incident_id).with_for_update()
-            ).one()
+            incident = queries.incident_by_id(session, anchor.incident_id, lock=True)
         now = ctx.clock.now()
         held = {r.key: r for r in live}
         again = [a for a, _ in firing if a.key in held and not held[a.key].firing]
@@ -266,10 +221,10 @@ def _join(
         if added or again:
             parts = []
             if added:
-                parts.append(f"{len(added)} more alert{'s' if len(added) != 1 else ''} firing")
+                parts.append(f"{plural(len(added), 'more alert')} firing")
             if again:
                 parts.append(f"{len(again)} firing again")
-            names = _names([a for a in fresh if a.key in added] + again)
+            names = _names([a.title for a in fresh if a.key in added] + [a.title for a in again])
             earliest = min(a.started_at for a in fresh if a.key in added) if added else None
             if earliest is not None and earliest < incident.impact_start:
                 names += (
@@ -286,8 +241,9 @@ def _join(
         return True
 
 
-def _names(alerts: Sequence[Alert], limit: int = 5) -> str:
-    titles = list(dict.fromkeys(a.title for a in alerts))
+def _names(titles: Sequence[str], limit: int = 5) -> str:
+    """``a; b; c and 2 more``: the distinct titles, the first ``limit`` of them."""
+    titles = list(dict.fromkeys(titles))
     more = f" and {len(titles) - limit} more" if len(titles) > limit else ""
     return "; ".join(titles[:limit]) + more
 
@@ -313,10 +269,7 @@ def _insert(
         }
         for (key, alert), claim in zip(unique.items(), _claims(source, list(unique)), strict=True)
     ]  # fmt: skip
-    inserted = session.execute(
-        insert_new(session, AlertKey, rows, unique=["claim"]).returning(AlertKey.key)
-    )
-    return set(inserted.scalars())
+    return alert_keys.claim(session, rows)
 
 
 def _anchor(
@@ -339,12 +292,9 @@ def _anchor(
         "started_at": min(a.started_at for a, _ in firing), "received_at": now,
         "title": first.title[:500], "proposal": proposal,
     }  # fmt: skip
-    anchor_id = session.execute(
-        insert_new(session, AlertKey, row, unique=["claim"]).returning(AlertKey.id)
-    ).scalar()
+    anchor_id = alert_keys.claim_anchor(session, row)
     if anchor_id is None:
         raise _Taken()
-    session.execute(update(AlertKey).where(AlertKey.id == anchor_id).values(anchor_id=anchor_id))
     rest = [a for a, _ in firing if not (not grouped and a.key == key)]
     _insert(session, source, rest, anchor_id, incident_id, now)
     return anchor_id
@@ -378,17 +328,13 @@ def _declare(
     )  # fmt: skip
     if unknown:
         with ctx.db.transaction() as session:
-            incident = session.get(Incident, _id_of(session, view.ref))
+            incident = queries.incident_by_ref(session, view.ref)
             incidents.note_alert(
                 session, incident, now, source,
                 f"the alert names {', '.join(unknown)}, not a customer in the customers "
                 "file: declared for no customer in particular",
             )  # fmt: skip
     return view
-
-
-def _id_of(session: Session, ref: str) -> int:
-    return session.scalars(select(Incident.id).where(Incident.ref == ref)).one()
 
 
 def _known_customers(ctx: Context, names: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -411,7 +357,9 @@ def _propose(
     grouped: bool,
     firing: list[tuple[Alert, Decision]],
     decision: Decision,
-) -> tuple[int, dict]:
+) -> int | None:
+    """Claim the alerts' keys for a "declare?" proposal; the ``QUESTION`` task that asks it
+    (``None``: one with its key exists already)."""
     now = ctx.clock.now()
     proposal = {
         "source": source, "title": decision.title, "severity": decision.severity,
@@ -461,11 +409,7 @@ def declare_proposal(ctx: Context, anchor_id: int, actor: str, declare: Callable
             raise Refusal(f"it was declared already: {taken.ref if taken else 'an incident'}")
         if row.claim is None:
             raise Refusal("its alerts resolved before anyone declared it; nothing was declared")
-        session.execute(
-            update(AlertKey)
-            .where(AlertKey.anchor_id == anchor_id, AlertKey.claim.is_not(None))
-            .values(incident_id=incident.id)
-        )
+        alert_keys.give(session, anchor_id, incident.id)
 
     return declare(
         title=proposal["title"], severity=proposal["severity"], actor=actor,
@@ -496,14 +440,8 @@ def _resolve(
         # The incidents' anchors first, as a firing delivery locks them (its group's key is
         # its first row): deliveries resolving different alerts of one incident take turns,
         # so the last of them sees the others' alerts resolved and restores it.
-        anchors = set(session.scalars(select(AlertKey.anchor_id).where(AlertKey.claim.in_(claims))))
-        session.scalars(
-            select(AlertKey.id)
-            .where(AlertKey.id.in_(anchors))
-            .order_by(AlertKey.id)
-            .with_for_update()
-        ).all()
-        live = [r for r in _live(session, claims) if not r.is_group]
+        alert_keys.lock_anchors_of(session, claims)
+        live = [r for r in alert_keys.live(session, claims) if not r.is_group]
         changed = [r for r in live if r.firing]
         if not changed:
             outcome.unchanged += len(resolved)
@@ -512,15 +450,7 @@ def _resolve(
             row.firing, row.ended_at = False, min(ends[row.key] or now, now)
         session.flush()
         for anchor_id in {r.anchor_id for r in changed}:
-            rows = list(
-                session.scalars(
-                    select(AlertKey).where(
-                        AlertKey.anchor_id == anchor_id,
-                        AlertKey.claim.is_not(None),
-                        AlertKey.is_group.is_(False),
-                    )
-                )
-            )
+            rows = alert_keys.held(session, anchor_id)
             firing = [r for r in rows if r.firing]
             last_end = max(r.ended_at for r in rows if r.ended_at is not None)
             incident_id = rows[0].incident_id if rows else None
@@ -528,18 +458,15 @@ def _resolve(
                 if not firing:
                     anchor = session.get(AlertKey, anchor_id)
                     settled.append(dict(anchor.proposal or {}, ended_at=last_end.isoformat()))
-                    session.execute(
-                        update(AlertKey).where(AlertKey.anchor_id == anchor_id).values(claim=None)
-                    )
+                    alert_keys.release(session, anchor_id)
                 continue
-            incident = session.scalars(
-                select(Incident).where(Incident.id == incident_id).with_for_update()
-            ).one()
+            incident = queries.incident_by_id(session, incident_id, lock=True)
             ended = [r for r in changed if r.anchor_id == anchor_id]
-            text = f"{len(ended)} alert{'s' if len(ended) != 1 else ''} resolved"
+            text = f"{plural(len(ended), 'alert')} resolved"
             text += f", {len(firing)} still firing" if firing else ", none still firing"
+            text += f": {_names([r.title or r.key for r in ended])}"
             incidents.note_alert(
-                session, incident, now, source, f"{text}: {_names_of(ended)}",
+                session, incident, now, source, text,
                 after={"keys": [r.key for r in ended]},
             )  # fmt: skip
             if not firing and incident.restored_at is None and incident.resolved_at is None:
@@ -554,9 +481,3 @@ def _resolve(
             continue
         outcome.restored.append(ref)
         announcer.restored(view, source)
-
-
-def _names_of(rows: Sequence[AlertKey], limit: int = 5) -> str:
-    titles = list(dict.fromkeys(r.title or r.key for r in rows))
-    more = f" and {len(titles) - limit} more" if len(titles) > limit else ""
-    return "; ".join(titles[:limit]) + more

@@ -25,6 +25,19 @@ def own_channel(incident: Incident) -> str | None:
     return channel if channel and channel != incident.origin_channel_id else None
 
 
+def archivable(ctx: Context, incident_id: int | None) -> tuple[str | None, str]:
+    """The channel a due archiving task archives, or ``None`` and why not: the incident is
+    gone, open again (a reopening the withdrawal missed), or has no channel of its own."""
+    with ctx.db.read() as session:
+        incident = queries.incident_by_id(session, incident_id) if incident_id else None
+    if incident is None:
+        return None, "the incident is gone"
+    if incident.resolved_at is None:
+        return None, "the incident is open again"
+    channel = own_channel(incident)
+    return channel, "" if channel else "the incident has no channel of its own"
+
+
 def schedule(
     session: Session, incident: Incident, now: dt.datetime, after: dt.timedelta | None
 ) -> dt.datetime | None:

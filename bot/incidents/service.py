@@ -56,7 +56,7 @@ from bot.sla.stakes import plan_crossing_reminders, plan_manager_notices
 from bot.sla.timers import BudgetTimer, TimerKind, TimerState
 from bot.sla.uptime import Interval
 from bot.text import format_span, format_utc
-from config.policy import Contracts, Customer
+from config.policy import Contracts, Customer, Policy
 from storage import queries
 from storage.models import (
     CorrectedPeriod,
@@ -127,6 +127,13 @@ def refs_in_channel(ctx: Context, channel_id: str, *, limit: int = 10) -> list[t
         found = queries.incidents_in_channel(session, channel_id, limit=limit)
         open_ones = [(i.ref, i.title) for i in found if i.resolved_at is None]
         return open_ones or [(i.ref, i.title) for i in found[:1]]
+
+
+def first_unused_channel(ctx: Context, channels: Sequence[str]) -> str | None:
+    """The first of these channels that no incident has (one a declaration's earlier
+    attempt made but did not record: ``bot.slack.declaration``)."""
+    with ctx.db.read() as session:
+        return next((c for c in channels if queries.incident_in_channel(session, c) is None), None)
 
 
 def count_incidents(ctx: Context, *, open_only: bool = True) -> int:
@@ -670,26 +677,45 @@ def resolve_customers(registry: Contracts, names: Sequence[str]) -> list[str]:
     return ids
 
 
-def levels_for(
-    ctx: Context, customer_ids: Sequence[str], known: Sequence[tuple[int, str]]
-) -> list[tuple[int, str]]:
+def severity_names(ctx: Context) -> list[tuple[int, str]]:
+    """Every level's name in every contract, the deployment's own first, as ``(level,
+    name)``: what a severity typed as a name may be before the incident's contracts are
+    known (``severity_level`` then decides which level it means)."""
+    policies = [ctx.contracts.default_policy, *ctx.contracts.policies.values()]
+    return _level_names(policies)
+
+
+def every_level(ctx: Context) -> list[tuple[int, str]]:
+    """Every numbered level any contract has, named by the deployment's own contract first."""
+    return _by_level(severity_names(ctx))
+
+
+def levels_for(ctx: Context, customer_ids: Sequence[str] = ()) -> list[tuple[int, str]]:
     """The severity levels an incident affecting these customers can be declared with (none:
     the deployment's own contract), as ``(level, name)``: those every contract touched has
     (the strictest rule decides, as ``check_severity`` refuses the others), each named by
-    the first of those contracts that numbers it. ``known``: every level and its name, for
-    contracts that accept any."""
+    the first of those contracts that numbers it; every level any contract has when they
+    all accept any."""
     touched = contracts_touched(ctx.contracts, [c for c in customer_ids if c])
     accepted = levels_accepted(touched)
-    names: dict[int, str] = {}
-    for contract in touched:
-        for spec in contract.policy.severities:
-            if spec.level != "any":
-                names.setdefault(spec.level, spec.name)
-    every = dict(known)
+    names = dict(_by_level(_level_names([c.policy for c in touched])))
+    every = dict(every_level(ctx))
     levels = sorted(every) if accepted is None else sorted(accepted)
     return [
         (level, names.get(level) or every.get(level) or f"Severity {level}") for level in levels
     ]
+
+
+def _level_names(policies: Sequence[Policy]) -> list[tuple[int, str]]:
+    return [(s.level, s.name) for p in policies for s in p.severities if s.level != "any"]
+
+
+def _by_level(names: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:
+    """One name per level, the first given, in level order."""
+    first: dict[int, str] = {}
+    for level, name in names:
+        first.setdefault(level, name)
+    return sorted(first.items())
 
 
 def severity_level(
@@ -709,9 +735,8 @@ def severity_level(
     else:
         ids = resolve_customers(ctx.contracts, customers)
     contracts = contracts_touched(ctx.contracts, ids)
-    names = [(s.level, s.name) for c in contracts for s in c.policy.severities if s.level != "any"]
     try:
-        return parse_severity(typed, names)
+        return parse_severity(typed, _level_names([c.policy for c in contracts]))
     except ValueError as exc:
         whose = " and ".join(c.label for c in contracts)
         plural = "s" if len(contracts) > 1 else ""

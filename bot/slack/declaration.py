@@ -33,7 +33,6 @@ from bot.slack.delivery import Posted, retry_at
 from bot.slack.mrkdwn import escape
 from bot.tasks.registry import Done, Failed, Retry, TaskRun, handles
 from config.settings import Settings
-from storage import queries
 from storage.models import Incident
 
 log = logging.getLogger(__name__)
@@ -221,12 +220,7 @@ def _channel_made(run: TaskRun, view: IncidentView) -> str | None:
         cursor = (page.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
             break
-    with run.ctx.db.read() as session:
-        for name in names:
-            channel = found.get(name)
-            if channel and queries.incident_in_channel(session, channel) is None:
-                return channel
-    return None
+    return service.first_unused_channel(run.ctx, [found[n] for n in names if n in found])
 
 
 def _card_made(run: TaskRun, channel: str, key: str) -> str | None:

@@ -28,6 +28,7 @@ from bot.incidents import archive, corrections, service
 from bot.incidents.corrections import Correction
 from bot.incidents.postmortem import request_draft
 from bot.incidents.record import incident_record
+from bot.incidents.render import RELEVANT
 from bot.incidents.views import TIMER_WORDS, IncidentView
 from bot.maintenance import service as windows
 from bot.paging import service as paging
@@ -149,28 +150,9 @@ class Edge:
     _in_flight: int = field(default=0, init=False, repr=False)
     _quiet: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
 
-    def severity_names(self) -> list[tuple[int, str]]:
-        """Every numbered level any contract has, named by the deployment's own contract first."""
-        names: dict[int, str] = {}
-        for policy in [self.ctx.contracts.default_policy, *self.ctx.contracts.policies.values()]:
-            for spec in policy.severities:
-                if spec.level != "any":
-                    names.setdefault(spec.level, spec.name)
-        return sorted(names.items())
-
     def __post_init__(self) -> None:
         self.answers = self.answers or self.executor
         self.reads = self.reads or self.answers
-
-    def level_names(self) -> list[tuple[int, str]]:
-        """Every level's name in every contract, for reading a severity typed as a name (the
-        incident's own contracts decide which level it means: ``service.severity_level``)."""
-        policies = [self.ctx.contracts.default_policy, *self.ctx.contracts.policies.values()]
-        return [(s.level, s.name) for p in policies for s in p.severities if s.level != "any"]
-
-    def declarable_levels(self, customer_ids: Sequence[str] = ()) -> list[tuple[int, str]]:
-        """The levels the declare form offers for these customers (``service.levels_for``)."""
-        return service.levels_for(self.ctx, customer_ids, self.severity_names())
 
     def first_time(self, key: str | None) -> bool:
         """Record a Slack request id; ``False`` for a retry or a repeat already processed.
@@ -422,7 +404,7 @@ def timeline(edge: Edge, user: str, ref: str, page: int | None) -> Reply:
     pages = blocks.timeline_pages(len(record.timeline))
     if page is not None and page > pages:
         raise Refusal(
-            f"{record.incident.ref}'s timeline has {pages} page{'s' if pages != 1 else ''}; "
+            f"{record.incident.ref}'s timeline has {plural(pages, 'page')}; "
             f"ask for one of them, e.g. `/incident timeline {record.incident.ref} page {pages}`"
         )
     return Reply(blocks.timeline_page(record, page or pages, edge.directory.zone(user)))
@@ -450,7 +432,7 @@ def _post_draft(edge: Edge, user: str, ref: str, task_id: int) -> None:
     """Do the draft's task now; if Slack refused it, tell the person (a retry is the worker's)."""
     outcome = run_task(edge.ctx, edge.client, edge.settings, task_id)
     if isinstance(outcome, Failed):
-        _tell(
+        _direct_message(
             edge, user,
             f"⚠️ The draft of {ref} was not posted ({escape(outcome.reason)}); "
             f"`slabot incidents postmortem {ref}` writes the same file.",
@@ -551,14 +533,12 @@ _FIELDS = {
     IncidentVerb.RESTORE: ("restored_at", "marked service *restored*"),
     IncidentVerb.RESOLVE: ("resolved_at", "*resolved* the incident"),
 }
-_TIMERS_OF = {
-    "reported_at": (TimerKind.RESPONSE,), "acknowledged_at": (TimerKind.RESPONSE,),
-    "impact_start": (TimerKind.RESTORE,), "restored_at": (TimerKind.RESTORE,),
-    "declared_at": (TimerKind.PROGRESS, TimerKind.RESOLVE),
-    "resolved_at": (TimerKind.PROGRESS, TimerKind.RESOLVE),
-    "customers": tuple(TimerKind),
-}  # fmt: skip
-"""The timers each fact feeds: a correction says how they stand afterwards."""
+
+
+def _timers_moved_by(fact: str) -> tuple[TimerKind, ...]:
+    """The timers a fact feeds (``render.RELEVANT``): a correction says how they stand
+    afterwards."""
+    return tuple(kind for kind, facts in RELEVANT.items() if fact in facts)
 
 
 def when_typed(edge: Edge, user: str, text: str, field: str) -> dt.datetime:
@@ -604,7 +584,7 @@ def _happened_at(
         blocks.change_post(view, user, f"{did} (at {mrkdwn.date(at, zone)}){summary_text}"),
     )
     edge.channels.refresh_card(view)
-    timers = _verdicts(view, _TIMERS_OF[field], zone)
+    timers = _verdicts(view, _timers_moved_by(field), zone)
     return Reply(blocks.reply(
         f"✅ {did.replace('*', '').capitalize()} at {mrkdwn.date(at, zone)}"
         + (f" — {timers}" if timers else "") + f" ({escape(view.ref)})."
@@ -684,7 +664,7 @@ def _corrected(
         edge, view, blocks.change_post(view, user, f"*corrected the record*: {head}{changed}{why}")
     )
     edge.channels.refresh_card(view)
-    kinds = [k for field in outcome.changes for k in _TIMERS_OF.get(field, ())]
+    kinds = [k for field in outcome.changes for k in _timers_moved_by(field)]
     timers = _verdicts(view, list(dict.fromkeys(kinds)), zone)
     lines = [
         f"✅ Corrected {escape(view.ref)}: {changed}" + (f" — {timers}" if timers else "") + "."
@@ -758,10 +738,7 @@ def maintenance(edge: Edge, user: str, command: Maintenance) -> Reply:
     if not edge.permissions.is_admin(user):
         return refused(NOT_AN_ADMIN)
     zone = edge.directory.zone(user)
-    try:
-        starts, ends = _window_times(edge, zone, command.start, command.end)
-    except ValueError as exc:
-        return refused(str(exc))
+    starts, ends = _window_times(edge, zone, command.start, command.end)
     window = windows.announce(
         edge.ctx,
         title=command.title,
@@ -833,10 +810,7 @@ def maintenance_move(edge: Edge, user: str, command: MaintenanceMove) -> Reply:
     if not edge.permissions.is_admin(user):
         return refused(NOT_AN_ADMIN_TO_CHANGE)
     zone = edge.directory.zone(user)
-    try:
-        starts, ends = _window_times(edge, zone, command.start, command.end)
-    except ValueError as exc:
-        return refused(str(exc))
+    starts, ends = _window_times(edge, zone, command.start, command.end)
     moved = windows.move(
         edge.ctx, command.ref, starts_at=starts, ends_at=ends, actor=user, reason=command.reason
     )
@@ -856,10 +830,13 @@ def maintenance_move(edge: Edge, user: str, command: MaintenanceMove) -> Reply:
 
 def _window_times(edge: Edge, zone: str, start: str, end: str) -> tuple[dt.datetime, dt.datetime]:
     """A window's start and end as typed, in the person's zone; an end typed as a bare
-    clock time (``23:30``) is the first after the start."""
+    clock time (``23:30``) is the first after the start. A refusal says which is not a time."""
     now = edge.ctx.clock.now()
-    starts = parse_ahead(start, now, zone)
-    return starts, parse_ahead(end, now, zone, after=starts)
+    try:
+        starts = parse_ahead(start, now, zone)
+        return starts, parse_ahead(end, now, zone, after=starts)
+    except ValueError as exc:
+        raise Refusal(str(exc)) from None
 
 
 def _window_when(window: windows.WindowView, zone: str) -> str:
@@ -1055,11 +1032,11 @@ def _send_statement(edge: Edge, user: str, customer_id: str, period: str, output
             )
         content = render_statement(made, output, chromium=chromium)  # type: ignore[arg-type]
     except Refusal as refusal:
-        _tell(edge, user, f"⚠️ The statement was not made: {escape(str(refusal))}")
+        _direct_message(edge, user, f"⚠️ The statement was not made: {escape(str(refusal))}")
         return
     except Exception:
         log.exception("the statement of %s for %s failed", customer_id, period)
-        _tell(
+        _direct_message(
             edge, user,
             f"⚠️ The statement of {escape(customer_id)} for {period} could not be made; the "
             f"error is in slabot's log. {command} makes the same file.",
@@ -1073,14 +1050,15 @@ def _send_statement(edge: Edge, user: str, customer_id: str, period: str, output
         comment=f"SLA statement of {made.customer.name} for {made.figures.period_text()}{note}",
     )  # fmt: skip
     if error is not None:
-        _tell(
+        _direct_message(
             edge, user,
             f"⚠️ Slack refused the statement ({escape(error)}); {command} makes the same file.",
         )  # fmt: skip
 
 
-def _tell(edge: Edge, user: str, text: str) -> None:
-    """A line in the user's direct messages with slabot (work after the ack has no answer)."""
+def _direct_message(edge: Edge, user: str, text: str) -> None:
+    """A line in the user's direct messages with slabot: how work done after the ack, with no
+    response URL to answer at, tells them what went wrong."""
     try:
         dm = edge.client.conversations_open(users=user)["channel"]["id"]
         edge.client.chat_postMessage(channel=dm, text=text)

@@ -51,10 +51,7 @@ def register(app: App, edge: Edge) -> None:
                 lambda: handlers.declare_alert(edge, user, value, body.get("response_url"))
             )
             if reply.refused or not body.get("response_url"):
-                if channel:
-                    client.chat_postEphemeral(
-                        channel=channel, user=user, **reply.message.as_kwargs()
-                    )
+                _ephemeral(client, channel, user, reply)
                 return
             respond(**reply.payload(), replace_original=True)
 
@@ -75,7 +72,7 @@ def register(app: App, edge: Edge) -> None:
                 return handlers.ALREADY_HANDLED
             return handlers.change(edge, user, ref, verb)
 
-        _tell(edge, client, channel, user, work)
+        _answer_clicker(edge, client, channel, user, work)
 
     @app.action({"action_id": ActionId.UPDATE})
     @app.action({"action_id": ActionId.PAUSE})
@@ -96,7 +93,9 @@ def register(app: App, edge: Edge) -> None:
         chosen = (state.get("customers") or {}).get("value") or {}
         ids = [o.get("value", "") for o in chosen.get("selected_options") or ()]
         form = blocks.declare_form(
-            edge.declarable_levels(ids), edge.ctx.contracts, view.get("private_metadata") or None
+            service.levels_for(edge.ctx, ids),
+            edge.ctx.contracts,
+            view.get("private_metadata") or None,
         )
         edge.after(
             lambda: client.views_update(view_id=view["id"], hash=view.get("hash"), view=form)
@@ -108,7 +107,7 @@ def register(app: App, edge: Edge) -> None:
 
         def form(ref: str):
             current = service.get(edge.ctx, ref).severity
-            return blocks.severity_form(ref, edge.severity_names(), current)
+            return blocks.severity_form(ref, service.every_level(edge.ctx), current)
 
         _open_form(edge, client, body, form)
 
@@ -140,7 +139,7 @@ def register(app: App, edge: Edge) -> None:
                 return handlers.ALREADY_HANDLED
             return handlers.postmortem(edge, user, ref, key or f"{user}:{edge.ctx.clock.now()}")
 
-        _tell(edge, client, channel, user, work)
+        _answer_clicker(edge, client, channel, user, work)
 
     @app.action({"action_id": ActionId.TIMELINE})
     def timeline(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
@@ -181,16 +180,23 @@ def _open_now(edge: Edge, client: WebClient, body: dict, form: Callable[[str], o
         view = form(ref)
     except Refusal as refusal:
         reason = str(refusal)
-        _tell(edge, client, channel, user, lambda: handlers.refused(reason))
+        _answer_clicker(edge, client, channel, user, lambda: handlers.refused(reason))
         return
     client.views_open(trigger_id=body["trigger_id"], view=view)  # within the trigger's 3 s
 
 
-def _tell(edge: Edge, client: WebClient, channel: str | None, user: str, work) -> None:
-    """Buttons are acked at once; the outcome reaches the person who clicked, ephemerally."""
+def _answer_clicker(edge: Edge, client: WebClient, channel: str | None, user: str, work) -> None:
+    """Buttons are acked at once; ``work``'s outcome reaches the person who clicked,
+    ephemerally (a repeat of a click already processed says nothing)."""
 
     def deliver(reply: Reply) -> None:
-        if channel and reply is not handlers.ALREADY_HANDLED:
-            client.chat_postEphemeral(channel=channel, user=user, **reply.message.as_kwargs())
+        if reply is not handlers.ALREADY_HANDLED:
+            _ephemeral(client, channel, user, reply)
 
     edge.after(lambda: deliver(handlers.safely(work)))
+
+
+def _ephemeral(client: WebClient, channel: str | None, user: str, reply: Reply) -> None:
+    """``reply`` for ``user`` alone, in the channel they clicked in (none: nowhere to say it)."""
+    if channel:
+        client.chat_postEphemeral(channel=channel, user=user, **reply.message.as_kwargs())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.incidents import service
 from bot.slack import blocks, handlers
 from bot.slack.authz import NOT_A_RESPONDER
 from bot.slack.grammar import (
@@ -32,13 +33,13 @@ def register(app: App, edge: Edge) -> None:
     def incident(ack: Ack, command: dict, respond: Respond, client: WebClient) -> None:
         user, channel = field(command, "user_id"), command.get("channel_id")
         try:
-            parsed = parse_incident(command.get("text", ""), edge.level_names())
+            parsed = parse_incident(command.get("text", ""), service.severity_names(edge.ctx))
         except UsageError as exc:
             ack(**handlers.refused(str(exc)).payload())
             return
         if isinstance(parsed, OpenDeclareForm):
             ack()
-            form = blocks.declare_form(edge.declarable_levels(), edge.ctx.contracts, channel)
+            form = blocks.declare_form(service.levels_for(edge.ctx), edge.ctx.contracts, channel)
 
             def open_form() -> None:  # after the ack: who may respond can take a Slack call
                 if not edge.permissions.may_respond(user):
