@@ -1,8 +1,9 @@
-"""The task outbox: scheduling work once, which task is due next, and listings.
+"""The task outbox: scheduling work once, claiming one task by id, and listings.
 
-Claiming and marking by the claim's holder are the leased outbox's (``storage.leased``):
-``claims.mark_sent`` (done), ``claims.release`` (retry), ``claims.renew``,
-``claims.mark_failed``, ``claims.release_all``, ``claims.set``.
+Which tasks are due, claiming them and marking by the claim's holder are the leased
+outbox's (``storage.leased``): ``claims.next_due``, ``claims.claim_due``,
+``claims.release`` (retry), ``claims.renew``, ``claims.mark_failed``,
+``claims.release_all``, ``claims.set``; a task done is ``mark_done`` (with its result).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import func, literal, select, update
 from sqlmodel import Session
 
 from storage.leased import LeasedOutbox
@@ -40,28 +41,12 @@ def add(
     return session.execute(new).scalar()
 
 
-def claim_due(
-    session: Session,
-    worker_id: str,
-    now: dt.datetime,
-    *,
-    lease: dt.timedelta,
-    late_after: dt.timedelta,
-    limit: int,
-) -> list[Task]:
-    """Claim up to ``limit`` due tasks, the earliest due first, for ``lease``."""
-    return claims.claim_due(
-        session, worker_id, now, lease=lease, late_after=late_after, limit=limit,
-        pending=(Task.due_at <= now,),
-    )  # fmt: skip
-
-
 def claim_one(
     session: Session, task_id: int, worker_id: str, now: dt.datetime, *, lease: dt.timedelta
 ) -> Task | None:
     """Claim the task ``task_id`` if it is claimable now (pending and due, or its holder's
     lease ran out); ``None`` if another process has it or it is done."""
-    chosen = select(Task.id).where(Task.id == task_id, claims.claimable(now, Task.due_at <= now))
+    chosen = select(Task.id).where(Task.id == task_id, claims.claimable(now))
     claimed = claims.claim(session, chosen, worker_id, now, lease=lease, late_after=None)
     return claimed[0] if claimed else None
 
@@ -84,23 +69,6 @@ def cancel(session: Session, key: str, why: str) -> bool:
         .execution_options(synchronize_session=False)
     )
     return (session.execute(statement).rowcount or 0) == 1
-
-
-def next_due(session: Session) -> dt.datetime | None:
-    """When the next task can be claimed: it falls due, its retry time comes, or a lease
-    runs out."""
-    ready_at = case((Task.next_attempt_at > Task.due_at, Task.next_attempt_at), else_=Task.due_at)
-    pending = (
-        select(func.min(ready_at)).where(Task.status == OutboxStatus.PENDING).scalar_subquery()
-    )
-    leases = (
-        select(func.min(Task.lease_until))
-        .where(Task.status == OutboxStatus.CLAIMED)
-        .scalar_subquery()
-    )
-    row = session.execute(select(pending, leases)).one()
-    found = [v for v in row if v is not None]
-    return min(found) if found else None
 
 
 def by_key(session: Session, key: str) -> Task | None:

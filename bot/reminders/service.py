@@ -72,7 +72,7 @@ def claim(ctx: Context, worker_id: str, limit: int = 20) -> list[Due]:
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         outbox.supersede_stale(session, now)
-        claimed = outbox.claim_due(
+        claimed = outbox.claims.claim_due(
             session, worker_id, now, lease=LEASE, late_after=LATE_AFTER, limit=limit
         )
     if not claimed:
@@ -165,7 +165,7 @@ def release_all(ctx: Context, worker_id: str) -> int:
 
 def next_due(ctx: Context) -> dt.datetime | None:
     with ctx.db.read() as session:
-        return outbox.next_due(session)
+        return outbox.claims.next_due(session)
 
 
 def heartbeat(ctx: Context, worker_id: str, posted: int, *, stopping: bool = False) -> None:
@@ -380,7 +380,7 @@ def health(ctx: Context, *, within: dt.timedelta = ALIVE_WITHIN) -> Health:
             failed_tasks=list(tasks.failed(session)),
             failed_tasks_count=tasks.failed_count(session),
             last_seen=(last.worker_id, last.seen_at, last.stopped_at is not None) if last else None,
-            next_due=outbox.next_due(session),
+            next_due=outbox.claims.next_due(session),
             checked_at=ctx.clock.now(),  # after the reads: no heartbeat is later than it
         )
 

@@ -59,7 +59,7 @@ def cancel(session: Session, key: str, why: str) -> bool:
 
 def next_due(ctx: Context) -> dt.datetime | None:
     with ctx.db.read() as session:
-        return tasks.next_due(session)
+        return tasks.claims.next_due(session)
 
 
 def release_all(ctx: Context, worker_id: str) -> int:
@@ -94,7 +94,7 @@ class TaskRunner:
     def claim(self, limit: int) -> list[Task]:
         now = self.ctx.clock.now()
         with self.ctx.db.transaction() as session:
-            return tasks.claim_due(
+            return tasks.claims.claim_due(
                 session, self.worker_id, now, lease=LEASE, late_after=LATE_AFTER, limit=limit
             )
 
