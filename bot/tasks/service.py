@@ -68,6 +68,8 @@ def release_all(ctx: Context, worker_id: str) -> int:
 
 
 def process_id() -> str:
+    """Who holds a claim (a worker's id, a web process's): host, process id, and a random
+    suffix so a process restarted with the same pid is not mistaken for the one that died."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
