@@ -13,13 +13,11 @@ from bot.incidents.corrections import Correction
 from bot.reminders import service as reminders
 from bot.reports.service import customer_report
 from bot.slack.blocks import incident_card, stake_lines
-from bot.slack.loopback import LoopbackSlack
 from bot.worker.sources import Reminders
 from config.contracts import SHIPPED_POLICIES_DIR, load_contracts, policy_files
 from storage import queries
 from storage.models import Reminder
 from tests.conftest import T0
-from tests.slack.conftest import BOT_TOKEN
 from tests.worker.test_worker import make_worker, posted, statuses
 
 M = dt.timedelta(minutes=1)
@@ -30,14 +28,6 @@ US = dt.timedelta(microseconds=1)
 # downtime before the 5 % tier (uptime below 99.9 %), 432 minutes before the 10 % tier.
 FIVE = T0 + dt.timedelta(minutes=43, seconds=12) + US
 TEN = T0 + 432 * M + US
-
-
-@pytest.fixture
-def slack():
-    with LoopbackSlack(expected_token=BOT_TOKEN) as server:
-        server.add_channel("inc-1", id="C0INC", bot_member=True)
-        server.add_channel("inc-2", id="C0INC2", bot_member=True)
-        yield server
 
 
 def declare(ctx, customers=("nordlys",), channel="C0INC", severity=2, **kwargs):
@@ -129,6 +119,7 @@ def test_a_pause_does_not_move_the_budget_and_its_reminders_stay(ctx, clock, sla
 
 def test_overlapping_outages_cross_at_the_same_instant_announced_in_each_channel(ctx, clock, slack):
     clock.set(T0)
+    slack.add_channel("inc-2", id="C0INC2", bot_member=True)
     first = declare(ctx)
     clock.set(T0 + 10 * M)
     second = declare(ctx, channel="C0INC2", started_at=T0 + 5 * M)
