@@ -6,13 +6,9 @@ Counted by the events the stand-in received, never by time."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
-import signal
-import time
 from collections import Counter
 
-from sqlalchemy import update
 from sqlmodel import select
 
 from bot.clock import ManualClock, SystemClock
@@ -20,11 +16,15 @@ from bot.context import Context
 from bot.incidents import service
 from bot.paging.loopback import PagerDutyEvents
 from bot.slack.loopback import Storm
-from config.settings import HOW_TO_SET
 from storage import queries
 from storage.models import OutboxStatus, Reminder, Task
-from tests.conftest import FIXTURES, PATIENCE, wait_until
-from tests.slack.conftest import BOT_TOKEN
+from tests.conftest import wait_until
+from tests.drills.conftest import (
+    expire_claims_of_the_dead,
+    held_by_the_dead,
+    kill_and_replace,
+    worker_env,
+)
 from tests.worker.test_processes import Process
 
 KILLS = 3
@@ -66,12 +66,8 @@ def test_each_escalation_pages_pagerduty_once_through_worker_kills(db, contracts
     ctx = Context(db, contracts, SystemClock())
     slack.storm(Storm(slow=0.6, slow_delay=(0.02, 0.15), methods={"chat.postMessage"}, seed=3))
     pagerduty = PagerDutyEvents(ROUTING_KEY).start()
-    env = {k: v for k, v in os.environ.items() if k not in HOW_TO_SET}
-    env.update(
-        DATABASE_URL=db.url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack.api_url,
-        SLABOT_DEFAULT_POLICY="messaging-platform", PYTHONUNBUFFERED="1",
-        SLABOT_CUSTOMERS_FILE=str(FIXTURES / "customers.yaml"),
-        SLABOT_PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
+    env = worker_env(
+        db, slack, SLABOT_PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
         SLABOT_PAGERDUTY_EVENTS_URL=pagerduty.events_url,
     )  # fmt: skip
 
@@ -79,7 +75,7 @@ def test_each_escalation_pages_pagerduty_once_through_worker_kills(db, contracts
         return Process(["worker", "--poll", "0.1", "--batch", "5"], env, tmp_path)
 
     rng = random.Random(5)
-    workers, killed = [start(), start()], []
+    workers = [start(), start()]
     due_by = declare_escalating_soon(ctx, slack, INCIDENTS, within=3.0, after=1.0)
     for worker in workers:
         worker.wait_for("posting reminders")
@@ -92,32 +88,14 @@ def test_each_escalation_pages_pagerduty_once_through_worker_kills(db, contracts
 
     def only_the_dead_hold_what_is_left() -> bool:
         left = [r for r in unfinished(Reminder) if r.due_at <= due_by] + unfinished(Task)
-        return ctx.clock.now() >= due_by and all(
-            r.status == "claimed" and any(f":{pid}:" in (r.claimed_by or "") for pid in killed)
-            for r in left
-        )
+        return ctx.clock.now() >= due_by and all(held_by_the_dead(r, killed) for r in left)
 
-    def expire_the_leases_of_the_dead() -> None:
-        with ctx.db.transaction() as session:
-            for model in (Reminder, Task):
-                for pid in killed:
-                    session.execute(
-                        update(model)
-                        .where(model.status == "claimed", model.claimed_by.contains(f":{pid}:"))
-                        .values(lease_until=ctx.clock.now() - dt.timedelta(seconds=1))
-                    )
-
+    killed: list[int] = []
     try:
-        for _ in range(KILLS):
-            time.sleep(rng.uniform(0.3, 1.2))
-            victim = workers.pop(rng.randrange(len(workers)))
-            victim.popen.send_signal(signal.SIGKILL)
-            victim.popen.wait(PATIENCE)
-            killed.append(victim.popen.pid)
-            workers.append(start())
+        killed = kill_and_replace(workers, start, rng, KILLS, pause=(0.3, 1.2))
         wait_until(only_the_dead_hold_what_is_left)
         assert slack.wait_idle() and pagerduty.wait_idle()
-        expire_the_leases_of_the_dead()
+        expire_claims_of_the_dead(ctx, killed, Reminder, Task)
 
         def all_escalated_and_paged() -> bool:
             return (
