@@ -16,6 +16,7 @@ from bot.context import Context
 from bot.incidents import service
 from bot.paging.loopback import PagerDutyEvents
 from bot.slack.loopback import Storm
+from drills import ledger
 from storage import queries
 from storage.models import OutboxStatus, Reminder, Task
 from tests.conftest import wait_until
@@ -128,22 +129,11 @@ def test_each_escalation_pages_pagerduty_once_through_worker_kills(db, contracts
     assert len(killed) == KILLS
     assert len(sent) == INCIDENTS  # each response breach escalated once, and was posted
     assert {t.status for t in tasks} == {"sent"}
-    triggers = Counter(
-        (e["dedup_key"], e["payload"]["custom_details"]["timer"],
-         e["payload"]["custom_details"]["deadline"])
-        for e in pagerduty.events("trigger")
-    )  # fmt: skip
-    expected = {(ref_of[r.incident_id], r.timer, r.deadline_at.isoformat()) for r in sent}
-    assert set(triggers) == expected  # every escalation paged, nothing else
+    pages = ledger.count_pages(pagerduty, sent, ref_of, tasks)
+    assert set(pages.triggers) == pages.expected  # every escalation paged, nothing else
     # Exactly one trigger per escalation, except where a worker died after PagerDuty had the
     # event and before it could say so: the task taken over sends it again, and PagerDuty
     # adds it to the same alert (dedup_key), paging no one twice.
-    taken_over = {
-        (t.payload["ref"], t.payload["timer"], t.payload["deadline"])
-        for t in tasks
-        if t.attempts > 1
-    }
-    assert {k for k, n in triggers.items() if n > 1} <= taken_over, triggers
+    assert pages.doubled <= pages.taken_over, pages.triggers
     assert pagerduty.alerts == dict.fromkeys(refs, "resolved")
-    resolves = Counter(e["dedup_key"] for e in pagerduty.events("resolve"))
-    assert resolves == Counter(dict.fromkeys(refs, 1))  # after the kills: once each
+    assert pages.resolves == Counter(dict.fromkeys(refs, 1))  # after the kills: once each
