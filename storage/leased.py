@@ -16,9 +16,10 @@ worker whose lease expired cannot mark a row another worker took over.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
@@ -209,4 +210,31 @@ class LeasedOutbox(Generic[Row]):
             )
             .execution_options(synchronize_session=False)
         )
+        return session.execute(statement).rowcount or 0
+
+    def failed(self, session: Session, limit: int = 20) -> Sequence[Row]:
+        """The rows given up on, the latest due first."""
+        m = self.model
+        return session.scalars(
+            select(m).where(m.status == OutboxStatus.FAILED).order_by(m.due_at.desc()).limit(limit)
+        ).all()
+
+    def failed_count(self, session: Session) -> int:
+        m = self.model
+        return session.scalar(select(func.count()).where(m.status == OutboxStatus.FAILED)) or 0
+
+    def requeue_failed(self, session: Session) -> int:
+        """Failed rows back to pending (after their cause is fixed), attempts from zero; the
+        error they failed with is kept, after "re-queued after: "."""
+        m = self.model
+        statement = (
+            update(m)
+            .where(m.status == OutboxStatus.FAILED)
+            .values(
+                status=OutboxStatus.PENDING, claimed_by=None, lease_until=None,
+                next_attempt_at=None, attempts=0,
+                last_error=literal("re-queued after: ").concat(func.coalesce(m.last_error, "")),
+            )
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
         return session.execute(statement).rowcount or 0

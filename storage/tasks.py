@@ -3,7 +3,8 @@
 Which tasks are due, claiming them and marking by the claim's holder are the leased
 outbox's (``storage.leased``): ``claims.next_due``, ``claims.claim_due``,
 ``claims.release`` (retry), ``claims.renew``, ``claims.mark_failed``,
-``claims.release_all``, ``claims.set``; a task done is ``mark_done`` (with its result).
+``claims.release_all``, ``claims.failed``, ``claims.requeue_failed``, ``claims.set``; a
+task done is ``mark_done`` (with its result).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from storage.leased import LeasedOutbox
@@ -79,37 +80,3 @@ def of_incident(session: Session, incident_id: int) -> Sequence[Task]:
     return session.scalars(
         select(Task).where(Task.incident_id == incident_id).order_by(Task.id)
     ).all()
-
-
-def failed(session: Session, limit: int = 20) -> Sequence[Task]:
-    return session.scalars(
-        select(Task)
-        .where(Task.status == OutboxStatus.FAILED)
-        .order_by(Task.due_at.desc())
-        .limit(limit)
-    ).all()
-
-
-def failed_count(session: Session) -> int:
-    return session.scalar(select(func.count()).where(Task.status == OutboxStatus.FAILED)) or 0
-
-
-def depth(session: Session) -> int:
-    """Tasks waiting or in hand."""
-    waiting = Task.status.in_((OutboxStatus.PENDING, OutboxStatus.CLAIMED))
-    return session.scalar(select(func.count()).where(waiting)) or 0
-
-
-def requeue_failed(session: Session) -> int:
-    """Failed tasks back to pending (after their cause is fixed), attempts from zero."""
-    statement = (
-        update(Task)
-        .where(Task.status == OutboxStatus.FAILED)
-        .values(
-            status=OutboxStatus.PENDING, claimed_by=None, lease_until=None, next_attempt_at=None,
-            attempts=0,
-            last_error=literal("re-queued after: ").concat(func.coalesce(Task.last_error, "")),
-        )
-        .execution_options(synchronize_session=False)
-    )  # fmt: skip
-    return session.execute(statement).rowcount or 0

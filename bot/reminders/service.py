@@ -182,7 +182,7 @@ def forget_old_workers(ctx: Context) -> int:
 def retry_failed(ctx: Context) -> int:
     """Send failed reminders again, after their cause is fixed; how many were re-queued."""
     with ctx.db.transaction() as session:
-        return outbox.requeue_failed(session) + tasks.requeue_failed(session)
+        return outbox.claims.requeue_failed(session) + tasks.claims.requeue_failed(session)
 
 
 @dataclass(frozen=True)
@@ -370,15 +370,15 @@ def health(ctx: Context, *, within: dt.timedelta = ALIVE_WITHIN) -> Health:
             if w.stopped_at is None
         ]
         last = outbox.last_heartbeat(session)
-        failed = list(outbox.failed(session))
+        failed = list(outbox.claims.failed(session))
         return Health(
             workers=alive,
             failed=failed,
             refs=queries.refs_of(session, {r.incident_id for r in failed}),
             overdue=outbox.overdue_count(session, now, LATE_AFTER),
-            failed_count=outbox.failed_count(session),
-            failed_tasks=list(tasks.failed(session)),
-            failed_tasks_count=tasks.failed_count(session),
+            failed_count=outbox.claims.failed_count(session),
+            failed_tasks=list(tasks.claims.failed(session)),
+            failed_tasks_count=tasks.claims.failed_count(session),
             last_seen=(last.worker_id, last.seen_at, last.stopped_at is not None) if last else None,
             next_due=outbox.claims.next_due(session),
             checked_at=ctx.clock.now(),  # after the reads: no heartbeat is later than it

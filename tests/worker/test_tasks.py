@@ -163,7 +163,7 @@ def test_a_task_that_keeps_failing_is_given_up_visibly(ctx, clock, config):
     assert task.status is OutboxStatus.FAILED
     assert task.last_error == f"Slack answered 500 (after {MAX_ATTEMPTS} attempts)"
     with ctx.db.read() as session:
-        assert [t.dedupe_key for t in stored.failed(session)] == ["k"]
+        assert [t.dedupe_key for t in stored.claims.failed(session)] == ["k"]
 
 
 def test_a_refusal_fails_at_once_and_an_unexpected_error_is_retried(ctx, clock, config):
