@@ -39,6 +39,16 @@ def declare(ctx, customers=("nordlys",), channel="C0INC", severity=2, **kwargs):
     return view.ref
 
 
+def earlier_outage(ctx, clock, days_ago: int, lasting: dt.timedelta, customers=("nordlys",)):
+    """Downtime earlier this month: an outage ``days_ago`` before T0, restored after
+    ``lasting``; its ref."""
+    clock.set(T0 - dt.timedelta(days=days_ago))
+    ref = declare(ctx, customers=customers)
+    clock.set(T0 - dt.timedelta(days=days_ago) + lasting)
+    service.restore(ctx, ref, "U1")
+    return ref
+
+
 def budget_rows(ctx, ref):
     return [(step, status) for timer, step, status in statuses(ctx, ref) if timer == "budget"]
 
@@ -49,10 +59,7 @@ def budget_posts(slack, since=0):
 
 def test_the_card_counts_down_to_the_next_tier_and_counts_earlier_downtime(ctx, clock):
     # 20 minutes down earlier this month: 23 min 12 s are left before the 5 % tier.
-    clock.set(T0 - dt.timedelta(days=2))
-    earlier = declare(ctx)
-    clock.set(T0 - dt.timedelta(days=2) + 20 * M)
-    service.restore(ctx, earlier, "U1")
+    earlier_outage(ctx, clock, days_ago=2, lasting=20 * M)
     clock.set(T0)
     ref = declare(ctx)
     view = service.get(ctx, ref)
@@ -237,10 +244,7 @@ def crossing_rows(ctx, ref):
 
 
 def test_announced_maintenance_and_a_corrected_outage_move_a_running_outages_crossings(ctx, clock):
-    clock.set(T0 - dt.timedelta(days=2))
-    earlier = declare(ctx)
-    clock.set(T0 - dt.timedelta(days=2) + 10 * M)
-    service.restore(ctx, earlier, "U1")
+    earlier = earlier_outage(ctx, clock, days_ago=2, lasting=10 * M)
     clock.set(T0)
     ref = declare(ctx)
     assert crossing_rows(ctx, ref) == [(FIVE - 10 * M, "pending"), (TEN - 10 * M, "pending")]
@@ -263,10 +267,7 @@ def test_announced_maintenance_and_a_corrected_outage_move_a_running_outages_cro
 
 
 def test_at_the_cards_crossing_the_report_owes_the_tier_and_a_minute_before_it_does_not(ctx, clock):
-    clock.set(T0 - dt.timedelta(days=3))
-    earlier = declare(ctx)
-    clock.set(T0 - dt.timedelta(days=3) + 17 * M)
-    service.restore(ctx, earlier, "U1")
+    earlier_outage(ctx, clock, days_ago=3, lasting=17 * M)
     clock.set(T0)
     ref = declare(ctx, started_at=T0 - 7 * M)
     ahead = service.get(ctx, ref).stakes.tiers[0].ahead
@@ -296,10 +297,7 @@ def many(db, clock, tmp_path) -> Context:
     contracts = load_contracts(policy_files(SHIPPED_POLICIES_DIR), path, "dixa")
     ctx = Context(db=db, contracts=contracts, clock=clock)
     for k in range(1, 8):
-        clock.set(T0 - dt.timedelta(days=2))
-        ref = declare(ctx, customers=(f"c{k}",))
-        clock.set(T0 - dt.timedelta(days=2) + k * M)
-        service.restore(ctx, ref, "U1")
+        earlier_outage(ctx, clock, days_ago=2, lasting=k * M, customers=(f"c{k}",))
     return ctx
 
 
