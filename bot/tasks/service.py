@@ -44,7 +44,8 @@ def schedule(
     now: dt.datetime | None = None,
 ) -> int | None:
     """Write a task in the caller's transaction; ``None`` if one with ``key`` exists already
-    (scheduling the same work twice schedules it once)."""
+    (scheduling the same work twice schedules it once). ``now``, when it is written, is
+    ``due_at`` unless given: work due at once need not say it twice."""
     if handler(kind) is None:
         raise ValueError(f"no handler for task kind {kind!r} (register it in bot.tasks.kinds)")
     return tasks.add(
