@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import random
 import signal
 import time
@@ -29,10 +28,9 @@ from bot.incidents import service
 from bot.slack.app import make_client
 from bot.slack.loopback import LoopbackSlack
 from bot.worker import Worker
-from config.settings import HOW_TO_SET
 from storage.db import Database
 from storage.models import LeasedRow, OutboxStatus
-from tests.conftest import FIXTURES, PATIENCE, empty
+from tests.conftest import PATIENCE, empty
 from tests.slack import conftest as slack_harness
 from tests.slack.conftest import BOT_TOKEN, make_settings
 
@@ -145,18 +143,6 @@ class Answers:
 
 
 # --- worker processes killed at random moments ------------------------------------------------
-
-
-def worker_env(db: Database, slack: LoopbackSlack, **more: str) -> dict[str, str]:
-    """The environment of a ``slabot worker`` process in a drill: this test's database and
-    local Slack, and none of the slabot settings of the shell that runs the tests."""
-    env = {k: v for k, v in os.environ.items() if k not in HOW_TO_SET}
-    env.update(
-        DATABASE_URL=db.url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack.api_url,
-        SLABOT_DEFAULT_POLICY="messaging-platform", PYTHONUNBUFFERED="1",
-        SLABOT_CUSTOMERS_FILE=str(FIXTURES / "customers.yaml"), **more,
-    )  # fmt: skip
-    return env
 
 
 def kill_and_replace(

@@ -24,9 +24,8 @@ from tests.drills.conftest import (
     expire_claims_of_the_dead,
     held_by_the_dead,
     kill_and_replace,
-    worker_env,
 )
-from tests.worker.test_processes import Process
+from tests.worker.test_processes import Process, slabot_env
 
 KILLS = 3
 INCIDENTS = 12
@@ -67,8 +66,8 @@ def test_each_escalation_pages_pagerduty_once_through_worker_kills(db, contracts
     ctx = Context(db, contracts, SystemClock())
     slack.storm(Storm(slow=0.6, slow_delay=(0.02, 0.15), methods={"chat.postMessage"}, seed=3))
     pagerduty = PagerDutyEvents(ROUTING_KEY).start()
-    env = worker_env(
-        db, slack, SLABOT_PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
+    env = slabot_env(
+        db.url, slack, SLABOT_PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
         SLABOT_PAGERDUTY_EVENTS_URL=pagerduty.events_url,
     )  # fmt: skip
 

@@ -19,9 +19,8 @@ from tests.drills.conftest import (
     expire_claims_of_the_dead,
     held_by_the_dead,
     kill_and_replace,
-    worker_env,
 )
-from tests.worker.test_processes import Process
+from tests.worker.test_processes import Process, slabot_env
 
 KILLS = 4
 
@@ -32,7 +31,7 @@ def test_workers_killed_at_random_moments_lose_no_reminder_and_double_none(
     ctx = Context(db, contracts, SystemClock())
     # Posts take a little while, so a kill often lands between a post and its mark.
     slack.storm(Storm(slow=0.6, slow_delay=(0.02, 0.15), methods={"chat.postMessage"}, seed=1))
-    env = worker_env(db, slack)
+    env = slabot_env(db.url, slack)
 
     def start() -> Process:
         return Process(["worker", "--poll", "0.1", "--batch", "5"], env, tmp_path)
