@@ -19,7 +19,8 @@ from bot.sla.reminders import ReminderKind
 from bot.sla.timers import BudgetTimer, TimerKind
 from bot.text import format_local, format_span, plural
 from storage import outbox, queries, tasks
-from storage.models import NoticedBy, Reminder, Task
+from storage.leased import LeasedOutbox
+from storage.models import LeasedRow, NoticedBy, Reminder, Task
 
 LEASE = dt.timedelta(seconds=60)
 """How long a claim holds; a worker that dies is taken over after it."""
@@ -122,14 +123,19 @@ def sent(
 
 
 def renew(ctx: Context, due: Due, worker_id: str) -> bool:
-    """Make sure the claim outlasts a post: extended when less than ``POST_BUDGET`` is left.
-    ``False`` when another worker has taken it over (then this one must not post)."""
+    """Make sure the reminder's claim outlasts a post (``outlast_post``)."""
+    return outlast_post(ctx, outbox.claims, due.reminder, worker_id)
+
+
+def outlast_post(ctx: Context, claims: LeasedOutbox, row: LeasedRow, worker_id: str) -> bool:
+    """Make sure the claim on ``row`` outlasts a post: extended when less than
+    ``POST_BUDGET`` is left. ``False`` when another process has taken it over (then this
+    one must not post)."""
     now = ctx.clock.now()
-    lease_until = due.reminder.lease_until
-    if lease_until is not None and lease_until - now >= POST_BUDGET:
+    if row.lease_until is not None and row.lease_until - now >= POST_BUDGET:
         return True
     with ctx.db.transaction() as session:
-        return outbox.claims.renew(session, due.reminder.id, worker_id, now + LEASE)
+        return claims.renew(session, row.id, worker_id, now + LEASE)
 
 
 def retry(

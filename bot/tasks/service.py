@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 import bot.tasks.kinds  # noqa: F401  (registers every kind's handler)
 from bot.context import Context
-from bot.reminders.service import LATE_AFTER, LEASE, POST_BUDGET
+from bot.reminders.service import LATE_AFTER, LEASE, outlast_post
 from bot.slack.channels import IncidentChannels
 from bot.slack.delivery import Delivery, Failed, Retry, retry_at
 from bot.tasks.registry import Done, Outcome, TaskRun, handler
@@ -111,7 +111,7 @@ class TaskRunner:
 
     def perform(self, task: Task) -> Outcome | None:
         """Do a claimed task and mark it; ``None`` if its claim was lost before the work."""
-        if not self._renew(task):
+        if not outlast_post(self.ctx, tasks.claims, task, self.worker_id):
             log.info("task %s was taken over by another process; skipped", task.dedupe_key)
             return None
         do = handler(task.kind)
@@ -129,13 +129,6 @@ class TaskRunner:
                 outcome = Retry(f"{type(exc).__name__}: {exc}")
         self._mark(task, outcome)
         return outcome
-
-    def _renew(self, task: Task) -> bool:
-        now = self.ctx.clock.now()
-        if task.lease_until is not None and task.lease_until - now >= POST_BUDGET:
-            return True
-        with self.ctx.db.transaction() as session:
-            return tasks.claims.renew(session, task.id, self.worker_id, now + LEASE)
 
     def _mark(self, task: Task, outcome: Outcome) -> None:
         now, me = self.ctx.clock.now(), self.worker_id
