@@ -7,9 +7,9 @@ Two kinds of figures:
   posts), Slack Web API errors (``bot.slack.client`` counts every failed call), alert hook
   requests (``record_hook_outcome``), pages sent. Each process counts its own; Prometheus
   adds them up across processes.
-- **The database's**, read at each scrape by ``Database`` (``storage.gauges``: a handful of
-  aggregate queries over live rows): open incidents, timers, breaches, outbox depth, the
-  oldest due reminder, the worker heartbeat. Every process that serves /metrics reports the
+- **The database's**, read at each scrape by ``DatabaseFigures`` (``storage.gauges``: a
+  handful of aggregate queries over live rows): open incidents, timers, breaches, outbox
+  depth, the oldest due reminder, the worker heartbeat. Every process that serves /metrics reports the
   same figures; the dashboard (docs/grafana-dashboard.json) takes their ``max``.
 
 With ``SLABOT_METRICS_TOKEN`` set, a scrape must send ``Authorization: Bearer <token>``.
@@ -92,7 +92,7 @@ for _service in ("pagerduty", "opsgenie"):
             PAGES.labels(_service, _action, _outcome)
 
 
-class Database:
+class DatabaseFigures:
     """The database's figures (``storage.gauges``), read at each scrape. When the database
     does not answer, only ``slabot_database_up 0`` is reported (and a warning logged)."""
 
@@ -175,7 +175,7 @@ class Scrape:
     """What one scrape reports: the process's metrics, then the database's."""
 
     def __init__(self, ctx, registry=REGISTRY):
-        self.sources = [registry, Database(ctx)]
+        self.sources = [registry, DatabaseFigures(ctx)]
 
     def collect(self) -> Iterator[Metric]:
         for source in self.sources:

@@ -1,4 +1,5 @@
-"""Counting reminders: what the database says was due, against what the fake Slack shows.
+"""Counting reminders: what the database says was due, against what the fake Slack shows;
+and pages: the escalations posted, against what the PagerDuty stand-in received.
 
 Every reminder the worker posts carries its row's key as message metadata, so the messages
 in ``LoopbackSlack``'s channels say exactly which reminders reached the channel and how
@@ -14,10 +15,11 @@ from dataclasses import dataclass, field
 
 from sqlmodel import select
 
+from bot.paging.loopback import PagerDutyEvents
 from bot.slack.loopback import LoopbackSlack
 from bot.worker.sources import METADATA_EVENT
 from storage.db import Database
-from storage.models import OutboxStatus, Reminder
+from storage.models import OutboxStatus, Reminder, Task
 
 SETTLED = frozenset({OutboxStatus.SUPERSEDED, OutboxStatus.CANCELLED})
 """Statuses that need no post: a newer reminder of the same timer replaced it, or its
@@ -111,3 +113,53 @@ def unfinished(database: Database, due_by: dt.datetime) -> int:
             )
         ).all()
     return len(rows)
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+Escalation = tuple[str, str, str]
+"""An escalation as a page names it: the incident's ref, the timer and its deadline."""
+
+
+@dataclass
+class Pages:
+    """What PagerDuty (``bot.paging.loopback.PagerDutyEvents``) received, against the
+    escalations posted."""
+
+    expected: set[Escalation]
+    """The escalations posted: each must be paged."""
+    triggers: Counter[Escalation]
+    """Trigger events received, per escalation they name."""
+    taken_over: set[Escalation]
+    """Escalations whose trigger task was attempted more than once (its first sender died):
+    the only ones that may have reached PagerDuty twice."""
+    resolves: Counter[str]
+    """Resolve events received, per incident ref."""
+
+    @property
+    def doubled(self) -> set[Escalation]:
+        """Escalations PagerDuty received more than one trigger of."""
+        return {k for k, n in self.triggers.items() if n > 1}
+
+
+def count_pages(
+    pagerduty: PagerDutyEvents, sent: list[Reminder], ref_of: dict[int, str], tasks: list[Task]
+) -> Pages:
+    """Count what ``pagerduty`` received against the escalation reminders ``sent`` (their
+    incidents' refs in ``ref_of``) and the ``page_pagerduty`` ``tasks``."""
+    triggers = Counter(
+        (e["dedup_key"], e["payload"]["custom_details"]["timer"],
+         e["payload"]["custom_details"]["deadline"])
+        for e in pagerduty.events("trigger")
+    )  # fmt: skip
+    return Pages(
+        expected={(ref_of[r.incident_id], r.timer, r.deadline_at.isoformat()) for r in sent},
+        triggers=triggers,
+        taken_over={
+            (t.payload["ref"], t.payload["timer"], t.payload["deadline"])
+            for t in tasks
+            if t.attempts > 1 and t.payload.get("action") == "trigger"
+        },
+        resolves=Counter(e["dedup_key"] for e in pagerduty.events("resolve")),
+    )

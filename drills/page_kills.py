@@ -36,6 +36,7 @@ from bot.incidents import service  # noqa: E402
 from bot.paging.loopback import PagerDutyEvents  # noqa: E402
 from bot.reminders.service import LEASE  # noqa: E402
 from config.contracts import SHIPPED_POLICIES_DIR, load_contracts, policy_files  # noqa: E402
+from drills import ledger  # noqa: E402
 from drills.harness import DEFAULT_POSTGRES, Drill, machine, show  # noqa: E402
 from storage import queries  # noqa: E402
 from storage.models import OutboxStatus, Reminder, Task  # noqa: E402
@@ -134,35 +135,25 @@ def main() -> int:
         pagerduty.stop()
         database.dispose()
 
-    triggers = Counter(
-        (e["dedup_key"], e["payload"]["custom_details"]["timer"],
-         e["payload"]["custom_details"]["deadline"])
-        for e in pagerduty.events("trigger")
-    )  # fmt: skip
-    expected = {(ref_of[r.incident_id], r.timer, r.deadline_at.isoformat()) for r in sent}
-    taken_over = {
-        (t.payload["ref"], t.payload["timer"], t.payload["deadline"])
-        for t in tasks
-        if t.attempts > 1 and t.payload.get("action") == "trigger"
-    }
-    doubled = {k for k, n in triggers.items() if n > 1}
-    resolves = Counter(e["dedup_key"] for e in pagerduty.events("resolve"))
+    pages = ledger.count_pages(pagerduty, sent, ref_of, tasks)
     refs = set(ref_of.values())
     show("pages", {
-        "escalations posted": len(sent), "escalations paged": len(expected & set(triggers)),
-        "not paged": len(expected - set(triggers)), "triggers received": sum(triggers.values()),
-        "escalations with 2+ triggers (a worker died after PagerDuty had it)": len(doubled),
-        "of those, not a taken-over task": len(doubled - taken_over),
+        "escalations posted": len(sent),
+        "escalations paged": len(pages.expected & set(pages.triggers)),
+        "not paged": len(pages.expected - set(pages.triggers)),
+        "triggers received": sum(pages.triggers.values()),
+        "escalations with 2+ triggers (a worker died after PagerDuty had it)": len(pages.doubled),
+        "of those, not a taken-over task": len(pages.doubled - pages.taken_over),
         "PagerDuty alerts": len(pagerduty.alerts),
         "alerts resolved": sum(1 for s in pagerduty.alerts.values() if s == "resolved"),
-        "resolves sent more than once": sum(1 for n in resolves.values() if n > 1),
+        "resolves sent more than once": sum(1 for n in pages.resolves.values() if n > 1),
         "page tasks": dict(Counter(str(t.status) for t in tasks)),
     })  # fmt: skip
     show("workers", {"killed (SIGKILL)": len(killed), "exit codes of the last (SIGTERM)": codes})
     ok = (
         len(sent) == args.incidents
-        and set(triggers) == expected
-        and doubled <= taken_over
+        and set(pages.triggers) == pages.expected
+        and pages.doubled <= pages.taken_over
         and pagerduty.alerts == dict.fromkeys(refs, "resolved")
         and all(str(t.status) == "sent" for t in tasks)
     )

@@ -1,9 +1,10 @@
 """A leased outbox: rows claimed by one worker at a time, and changed only by the holder.
 
-Reminders (``storage.outbox``) and weekly digests (``storage.digests``) are both outboxes
-of this kind; each keeps what is its own (which rows are due, superseding, listings) and
-shares this mechanism, parametrised by its table: an ``id`` and the columns of
-``storage.models.LeasedRow``.
+Reminders (``storage.outbox``), tasks (``storage.tasks``) and weekly digests
+(``storage.digests``) are all outboxes of this kind; each keeps what is its own
+(superseding, scheduling, listings) and shares this mechanism — which rows are due, when
+the next one is, claiming and marking — parametrised by its table: an ``id`` and the
+columns of ``storage.models.LeasedRow``.
 
 A claim is one conditional ``UPDATE … RETURNING`` over the chosen rows; on PostgreSQL they
 are chosen ``FOR UPDATE SKIP LOCKED``, so several workers take disjoint batches without
@@ -15,9 +16,10 @@ worker whose lease expired cannot mark a row another worker took over.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Session
 
@@ -35,18 +37,43 @@ class LeasedOutbox(Generic[Row]):
         m = self.model
         return and_(m.status == OutboxStatus.CLAIMED, m.lease_until < now)
 
-    def claimable(self, now: dt.datetime, *pending: ColumnElement[bool]) -> ColumnElement[bool]:
-        """Pending (with the conditions ``pending`` too) and past any retry time, or claimed
-        by a worker whose lease ran out."""
+    def claimable(self, now: dt.datetime) -> ColumnElement[bool]:
+        """Pending, due and past any retry time, or claimed by a worker whose lease ran out."""
         m = self.model
         return or_(
             and_(
                 m.status == OutboxStatus.PENDING,
-                *pending,
+                m.due_at <= now,
                 or_(m.next_attempt_at.is_(None), m.next_attempt_at <= now),
             ),
             self.lease_expired(now),
         )
+
+    def next_due(self, session: Session) -> dt.datetime | None:
+        """When the next row can be claimed: it falls due, its retry time comes, or a lease
+        runs out. One round trip, each part answered from an index on ``(status, due_at)``
+        or ``(status, next_attempt_at)``: the many rows never tried are read apart from the
+        few waiting for a retry, whose time is the later of their due and retry times."""
+        m = self.model
+        waiting = (
+            select(func.min(m.due_at))
+            .where(m.status == OutboxStatus.PENDING, m.next_attempt_at.is_(None))
+            .scalar_subquery()
+        )
+        retry_at = case((m.next_attempt_at > m.due_at, m.next_attempt_at), else_=m.due_at)
+        retrying = (
+            select(func.min(retry_at))
+            .where(m.status == OutboxStatus.PENDING, m.next_attempt_at.is_not(None))
+            .scalar_subquery()
+        )
+        leases = (
+            select(func.min(m.lease_until))
+            .where(m.status == OutboxStatus.CLAIMED)
+            .scalar_subquery()
+        )
+        row = session.execute(select(waiting, retrying, leases)).one()
+        found = [v for v in row if v is not None]
+        return min(found) if found else None
 
     def claim_due(
         self,
@@ -57,21 +84,17 @@ class LeasedOutbox(Generic[Row]):
         lease: dt.timedelta,
         late_after: dt.timedelta | None,
         limit: int,
-        pending: tuple[ColumnElement[bool], ...] = (),
         where: tuple[ColumnElement[bool], ...] = (),
     ) -> list[Row]:
         """Claim up to ``limit`` claimable rows, the earliest due first, for ``lease``; they
         come back in that order (``due_at``, then ``id``).
 
-        ``pending`` narrows the pending rows only (as in ``claimable``), ``where`` every row,
-        those whose lease ran out too: a row that can be claimed before it is due (a digest
-        sent by hand) is then not taken over until it is due."""
+        ``where`` narrows every row, those whose lease ran out too: a row that can be
+        claimed before it is due (a digest sent by hand) is then not taken over until it
+        is due."""
         m = self.model
         chosen = (
-            select(m.id)
-            .where(*where, self.claimable(now, *pending))
-            .order_by(m.due_at, m.id)
-            .limit(limit)
+            select(m.id).where(*where, self.claimable(now)).order_by(m.due_at, m.id).limit(limit)
         )
         claimed = self.claim(session, chosen, worker_id, now, lease=lease, late_after=late_after)
         return sorted(claimed, key=lambda r: (r.due_at, r.id))
@@ -187,4 +210,31 @@ class LeasedOutbox(Generic[Row]):
             )
             .execution_options(synchronize_session=False)
         )
+        return session.execute(statement).rowcount or 0
+
+    def failed(self, session: Session, limit: int = 20) -> Sequence[Row]:
+        """The rows given up on, the latest due first."""
+        m = self.model
+        return session.scalars(
+            select(m).where(m.status == OutboxStatus.FAILED).order_by(m.due_at.desc()).limit(limit)
+        ).all()
+
+    def failed_count(self, session: Session) -> int:
+        m = self.model
+        return session.scalar(select(func.count()).where(m.status == OutboxStatus.FAILED)) or 0
+
+    def requeue_failed(self, session: Session) -> int:
+        """Failed rows back to pending (after their cause is fixed), attempts from zero; the
+        error they failed with is kept, after "re-queued after: "."""
+        m = self.model
+        statement = (
+            update(m)
+            .where(m.status == OutboxStatus.FAILED)
+            .values(
+                status=OutboxStatus.PENDING, claimed_by=None, lease_until=None,
+                next_attempt_at=None, attempts=0,
+                last_error=literal("re-queued after: ").concat(func.coalesce(m.last_error, "")),
+            )
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
         return session.execute(statement).rowcount or 0

@@ -242,7 +242,7 @@ class OutboxStatus(StrEnum):
 
 class LeasedRow(SQLModel):
     """The columns of a leased outbox row (``storage.leased``), each table declaring its own
-    id, key and indexes: reminders and weekly digests."""
+    id, key and indexes: reminders, tasks and weekly digests."""
 
     due_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
     status: OutboxStatus = Field(

@@ -1,8 +1,11 @@
-"""The reminder outbox: which reminders are due, superseding stale ones, and listings.
+"""The reminder outbox: superseding stale reminders, what is overdue, and workers' heartbeats.
 
-Claiming and marking by the claim's holder are the leased outbox's (``storage.leased``):
+Which reminders are due, claiming them and marking by the claim's holder are the leased
+outbox's (``storage.leased``): ``claims.next_due``, ``claims.claim_due``,
 ``claims.mark_sent``, ``claims.release``, ``claims.renew``, ``claims.mark_failed``,
-``claims.release_all``, and ``claims.set`` for a reminder's own outcomes.
+``claims.release_all``, ``claims.failed``, ``claims.requeue_failed`` (a worker then posts
+each whose deadline still holds, marked late, and cancels the rest), and ``claims.set``
+for a reminder's own outcomes.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import and_, case, delete, exists, func, literal, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -61,49 +64,6 @@ def supersede_stale(session: Session, now: dt.datetime) -> int:
     return session.execute(statement).rowcount or 0
 
 
-def claim_due(
-    session: Session,
-    worker_id: str,
-    now: dt.datetime,
-    *,
-    lease: dt.timedelta,
-    late_after: dt.timedelta,
-    limit: int,
-) -> list[Reminder]:
-    """Claim up to ``limit`` due reminders, oldest first, for ``lease``."""
-    return claims.claim_due(
-        session, worker_id, now, lease=lease, late_after=late_after, limit=limit,
-        pending=(Reminder.due_at <= now,),
-    )  # fmt: skip
-
-
-def next_due(session: Session) -> dt.datetime | None:
-    """When the next reminder can be claimed: it falls due, its retry time comes, or a lease
-    runs out. One round trip, each part answered from an index."""
-    waiting = (
-        select(func.min(Reminder.due_at))
-        .where(Reminder.status == OutboxStatus.PENDING, Reminder.next_attempt_at.is_(None))
-        .scalar_subquery()
-    )
-    retry_at = case(
-        (Reminder.next_attempt_at > Reminder.due_at, Reminder.next_attempt_at),
-        else_=Reminder.due_at,
-    )
-    retrying = (  # the few waiting for a retry: the later of their due and retry times
-        select(func.min(retry_at))
-        .where(Reminder.status == OutboxStatus.PENDING, Reminder.next_attempt_at.is_not(None))
-        .scalar_subquery()
-    )
-    leases = (
-        select(func.min(Reminder.lease_until))
-        .where(Reminder.status == OutboxStatus.CLAIMED)
-        .scalar_subquery()
-    )
-    row = session.execute(select(waiting, retrying, leases)).one()
-    found = [v for v in row if v is not None]
-    return min(found) if found else None
-
-
 def mark_cancelled(session: Session, reminder_id: int, worker_id: str, why: str) -> bool:
     return claims.set(
         session,
@@ -113,37 +73,6 @@ def mark_cancelled(session: Session, reminder_id: int, worker_id: str, why: str)
         lease_until=None,
         last_error=why,
     )
-
-
-def failed(session: Session, limit: int = 20) -> Sequence[Reminder]:
-    return session.scalars(
-        select(Reminder)
-        .where(Reminder.status == OutboxStatus.FAILED)
-        .order_by(Reminder.due_at.desc())
-        .limit(limit)
-    ).all()
-
-
-def failed_count(session: Session) -> int:
-    return session.scalar(select(func.count()).where(Reminder.status == OutboxStatus.FAILED)) or 0
-
-
-def requeue_failed(session: Session) -> int:
-    """Failed reminders back to pending (after their cause is fixed), attempts from zero.
-
-    A worker then posts each whose deadline still holds, marked late, and cancels the rest.
-    """
-    statement = (
-        update(Reminder)
-        .where(Reminder.status == OutboxStatus.FAILED)
-        .values(
-            status=OutboxStatus.PENDING, claimed_by=None, lease_until=None, next_attempt_at=None,
-            attempts=0,
-            last_error=literal("re-queued after: ").concat(func.coalesce(Reminder.last_error, "")),
-        )
-        .execution_options(synchronize_session=False)
-    )  # fmt: skip
-    return session.execute(statement).rowcount or 0
 
 
 def overdue_count(session: Session, now: dt.datetime, grace: dt.timedelta) -> int:

@@ -1,8 +1,10 @@
-"""The task outbox: scheduling work once, which task is due next, and listings.
+"""The task outbox: scheduling work once, claiming one task by id, and listings.
 
-Claiming and marking by the claim's holder are the leased outbox's (``storage.leased``):
-``claims.mark_sent`` (done), ``claims.release`` (retry), ``claims.renew``,
-``claims.mark_failed``, ``claims.release_all``, ``claims.set``.
+Which tasks are due, claiming them and marking by the claim's holder are the leased
+outbox's (``storage.leased``): ``claims.next_due``, ``claims.claim_due``,
+``claims.release`` (retry), ``claims.renew``, ``claims.mark_failed``,
+``claims.release_all``, ``claims.failed``, ``claims.requeue_failed``, ``claims.set``; a
+task done is ``mark_done`` (with its result).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from storage.leased import LeasedOutbox
@@ -40,28 +42,12 @@ def add(
     return session.execute(new).scalar()
 
 
-def claim_due(
-    session: Session,
-    worker_id: str,
-    now: dt.datetime,
-    *,
-    lease: dt.timedelta,
-    late_after: dt.timedelta,
-    limit: int,
-) -> list[Task]:
-    """Claim up to ``limit`` due tasks, the earliest due first, for ``lease``."""
-    return claims.claim_due(
-        session, worker_id, now, lease=lease, late_after=late_after, limit=limit,
-        pending=(Task.due_at <= now,),
-    )  # fmt: skip
-
-
 def claim_one(
     session: Session, task_id: int, worker_id: str, now: dt.datetime, *, lease: dt.timedelta
 ) -> Task | None:
     """Claim the task ``task_id`` if it is claimable now (pending and due, or its holder's
     lease ran out); ``None`` if another process has it or it is done."""
-    chosen = select(Task.id).where(Task.id == task_id, claims.claimable(now, Task.due_at <= now))
+    chosen = select(Task.id).where(Task.id == task_id, claims.claimable(now))
     claimed = claims.claim(session, chosen, worker_id, now, lease=lease, late_after=None)
     return claimed[0] if claimed else None
 
@@ -86,23 +72,6 @@ def cancel(session: Session, key: str, why: str) -> bool:
     return (session.execute(statement).rowcount or 0) == 1
 
 
-def next_due(session: Session) -> dt.datetime | None:
-    """When the next task can be claimed: it falls due, its retry time comes, or a lease
-    runs out."""
-    ready_at = case((Task.next_attempt_at > Task.due_at, Task.next_attempt_at), else_=Task.due_at)
-    pending = (
-        select(func.min(ready_at)).where(Task.status == OutboxStatus.PENDING).scalar_subquery()
-    )
-    leases = (
-        select(func.min(Task.lease_until))
-        .where(Task.status == OutboxStatus.CLAIMED)
-        .scalar_subquery()
-    )
-    row = session.execute(select(pending, leases)).one()
-    found = [v for v in row if v is not None]
-    return min(found) if found else None
-
-
 def by_key(session: Session, key: str) -> Task | None:
     return session.scalars(select(Task).where(Task.dedupe_key == key)).first()
 
@@ -111,37 +80,3 @@ def of_incident(session: Session, incident_id: int) -> Sequence[Task]:
     return session.scalars(
         select(Task).where(Task.incident_id == incident_id).order_by(Task.id)
     ).all()
-
-
-def failed(session: Session, limit: int = 20) -> Sequence[Task]:
-    return session.scalars(
-        select(Task)
-        .where(Task.status == OutboxStatus.FAILED)
-        .order_by(Task.due_at.desc())
-        .limit(limit)
-    ).all()
-
-
-def failed_count(session: Session) -> int:
-    return session.scalar(select(func.count()).where(Task.status == OutboxStatus.FAILED)) or 0
-
-
-def depth(session: Session) -> int:
-    """Tasks waiting or in hand."""
-    waiting = Task.status.in_((OutboxStatus.PENDING, OutboxStatus.CLAIMED))
-    return session.scalar(select(func.count()).where(waiting)) or 0
-
-
-def requeue_failed(session: Session) -> int:
-    """Failed tasks back to pending (after their cause is fixed), attempts from zero."""
-    statement = (
-        update(Task)
-        .where(Task.status == OutboxStatus.FAILED)
-        .values(
-            status=OutboxStatus.PENDING, claimed_by=None, lease_until=None, next_attempt_at=None,
-            attempts=0,
-            last_error=literal("re-queued after: ").concat(func.coalesce(Task.last_error, "")),
-        )
-        .execution_options(synchronize_session=False)
-    )  # fmt: skip
-    return session.execute(statement).rowcount or 0

@@ -83,10 +83,8 @@ def of(samples: Samples, name: str) -> dict[frozenset, float]:
 
 
 def test_a_scrape_reports_incidents_timers_breaches_outbox_and_heartbeat_as_they_are(
-    db, contracts, slack
+    db, ctx, clock, slack
 ):
-    clock = ManualClock(T0)
-    ctx = Context(db, contracts, clock)
     settings = make_settings(slack)
     application = wsgi_app(None, ctx, settings)
     before = scrape(application)
@@ -155,8 +153,7 @@ def test_a_scrape_reports_incidents_timers_breaches_outbox_and_heartbeat_as_they
     assert value(samples, lag + "_bucket", kind="breach", le="60.0") == old + 1
 
 
-def test_nothing_open_and_no_worker_is_reported_as_such(db, contracts, slack):
-    ctx = Context(db, contracts, ManualClock(T0))
+def test_nothing_open_and_no_worker_is_reported_as_such(ctx, slack):
     samples = scrape(wsgi_app(None, ctx, make_settings(slack)))
     assert of(samples, "slabot_open_incidents") == {}
     assert of(samples, "slabot_outbox_depth") == {}
@@ -201,8 +198,7 @@ def metrics_text() -> str:
     return generate_latest(REGISTRY).decode()
 
 
-def test_with_a_token_a_scrape_without_it_is_refused(db, contracts, slack):
-    ctx = Context(db, contracts, ManualClock(T0))
+def test_with_a_token_a_scrape_without_it_is_refused(ctx, slack):
     application = wsgi_app(None, ctx, make_settings(slack, SLABOT_METRICS_TOKEN=METRICS_TOKEN))
     for headers in ({}, {"HTTP_AUTHORIZATION": "Bearer wrong-token-0123456789"}):
         status, _, body = request(application, **headers)
@@ -226,14 +222,14 @@ def test_a_database_that_does_not_answer_is_reported_not_raised(contracts, slack
     assert of(samples, "slabot_open_incidents") == {}
 
 
-def test_the_worker_serves_metrics_only(db, contracts, slack):
-    application = metrics.metrics_app(Context(db, contracts, ManualClock(T0)), make_settings(slack))
+def test_the_worker_serves_metrics_only(ctx, slack):
+    application = metrics.metrics_app(ctx, make_settings(slack))
     assert request(application, "/healthz")[0] == "404 Not Found"
     samples = scrape(application)
     assert value(samples, "slabot_database_up") == 1
 
 
-def test_every_metric_the_dashboard_asks_for_is_one_slabot_reports(db, contracts, slack):
+def test_every_metric_the_dashboard_asks_for_is_one_slabot_reports(ctx, slack):
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     exprs = [
         target["expr"]
@@ -242,7 +238,6 @@ def test_every_metric_the_dashboard_asks_for_is_one_slabot_reports(db, contracts
         if "expr" in target
     ]
     asked = {name for expr in exprs for name in re.findall(r"\bslabot_[a-z_]+", expr)}
-    ctx = Context(db, contracts, ManualClock(T0))
     _, _, body = request(wsgi_app(None, ctx, make_settings(slack)))
     _, types = parse(body.decode())
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum")}

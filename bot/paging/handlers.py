@@ -41,7 +41,7 @@ def page_opsgenie(run: TaskRun) -> Done | Retry | Failed:
 
 
 def _page(run: TaskRun, service: str) -> Done | Retry | Failed:
-    p, name, now = run.payload, NAMES[service], run.ctx.clock.now
+    p, name, clock = run.payload, NAMES[service], run.ctx.clock
     action = p.get("action")
     if action == "trigger" and _restored(run):
         return Done({"skipped": f"{p.get('ref')} was restored before the page went out"})
@@ -53,10 +53,12 @@ def _page(run: TaskRun, service: str) -> Done | Retry | Failed:
     if isinstance(outcome, Accepted):
         metrics.record_page(service, str(action), "sent")
         log.info("%s: %s of %s sent", name, action, p.get("ref"))
-        task, at = run.task, now()
+        task, at = run.task, clock.now()
         then = (lambda session: paged(session, task, at)) if task.incident_id else None
         return Done({"status": outcome.status, "answer": outcome.body}, then=then)
-    again = isinstance(outcome, Retry) and retry_at(outcome, run.task.attempts, now()) is not None
+    again = (
+        isinstance(outcome, Retry) and retry_at(outcome, run.task.attempts, clock.now()) is not None
+    )
     metrics.record_page(service, str(action), "retry" if again else "failed")
     if isinstance(outcome, Failed):
         log.error("%s page of %s (%s) failed: %s", name, p.get("ref"), action, outcome.reason)

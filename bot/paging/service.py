@@ -31,12 +31,14 @@ if TYPE_CHECKING:
 
 KINDS = {"pagerduty": "page_pagerduty", "opsgenie": "page_opsgenie"}
 """Each paging service's task kind."""
+SERVICE_OF = {kind: service for service, kind in KINDS.items()}
+"""The paging service of each page's task kind."""
 NAMES = {"pagerduty": "PagerDuty", "opsgenie": "Opsgenie"}
 
 
 def failure(task: Task) -> str | None:
     """A failed page in a sentence (App Home), or ``None`` for a task that is not a page."""
-    service = next((s for s, kind in KINDS.items() if kind == task.kind), None)
+    service = SERVICE_OF.get(task.kind)
     if service is None:
         return None
     p = task.payload or {}
@@ -53,7 +55,7 @@ def paged(session: Session, task: Task, at: dt.datetime) -> None:
     that marks its task done: once, like the page."""
     from storage.models import EventKind, TimelineEvent
 
-    service = next(s for s, kind in KINDS.items() if kind == task.kind)
+    service = SERVICE_OF[task.kind]
     p = task.payload or {}
     if p.get("action") == "trigger":
         text = f"{NAMES[service]}: the {p.get('timer')} target's {p.get('escalation')}"
@@ -113,14 +115,14 @@ def resolve_on_restore(session: Session, incident: Incident, now: dt.datetime) -
     """``incident`` was restored: resolve each service's alert a trigger was scheduled for."""
     from bot.tasks.service import schedule
 
-    paged = {
+    triggered = {
         t.kind
         for t in tasks.of_incident(session, incident.id)
-        if t.kind in KINDS.values() and (t.payload or {}).get("action") == "trigger"
+        if t.kind in SERVICE_OF and (t.payload or {}).get("action") == "trigger"
     }
     restored = incident.restored_at or now
     for service, kind in KINDS.items():
-        if kind in paged:
+        if kind in triggered:
             schedule(
                 session, kind, f"page:{service}:resolve:{incident.ref}:{restored.isoformat()}",
                 {"action": "resolve", "ref": incident.ref, "restored_at": restored.isoformat()},

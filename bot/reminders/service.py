@@ -19,7 +19,8 @@ from bot.sla.reminders import ReminderKind
 from bot.sla.timers import BudgetTimer, TimerKind
 from bot.text import format_local, format_span, plural
 from storage import outbox, queries, tasks
-from storage.models import NoticedBy, Reminder, Task
+from storage.leased import LeasedOutbox
+from storage.models import LeasedRow, NoticedBy, Reminder, Task
 
 LEASE = dt.timedelta(seconds=60)
 """How long a claim holds; a worker that dies is taken over after it."""
@@ -72,7 +73,7 @@ def claim(ctx: Context, worker_id: str, limit: int = 20) -> list[Due]:
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         outbox.supersede_stale(session, now)
-        claimed = outbox.claim_due(
+        claimed = outbox.claims.claim_due(
             session, worker_id, now, lease=LEASE, late_after=LATE_AFTER, limit=limit
         )
     if not claimed:
@@ -122,14 +123,19 @@ def sent(
 
 
 def renew(ctx: Context, due: Due, worker_id: str) -> bool:
-    """Make sure the claim outlasts a post: extended when less than ``POST_BUDGET`` is left.
-    ``False`` when another worker has taken it over (then this one must not post)."""
+    """Make sure the reminder's claim outlasts a post (``outlast_post``)."""
+    return outlast_post(ctx, outbox.claims, due.reminder, worker_id)
+
+
+def outlast_post(ctx: Context, claims: LeasedOutbox, row: LeasedRow, worker_id: str) -> bool:
+    """Make sure the claim on ``row`` outlasts a post: extended when less than
+    ``POST_BUDGET`` is left. ``False`` when another process has taken it over (then this
+    one must not post)."""
     now = ctx.clock.now()
-    lease_until = due.reminder.lease_until
-    if lease_until is not None and lease_until - now >= POST_BUDGET:
+    if row.lease_until is not None and row.lease_until - now >= POST_BUDGET:
         return True
     with ctx.db.transaction() as session:
-        return outbox.claims.renew(session, due.reminder.id, worker_id, now + LEASE)
+        return claims.renew(session, row.id, worker_id, now + LEASE)
 
 
 def retry(
@@ -165,7 +171,7 @@ def release_all(ctx: Context, worker_id: str) -> int:
 
 def next_due(ctx: Context) -> dt.datetime | None:
     with ctx.db.read() as session:
-        return outbox.next_due(session)
+        return outbox.claims.next_due(session)
 
 
 def heartbeat(ctx: Context, worker_id: str, posted: int, *, stopping: bool = False) -> None:
@@ -182,7 +188,7 @@ def forget_old_workers(ctx: Context) -> int:
 def retry_failed(ctx: Context) -> int:
     """Send failed reminders again, after their cause is fixed; how many were re-queued."""
     with ctx.db.transaction() as session:
-        return outbox.requeue_failed(session) + tasks.requeue_failed(session)
+        return outbox.claims.requeue_failed(session) + tasks.claims.requeue_failed(session)
 
 
 @dataclass(frozen=True)
@@ -370,17 +376,17 @@ def health(ctx: Context, *, within: dt.timedelta = ALIVE_WITHIN) -> Health:
             if w.stopped_at is None
         ]
         last = outbox.last_heartbeat(session)
-        failed = list(outbox.failed(session))
+        failed = list(outbox.claims.failed(session))
         return Health(
             workers=alive,
             failed=failed,
             refs=queries.refs_of(session, {r.incident_id for r in failed}),
             overdue=outbox.overdue_count(session, now, LATE_AFTER),
-            failed_count=outbox.failed_count(session),
-            failed_tasks=list(tasks.failed(session)),
-            failed_tasks_count=tasks.failed_count(session),
+            failed_count=outbox.claims.failed_count(session),
+            failed_tasks=list(tasks.claims.failed(session)),
+            failed_tasks_count=tasks.claims.failed_count(session),
             last_seen=(last.worker_id, last.seen_at, last.stopped_at is not None) if last else None,
-            next_due=outbox.next_due(session),
+            next_due=outbox.claims.next_due(session),
             checked_at=ctx.clock.now(),  # after the reads: no heartbeat is later than it
         )
 

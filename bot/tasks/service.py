@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 import bot.tasks.kinds  # noqa: F401  (registers every kind's handler)
 from bot.context import Context
-from bot.reminders.service import LATE_AFTER, LEASE, POST_BUDGET
+from bot.reminders.service import LATE_AFTER, LEASE, outlast_post
 from bot.slack.channels import IncidentChannels
 from bot.slack.delivery import Delivery, Failed, Retry, retry_at
 from bot.tasks.registry import Done, Outcome, TaskRun, handler
@@ -44,7 +44,8 @@ def schedule(
     now: dt.datetime | None = None,
 ) -> int | None:
     """Write a task in the caller's transaction; ``None`` if one with ``key`` exists already
-    (scheduling the same work twice schedules it once)."""
+    (scheduling the same work twice schedules it once). ``now``, when it is written, is
+    ``due_at`` unless given: work due at once need not say it twice."""
     if handler(kind) is None:
         raise ValueError(f"no handler for task kind {kind!r} (register it in bot.tasks.kinds)")
     return tasks.add(
@@ -59,7 +60,7 @@ def cancel(session: Session, key: str, why: str) -> bool:
 
 def next_due(ctx: Context) -> dt.datetime | None:
     with ctx.db.read() as session:
-        return tasks.next_due(session)
+        return tasks.claims.next_due(session)
 
 
 def release_all(ctx: Context, worker_id: str) -> int:
@@ -68,6 +69,8 @@ def release_all(ctx: Context, worker_id: str) -> int:
 
 
 def process_id() -> str:
+    """Who holds a claim (a worker's id, a web process's): host, process id, and a random
+    suffix so a process restarted with the same pid is not mistaken for the one that died."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
@@ -94,7 +97,7 @@ class TaskRunner:
     def claim(self, limit: int) -> list[Task]:
         now = self.ctx.clock.now()
         with self.ctx.db.transaction() as session:
-            return tasks.claim_due(
+            return tasks.claims.claim_due(
                 session, self.worker_id, now, lease=LEASE, late_after=LATE_AFTER, limit=limit
             )
 
@@ -108,7 +111,7 @@ class TaskRunner:
 
     def perform(self, task: Task) -> Outcome | None:
         """Do a claimed task and mark it; ``None`` if its claim was lost before the work."""
-        if not self._renew(task):
+        if not outlast_post(self.ctx, tasks.claims, task, self.worker_id):
             log.info("task %s was taken over by another process; skipped", task.dedupe_key)
             return None
         do = handler(task.kind)
@@ -126,13 +129,6 @@ class TaskRunner:
                 outcome = Retry(f"{type(exc).__name__}: {exc}")
         self._mark(task, outcome)
         return outcome
-
-    def _renew(self, task: Task) -> bool:
-        now = self.ctx.clock.now()
-        if task.lease_until is not None and task.lease_until - now >= POST_BUDGET:
-            return True
-        with self.ctx.db.transaction() as session:
-            return tasks.claims.renew(session, task.id, self.worker_id, now + LEASE)
 
     def _mark(self, task: Task, outcome: Outcome) -> None:
         now, me = self.ctx.clock.now(), self.worker_id

@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import random
 import signal
-import socket
 import threading
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -32,6 +29,7 @@ from bot.reminders import service
 from bot.slack.channels import IncidentChannels
 from bot.slack.client import check_bot_token, make_client
 from bot.slack.delivery import Delivery
+from bot.tasks.service import process_id
 from bot.worker.sources import METADATA_EVENT, Digests, DueWork, Reminders, Tasks
 from config.settings import Settings
 
@@ -60,7 +58,7 @@ class Worker:
         sources: list[DueWork] | None = None,
     ):
         self.ctx, self.client, self.settings = ctx, client, settings
-        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.worker_id = worker_id or process_id()
         self.poll, self.batch, self.heartbeat_every = poll, batch, heartbeat_every
         self.channels = IncidentChannels(client, settings, ctx.contracts)
         self.delivery = Delivery(

@@ -1,9 +1,10 @@
 """The worker's sources of due work, side by side: reminders, tasks and weekly digests.
 
 Each is a ``DueWork``: it says when its next row can be claimed, claims and handles a batch,
-and hands back what it did not get to. Both post through ``bot.slack.delivery.Delivery``,
-which says what each of Slack's answers means: posted (also: found already posted after a
-takeover), retry (429 after Retry-After, 5xx and connection errors with backoff) or failed.
+and hands back what it did not get to. Reminders and digests post through
+``bot.slack.delivery.Delivery`` (tasks' handlers may too), which says what each of Slack's
+answers means: posted (also: found already posted after a takeover), retry (429 after
+Retry-After, 5xx and connection errors with backoff) or failed.
 
 - **Reminders** post into incident channels, each once, on time; an archived or deleted
   incident channel falls back to SLABOT_ANNOUNCE_CHANNEL. A failed reminder is logged, and

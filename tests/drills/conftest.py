@@ -12,9 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
+import signal
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from bot.clock import ManualClock, SystemClock
 from bot.context import Context
@@ -23,6 +29,7 @@ from bot.slack.app import make_client
 from bot.slack.loopback import LoopbackSlack
 from bot.worker import Worker
 from storage.db import Database
+from storage.models import LeasedRow, OutboxStatus
 from tests.conftest import PATIENCE, empty
 from tests.slack import conftest as slack_harness
 from tests.slack.conftest import BOT_TOKEN, make_settings
@@ -133,3 +140,44 @@ class Answers:
     def later(self) -> int:
         """How many were acknowledged with "working on it" (the answer follows)."""
         return sum(1 for t in self.texts if t.startswith("⏳"))
+
+
+# --- worker processes killed at random moments ------------------------------------------------
+
+
+def kill_and_replace(
+    workers: list, start: Callable, rng: random.Random, kills: int, pause: tuple[float, float]
+) -> list[int]:
+    """Kill one of ``workers`` (processes of ``tests.worker.test_processes``) with SIGKILL,
+    chosen at random, ``kills`` times, each after a pause of ``pause`` seconds (at random
+    between the two), and replace it at once with ``start()``; the pids killed."""
+    killed = []
+    for _ in range(kills):
+        time.sleep(rng.uniform(*pause))
+        victim = workers.pop(rng.randrange(len(workers)))
+        victim.popen.send_signal(signal.SIGKILL)
+        victim.popen.wait(PATIENCE)
+        killed.append(victim.popen.pid)
+        workers.append(start())
+    return killed
+
+
+def held_by_the_dead(row: LeasedRow, killed: list[int]) -> bool:
+    """Claimed by one of the processes ``killed`` (its id has the process id in it)."""
+    return row.status == OutboxStatus.CLAIMED and any(
+        f":{pid}:" in (row.claimed_by or "") for pid in killed
+    )
+
+
+def expire_claims_of_the_dead(ctx: Context, killed: list[int], *models: type[LeasedRow]) -> None:
+    """Make the leases the ``killed`` processes held run out now, instead of waiting for
+    them (60 s): the live workers then take those rows over."""
+    with ctx.db.transaction() as session:
+        for model in models:
+            m: Any = model
+            for pid in killed:
+                session.execute(
+                    update(m)
+                    .where(m.status == OutboxStatus.CLAIMED, m.claimed_by.contains(f":{pid}:"))
+                    .values(lease_until=ctx.clock.now() - dt.timedelta(seconds=1))
+                )

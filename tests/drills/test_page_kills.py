@@ -6,13 +6,9 @@ Counted by the events the stand-in received, never by time."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
-import signal
-import time
 from collections import Counter
 
-from sqlalchemy import update
 from sqlmodel import select
 
 from bot.clock import ManualClock, SystemClock
@@ -20,12 +16,16 @@ from bot.context import Context
 from bot.incidents import service
 from bot.paging.loopback import PagerDutyEvents
 from bot.slack.loopback import Storm
-from config.settings import HOW_TO_SET
+from drills import ledger
 from storage import queries
 from storage.models import OutboxStatus, Reminder, Task
-from tests.conftest import FIXTURES, PATIENCE, wait_until
-from tests.slack.conftest import BOT_TOKEN
-from tests.worker.test_processes import Process
+from tests.conftest import wait_until
+from tests.drills.conftest import (
+    expire_claims_of_the_dead,
+    held_by_the_dead,
+    kill_and_replace,
+)
+from tests.worker.test_processes import Process, slabot_env
 
 KILLS = 3
 INCIDENTS = 12
@@ -66,12 +66,8 @@ def test_each_escalation_pages_pagerduty_once_through_worker_kills(db, contracts
     ctx = Context(db, contracts, SystemClock())
     slack.storm(Storm(slow=0.6, slow_delay=(0.02, 0.15), methods={"chat.postMessage"}, seed=3))
     pagerduty = PagerDutyEvents(ROUTING_KEY).start()
-    env = {k: v for k, v in os.environ.items() if k not in HOW_TO_SET}
-    env.update(
-        DATABASE_URL=db.url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=slack.api_url,
-        SLABOT_DEFAULT_POLICY="messaging-platform", PYTHONUNBUFFERED="1",
-        SLABOT_CUSTOMERS_FILE=str(FIXTURES / "customers.yaml"),
-        SLABOT_PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
+    env = slabot_env(
+        db.url, slack, SLABOT_PAGERDUTY_ROUTING_KEY=ROUTING_KEY,
         SLABOT_PAGERDUTY_EVENTS_URL=pagerduty.events_url,
     )  # fmt: skip
 
@@ -79,7 +75,7 @@ def test_each_escalation_pages_pagerduty_once_through_worker_kills(db, contracts
         return Process(["worker", "--poll", "0.1", "--batch", "5"], env, tmp_path)
 
     rng = random.Random(5)
-    workers, killed = [start(), start()], []
+    workers = [start(), start()]
     due_by = declare_escalating_soon(ctx, slack, INCIDENTS, within=3.0, after=1.0)
     for worker in workers:
         worker.wait_for("posting reminders")
@@ -92,32 +88,14 @@ def test_each_escalation_pages_pagerduty_once_through_worker_kills(db, contracts
 
     def only_the_dead_hold_what_is_left() -> bool:
         left = [r for r in unfinished(Reminder) if r.due_at <= due_by] + unfinished(Task)
-        return ctx.clock.now() >= due_by and all(
-            r.status == "claimed" and any(f":{pid}:" in (r.claimed_by or "") for pid in killed)
-            for r in left
-        )
+        return ctx.clock.now() >= due_by and all(held_by_the_dead(r, killed) for r in left)
 
-    def expire_the_leases_of_the_dead() -> None:
-        with ctx.db.transaction() as session:
-            for model in (Reminder, Task):
-                for pid in killed:
-                    session.execute(
-                        update(model)
-                        .where(model.status == "claimed", model.claimed_by.contains(f":{pid}:"))
-                        .values(lease_until=ctx.clock.now() - dt.timedelta(seconds=1))
-                    )
-
+    killed: list[int] = []
     try:
-        for _ in range(KILLS):
-            time.sleep(rng.uniform(0.3, 1.2))
-            victim = workers.pop(rng.randrange(len(workers)))
-            victim.popen.send_signal(signal.SIGKILL)
-            victim.popen.wait(PATIENCE)
-            killed.append(victim.popen.pid)
-            workers.append(start())
+        killed = kill_and_replace(workers, start, rng, KILLS, pause=(0.3, 1.2))
         wait_until(only_the_dead_hold_what_is_left)
         assert slack.wait_idle() and pagerduty.wait_idle()
-        expire_the_leases_of_the_dead()
+        expire_claims_of_the_dead(ctx, killed, Reminder, Task)
 
         def all_escalated_and_paged() -> bool:
             return (
@@ -150,22 +128,11 @@ def test_each_escalation_pages_pagerduty_once_through_worker_kills(db, contracts
     assert len(killed) == KILLS
     assert len(sent) == INCIDENTS  # each response breach escalated once, and was posted
     assert {t.status for t in tasks} == {"sent"}
-    triggers = Counter(
-        (e["dedup_key"], e["payload"]["custom_details"]["timer"],
-         e["payload"]["custom_details"]["deadline"])
-        for e in pagerduty.events("trigger")
-    )  # fmt: skip
-    expected = {(ref_of[r.incident_id], r.timer, r.deadline_at.isoformat()) for r in sent}
-    assert set(triggers) == expected  # every escalation paged, nothing else
+    pages = ledger.count_pages(pagerduty, sent, ref_of, tasks)
+    assert set(pages.triggers) == pages.expected  # every escalation paged, nothing else
     # Exactly one trigger per escalation, except where a worker died after PagerDuty had the
     # event and before it could say so: the task taken over sends it again, and PagerDuty
     # adds it to the same alert (dedup_key), paging no one twice.
-    taken_over = {
-        (t.payload["ref"], t.payload["timer"], t.payload["deadline"])
-        for t in tasks
-        if t.attempts > 1
-    }
-    assert {k for k, n in triggers.items() if n > 1} <= taken_over, triggers
+    assert pages.doubled <= pages.taken_over, pages.triggers
     assert pagerduty.alerts == dict.fromkeys(refs, "resolved")
-    resolves = Counter(e["dedup_key"] for e in pagerduty.events("resolve"))
-    assert resolves == Counter(dict.fromkeys(refs, 1))  # after the kills: once each
+    assert pages.resolves == Counter(dict.fromkeys(refs, 1))  # after the kills: once each

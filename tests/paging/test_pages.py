@@ -11,8 +11,6 @@ import logging
 import pytest
 from prometheus_client import REGISTRY
 
-from bot.clock import ManualClock
-from bot.context import Context
 from bot.incidents import service
 from bot.incidents.render import PLAIN, event_line
 from bot.paging.loopback import OpsgenieAlerts, PagerDutyEvents, Reply
@@ -47,16 +45,6 @@ def pagerduty():
 def opsgenie():
     with OpsgenieAlerts(GENIE_KEY) as server:
         yield server
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(T0)
-
-
-@pytest.fixture
-def ctx(db, contracts, clock) -> Context:
-    return Context(db, contracts, clock)
 
 
 def settings_for(slack, pagerduty=None, opsgenie=None, **more):

@@ -13,13 +13,11 @@ from bot.incidents.corrections import Correction
 from bot.reminders import service as reminders
 from bot.reports.service import customer_report
 from bot.slack.blocks import incident_card, stake_lines
-from bot.slack.loopback import LoopbackSlack
 from bot.worker.sources import Reminders
 from config.contracts import SHIPPED_POLICIES_DIR, load_contracts, policy_files
 from storage import queries
 from storage.models import Reminder
 from tests.conftest import T0
-from tests.slack.conftest import BOT_TOKEN
 from tests.worker.test_worker import make_worker, posted, statuses
 
 M = dt.timedelta(minutes=1)
@@ -32,14 +30,6 @@ FIVE = T0 + dt.timedelta(minutes=43, seconds=12) + US
 TEN = T0 + 432 * M + US
 
 
-@pytest.fixture
-def slack():
-    with LoopbackSlack(expected_token=BOT_TOKEN) as server:
-        server.add_channel("inc-1", id="C0INC", bot_member=True)
-        server.add_channel("inc-2", id="C0INC2", bot_member=True)
-        yield server
-
-
 def declare(ctx, customers=("nordlys",), channel="C0INC", severity=2, **kwargs):
     view = service.declare(
         ctx, title="Checkout down", severity=severity, actor="U1", customers=customers,
@@ -47,6 +37,16 @@ def declare(ctx, customers=("nordlys",), channel="C0INC", severity=2, **kwargs):
     )  # fmt: skip
     service.set_slack_card(ctx, view.ref, channel_id=channel, card_ts=None)
     return view.ref
+
+
+def earlier_outage(ctx, clock, days_ago: int, lasting: dt.timedelta, customers=("nordlys",)):
+    """Downtime earlier this month: an outage ``days_ago`` before T0, restored after
+    ``lasting``; its ref."""
+    clock.set(T0 - dt.timedelta(days=days_ago))
+    ref = declare(ctx, customers=customers)
+    clock.set(T0 - dt.timedelta(days=days_ago) + lasting)
+    service.restore(ctx, ref, "U1")
+    return ref
 
 
 def budget_rows(ctx, ref):
@@ -59,10 +59,7 @@ def budget_posts(slack, since=0):
 
 def test_the_card_counts_down_to_the_next_tier_and_counts_earlier_downtime(ctx, clock):
     # 20 minutes down earlier this month: 23 min 12 s are left before the 5 % tier.
-    clock.set(T0 - dt.timedelta(days=2))
-    earlier = declare(ctx)
-    clock.set(T0 - dt.timedelta(days=2) + 20 * M)
-    service.restore(ctx, earlier, "U1")
+    earlier_outage(ctx, clock, days_ago=2, lasting=20 * M)
     clock.set(T0)
     ref = declare(ctx)
     view = service.get(ctx, ref)
@@ -129,6 +126,7 @@ def test_a_pause_does_not_move_the_budget_and_its_reminders_stay(ctx, clock, sla
 
 def test_overlapping_outages_cross_at_the_same_instant_announced_in_each_channel(ctx, clock, slack):
     clock.set(T0)
+    slack.add_channel("inc-2", id="C0INC2", bot_member=True)
     first = declare(ctx)
     clock.set(T0 + 10 * M)
     second = declare(ctx, channel="C0INC2", started_at=T0 + 5 * M)
@@ -246,10 +244,7 @@ def crossing_rows(ctx, ref):
 
 
 def test_announced_maintenance_and_a_corrected_outage_move_a_running_outages_crossings(ctx, clock):
-    clock.set(T0 - dt.timedelta(days=2))
-    earlier = declare(ctx)
-    clock.set(T0 - dt.timedelta(days=2) + 10 * M)
-    service.restore(ctx, earlier, "U1")
+    earlier = earlier_outage(ctx, clock, days_ago=2, lasting=10 * M)
     clock.set(T0)
     ref = declare(ctx)
     assert crossing_rows(ctx, ref) == [(FIVE - 10 * M, "pending"), (TEN - 10 * M, "pending")]
@@ -272,10 +267,7 @@ def test_announced_maintenance_and_a_corrected_outage_move_a_running_outages_cro
 
 
 def test_at_the_cards_crossing_the_report_owes_the_tier_and_a_minute_before_it_does_not(ctx, clock):
-    clock.set(T0 - dt.timedelta(days=3))
-    earlier = declare(ctx)
-    clock.set(T0 - dt.timedelta(days=3) + 17 * M)
-    service.restore(ctx, earlier, "U1")
+    earlier_outage(ctx, clock, days_ago=3, lasting=17 * M)
     clock.set(T0)
     ref = declare(ctx, started_at=T0 - 7 * M)
     ahead = service.get(ctx, ref).stakes.tiers[0].ahead
@@ -305,10 +297,7 @@ def many(db, clock, tmp_path) -> Context:
     contracts = load_contracts(policy_files(SHIPPED_POLICIES_DIR), path, "dixa")
     ctx = Context(db=db, contracts=contracts, clock=clock)
     for k in range(1, 8):
-        clock.set(T0 - dt.timedelta(days=2))
-        ref = declare(ctx, customers=(f"c{k}",))
-        clock.set(T0 - dt.timedelta(days=2) + k * M)
-        service.restore(ctx, ref, "U1")
+        earlier_outage(ctx, clock, days_ago=2, lasting=k * M, customers=(f"c{k}",))
     return ctx
 
 

@@ -15,17 +15,10 @@ from bot.context import Context
 from bot.incidents import service
 from bot.reminders import service as reminders
 from bot.slack.app import make_client
-from bot.slack.loopback import LoopbackSlack, Reply
+from bot.slack.loopback import Reply
 from bot.worker import Worker
 from config import settings as settings_module
 from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET, make_settings
-
-
-@pytest.fixture
-def slack():
-    with LoopbackSlack(expected_token=BOT_TOKEN) as server:
-        server.add_channel("inc-1", id="C0INC", bot_member=True)
-        yield server
 
 
 @pytest.fixture

@@ -5,26 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pytest
-
 from bot.clock import ManualClock
 from bot.context import Context
 from bot.incidents import service
 from bot.reminders import service as reminders
 from bot.slack.app import build_app, health, make_client, wsgi_app
 from bot.slack.handlers import home_view
-from bot.slack.loopback import LoopbackSlack, Reply
+from bot.slack.loopback import Reply
 from bot.worker import Worker
 from storage.db import Database
 from tests.conftest import T0
-from tests.slack.conftest import BOT_TOKEN, make_settings
-
-
-@pytest.fixture
-def slack():
-    with LoopbackSlack(expected_token=BOT_TOKEN) as server:
-        server.add_channel("inc-1", id="C0INC", bot_member=True)
-        yield server
+from tests.slack.conftest import make_settings
 
 
 def failed_reminder(ctx, clock, slack) -> None:

@@ -82,20 +82,26 @@ class Process:
         return self.popen.wait(timeout)
 
 
+def slabot_env(database_url: str, slack: LoopbackSlack, **more: str) -> dict[str, str]:
+    """The environment of a ``slabot`` process in a test: this database and the local Slack,
+    and none of the slabot settings of the shell that runs the tests."""
+    env = {k: v for k, v in os.environ.items() if k not in HOW_TO_SET}
+    env.update(
+        DATABASE_URL=database_url, SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.api_url,
+        SLABOT_DEFAULT_POLICY="messaging-platform",
+        SLABOT_CUSTOMERS_FILE=str(FIXTURES / "customers.yaml"), PYTHONUNBUFFERED="1", **more,
+    )  # fmt: skip
+    return env
+
+
 @pytest.fixture
 def start(tmp_path, slack):
     """Start ``slabot`` processes against this database; all are stopped at the end."""
     started: list[Process] = []
 
     def run(database_url: str, *args: str) -> Process:
-        env = {k: v for k, v in os.environ.items() if k not in HOW_TO_SET}
-        env.update(
-            DATABASE_URL=database_url, SLACK_BOT_TOKEN=BOT_TOKEN,
-            SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.api_url,
-            SLABOT_DEFAULT_POLICY="messaging-platform",
-            SLABOT_CUSTOMERS_FILE=str(FIXTURES / "customers.yaml"), PYTHONUNBUFFERED="1",
-        )  # fmt: skip
-        process = Process(list(args), env, tmp_path)
+        process = Process(list(args), slabot_env(database_url, slack), tmp_path)
         started.append(process)
         return process
 

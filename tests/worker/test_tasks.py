@@ -163,7 +163,7 @@ def test_a_task_that_keeps_failing_is_given_up_visibly(ctx, clock, config):
     assert task.status is OutboxStatus.FAILED
     assert task.last_error == f"Slack answered 500 (after {MAX_ATTEMPTS} attempts)"
     with ctx.db.read() as session:
-        assert [t.dedupe_key for t in stored.failed(session)] == ["k"]
+        assert [t.dedupe_key for t in stored.claims.failed(session)] == ["k"]
 
 
 def test_a_refusal_fails_at_once_and_an_unexpected_error_is_retried(ctx, clock, config):
@@ -239,3 +239,21 @@ def test_doctor_shows_a_failed_task_and_retry_failed_queues_it_again(ctx, config
     assert health.as_json()["failed_tasks"][0]["key"] == "page"
     assert diagnose(ctx, requeue_failed=True).requeued == 1
     assert row(ctx, "page").status is OutboxStatus.PENDING
+
+
+def test_the_next_look_is_when_a_task_falls_due_its_retry_comes_or_a_lease_runs_out(
+    ctx, clock, config
+):
+    assert tasks.next_due(ctx) is None
+    schedule(ctx, "later", due_at=T0 + 10 * S)
+    assert tasks.next_due(ctx) == T0 + 10 * S
+    answers["soon"] = [Retry("Slack answered 503", after=30)]
+    runner(ctx, config, "web").run_now(schedule(ctx, "soon"))
+    assert tasks.next_due(ctx) == T0 + 10 * S  # "soon" is retried at T0 + 30 s: after it
+    clock.set(T0 + 10 * S)
+    [claimed] = runner(ctx, config, "dying").claim(10)  # "later"; its holder dies
+    assert claimed.dedupe_key == "later"
+    assert tasks.next_due(ctx) == T0 + 30 * S  # the retry comes before the lease runs out
+    clock.set(T0 + 30 * S)
+    assert worker(ctx, config, "w").run_once() == 1
+    assert tasks.next_due(ctx) == claimed.lease_until

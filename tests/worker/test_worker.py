@@ -15,25 +15,17 @@ from bot.incidents import service
 from bot.reminders import service as reminders
 from bot.slack.app import make_client
 from bot.slack.delivery import MAX_ATTEMPTS
-from bot.slack.loopback import LoopbackSlack, Reply
+from bot.slack.loopback import Reply
 from bot.worker import Worker
 from bot.worker.loop import SPREAD
 from bot.worker.sources import Reminders
 from storage import queries
 from storage.db import Database
 from tests.conftest import PATIENCE, T0, empty
-from tests.slack.conftest import BOT_TOKEN, make_settings
+from tests.slack.conftest import make_settings
 
 M = dt.timedelta(minutes=1)
 S = dt.timedelta(seconds=1)
-
-
-@pytest.fixture
-def slack():
-    with LoopbackSlack(expected_token=BOT_TOKEN) as server:
-        server.add_channel("inc-1", id="C0INC", bot_member=True)
-        server.add_channel("announce", id="C0ANNOUNCE", bot_member=True)
-        yield server
 
 
 def make_worker(ctx, slack, worker_id="w1", concurrency=1, **settings) -> Worker:
