@@ -389,3 +389,30 @@ def test_a_correction_that_clears_a_sent_resolve_pages_again_at_the_next_escalat
     worker(ctx, settings).run_once()
     assert [e["event_action"] for e in pagerduty.events()] == ["trigger", "resolve", "trigger"]
     assert pagerduty.alerts == {ref: "triggered"}
+
+
+def test_slabot_incidents_correct_schedules_the_resolve_and_a_worker_sends_it(
+    ctx, clock, slack, pagerduty, cli_db, monkeypatch
+):
+    """The CLI has no worker: the correction's transaction holds the resolve, the worker's
+    next look sends it."""
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    monkeypatch.setattr("bot.context.SystemClock", lambda: clock)
+    settings = settings_for(slack, pagerduty)
+    ref = declare(ctx)
+    clock.set(ESCALATES)
+    worker(ctx, settings).run_once()
+    clock.set(ESCALATES + dt.timedelta(minutes=20))
+    result = CliRunner().invoke(
+        main, ["incidents", "correct", ref, "--restored-at", "2026-11-20T10:10:00Z",
+               "--reason", "monitoring saw it back at 10:10", "--by", "ana"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [resolve_task] = [t for t in page_tasks(ctx) if t.payload["action"] == "resolve"]
+    assert resolve_task.status == "pending" and pagerduty.events("resolve") == []
+    worker(ctx, settings).run_once()
+    [resolve] = pagerduty.events("resolve")
+    assert resolve["dedup_key"] == ref and pagerduty.alerts == {ref: "resolved"}
