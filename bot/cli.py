@@ -980,6 +980,19 @@ def _logging(settings) -> None:
     logs.configure(settings.log_format)
 
 
+_METRICS_PORT = click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    help="Serve Prometheus metrics at http://HOST:PORT/metrics (0: any free port).",
+)
+_METRICS_HOST = click.option(
+    "--metrics-host",
+    default="0.0.0.0",
+    show_default=True,
+    help="Interface the metrics listen on, with --metrics-port.",
+)
+
+
 @main.command("serve")
 @click.option("--port", type=int, help="HTTP port (default: PORT, else 3000).")
 @click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")
@@ -989,8 +1002,15 @@ def _logging(settings) -> None:
     is_flag=True,
     help="Socket Mode (needs SLACK_APP_TOKEN) instead of HTTP.",
 )
-def serve(port: int | None, host: str, socket_mode: bool) -> None:
-    """Run the Slack app: HTTP at /slack/events (and /healthz), or Socket Mode."""
+@_METRICS_PORT
+@_METRICS_HOST
+def serve(
+    port: int | None, host: str, socket_mode: bool, metrics_port: int | None, metrics_host: str
+) -> None:
+    """Run the Slack app: HTTP at /slack/events (and /healthz, /metrics), or Socket Mode
+    (which listens on nothing: ``--metrics-port`` serves its /metrics)."""
+    from slack_sdk.errors import SlackApiError
+
     from bot.context import build_context
     from bot.slack.app import build_app, http_server, socket_mode_handler
     from config.settings import get_settings
@@ -1004,23 +1024,34 @@ def serve(port: int | None, host: str, socket_mode: bool) -> None:
     ctx = build_context(settings)
     app, edge = build_app(ctx, settings, socket_mode=socket_mode)
     previous = signal.signal(signal.SIGTERM, _stop)  # a platform's stop: finish what was acked
+    metrics_server = _serve_metrics(ctx, settings, metrics_host, metrics_port)
+    failure = None
     try:
         if socket_mode:
             click.echo("slabot: Socket Mode, connecting to Slack…", err=True)
-            socket_mode_handler(app, settings).start()
-            return
-        port = settings.port if port is None else port
-        server = http_server(app, ctx, settings, host=host, port=port)
-        click.echo(
-            f"slabot: listening on http://{host}:{server.effective_port}/slack/events", err=True
-        )
-        server.run()
+            try:
+                socket_mode_handler(app, settings).start()
+            except SlackApiError as exc:
+                failure = f"Socket Mode could not connect: {exc.response.get('error')}"
+        else:
+            port = settings.port if port is None else port
+            server = http_server(app, ctx, settings, host=host, port=port)
+            click.echo(
+                f"slabot: listening on http://{host}:{server.effective_port}/slack/events",
+                err=True,
+            )
+            server.run()
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if metrics_server is not None:
+            metrics_server.close()
         if not edge.wait_idle(timeout=20):
             click.echo("slabot: stopped with work still running after 20 s", err=True)
+    if failure:
+        click.echo(f"slabot: {failure}", err=True)
+        raise SystemExit(1)
 
 
 def _stop(signum, frame) -> None:
@@ -1079,19 +1110,6 @@ def console(speed, policy_id, customers_file, database_url, zone) -> None:
 
 
 # --- the worker ----------------------------------------------------------------------------
-
-
-_METRICS_PORT = click.option(
-    "--metrics-port",
-    type=click.IntRange(0, 65535),
-    help="Serve Prometheus metrics at http://HOST:PORT/metrics (0: any free port).",
-)
-_METRICS_HOST = click.option(
-    "--metrics-host",
-    default="0.0.0.0",
-    show_default=True,
-    help="Interface the metrics listen on, with --metrics-port.",
-)
 
 
 def _serve_metrics(ctx, settings, host: str, port: int | None):

@@ -479,6 +479,8 @@ def correct(
         _write_facts(session, incident, after)
         if before["resolved_at"] is not None and after["resolved_at"] is None:
             archive.withdraw(session, incident)  # reopened: its channel is in use again
+        if after["restored_at"] is not None and before["restored_at"] is None:
+            paging.resolve_on_restore(session, incident, now)  # as `_restore` does
         current = _open_pause(session, incident)
         if current is not None and after["restored_at"] and not before["restored_at"]:
             # Restoring ends a pause that lasts (at the pause's start if service came back

@@ -45,6 +45,8 @@ def _page(run: TaskRun, service: str) -> Done | Retry | Failed:
     action = p.get("action")
     if action == "trigger" and _restored(run):
         return Done({"skipped": f"{p.get('ref')} was restored before the page went out"})
+    if action == "resolve" and not _restored(run):
+        return Done({"skipped": f"{p.get('ref')} was no longer restored when the resolve was due"})
     if action == "resolve" and _trigger_waiting(run):
         return Retry(f"the {name} trigger has not gone out yet", after=WAIT_FOR_TRIGGER,
                      counts=False)  # fmt: skip

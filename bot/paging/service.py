@@ -112,7 +112,10 @@ def page_escalation(
 
 
 def resolve_on_restore(session: Session, incident: Incident, now: dt.datetime) -> None:
-    """``incident`` was restored: resolve each service's alert a trigger was scheduled for."""
+    """``incident`` was restored: resolve each service's alert a trigger was scheduled for.
+
+    The one rule for every way an incident becomes restored: ``_restore`` (restore, resolve,
+    the alert hooks) and a ``correct``ion that sets the restore where there was none."""
     from bot.tasks.service import schedule
 
     triggered = {

@@ -285,3 +285,134 @@ def test_a_service_down_for_good_fails_the_page_after_the_last_attempt(
     assert pages_counted("pagerduty", "trigger", "retry") == retried + MAX_ATTEMPTS - 1
     assert pages_counted("pagerduty", "trigger", "failed") == failed + 1
     assert len(pagerduty.calls) == MAX_ATTEMPTS and pagerduty.alerts == {}
+
+
+# --- corrections: the record's restore resolves as `/incident restore` does ----------------
+
+
+def test_a_paged_incident_restored_by_a_correction_resolves_each_service_once(
+    ctx, clock, slack, pagerduty, opsgenie
+):
+    from bot.incidents.corrections import Correction
+
+    settings = settings_for(slack, pagerduty, opsgenie)
+    ref = declare(ctx)
+    clock.set(ESCALATES)
+    worker(ctx, settings).run_once()
+    assert pagerduty.alerts == {ref: "triggered"} and opsgenie.alerts == {ref: "open"}
+
+    clock.set(ESCALATES + dt.timedelta(minutes=20))
+    restored = ESCALATES + dt.timedelta(minutes=10)  # `/incident restore at …`: the record
+    service.correct(ctx, ref, Correction(restored_at=restored), "U1", reason="back at 10 past")
+    # Moving the restore's time is not a new restore: still one resolve per service.
+    service.correct(ctx, ref, Correction(restored_at=restored + dt.timedelta(minutes=1)), "U1")
+    worker(ctx, settings).run_once()
+    worker(ctx, settings).run_once()
+    [resolve] = pagerduty.events("resolve")
+    assert (resolve["dedup_key"], resolve["routing_key"]) == (ref, ROUTING_KEY)
+    [close] = opsgenie.requests("close")
+    assert close.path == f"/v2/alerts/{ref}/close"
+    assert close.body["note"] == f"{ref} restored at {restored.isoformat()}"
+    assert pagerduty.alerts == {ref: "resolved"} and opsgenie.alerts == {ref: "closed"}
+    assert len(pagerduty.calls) == 2 and len(opsgenie.calls) == 2
+    with ctx.db.read() as session:
+        texts = sorted(e.text for e in queries.timeline(session, 1) if e.kind == "paged")
+    assert texts.count("PagerDuty: alert resolved, service restored") == 1
+    assert texts.count("Opsgenie: alert resolved, service restored") == 1
+
+
+def test_a_never_paged_incident_restored_by_a_correction_resolves_nothing(
+    ctx, clock, slack, pagerduty, opsgenie
+):
+    from bot.incidents.corrections import Correction
+
+    settings = settings_for(slack, pagerduty, opsgenie)
+    ref = declare(ctx)
+    clock.set(T0 + dt.timedelta(minutes=31))  # breached, not yet escalated
+    worker(ctx, settings).run_once()
+    service.correct(ctx, ref, Correction(restored_at=T0 + dt.timedelta(minutes=20)), "U1")
+    worker(ctx, settings).run_once()
+    assert page_tasks(ctx) == [] and pagerduty.calls == [] and opsgenie.calls == []
+
+
+def test_a_correction_that_clears_the_restore_before_the_resolve_went_out_keeps_the_page(
+    ctx, clock, slack, pagerduty
+):
+    """Reopening the outage pages no one anew; a resolve not yet sent is not sent."""
+    from bot.incidents.corrections import Correction
+
+    settings = settings_for(slack, pagerduty)
+    ref = declare(ctx)
+    clock.set(ESCALATES)
+    worker(ctx, settings).run_once()
+    service.restore(ctx, ref, "U1")
+    service.correct(ctx, ref, Correction(restored_at=None), "U1", reason="not back after all")
+    worker(ctx, settings).run_once()
+    assert [e["event_action"] for e in pagerduty.events()] == ["trigger"]
+    assert pagerduty.alerts == {ref: "triggered"}
+    results = {t.payload["action"]: t for t in page_tasks(ctx)}
+    assert results["resolve"].result == {
+        "skipped": f"{ref} was no longer restored when the resolve was due"
+    }
+    # Restored again: one resolve, of the new restore.
+    clock.set(clock.now() + dt.timedelta(minutes=5))
+    service.restore(ctx, ref, "U1")
+    worker(ctx, settings).run_once()
+    [resolve] = pagerduty.events("resolve")
+    assert resolve["dedup_key"] == ref and pagerduty.alerts == {ref: "resolved"}
+
+
+def test_a_correction_that_clears_a_sent_resolve_pages_again_at_the_next_escalation(
+    ctx, clock, slack, pagerduty
+):
+    """The outage back on the record re-triggers nothing by itself; the escalations of the
+    reopened clocks page as any escalation does."""
+    from bot.incidents.corrections import Correction
+
+    settings = settings_for(slack, pagerduty)
+    ref = declare(ctx)
+    clock.set(ESCALATES)
+    worker(ctx, settings).run_once()  # the response escalation: a trigger
+    clock.set(ESCALATES + dt.timedelta(minutes=5))
+    service.restore(ctx, ref, "U1")
+    worker(ctx, settings).run_once()  # its resolve
+    assert [e["event_action"] for e in pagerduty.events()] == ["trigger", "resolve"]
+
+    clock.set(ESCALATES + dt.timedelta(minutes=10))
+    service.correct(ctx, ref, Correction(restored_at=None), "U1", reason="not back after all")
+    worker(ctx, settings).run_once()
+    assert [e["event_action"] for e in pagerduty.events()] == ["trigger", "resolve"]
+    assert pagerduty.alerts == {ref: "resolved"}
+
+    clock.set(T0 + dt.timedelta(minutes=95))  # the progress timer escalates at 90 m
+    worker(ctx, settings).run_once()
+    worker(ctx, settings).run_once()
+    assert [e["event_action"] for e in pagerduty.events()] == ["trigger", "resolve", "trigger"]
+    assert pagerduty.alerts == {ref: "triggered"}
+
+
+def test_slabot_incidents_correct_schedules_the_resolve_and_a_worker_sends_it(
+    ctx, clock, slack, pagerduty, cli_db, monkeypatch
+):
+    """The CLI has no worker: the correction's transaction holds the resolve, the worker's
+    next look sends it."""
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    monkeypatch.setattr("bot.context.SystemClock", lambda: clock)
+    settings = settings_for(slack, pagerduty)
+    ref = declare(ctx)
+    clock.set(ESCALATES)
+    worker(ctx, settings).run_once()
+    clock.set(ESCALATES + dt.timedelta(minutes=20))
+    result = CliRunner().invoke(
+        main, ["incidents", "correct", ref, "--restored-at", "2026-11-20T10:10:00Z",
+               "--reason", "monitoring saw it back at 10:10", "--by", "ana"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [resolve_task] = [t for t in page_tasks(ctx) if t.payload["action"] == "resolve"]
+    assert resolve_task.status == "pending" and pagerduty.events("resolve") == []
+    worker(ctx, settings).run_once()
+    [resolve] = pagerduty.events("resolve")
+    assert resolve["dedup_key"] == ref and pagerduty.alerts == {ref: "resolved"}

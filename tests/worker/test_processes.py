@@ -271,3 +271,28 @@ def test_slabot_worker_serves_its_own_metrics_with_the_lag_of_what_it_posted(
 
     wait_until(lambda: scraped(port, "slabot_reminder_lag_seconds_count", kind="breach") == 1)
     assert worker.stop() == 0
+
+
+def test_slabot_serve_in_socket_mode_serves_metrics_on_metrics_port(db, contracts, slack, tmp_path):
+    """Socket Mode listens on nothing; ``--metrics-port`` is its /metrics (open while it
+    connects, closed when it gives up)."""
+    ctx = Context(db, contracts, SystemClock())
+    service.declare(ctx, title="Checkout down", severity=2, actor="U1")
+    connecting = Hold()
+    slack.script("apps.connections.open", Reply(hold=connecting))
+    env = slabot_env(db.url, slack, SLACK_APP_TOKEN="xapp-1")
+    web = Process(["serve", "--socket", "--metrics-port", "0", "--metrics-host", "127.0.0.1"],
+                  env, tmp_path)  # fmt: skip
+    try:
+        port = int(web.wait_for(r"metrics at http://127\.0\.0\.1:(\d+)/metrics").group(1))
+        assert connecting.reached.wait(PATIENCE), "\n".join(web.lines)
+        assert scraped(port, "slabot_open_incidents", severity="2", state="declared") == 1
+        connecting.release()  # then Slack refuses the app token
+        assert web.popen.wait(PATIENCE) == 1
+        said = "slabot: Socket Mode could not connect: invalid_auth"
+        wait_until(lambda: said in web.lines, explain=lambda: "\n".join(web.lines))
+    finally:
+        connecting.release()
+        if web.popen.poll() is None:
+            web.popen.kill()
+            web.popen.wait(10)
