@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from http.client import RemoteDisconnected
@@ -22,6 +23,7 @@ from bot.slack.loopback import (
     Reply,
     Storm,
 )
+from bot.slack.loopback.transport import Answer, _Server
 from tests.conftest import PATIENCE, wait_until
 
 TOKEN = "xoxb-test"
@@ -435,3 +437,29 @@ def test_a_timed_out_post_is_done_though_its_sender_never_heard(slack: LoopbackS
     landing.release()
     slack.wait_for("chat.postMessage")
     assert [m["text"] for m in slack.messages("U2")] == ["did it land?"]
+
+
+def test_a_burst_of_connections_waits_in_the_backlog_for_the_accepting_thread():
+    """Connections that arrive while the accepting thread waits for the CPU queue in the
+    listen backlog. With socketserver's default of 5 the kernel dropped the rest, or answered
+    with SYN cookies that later reset the connection: a worker's post became a Retry."""
+    server = _Server(("127.0.0.1", 0), lambda r: Answer(200, {"ok": True, "n": r.params["n"]}))
+    sockets: list[socket.socket] = []
+    serving: threading.Thread | None = None
+    try:
+        for n in range(64):  # nothing accepts yet: each waits in the backlog
+            sock = socket.create_connection(server.server_address, timeout=PATIENCE)
+            sockets.append(sock)
+            sock.sendall(f"GET /api/x?n={n} HTTP/1.1\r\nConnection: close\r\n\r\n".encode())
+        serving = threading.Thread(target=server.serve_forever, daemon=True)
+        serving.start()
+        for n, sock in enumerate(sockets):
+            with sock.makefile("rb") as reply:
+                answer = reply.read()
+            assert answer.startswith(b"HTTP/1.1 200 ") and f'"n": "{n}"'.encode() in answer
+    finally:
+        for sock in sockets:
+            sock.close()
+        if serving is not None:
+            server.shutdown()
+        server.server_close()

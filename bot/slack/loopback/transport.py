@@ -113,6 +113,11 @@ class _Server(ThreadingHTTPServer):
     from its acceptance until its request is answered; ``wait_idle`` waits for none to be."""
 
     daemon_threads = True
+    request_queue_size = socket.SOMAXCONN  # as many as the system allows
+    """The listen backlog. socketserver's default of 5 overflows when a few clients connect
+    while the accepting thread waits for the CPU (a busy machine, a worker posting with
+    several threads): Linux then drops their handshakes or answers with SYN cookies, and a
+    cookie that fails later resets the connection ("Connection reset by peer")."""
 
     def __init__(self, address: tuple[str, int], serve: Serve):
         self.serve = serve
