@@ -21,6 +21,7 @@ import random
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -51,7 +52,7 @@ class PageCall:
     status: int | None
 
 
-class _StandIn:
+class _StandIn(ABC):
     def __init__(
         self,
         host: str = "127.0.0.1",
@@ -120,8 +121,9 @@ class _StandIn:
             time.sleep(wait)
         return answer
 
+    @abstractmethod
     def answer(self, path: str, body: dict[str, Any], request: Request) -> Answer:
-        raise NotImplementedError
+        """The service's answer to a request it was not scripted to fail."""
 
 
 class PagerDutyEvents(_StandIn):

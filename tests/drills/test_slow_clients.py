@@ -20,6 +20,7 @@ from bot.slack.app import build_app, http_server, wsgi_app
 from bot.webserver import PER_CLIENT, guarded_server
 from drills.attack import ATTACKER, command_body, signature
 from drills.slow_clients import slow_connection
+from tests.conftest import wait_until
 from tests.slack.conftest import SIGNING_SECRET, make_settings
 
 HANG = 30
@@ -69,13 +70,6 @@ def closed_by_server(connection: socket.socket) -> bool:
         return True
 
 
-def wait_for(condition, what: str) -> None:
-    deadline = time.monotonic() + HANG
-    while not condition():
-        assert time.monotonic() < deadline, f"{what}: still not after {HANG} s"
-        time.sleep(0.01)
-
-
 def from_attacker(server) -> int:
     return sum(1 for c in list(server.active_channels.values()) if c.addr[0] == ATTACKER)
 
@@ -100,7 +94,12 @@ def test_110_slow_connections_from_one_address_do_not_keep_others_out(
     attackers = slow(server.effective_port, 110)
     # In place once the server holds most of them (waitress alone stops at 98: its 100
     # connections count its own listening socket and trigger).
-    wait_for(lambda: from_attacker(server) >= 90, "the attack to be in place")
+    wait_until(
+        lambda: from_attacker(server) >= 90,
+        timeout=HANG,
+        every=0.01,
+        explain=lambda: "the attack is not in place",
+    )
     with urllib.request.urlopen(f"{base}/healthz", timeout=HANG) as answer:
         assert answer.status == 200
     with urllib.request.urlopen(signed(base, slack, "help"), timeout=HANG) as answer:
