@@ -155,11 +155,16 @@ def cli_db(env, migrated, db):
     return env
 
 
+def import_fixture_history(ctx: Context) -> None:
+    """The hand-computed history of tests/fixtures/history.json, imported into ``ctx``."""
+    from bot.incidents.importer import import_history, read_records
+
+    import_history(ctx, *read_records(FIXTURES / "history.json"))
+
+
 @pytest.fixture
 def cli_history(cli_db, monkeypatch, ctx):
     """``cli_db`` at the tests' now, with the fixture history imported."""
-    from bot.incidents.importer import import_history, read_records
-
     monkeypatch.setattr("bot.context.SystemClock", lambda: ManualClock(T0))
-    import_history(ctx, *read_records(FIXTURES / "history.json"))
+    import_fixture_history(ctx)
     return cli_db

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from bot.cli import main
 from bot.incidents import service
 from bot.incidents.corrections import Correction
-from bot.incidents.importer import INCIDENT_FIELDS, import_history, read_records
+from bot.incidents.importer import INCIDENT_FIELDS, import_history
 from bot.incidents.record import incident_record
-from tests.conftest import FIXTURES, T0, empty
+from tests.conftest import T0, empty, import_fixture_history
 
 M = dt.timedelta(minutes=1)
 PERIODS = ("2026-10", "2026-11", "2026")
@@ -174,7 +174,7 @@ def test_csv_to_stdout_says_it_left_out_the_maintenance_windows(cli_history):
 def test_files_written_before_the_record_fields_import_as_they_did(ctx):
     """The fixture has none of the new fields: the response starts at the declaration and
     the timeline is made of the instants it gives."""
-    import_history(ctx, *read_records(FIXTURES / "history.json"))
+    import_fixture_history(ctx)
     record = incident_record(ctx, "INC-B")
     assert record.incident.reported_at == record.incident.declared_at
     assert [(e.kind, e.actor) for e in record.timeline] == [

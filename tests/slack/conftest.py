@@ -152,6 +152,12 @@ def make_workspace(
     return Workspace(app, edge, slack, ctx)
 
 
+def answer(response) -> dict:
+    """The JSON body of a 200 answer to a signed request."""
+    assert response.status == 200, response.body
+    return json.loads(response.body)
+
+
 def text_of(call) -> str:
     """Everything a posted message says: its fallback text and its blocks, as JSON."""
     return call.params.get("text", "") + json.dumps(

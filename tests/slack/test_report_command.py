@@ -16,15 +16,15 @@ import pytest
 from sqlalchemy import event
 
 from bot.context import Context
-from bot.incidents.importer import import_history, read_records
+from bot.incidents.importer import import_history
 from bot.slack.app import build_app
 from bot.slack.grammar import Report, UsageError, parse_sla
 from bot.slack.handlers import home_view
 from bot.slack.loopback import RESPONSE_URL, UPLOAD_URL
 from bot.slack.loopback import Reply as Scripted
 from config.contracts import SHIPPED_POLICIES_DIR, load_contracts, policy_files
-from tests.conftest import FIXTURES
-from tests.slack.conftest import Workspace, make_settings, make_workspace
+from tests.conftest import import_fixture_history
+from tests.slack.conftest import Workspace, answer, make_settings, make_workspace
 from tests.slack.test_safety import mrkdwn_texts
 
 MANAGER = "U2"  # bo, New York, via the user group S1
@@ -33,17 +33,12 @@ MONEY = ("USD", "DKK", "EUR", "200.00", "1,500.00", "5,000.00")
 
 @pytest.fixture
 def history(ctx):
-    import_history(ctx, *read_records(FIXTURES / "history.json"))
+    import_fixture_history(ctx)
 
 
 @pytest.fixture
 def workspace(slack, ctx, history):
     return make_workspace(slack, ctx, SLABOT_MANAGERS="S1")
-
-
-def answer(response) -> dict:
-    assert response.status == 200, response.body
-    return json.loads(response.body)
 
 
 def reported(workspace, text: str, **kwargs) -> dict:
@@ -376,7 +371,7 @@ def test_app_home_reads_the_standings_in_one_call_whatever_the_number_of_custome
         assert len([b for b in view.blocks if b.type == "section"]) >= 1
         return len(seen)
 
-    import_history(ctx, *read_records(FIXTURES / "history.json"))
+    import_fixture_history(ctx)
     assert statements(3) == statements(30)
 
 

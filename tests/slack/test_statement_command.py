@@ -3,19 +3,17 @@ the file in their direct messages, made after the command was answered."""
 
 from __future__ import annotations
 
-import json
 import threading
 
 import pytest
 
-from bot.incidents.importer import import_history, read_records
 from bot.reports import statement as statements
 from bot.slack import handlers
 from bot.slack.grammar import Statement, UsageError, parse_sla
 from bot.slack.loopback import UPLOAD_URL
 from bot.slack.loopback import Reply as Scripted
-from tests.conftest import FIXTURES
-from tests.slack.conftest import make_workspace
+from tests.conftest import import_fixture_history
+from tests.slack.conftest import answer, make_workspace
 
 MANAGER = "U2"  # bo, New York, via the user group S1
 WAIT = 60.0
@@ -24,17 +22,12 @@ WAIT = 60.0
 
 @pytest.fixture
 def history(ctx):
-    import_history(ctx, *read_records(FIXTURES / "history.json"))
+    import_fixture_history(ctx)
 
 
 @pytest.fixture
 def workspace(slack, ctx, history):
     return make_workspace(slack, ctx, SLABOT_MANAGERS="S1")
-
-
-def answer(response) -> dict:
-    assert response.status == 200, response.body
-    return json.loads(response.body)
 
 
 def uploaded(slack) -> dict:

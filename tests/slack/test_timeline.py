@@ -3,15 +3,9 @@ at a time with a button to the page before, times in the asker's own Slack zone.
 
 from __future__ import annotations
 
-import json
-
 from bot.slack.loopback import RESPONSE_URL
+from tests.slack.conftest import answer
 from tests.slack.test_incident_commands import declared
-
-
-def answer(response) -> dict:
-    assert response.status == 200, response.body
-    return json.loads(response.body)
 
 
 def lines(body: dict) -> list[str]:

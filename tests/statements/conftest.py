@@ -16,11 +16,11 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.context import Context
-from bot.incidents.importer import import_history, read_records
+from bot.incidents.importer import import_history
 from bot.reports.statement import Statement, customer_statement
 from bot.statements.pdf import find_chromium
 from storage.db import Database
-from tests.conftest import FIXTURES, T0
+from tests.conftest import T0, import_fixture_history
 
 YEAR_END = dt.datetime(2027, 1, 10, 9, 0, tzinfo=dt.UTC)
 """When Initech's 2026 statement is made: the year is over, its claims still open."""
@@ -72,10 +72,6 @@ INITECH_2026 = {
          "customers": ["initech"]},
     ],
 }  # fmt: skip
-
-
-def import_fixture_history(ctx: Context) -> None:
-    import_history(ctx, *read_records(FIXTURES / "history.json"))
 
 
 def import_initech_2026(ctx: Context, clock: ManualClock) -> None:

@@ -20,7 +20,8 @@ from bot.reports import statement as statements
 from bot.reports.service import customer_report
 from bot.reports.statement import StatementMismatch, customer_statement
 from bot.sla.credits import CreditKind
-from tests.statements.conftest import import_fixture_history, import_initech_2026
+from tests.conftest import import_fixture_history
+from tests.statements.conftest import import_initech_2026
 
 UTC = dt.UTC
 
