@@ -319,22 +319,21 @@ def _declare(
     customers, unknown = _known_customers(ctx, decision.customers)
 
     def claim(session: Session, incident: Incident) -> None:
+        """In the declaration's transaction: the alerts' keys, and a note of any customer
+        the alert names that the customers file does not know."""
         _anchor(session, source, group, grouped, firing, incident.id, now)
-
-    view = announcer.declare(
-        ctx, claim, title=decision.title, severity=decision.severity, actor=source,
-        customers=customers, outage=decision.outage, started_at=_start(firing, now),
-        source=source,
-    )  # fmt: skip
-    if unknown:
-        with ctx.db.transaction() as session:
-            incident = queries.incident_by_ref(session, view.ref)
+        if unknown:
             incidents.note_alert(
                 session, incident, now, source,
                 f"the alert names {', '.join(unknown)}, not a customer in the customers "
                 "file: declared for no customer in particular",
             )  # fmt: skip
-    return view
+
+    return announcer.declare(
+        ctx, claim, title=decision.title, severity=decision.severity, actor=source,
+        customers=customers, outage=decision.outage, started_at=_start(firing, now),
+        source=source,
+    )  # fmt: skip
 
 
 def _known_customers(ctx: Context, names: Sequence[str]) -> tuple[list[str], list[str]]:
