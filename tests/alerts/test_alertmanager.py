@@ -42,6 +42,22 @@ def test_a_firing_alert_declares_an_incident_whose_impact_began_when_the_alert_d
     assert "INC-1" in text_of(posts[1]) and "from alertmanager" in text_of(posts[1])
 
 
+def test_an_alert_naming_an_unknown_customer_declares_for_everyone_and_says_so(hooks, ctx):
+    alert = payloads.am_alert("a1", STARTED, customer="globex-eu")
+    status, answer = hooks.post("alertmanager", payloads.alertmanager([alert]))
+    assert status == 200 and answer["declared"] == ["INC-1"], answer
+    (view,) = incidents(ctx)
+    assert view.customers == ()
+    declared, note = service.timeline(ctx, "INC-1")
+    assert (declared.kind, note.kind, note.actor) == (
+        EventKind.DECLARED, EventKind.ALERT, "alertmanager",
+    )  # fmt: skip
+    assert note.text == (
+        "the alert names globex-eu, not a customer in the customers file: declared for no "
+        "customer in particular"
+    )
+
+
 def test_the_same_payload_twice_is_one_incident_and_no_second_message(hooks, ctx, slack):
     body = payloads.alertmanager([payloads.am_alert("a1", STARTED)])
     first = hooks.post("alertmanager", body)
