@@ -50,6 +50,7 @@ from bot.reports.views import CustomerReport, CustomerStanding
 from bot.sla.credits import (
     CountStanding,
     CreditLine,
+    claim_expired,
     downtime_allowed,
     downtime_left,
     money,
@@ -490,7 +491,9 @@ def _customer_line(
     claims_soon = tuple(
         c
         for c in (*standing.claimable, *report.credits)
-        if c.claim_deadline is not None and today <= c.claim_deadline <= horizon
+        if c.claim_deadline is not None
+        and not claim_expired(c.claim_deadline, today)
+        and c.claim_deadline <= horizon
     )
     return CustomerLine(
         customer=report.customer,
