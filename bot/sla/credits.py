@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -73,19 +73,25 @@ class CreditLine:
     fee: Literal["monthly", "annual"]
     amount: Decimal | None
     """Exact; ``None`` when the customer's fee is not known."""
-    reason: str
+    brief: str
+    """The reason without the list of the incidents it counts (a report that lists the
+    incidents once, ``Report.as_json(compact=True)``, need not repeat them here)."""
     period: Interval
     """The contract period (month or year) the credit is owed for."""
     claim_deadline: dt.date | None
     incidents: tuple[str, ...] = ()
+    listed_at: int | None = None
+    """Where the reason lists ``incidents``: after ``brief[:listed_at]``, as ``: A, B``."""
 
-    @property
-    def brief(self) -> str:
-        """The reason without the list of the incidents it counts (a report that lists the
-        incidents once, ``Report.as_json(compact=True)``, need not repeat them here)."""
-        if not self.incidents:
-            return self.reason
-        return self.reason.replace(f": {', '.join(self.incidents)};", ";", 1)
+    @cached_property
+    def reason(self) -> str:
+        """Why it is owed, with the incidents it counts. Joined when first read: a yearly
+        report's refund lines can each count hundreds of incidents, and the compact JSON
+        never reads it."""
+        if self.listed_at is None:
+            return self.brief
+        head, tail = self.brief[: self.listed_at], self.brief[self.listed_at :]
+        return f"{head}: {', '.join(self.incidents)}{tail}"
 
     def text(self, today: dt.date | None = None, *, brief: bool = False) -> str:
         """The reason (``brief``: without its incidents) and the claim deadline, marked
@@ -203,7 +209,7 @@ def uptime_credit(
             percent=tier.percent,
             fee=fee_basis,
             amount=_of_fee(fee, tier.percent),
-            reason=(
+            brief=(
                 f"uptime {pct_text(result.uptime_pct)} in {period_name(period, zone)} is "
                 f"below {decimal_pct(tier.below)}: {decimal_pct(tier.percent)} of the {fee_basis} fee"
             ),
@@ -510,20 +516,23 @@ def _refund(
 ) -> CreditLine:
     """The refund of ``month``: ``refs`` the failures of the span ending at ``at``, when
     ``trigger`` was declared."""
+    head = (
+        f"{len(refs)} {_failures_counted(rule)} within {rule.within} up to {trigger} "
+        f"({_local(at, zone)}), more than {rule.more_than}"
+    )
     return CreditLine(
         kind=CreditKind.INCIDENT_COUNT,
         percent=rule.percent_of_monthly_fee,
         fee="monthly",
         amount=_of_fee(monthly_fee, rule.percent_of_monthly_fee),
-        reason=(
-            f"{len(refs)} {_failures_counted(rule)} within {rule.within} up to {trigger} "
-            f"({_local(at, zone)}), more than {rule.more_than}: "
-            f"{', '.join(refs)}; refund of {decimal_pct(rule.percent_of_monthly_fee)} of the "
+        brief=(
+            f"{head}; refund of {decimal_pct(rule.percent_of_monthly_fee)} of the "
             f"{period_name(month, zone)} monthly fee"
         ),
         period=month,
         claim_deadline=None,
         incidents=refs,
+        listed_at=len(head),
     )
 
 
@@ -650,19 +659,20 @@ def response_miss_credit(
     if len(missed) <= spec.more_than:
         return []
     basis = _fee_basis(spec)
+    head = (
+        f"{len(missed)} response commitments missed in {period_name(period, zone)}, "
+        f"more than {spec.more_than}"
+    )
     return [
         CreditLine(
             kind=CreditKind.RESPONSE_MISSES,
             percent=spec.percent,
             fee=basis,
             amount=_of_fee(fee, spec.percent),
-            reason=(
-                f"{len(missed)} response commitments missed in {period_name(period, zone)}, "
-                f"more than {spec.more_than}: {', '.join(missed)}; {decimal_pct(spec.percent)} of the "
-                f"{basis} fee"
-            ),
+            brief=f"{head}; {decimal_pct(spec.percent)} of the {basis} fee",
             period=period,
             claim_deadline=claim_by,
             incidents=tuple(missed),
+            listed_at=len(head),
         )
     ]

@@ -372,8 +372,9 @@ def priced(line: CreditLine, fee: Fee | None) -> CreditLine:
         percent=line.percent,
         fee=line.fee,
         amount=basis * line.percent / 100,
-        reason=line.reason,
+        brief=line.brief,
         period=line.period,
         claim_deadline=line.claim_deadline,
         incidents=line.incidents,
+        listed_at=line.listed_at,
     )
