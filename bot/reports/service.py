@@ -221,7 +221,7 @@ class _History:
     windows_named: dict[str, list[_Window]] = field(default_factory=lambda: defaultdict(list))
 
     def own(self, customer_id: str) -> list[_Fact]:
-        """Those naming the customer (in no order)."""
+        """Those naming the customer, by declaration."""
         return self.named.get(customer_id, [])
 
     @cached_property
@@ -517,8 +517,8 @@ class _Terms:
         return plan.response_periods[0][0], min(plan.response_periods[-1][1], plan.cut)
 
     def missed_of(self, facts: Sequence[_Fact]) -> list[_Fact]:
-        """Step 3's input: the incidents of the response periods whose response was missed
-        on this contract, by declaration."""
+        """Step 3's input: those of ``facts`` (by declaration) in the response periods whose
+        response was missed on this contract, by declaration."""
         if self._response_window is None:
             return []
         since, cut = self._response_window
@@ -533,7 +533,6 @@ class _Terms:
             missed_by = judges[f.severity]
             if missed_by is not None and missed_by(f):
                 missed.append(f)
-        missed.sort(key=_by_declaration)
         return missed
 
     @cached_property

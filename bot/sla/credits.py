@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo
 
 from bot.sla.calendar import as_utc
 from bot.sla.clocks import WallClock
-from bot.sla.timers import Pause, TimerRule, TimerState, read_timer
+from bot.sla.timers import Pause, TimerRule, TimerState, read_timer, stopped_in_time
 from bot.sla.uptime import Interval, UptimeResult, period_containing
 from config.policy import CreditTier, IncidentCountRefund, ResponseMissCredit
 
@@ -635,8 +635,8 @@ def response_judge(
             if acknowledged_at - reported_at <= length:
                 return False
             pauses = tuple(p for p in pauses if p.start < acknowledged_at)
-        reading = read_timer(rule, reported_at, now, pauses=pauses, stopped_at=acknowledged_at)
-        return reading.state is TimerState.BREACHED
+            return not stopped_in_time(rule, reported_at, acknowledged_at, pauses)[0]
+        return read_timer(rule, reported_at, now, pauses=pauses).state is TimerState.BREACHED
 
     return missed
 

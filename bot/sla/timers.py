@@ -136,6 +136,16 @@ class TimerReading:
         return not self.stopped
 
 
+def stopped_in_time(
+    rule: TimerRule, start: dt.datetime, stopped_at: dt.datetime, pauses: Sequence[Pause] = ()
+) -> tuple[bool, dt.datetime]:
+    """Whether a timer stopped at ``stopped_at`` was met (stopped by its deadline, that
+    instant included), and the deadline: a pause still open at the stop ends there."""
+    deadline = due_at(rule, start, pauses, resume_at=stopped_at)
+    assert deadline is not None
+    return as_utc(stopped_at) <= deadline, deadline
+
+
 def read_timer(
     rule: TimerRule,
     start: dt.datetime,
@@ -149,9 +159,8 @@ def read_timer(
     clock = rule.clock
     if stopped_at is not None:
         stopped_at = as_utc(stopped_at)
-        deadline = due_at(rule, start, pauses, resume_at=stopped_at)
-        assert deadline is not None
-        if stopped_at <= deadline:
+        in_time, deadline = stopped_in_time(rule, start, stopped_at, pauses)
+        if in_time:
             return TimerReading(rule, TimerState.MET, deadline, None, None, stopped=True)
         over = clock.elapsed(deadline, stopped_at)
         return TimerReading(rule, TimerState.BREACHED, deadline, None, over, stopped=True)

@@ -402,6 +402,30 @@ def test_more_than_three_missed_responses_in_the_year_owe_one_and_a_half_percent
     assert line.incidents == ("R1", "R2", "R3", "R4") and "in 2026" in line.reason
 
 
+def test_a_count_lines_reason_lists_its_incidents_and_its_brief_leaves_them_out():
+    spec = POLICIES["diplomasafe"].response_misses
+    args = {"period": YEAR, "zone": "Europe/Copenhagen", "claim_by": dt.date(2027, 1, 30)}
+    (miss,) = response_miss_credit(["R1", "R2", "R3", "R4"], spec, None, **args)
+    assert miss.reason == (
+        "4 response commitments missed in 2026, more than 3: R1, R2, R3, R4; 1.5 % of the "
+        "annual fee"
+    )
+    assert (
+        miss.brief == "4 response commitments missed in 2026, more than 3; 1.5 % of the annual fee"
+    )
+    failures = [sev(1, utc(2026, 10, d, 10), f"F{d}") for d in (5, 12, 20, 27)]
+    (refund,) = refunds(failures)
+    assert refund.reason.endswith(
+        "more than 3: F5, F12, F20, F27; refund of 100 % of the October 2026 monthly fee"
+    )
+    assert refund.brief == refund.reason.replace(": F5, F12, F20, F27;", ";")
+    (line,) = uptime_credit(
+        down(OCTOBER, 447 * M + S), DIXA.credits, None, fee_basis="monthly",
+        zone="Europe/Copenhagen", claim_by=None,
+    )  # fmt: skip
+    assert line.reason == line.brief and line.incidents == ()
+
+
 # --- count standings: how near a count rule is to its credit -------------------------------------
 
 
