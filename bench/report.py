@@ -66,6 +66,8 @@ def _code_root() -> Path:
 
 
 ROOT = _code_root()
+HERE = Path(__file__).resolve().parent
+"""This script's folder (``cli_process.py`` is beside it)."""
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, insert, text  # noqa: E402
@@ -275,27 +277,16 @@ def measure(kind: str, url: str, customers_path: Path, month: str) -> dict:
     return figures | {"customers": len(result)}
 
 
-def run_cli(url: str, customers_path: Path) -> None:
-    """Runs in its own process: ``slabot report --period 2026 --format json`` at ``NOW``."""
-    import bot.context
-
-    os.environ.update(DATABASE_URL=url, SLABOT_CUSTOMERS_FILE=str(customers_path))
-    bot.context.SystemClock = lambda: ManualClock(NOW)  # the benchmark's now, as tests do
-    from bot.cli import main
-
-    main(["report", "--period", "2026", "--format", "json"], standalone_mode=True)
-
-
 def _limited() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
-def child(python: str, code: Path, args: list[str], stdout) -> tuple[int, float, float, float]:
-    """Run this script in a fresh process on ``code``: its status, wall and CPU seconds and
-    peak resident memory (MB), from ``wait4``."""
+def child(command: list[str], stdout) -> tuple[int, float, float, float]:
+    """Run ``command`` in a fresh process: its status, wall and CPU seconds and peak
+    resident memory (MB), from ``wait4``."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        [python, __file__, *args, "--code", str(code)],
+        command,
         stdout=stdout, stderr=subprocess.PIPE, preexec_fn=_limited,
     )  # fmt: skip
     deadline = started + TIMEOUT
@@ -330,7 +321,9 @@ def measure_in_child(
     if kind == "cli":
         output = folder / "report.json"
         with output.open("wb") as out:
-            status, wall, cpu, rss = child(python, code, ["--cli", url, str(customers)], out)
+            process = [python, str(HERE / "cli_process.py"), str(code), url, str(customers),
+                       NOW.isoformat()]  # fmt: skip
+            status, wall, cpu, rss = child(process, out)
         size = output.stat().st_size
         output.unlink()
         if status:
@@ -338,9 +331,8 @@ def measure_in_child(
         return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "rss_mb": round(rss, 1),
                 "output_mb": round(size / 2**20, 2)}  # fmt: skip
     with tempfile.TemporaryFile() as out:
-        status, wall, _, _ = child(
-            python, code, ["--measure", kind, url, str(customers), month], out
-        )
+        command = [python, __file__, "--measure", kind, url, str(customers), month]
+        status, wall, _, _ = child([*command, "--code", str(code)], out)
         out.seek(0)
         lines = out.read().decode().strip().splitlines()
     if status or not lines:
@@ -424,14 +416,10 @@ def main() -> int:
     parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--measure", nargs=4, metavar=("KIND", "URL", "CUSTOMERS", "MONTH"),
                         help=argparse.SUPPRESS)  # fmt: skip
-    parser.add_argument("--cli", nargs=2, metavar=("URL", "CUSTOMERS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         kind, url, customers_path, month = args.measure
         print(json.dumps(measure(kind, url, Path(customers_path), month)))
-        return 0
-    if args.cli:
-        run_cli(args.cli[0], Path(args.cli[1]))
         return 0
     folder = args.keep or Path(tempfile.mkdtemp(prefix="slabot-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
