@@ -322,7 +322,7 @@ def measure_in_child(
         output = folder / "report.json"
         with output.open("wb") as out:
             process = [python, str(HERE / "cli_process.py"), str(code), url, str(customers),
-                       NOW.isoformat()]  # fmt: skip
+                       NOW.isoformat(), *(["--older"] if code != ROOT else [])]  # fmt: skip
             status, wall, cpu, rss = child(process, out)
         size = output.stat().st_size
         output.unlink()
