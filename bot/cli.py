@@ -1011,7 +1011,7 @@ def serve(
     (which listens on nothing: ``--metrics-port`` serves its /metrics)."""
     from slack_sdk.errors import SlackApiError
 
-    from bot.context import build_context
+    from bot.context import build_context, warm
     from bot.slack.app import build_app, http_server, socket_mode_handler
     from config.settings import get_settings
 
@@ -1022,6 +1022,7 @@ def serve(
     settings.require("SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
     _logging(settings)
     ctx = build_context(settings)
+    warm(ctx)
     app, edge = build_app(ctx, settings, socket_mode=socket_mode)
     previous = signal.signal(signal.SIGTERM, _stop)  # a platform's stop: finish what was acked
     metrics_server = _serve_metrics(ctx, settings, metrics_host, metrics_port)
@@ -1168,12 +1169,13 @@ def worker_command(
     poll: float, batch: int, concurrency: int, metrics_port: int | None, metrics_host: str
 ) -> None:
     """Post reminders as they fall due, each once (run one or more; SIGTERM stops cleanly)."""
-    from bot.context import build_context
+    from bot.context import build_context, warm
     from config.settings import get_settings
 
     settings = get_settings()
     _logging(settings)
     ctx = build_context(settings)
+    warm(ctx)
     worker = _worker(ctx, settings, poll, batch, concurrency)
     worker.install_signal_handlers()
     server = _serve_metrics(ctx, settings, metrics_host, metrics_port)
@@ -1216,7 +1218,7 @@ def run_command(
 
     from slack_sdk.errors import SlackApiError
 
-    from bot.context import build_context
+    from bot.context import build_context, warm
     from bot.slack.app import build_app, http_server, socket_mode_handler
     from config.settings import get_settings
 
@@ -1225,6 +1227,7 @@ def run_command(
     if not http:
         settings.require("SLACK_APP_TOKEN")
     ctx = build_context(settings)
+    warm(ctx)
     app, edge = build_app(ctx, settings, socket_mode=not http)
     worker = _worker(ctx, settings, poll, DEFAULT_BATCH)
     stop = threading.Event()

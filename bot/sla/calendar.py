@@ -9,7 +9,7 @@ transition); one that falls in the repeated hour is read as its first occurrence
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -35,6 +35,16 @@ def holiday_dates(country: str, subdivision: str | None, year: int) -> frozenset
     import holidays  # only a calendar naming a country needs it (all ~280 countries load)
 
     return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year))
+
+
+def load_holidays(calendars: Iterable[BusinessCalendar], years: Iterable[int]) -> None:
+    """Read ahead the public holidays of ``years`` for each of ``calendars`` that names a
+    country. The ``holidays`` package loads all of its ~280 countries on first use (about
+    0.08 s of CPU): a long-running process does it at start-up, not in its first request."""
+    for calendar in calendars:
+        if calendar.holiday_country is not None:
+            for year in years:
+                holiday_dates(calendar.holiday_country, calendar.holiday_subdivision, year)
 
 
 @dataclass(frozen=True, eq=False)

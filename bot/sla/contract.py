@@ -106,3 +106,10 @@ def contracts_touched(registry: Contracts, customer_ids: Sequence[str]) -> list[
     if not known:
         return [Contract.of_deployment(registry.default_policy)]
     return [Contract.of_customer(customer) for customer in known]
+
+
+def calendars_in_use(contracts: Contracts) -> list[BusinessCalendar]:
+    """The business calendars of every customer's contract and of the deployment's own."""
+    parties = [Contract.of_customer(c) for c in contracts.customers.values()]
+    parties.append(Contract.of_deployment(contracts.default_policy))
+    return list({id(p.calendar): p.calendar for p in parties}.values())

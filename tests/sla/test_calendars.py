@@ -428,3 +428,23 @@ def test_messaging_platform_customer_in_new_york_and_danish_holidays_change_noth
     assert deadline(umbrella, RESTORE, 1, cph(2026, 4, 3, 23, 30)) == cph(2026, 4, 4, 3, 30)
     # New York 01:30 EST + 1h response: 02:30 does not exist that night; 03:30 EDT is one hour on.
     assert deadline(umbrella, RESPONSE, 2, ny(2026, 3, 8, 1, 30)) == ny(2026, 3, 8, 3, 30)
+
+
+def test_start_up_reads_the_holidays_of_last_this_and_next_year_of_every_calendar_in_use(
+    contracts, clock, monkeypatch
+):
+    import bot.sla.calendar as calendars
+    from bot.context import Context, warm
+    from bot.sla.contract import calendars_in_use
+
+    read = []
+    monkeypatch.setattr(calendars, "holiday_dates", lambda *key: read.append(key))
+    warm(Context(db=None, contracts=contracts, clock=clock))
+    year = clock.now().year
+    named = {
+        (c.holiday_country, c.holiday_subdivision)
+        for c in calendars_in_use(contracts)
+        if c.holiday_country is not None
+    }
+    assert ("DK", None) in named  # Diplomasafe's customers: Danish public holidays
+    assert set(read) == {(*country, y) for country in named for y in (year - 1, year, year + 1)}
