@@ -1,7 +1,7 @@
 """The process ``bench/report.py`` measures as ``cli``: ``slabot report --period 2026 --format
 json``, exactly as the console script runs it, except that the clock reads the benchmark's now.
 
-    python bench/cli_process.py CODE DATABASE_URL CUSTOMERS_FILE NOW [--older] > report.json
+    python bench/_cli_process.py CODE DATABASE_URL CUSTOMERS_FILE NOW [--older] > report.json
 
 ``--older``: CODE is an older checkout (``bench/report.py --before``), whose schema check
 would refuse the newer schema the benchmark wrote; the check (a few milliseconds) is

@@ -16,9 +16,10 @@ a fresh process so that its time and memory are its own, it measures:
 - ``yearly``, ``monthly``: ``customer_report`` of every customer for 2026 and for ``--month``,
   the first call of the process (as ``slabot report`` runs it), now being 2027-01-15 12:00Z;
 - ``standings``: ``uptime_to_date`` (App Home's standings: the running period and the one
-  before) at the same now;
+  before) at the same now, after what ``slabot serve`` reads at start-up (``started``: the
+  holiday tables; ``--cold`` leaves it out);
 - ``digest``: ``make_digest`` of 2026-W44 on Monday 2 November 2026 09:00 CET, as the worker
-  builds it (October closes in that week);
+  builds it (October closes in that week), after the worker's start-up alike;
 - ``cli``: the whole ``slabot report --period 2026 --format json`` process (Python's start,
   imports, the report, the JSON), its output written to a file, with the clock set to the same
   now: wall and CPU time (user + system, from ``wait4``), peak resident memory, output size.
@@ -67,7 +68,7 @@ def _code_root() -> Path:
 
 ROOT = _code_root()
 HERE = Path(__file__).resolve().parent
-"""This script's folder (``cli_process.py`` is beside it)."""
+"""This script's folder (``_cli_process.py`` is beside it)."""
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, insert, text  # noqa: E402
@@ -249,7 +250,27 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(kind: str, url: str, customers_path: Path, month: str) -> dict:
+def started(ctx: Context) -> None:
+    """What a running ``slabot serve`` or ``slabot worker`` read at start-up, before App Home
+    or the digest asks: ``bot.context.warm``. An older tree without it reads the same
+    holiday tables here, so that both trees are measured alike."""
+    import bot.context
+
+    if hasattr(bot.context, "warm"):
+        bot.context.warm(ctx)
+        return
+    from bot.sla.calendar import holiday_dates
+    from bot.sla.contract import Contract
+
+    year = ctx.clock.now().year
+    for customer in ctx.contracts.customers.values():
+        calendar = Contract.of_customer(customer).calendar
+        if calendar.holiday_country is not None:
+            for each in (year - 1, year, year + 1):
+                holiday_dates(calendar.holiday_country, calendar.holiday_subdivision, each)
+
+
+def measure(kind: str, url: str, customers_path: Path, month: str, cold: bool = False) -> dict:
     """Runs in its own process: one cold call of ``kind`` (not ``cli``)."""
     from bot.digest.service import make_digest
     from bot.digest.weeks import parse_week
@@ -266,6 +287,8 @@ def measure(kind: str, url: str, customers_path: Path, month: str) -> dict:
     }
     if kind == "digest":
         ctx = Context(db=database, contracts=contracts, clock=ManualClock(DIGEST_NOW))
+    if kind in ("standings", "digest") and not cold:
+        started(ctx)
     before = _peak_mb()
     started_wall, started_cpu = time.perf_counter(), time.process_time()
     result = calls[kind]()
@@ -316,12 +339,13 @@ def compiled(python: str, code: Path) -> None:
 
 
 def measure_in_child(
-    kind: str, python: str, code: Path, url: str, customers: Path, month: str, folder: Path
-) -> dict:
+    kind: str, python: str, code: Path, url: str, customers: Path, month: str, folder: Path,
+    cold: bool = False,
+) -> dict:  # fmt: skip
     if kind == "cli":
         output = folder / "report.json"
         with output.open("wb") as out:
-            process = [python, str(HERE / "cli_process.py"), str(code), url, str(customers),
+            process = [python, str(HERE / "_cli_process.py"), str(code), url, str(customers),
                        NOW.isoformat(), *(["--older"] if code != ROOT else [])]  # fmt: skip
             status, wall, cpu, rss = child(process, out)
         size = output.stat().st_size
@@ -331,7 +355,8 @@ def measure_in_child(
         return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "rss_mb": round(rss, 1),
                 "output_mb": round(size / 2**20, 2)}  # fmt: skip
     with tempfile.TemporaryFile() as out:
-        command = [python, __file__, "--measure", kind, url, str(customers), month]
+        command = [python, __file__, "--measure", kind, url, str(customers), month,
+                   *(["--cold"] if cold else [])]  # fmt: skip
         status, wall, _, _ = child([*command, "--code", str(code)], out)
         out.seek(0)
         lines = out.read().decode().strip().splitlines()
@@ -413,13 +438,16 @@ def main() -> int:
                         help="runs of each measurement of --before's code (slow: default 1)")  # fmt: skip
     parser.add_argument("--before", type=Path,
                         help="a checkout of older code with its own .venv, measured alike")  # fmt: skip
+    parser.add_argument("--cold", action="store_true",
+                        help="standings and digest without the start-up reads of slabot serve "
+                        "and slabot worker (the holiday tables)")  # fmt: skip
     parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--measure", nargs=4, metavar=("KIND", "URL", "CUSTOMERS", "MONTH"),
                         help=argparse.SUPPRESS)  # fmt: skip
     args = parser.parse_args()
     if args.measure:
         kind, url, customers_path, month = args.measure
-        print(json.dumps(measure(kind, url, Path(customers_path), month)))
+        print(json.dumps(measure(kind, url, Path(customers_path), month, cold=args.cold)))
         return 0
     folder = args.keep or Path(tempfile.mkdtemp(prefix="slabot-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -449,8 +477,9 @@ def main() -> int:
                         if name == "before" and run >= args.before_repeat:
                             continue
                         found = measure_in_child(
-                            kind, python, code, url, customers_path, args.month, folder
-                        )
+                            kind, python, code, url, customers_path, args.month, folder,
+                            args.cold,
+                        )  # fmt: skip
                         found |= {"tree": name, "kind": kind, "everyone": share, "db": dialect}
                         print("  " + json.dumps(found), flush=True)
                         results.setdefault((kind, name), []).append(found)
