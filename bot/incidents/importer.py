@@ -605,10 +605,11 @@ def _write_batch(
     now: dt.datetime,
     summary: ImportSummary,
 ) -> None:
-    """Update the stored incidents of a batch one by one; insert the new ones together,
-    with one bulk insert per table."""
+    """Update the stored incidents of a batch one by one (their customers and pauses read
+    for the whole batch); insert the new ones together, with one bulk insert per table."""
     stored = queries.incidents_by_refs(session, [r.ref for r in records], lock=True)
     customers = queries.customers_of(session, [i.id for i in stored.values()])
+    pauses = queries.pauses_of(session, [i.id for i in stored.values()])
     new: list[NewIncident] = []
     for record in records:
         incident = stored.get(record.ref.upper())
@@ -617,8 +618,9 @@ def _write_batch(
             outcome = "created"
         else:
             outcome = _update(
-                session, incident, customers.get(incident.id, []), record, registry, now
-            )
+                session, incident, customers.get(incident.id, []), pauses.get(incident.id, []),
+                record, registry, now,
+            )  # fmt: skip
         setattr(summary, outcome, getattr(summary, outcome) + 1)
         summary.refs.append(record.ref)
     tables: dict[type, list[dict[str, Any]]] = {}
@@ -641,6 +643,7 @@ def _update(
     session,
     incident: Incident,
     stored_customers: list[str],
+    stored_pauses: list[IncidentPause],
     record: IncidentRecord,
     registry: Contracts,
     now: dt.datetime,
@@ -658,7 +661,6 @@ def _update(
     before = {k: _plain(getattr(incident, k)) for k in (*_COMPARED, "summary") if k in values}
     before["excluded"] = incident.excluded_reason
     before["customers"] = list(stored_customers)
-    stored_pauses = queries.pauses_of(session, [incident.id]).get(incident.id, [])
     if record.pauses is not None:
         before["pauses"] = [_pause(p) for p in stored_pauses]
     after = {k: _plain(values[k]) for k in before if k in values}

@@ -364,8 +364,10 @@ def test_a_batch_reads_its_stored_incidents_in_one_query_not_one_a_record(ctx):
         event.remove(ctx.db.engine, "before_cursor_execute", seen)
     assert summary.unchanged == 14
     reads = [s for s in statements if s.startswith("SELECT")]
-    # 14 records in 3 batches: each reads its stored incidents, then their customers.
+    # 14 records in 3 batches: each reads its stored incidents, then their customers and
+    # their pauses.
     assert sum(" FROM incident WHERE" in s for s in reads) == 3
     assert sum(" FROM incident_customer WHERE" in s for s in reads) == 3
+    assert sum(" FROM incident_pause WHERE" in s for s in reads) == 3
     assert not [s for s in statements if s.startswith(("INSERT", "UPDATE", "DELETE", "COPY"))
                 and "maintenance" not in s]  # fmt: skip
