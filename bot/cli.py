@@ -1309,3 +1309,7 @@ def doctor(retry_failed: bool, as_json: bool) -> None:
             click.echo(line)
     if not health.healthy:
         raise SystemExit(1)
+
+
+if __name__ == "__main__":  # python -m bot.cli, as the console script runs it
+    main(prog_name="slabot")

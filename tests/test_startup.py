@@ -123,3 +123,13 @@ def test_serve_without_its_settings_refuses_before_touching_anything(
     assert done.returncode == 2, done.stderr
     assert f"{missing} is not set" in done.stderr
     assert list(tmp_path.iterdir()) == []  # no slabot.db, nothing else
+
+
+def test_python_dash_m_bot_cli_runs_the_command_line(tmp_path):
+    """``python -m bot.cli`` is ``slabot`` (where no console script is on the PATH)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--help"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage: slabot [OPTIONS] COMMAND [ARGS]...")
