@@ -116,41 +116,27 @@ class DatabaseFigures:
         up.add_metric([], 1)
         yield up
 
-        incidents = GaugeMetricFamily(
-            "slabot_open_incidents",
+        yield _labelled(
+            GaugeMetricFamily, "slabot_open_incidents",
             "Incidents not yet resolved, by severity and state (declared, acknowledged, restored).",
-            labels=["severity", "state"],
-        )
-        for (severity, state), n in sorted(g.open_incidents.items()):
-            incidents.add_metric([str(severity), state], n)
-        yield incidents
-
-        timers = GaugeMetricFamily(
-            "slabot_timers",
+            ["severity", "state"], g.open_incidents,
+        )  # fmt: skip
+        yield _labelled(
+            GaugeMetricFamily, "slabot_timers",
             "Timers of incidents not yet resolved, by timer and state (running, paused, "
             "overdue, met, breached).",
-            labels=["timer", "state"],
-        )
-        for (kind, state), n in sorted(g.timers.items()):
-            timers.add_metric([kind, state], n)
-        yield timers
-
-        breaches = CounterMetricFamily(
-            "slabot_breaches", "Deadlines missed (the breach record), by timer.", labels=["timer"]
-        )
-        for timer, n in sorted(g.breaches.items()):
-            breaches.add_metric([timer], n)
-        yield breaches
-
-        depth = GaugeMetricFamily(
-            "slabot_outbox_depth",
+            ["timer", "state"], g.timers,
+        )  # fmt: skip
+        yield _labelled(
+            CounterMetricFamily, "slabot_breaches",
+            "Deadlines missed (the breach record), by timer.", ["timer"], g.breaches,
+        )  # fmt: skip
+        yield _labelled(
+            GaugeMetricFamily, "slabot_outbox_depth",
             "Outbox rows not yet done, by outbox (reminders, digests, tasks) and state (due, "
             "scheduled, claimed, failed).",
-            labels=["outbox", "state"],
-        )
-        for (outbox, state), n in sorted(g.outbox.items()):
-            depth.add_metric([outbox, state], n)
-        yield depth
+            ["outbox", "state"], g.outbox,
+        )  # fmt: skip
 
         oldest = g.oldest_due_reminder
         yield GaugeMetricFamily(
@@ -169,6 +155,15 @@ class DatabaseFigures:
             "Workers that said they are alive within the last 30 seconds.",
             value=g.workers_alive,
         )
+
+
+def _labelled(family: type, name: str, text: str, labels: list[str], counts: dict) -> Metric:
+    """A metric family with one sample per key of ``counts`` (a label value, or a tuple of
+    them in ``labels``' order), in key order."""
+    metric = family(name, text, labels=labels)
+    for key, n in sorted(counts.items()):
+        metric.add_metric([str(v) for v in (key if isinstance(key, tuple) else (key,))], n)
+    return metric
 
 
 class Scrape:
